@@ -1,0 +1,86 @@
+/**
+ * The correlation workflow's activities, built around their dependencies. Scoring and routing are
+ * pure (see decision-rules.ts) and run as local activities; publishing does I/O and runs as a
+ * normal, retried activity.
+ */
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type { JetStreamClient, JetStreamManager } from 'nats';
+import { headers as natsHeaders } from 'nats';
+import type { AgentSignal } from '../contract/agent-signal';
+import type { Action, OrchestrationDecision } from '../contract/decision';
+import { describeIssues } from '../contract/errors';
+import { type Policy, type PolicyInput, policySchema } from '../contract/policy';
+import { DECISION_SUBJECT, ensureDecisionsStream } from '../nats/streams';
+import { ORCHESTRATOR_VERSION } from '../version';
+import { assess, type Assessment, chooseRoute } from './decision-rules';
+
+export interface ActivityDependencies {
+  /** The worker's policy, used by correlations that bring none of their own. */
+  policy: Policy;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  decisionDedupeWindowMs: number;
+}
+
+export interface PublishResult {
+  stream: string;
+  seq: number;
+  /** True when JetStream had already stored this decision: a retried publish, dropped. */
+  duplicate: boolean;
+}
+
+export type ScoredAssessment = Assessment & { orchestrator_version: string };
+
+export function createActivities(deps: ActivityDependencies) {
+  let streamReady: Promise<void> | undefined;
+  const ensureStream = (): Promise<void> => {
+    streamReady ??= ensureDecisionsStream(deps.jsm, deps.decisionDedupeWindowMs).catch((error: unknown) => {
+      streamReady = undefined;
+      throw error;
+    });
+    return streamReady;
+  };
+
+  return {
+    /** The policy a correlation runs under: its own if it brought one (validated), else the worker's. */
+    async resolvePolicy(override?: PolicyInput): Promise<Policy> {
+      if (override === undefined) return deps.policy;
+      const result = policySchema.safeParse(override);
+      if (!result.success) {
+        throw ApplicationFailure.nonRetryable(`invalid policy: ${describeIssues(result.error)}`, 'InvalidPolicy');
+      }
+      return result.data;
+    },
+
+    /** Confidence, action and reasoning for the signals collected (SPEC.md's decision rules). */
+    async scoreSignals(input: { signals: Record<string, AgentSignal>; policy: Policy }): Promise<ScoredAssessment> {
+      return { ...assess(input.signals, input.policy), orchestrator_version: ORCHESTRATOR_VERSION };
+    },
+
+    /** The route a decision goes to, by the policy's routing rules. */
+    async routeDecision(input: { signals: Record<string, AgentSignal>; action: Action; policy: Policy }): Promise<string> {
+      return chooseRoute(input.signals, input.action, input.policy);
+    },
+
+    /**
+     * Publishes the decision on orchestrated.decision with Nats-Msg-Id = corr_id, so JetStream drops
+     * the copy a retried attempt may publish after an earlier attempt's ack was lost.
+     */
+    async publishDecision(decision: OrchestrationDecision): Promise<PublishResult> {
+      await ensureStream();
+      const headers = natsHeaders();
+      headers.set('Content-Type', 'application/json');
+      const ack = await deps.js.publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID: decision.corr_id, headers });
+      log.info('decision published', {
+        corr_id: decision.corr_id,
+        action: decision.decision.action,
+        route: decision.route,
+        stream_seq: ack.seq,
+        duplicate: ack.duplicate,
+      });
+      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

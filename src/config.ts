@@ -1,0 +1,105 @@
+/**
+ * All configuration, read once at start-up from the environment and validated in one place.
+ * Temporal's connection follows Temporal's own environment configuration (TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, temporal.toml).
+ */
+import { readFileSync } from 'node:fs';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { z } from 'zod';
+import { describeIssues, ValidationError } from './contract/errors';
+import { type Policy, policySchema } from './contract/policy';
+import { DEFAULT_TASK_QUEUE } from './shared/correlation-api';
+
+/** The policy used when ORCH_POLICY_FILE is not set: every default of the policy schema. */
+export const DEFAULT_POLICY: Policy = policySchema.parse({ version: 'default-1' });
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const positiveMs = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  ORCH_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE).describe('Task queue the worker polls and workflows start on.'),
+  ORCH_POLICY_FILE: z.string().min(1).optional().describe('JSON file with the decision policy; built-in defaults when unset.'),
+  ORCH_LOG_LEVEL: z.enum(LOG_LEVELS).default('info').describe(`Log level: ${LOG_LEVELS.join(' | ')}.`),
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS servers, comma-separated.'),
+  ORCH_DECISION_DEDUPE_WINDOW_MS: positiveMs
+    .default(15 * 60_000)
+    .describe('How long JetStream remembers a decision id, so a retried publish is dropped (ms).'),
+  ORCH_SHUTDOWN_GRACE_MS: positiveMs
+    .default(30_000)
+    .describe('How long a stopping worker lets in-flight activities finish before cancelling them (ms).'),
+});
+
+/** The settings this project reads, for `--help`: name, meaning and default. */
+export function settingsHelp(): string {
+  const own = Object.entries(envSchema.shape).map(([name, field]) => {
+    const fallback = field.def.type === 'default' ? ` (default: ${String(field.def.defaultValue)})` : '';
+    return `  ${name.padEnd(32)} ${field.description ?? ''}${fallback}`;
+  });
+  const temporal = [
+    '  TEMPORAL_ADDRESS                 Temporal frontend host:port (default: 127.0.0.1:7233).',
+    '  TEMPORAL_NAMESPACE               Temporal namespace (default: default).',
+    '  TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE',
+    "                                   Temporal's standard environment configuration.",
+  ];
+  return ['Settings (environment variables):', ...own, ...temporal].join('\n');
+}
+
+export interface Config {
+  temporal: { connectionOptions: NativeConnectionOptions; namespace: string };
+  taskQueue: string;
+  policy: Policy;
+  logLevel: LogLevel;
+  nats: { servers: string[]; decisionDedupeWindowMs: number };
+  shutdownGraceMs: number;
+}
+
+/** A setting that is missing or wrong; the message names it and says what is expected. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads and validates a policy file; errors name the file and the bad field. */
+export function loadPolicyFile(path: string): Policy {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`cannot read policy file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const result = policySchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`invalid policy in ${path}: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error)}`, {
+      cause: new ValidationError('environment', parsed.error),
+    });
+  }
+  const settings = parsed.data;
+  let temporal: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    temporal = loadClientConnectConfig();
+  } catch (error) {
+    throw new ConfigError(`invalid Temporal connection settings: ${(error as Error).message}`, { cause: error });
+  }
+  return {
+    temporal: {
+      connectionOptions: { address: '127.0.0.1:7233', ...temporal.connectionOptions },
+      namespace: temporal.namespace ?? 'default',
+    },
+    taskQueue: settings.ORCH_TASK_QUEUE,
+    policy: settings.ORCH_POLICY_FILE ? loadPolicyFile(settings.ORCH_POLICY_FILE) : DEFAULT_POLICY,
+    logLevel: settings.ORCH_LOG_LEVEL,
+    nats: {
+      servers: settings.NATS_URL.split(',').map((s) => s.trim()).filter(Boolean),
+      decisionDedupeWindowMs: settings.ORCH_DECISION_DEDUPE_WINDOW_MS,
+    },
+    shutdownGraceMs: settings.ORCH_SHUTDOWN_GRACE_MS,
+  };
+}

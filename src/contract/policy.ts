@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { agentNameSchema, RISK_LEVELS, unitIntervalSchema } from './agent-signal';
+import { ACTIONS } from './decision';
+
+const regexSource = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a valid regular expression' },
+);
+
+/** A named route and the conditions under which it applies; every condition given must hold. */
+export const routeRuleSchema = z.strictObject({
+  name: z.string().min(1),
+  when: z.strictObject({
+    /** The instrument's class, from `instrument_classes`. */
+    instrument_class: z.array(z.string().min(1)).min(1).optional(),
+    risk_level: z.array(z.enum(RISK_LEVELS)).min(1).optional(),
+    /** Momentum's `momentum_strength` must be at least this. */
+    min_momentum_strength: unitIntervalSchema.optional(),
+    action: z.array(z.enum(ACTIONS)).min(1).optional(),
+  }),
+});
+
+/**
+ * Everything that shapes a decision, as versioned data. The workflow records the policy it used,
+ * so a policy change never alters a correlation already in flight.
+ */
+export const policySchema = z
+  .strictObject({
+    /** Recorded on every decision as `policy_version`. */
+    version: z.string().min(1),
+    /** Agents a correlation waits for. */
+    expected_agents: z.array(agentNameSchema).min(1).default(['momentum', 'risk']),
+    /** Partial-data timeout in milliseconds, counted from the correlation's first signal. */
+    timeout_ms: z.number().int().positive().default(5 * 60_000),
+    /**
+     * Expected agents that must have reported for a decision on partial data at the timeout.
+     * Defaults to all of them: a timeout then decides `insufficient_data`.
+     */
+    min_agents_threshold: z.number().int().min(1).optional(),
+    /** Most distinct agents one correlation keeps; more are refused, so an actor stays bounded. */
+    max_agents: z.number().int().min(1).max(256).default(16),
+    /** Weight of each agent in the confidence score; agents not listed get `default_weight`. */
+    weights: z.record(agentNameSchema, z.number().nonnegative()).default({ momentum: 0.5, risk: 0.5 }),
+    default_weight: z.number().nonnegative().default(0),
+    /** Share of confidence taken off a decision made on partial data. */
+    partial_data_penalty: unitIntervalSchema.default(0.2),
+    thresholds: z
+      .strictObject({
+        trade_min_confidence: unitIntervalSchema.default(0.55),
+        monitor_min_confidence: unitIntervalSchema.default(0.35),
+        /** Risk score from which a signal counts as high risk. */
+        high_risk_score: unitIntervalSchema.default(0.8),
+        /** Momentum confidence from which momentum and high risk conflict (→ reduce_size). */
+        strong_momentum: unitIntervalSchema.default(0.7),
+      })
+      .default({ trade_min_confidence: 0.55, monitor_min_confidence: 0.35, high_risk_score: 0.8, strong_momentum: 0.7 }),
+    /** Risk score assumed from `risk_level` when the risk agent gives no `overall_score`. */
+    risk_level_scores: z
+      .strictObject({ low: unitIntervalSchema, medium: unitIntervalSchema, high: unitIntervalSchema, blocked: unitIntervalSchema })
+      .default({ low: 0.2, medium: 0.5, high: 0.8, blocked: 1 }),
+    /** Instrument classes, tried in order; the first pattern that matches names the class. */
+    instrument_classes: z
+      .array(z.strictObject({ name: z.string().min(1), pattern: regexSource }))
+      .default([
+        { name: 'crypto', pattern: '^(BTC|ETH|SOL|XRP|ADA|DOGE|LTC|DOT|AVAX)[/-]?[A-Z]{3,4}$' },
+        { name: 'forex', pattern: '^[A-Z]{3}/?[A-Z]{3}$' },
+      ]),
+    /** Routes, tried in order; the first whose conditions all hold wins. */
+    routes: z.array(routeRuleSchema).default([
+      { name: 'crypto_high_risk', when: { instrument_class: ['crypto'], risk_level: ['high', 'blocked'] } },
+      { name: 'forex_momentum', when: { instrument_class: ['forex'], min_momentum_strength: 0.7, risk_level: ['low', 'medium'] } },
+    ]),
+    /** Route for everything no rule matches. */
+    default_route: z.string().min(1).default('standard'),
+  })
+  .superRefine((policy, ctx) => {
+    if (new Set(policy.expected_agents).size !== policy.expected_agents.length) {
+      ctx.addIssue({ code: 'custom', path: ['expected_agents'], message: 'must not repeat an agent' });
+    }
+    if (policy.min_agents_threshold !== undefined && policy.min_agents_threshold > policy.expected_agents.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['min_agents_threshold'],
+        message: `must be at most the number of expected agents (${policy.expected_agents.length})`,
+      });
+    }
+    if (policy.expected_agents.length > policy.max_agents) {
+      ctx.addIssue({ code: 'custom', path: ['max_agents'], message: 'must be at least the number of expected agents' });
+    }
+    if (policy.thresholds.monitor_min_confidence > policy.thresholds.trade_min_confidence) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['thresholds', 'monitor_min_confidence'],
+        message: 'must not exceed thresholds.trade_min_confidence',
+      });
+    }
+    const classes = new Set(policy.instrument_classes.map((c) => c.name));
+    policy.routes.forEach((route, i) => {
+      for (const name of route.when.instrument_class ?? []) {
+        if (!classes.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', i, 'when', 'instrument_class'],
+            message: `unknown instrument class "${name}"; define it in instrument_classes`,
+          });
+        }
+      }
+    });
+  })
+  .transform((policy) => ({
+    ...policy,
+    min_agents_threshold: policy.min_agents_threshold ?? policy.expected_agents.length,
+  }));
+
+export type PolicyInput = z.input<typeof policySchema>;
+export type Policy = z.output<typeof policySchema>;
+export type RouteRule = z.output<typeof routeRuleSchema>;

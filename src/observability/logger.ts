@@ -1,0 +1,44 @@
+/**
+ * One pino logger for the whole process, installed into the Temporal runtime too, so worker, SDK,
+ * workflow and activity logs share one format: pretty in a terminal, JSON lines otherwise.
+ */
+import { DefaultLogger, type LogLevel as SdkLogLevel, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import pino, { type Logger } from 'pino';
+import type { LogLevel } from '../config';
+
+export type { Logger } from 'pino';
+
+export function createLogger(level: LogLevel, name: string): Logger {
+  const pretty = process.stdout.isTTY === true && process.env.CI !== 'true';
+  return pino({
+    name,
+    level,
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+  });
+}
+
+const SDK_LEVELS: Record<LogLevel, SdkLogLevel> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+  fatal: 'ERROR',
+  silent: 'ERROR',
+};
+
+/**
+ * Routes the SDK's logs (including workflow `log` calls, which arrive through the SDK's logger sink,
+ * and forwarded Rust core logs) to pino. Must run before any Worker or NativeConnection exists.
+ */
+export function installTemporalRuntimeLogger(logger: Logger, level: LogLevel): void {
+  Runtime.install({
+    logger: new DefaultLogger(SDK_LEVELS[level], ({ level: sdkLevel, message, meta }) => {
+      const method = sdkLevel === 'TRACE' ? 'trace' : (sdkLevel.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      logger[method](meta ?? {}, message);
+    }),
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+    },
+  });
+}

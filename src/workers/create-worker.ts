@@ -1,0 +1,28 @@
+import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Activities } from '../activities';
+
+/** The workflow code's entry point; the SDK bundles it (or a prebuilt bundle is given). */
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+export interface OrchestratorWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: Activities;
+  /** A prebuilt workflow bundle; the worker bundles src/workflows itself when absent. */
+  workflowBundle?: WorkflowBundleOption;
+  /** How long in-flight activities may run on after shutdown starts (ms). */
+  shutdownGraceMs?: number;
+}
+
+/** The orchestrator's worker, configured the same way in production and in tests. */
+export function createOrchestratorWorker(options: OrchestratorWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: options.activities,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * The state of one correlation, owned by its workflow. Plain, deterministic and serialisable: no
+ * Temporal APIs, no zod, no clock of its own (callers pass the time), so it is unit-testable as is.
+ */
+import type { AgentSignal } from '../contract/agent-signal';
+import type { CorrelationState, CorrelationStatus } from '../contract/correlation-state';
+import type { OrchestrationDecision, ProvenanceEntry } from '../contract/decision';
+import type { Policy } from '../contract/policy';
+import type { AgentSignalEnvelope } from '../shared/correlation-api';
+
+/** How many late signals are kept in full; beyond that they are only counted. */
+export const MAX_LATE_SIGNALS_KEPT = 20;
+
+export type ReceiveOutcome = 'accepted' | 'duplicate' | 'late' | 'rejected';
+
+type Receipt = { message_id: string; arrived_at: string };
+
+export type CorrelationPolicy = Pick<Policy, 'version' | 'expected_agents' | 'min_agents_threshold' | 'max_agents'>;
+
+export class Correlation {
+  private status: CorrelationStatus = 'collecting';
+  private readonly signals: Record<string, AgentSignal> = {};
+  private readonly receipts: Record<string, Receipt> = {};
+  private duplicates = 0;
+  private rejected = 0;
+  private lateCount = 0;
+  private readonly lateSignals: Array<Receipt & { agent_name: string }> = [];
+  private policy?: CorrelationPolicy;
+  private timeoutAt?: string;
+  private decision?: OrchestrationDecision;
+
+  constructor(
+    readonly corrId: string,
+    private readonly createdAt: string,
+  ) {}
+
+  /**
+   * Records one agent message. The first message per agent is kept; a redelivery or a second
+   * message from the same agent is a duplicate and never counts twice. Anything arriving after the
+   * decision is late: counted, never decided on.
+   */
+  receive(envelope: AgentSignalEnvelope, arrivedAt: Date): ReceiveOutcome {
+    const signal = envelope?.signal;
+    if (typeof envelope?.message_id !== 'string' || typeof signal?.agent_name !== 'string' || signal.corr_id !== this.corrId) {
+      this.rejected++;
+      return 'rejected';
+    }
+    const agent = signal.agent_name;
+    const isRepeat = agent in this.signals || Object.values(this.receipts).some((r) => r.message_id === envelope.message_id);
+    if (isRepeat) {
+      this.duplicates++;
+      return 'duplicate';
+    }
+    const receipt = { message_id: envelope.message_id, arrived_at: arrivedAt.toISOString() };
+    if (this.status !== 'collecting') {
+      this.lateCount++;
+      if (this.lateSignals.length < MAX_LATE_SIGNALS_KEPT) this.lateSignals.push({ ...receipt, agent_name: agent });
+      return 'late';
+    }
+    const maxAgents = this.policy?.max_agents ?? Number.POSITIVE_INFINITY;
+    if (Object.keys(this.signals).length >= maxAgents && !this.isExpected(agent)) {
+      this.rejected++;
+      return 'rejected';
+    }
+    this.signals[agent] = signal;
+    this.receipts[agent] = receipt;
+    return 'accepted';
+  }
+
+  /** Fixes the policy the correlation waits under and when its partial-data timer fires. */
+  start(policy: CorrelationPolicy, timeoutAt: Date): void {
+    this.policy = policy;
+    this.timeoutAt = timeoutAt.toISOString();
+  }
+
+  get allExpectedReported(): boolean {
+    return this.policy !== undefined && this.missingAgents().length === 0;
+  }
+
+  missingAgents(): string[] {
+    return (this.policy?.expected_agents ?? []).filter((agent) => !(agent in this.signals)).sort();
+  }
+
+  /** The kept signals, the input of scoring and routing. */
+  keptSignals(): Record<string, AgentSignal> {
+    return { ...this.signals };
+  }
+
+  /** Which message each kept signal came from, sorted by agent. */
+  provenance(): ProvenanceEntry[] {
+    return Object.keys(this.signals)
+      .sort()
+      .map((agent) => ({
+        agent,
+        ...(this.signals[agent].agent_version !== undefined ? { agent_version: this.signals[agent].agent_version } : {}),
+        ...this.receipts[agent],
+      }));
+  }
+
+  beginDeciding(): void {
+    this.status = 'deciding';
+  }
+
+  decided(decision: OrchestrationDecision, timedOut: boolean): void {
+    this.decision = decision;
+    this.status = timedOut ? 'timed_out' : 'completed';
+  }
+
+  failed(): void {
+    this.status = 'failed';
+  }
+
+  snapshot(): CorrelationState {
+    return {
+      corr_id: this.corrId,
+      status: this.status,
+      signals: { ...this.signals },
+      metadata: {
+        created_at: this.createdAt,
+        ...(this.policy
+          ? {
+              expected_agents: [...this.policy.expected_agents],
+              min_agents_threshold: this.policy.min_agents_threshold,
+              policy_version: this.policy.version,
+            }
+          : {}),
+        ...(this.timeoutAt ? { timeout_at: this.timeoutAt } : {}),
+      },
+      receipts: { ...this.receipts },
+      duplicates: this.duplicates,
+      late_count: this.lateCount,
+      late_signals: [...this.lateSignals],
+      rejected_count: this.rejected,
+      ...(this.decision ? { decision: this.decision } : {}),
+    };
+  }
+
+  private isExpected(agent: string): boolean {
+    return this.policy?.expected_agents.includes(agent) ?? false;
+  }
+}

@@ -1,0 +1,1 @@
+export { correlationWorkflow } from './correlation-workflow';
