@@ -84,13 +84,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const settings = parsed.data;
   let temporal: ReturnType<typeof loadClientConnectConfig>;
   try {
-    temporal = loadClientConnectConfig();
+    const definedEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+    temporal = loadClientConnectConfig({ overrideEnvVars: definedEnv });
   } catch (error) {
     throw new ConfigError(`invalid Temporal connection settings: ${(error as Error).message}`, { cause: error });
   }
   return {
     temporal: {
-      connectionOptions: { address: '127.0.0.1:7233', ...temporal.connectionOptions },
+      connectionOptions: { ...temporal.connectionOptions, address: temporal.connectionOptions.address ?? '127.0.0.1:7233' },
       namespace: temporal.namespace ?? 'default',
     },
     taskQueue: settings.ORCH_TASK_QUEUE,

@@ -1,0 +1,72 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, DEFAULT_POLICY, loadConfig, loadPolicyFile, settingsHelp } from '../src/config';
+import { policySchema } from '../src/contract/policy';
+
+function policyFile(content: unknown): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+const errorOf = (fn: () => unknown): Error => {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected an error');
+};
+
+describe('policy validation', () => {
+  it.each([
+    ['expected_agents', { version: 'v', expected_agents: [] }],
+    ['expected_agents', { version: 'v', expected_agents: ['momentum', 'momentum'] }],
+    ['timeout_ms', { version: 'v', timeout_ms: -5 }],
+    ['min_agents_threshold', { version: 'v', min_agents_threshold: 3 }],
+    ['weights.momentum', { version: 'v', weights: { momentum: -1 } }],
+    ['thresholds.trade_min_confidence', { version: 'v', thresholds: { trade_min_confidence: 2 } }],
+    ['instrument_classes.0.pattern', { version: 'v', instrument_classes: [{ name: 'x', pattern: '([' }] }],
+    ['routes.0.when.instrument_class', { version: 'v', routes: [{ name: 'r', when: { instrument_class: ['metals'] } }] }],
+    ['version', { timeout_ms: 1000 }],
+    ['tiemout_ms', { version: 'v', tiemout_ms: 1000 }],
+  ])('names the bad field %s', (field, policy) => {
+    const error = errorOf(() => loadPolicyFile(policyFile(policy)));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(new RegExp(`invalid policy in .*policy\\.json: .*${field.replace('.', '\\.')}`));
+  });
+
+  it('says when a policy file is not JSON', () => {
+    expect(errorOf(() => loadPolicyFile(policyFile('{ nope')))).toMatchObject({ name: 'ConfigError', message: expect.stringContaining('cannot read policy file') });
+  });
+
+  it('fills in every default, and the threshold defaults to all expected agents', () => {
+    const policy = loadPolicyFile(policyFile({ version: 'v2', expected_agents: ['momentum', 'risk', 'sentiment'] }));
+    expect(policy).toMatchObject({ version: 'v2', timeout_ms: 300_000, min_agents_threshold: 3, default_route: 'standard' });
+    expect(policySchema.parse({ version: 'default-1' })).toEqual(DEFAULT_POLICY);
+  });
+});
+
+describe('configuration', () => {
+  it('reads Temporal settings the standard way and applies defaults', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: '10.1.2.3:7233', TEMPORAL_NAMESPACE: 'prod', NATS_URL: 'nats://a:4222, nats://b:4222' });
+    expect(config.temporal).toMatchObject({ namespace: 'prod', connectionOptions: { address: '10.1.2.3:7233' } });
+    expect(config.nats.servers).toEqual(['nats://a:4222', 'nats://b:4222']);
+    expect(config.taskQueue).toBe('orchestrator');
+    expect(config.policy).toBe(DEFAULT_POLICY);
+  });
+
+  it('names a bad setting', () => {
+    const error = errorOf(() => loadConfig({ ORCH_LOG_LEVEL: 'loud', ORCH_SHUTDOWN_GRACE_MS: 'soon' }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('ORCH_LOG_LEVEL');
+    expect(error.message).toContain('ORCH_SHUTDOWN_GRACE_MS');
+  });
+
+  it('documents every setting with its default for --help', () => {
+    const help = settingsHelp();
+    for (const name of ['ORCH_TASK_QUEUE', 'ORCH_POLICY_FILE', 'NATS_URL', 'TEMPORAL_ADDRESS']) expect(help).toContain(name);
+    expect(help).toContain('(default: orchestrator)');
+  });
+});

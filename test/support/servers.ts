@@ -1,0 +1,49 @@
+/** Real servers for tests: each test file starts what it needs and stops it afterwards. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { resolveTool } from '../../src/devstack/tools';
+import { type NatsServer, startNatsServer } from '../../src/devstack/processes';
+
+/**
+ * Temporal's Java time-skipping test server, installed by scripts/install-tools.sh; without it the
+ * SDK downloads its own (which needs internet).
+ */
+export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const path = resolveTool('temporal-test-server');
+  return TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : undefined);
+}
+
+/** The Temporal CLI dev server (a full server with visibility), started by the SDK. */
+export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
+  const path = resolveTool('temporal');
+  return TestWorkflowEnvironment.createLocal(path ? { server: { executable: { type: 'existing-path', path } } } : undefined);
+}
+
+export interface TestNats {
+  server: NatsServer;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  stop(): Promise<void>;
+}
+
+/** A real nats-server with JetStream on a throwaway store, and a client connected to it. */
+export async function startTestNats(): Promise<TestNats> {
+  const storeDir = mkdtempSync(join(tmpdir(), 'orch-nats-'));
+  const server = await startNatsServer({ storeDir });
+  const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  return {
+    server,
+    nc,
+    js: nc.jetstream(),
+    jsm: await nc.jetstreamManager(),
+    async stop() {
+      await nc.close();
+      await server.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { DEFAULT_POLICY } from '../../src/config';
+import type { Policy } from '../../src/contract/policy';
+import { createOrchestratorWorker } from '../../src/workers/create-worker';
+import { WORKFLOW_BUNDLE_PATH } from './paths';
+import type { TestNats } from './servers';
+
+/** The production worker, on the test environment's server, with the prebuilt bundle and real NATS. */
+export function createTestWorker(env: TestWorkflowEnvironment, nats: TestNats, taskQueue: string, policy: Policy = DEFAULT_POLICY): Promise<Worker> {
+  return createOrchestratorWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    activities: createActivities({ policy, js: nats.js, jsm: nats.jsm, decisionDedupeWindowMs: 60_000 }),
+    workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+  });
+}
