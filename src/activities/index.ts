@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { JetStreamClient, JetStreamManager } from 'nats';
-import { headers as natsHeaders } from 'nats';
+import { ErrorCode, headers as natsHeaders } from 'nats';
 import type { AgentSignal } from '../contract/agent-signal';
 import type { Action, OrchestrationDecision } from '../contract/decision';
 import { describeIssues } from '../contract/errors';
@@ -70,7 +70,13 @@ export function createActivities(deps: ActivityDependencies) {
       await ensureStream();
       const headers = natsHeaders();
       headers.set('Content-Type', 'application/json');
-      const ack = await deps.js.publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID: decision.corr_id, headers });
+      const ack = await deps.js
+        .publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID: decision.corr_id, headers })
+        .catch((error: unknown) => {
+          // No stream captures the subject (deleted while we ran): let the retry create it again.
+          if ((error as { code?: string }).code === ErrorCode.NoResponders) streamReady = undefined;
+          throw error;
+        });
       log.info('decision published', {
         corr_id: decision.corr_id,
         action: decision.decision.action,

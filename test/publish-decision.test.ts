@@ -1,0 +1,70 @@
+/** The publishDecision activity in isolation, against a real nats-server. */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../src/activities';
+import { DEFAULT_POLICY } from '../src/config';
+import type { OrchestrationDecision } from '../src/contract/decision';
+import { DECISION_SUBJECT, DECISIONS_STREAM } from '../src/nats/streams';
+import { storedDecisions } from './support/decisions';
+import { startTestNats, type TestNats } from './support/servers';
+import { uniqueCorrId } from './support/signals';
+
+let nats: TestNats;
+
+beforeAll(async () => {
+  nats = await startTestNats();
+});
+
+afterAll(async () => {
+  await nats?.stop();
+});
+
+function decisionFor(corrId: string): OrchestrationDecision {
+  return {
+    corr_id: corrId,
+    orchestrator_version: '0.1.0',
+    orchestrated_at: '2026-01-15T10:30:05.000Z',
+    source_signals: { momentum: 0.82, risk: 0.65 },
+    decision: { action: 'trade', confidence: 0.585, reasoning: 'high_momentum_acceptable_risk' },
+    route: 'standard',
+    contributing_agents: ['momentum', 'risk'],
+    available_agents: ['momentum', 'risk'],
+    missing_agents: [],
+    partial_data: false,
+    aggregation_method: 'weighted_average',
+    policy_version: 'default-1',
+    provenance: [{ agent: 'momentum', message_id: '1', arrived_at: '2026-01-15T10:30:00.000Z' }],
+  };
+}
+
+const activities = () => createActivities({ policy: DEFAULT_POLICY, js: nats.js, jsm: nats.jsm, decisionDedupeWindowMs: 60_000 });
+
+describe('publishDecision', () => {
+  it('creates the DECISIONS stream when it is missing, on file storage', async () => {
+    await expect(nats.jsm.streams.info(DECISIONS_STREAM)).rejects.toThrow(/stream not found/);
+    const result = await new MockActivityEnvironment().run(activities().publishDecision, decisionFor(uniqueCorrId('first')));
+    const info = await nats.jsm.streams.info(DECISIONS_STREAM);
+    expect(info.config).toMatchObject({ subjects: [DECISION_SUBJECT], storage: 'file', duplicate_window: 60_000 * 1_000_000 });
+    expect(result).toMatchObject({ stream: DECISIONS_STREAM, duplicate: false });
+  });
+
+  it('stores a decision once when a retried attempt publishes it again', async () => {
+    const corrId = uniqueCorrId('retried');
+    const publish = activities().publishDecision;
+    const first = await new MockActivityEnvironment({ attempt: 1 }).run(publish, decisionFor(corrId));
+    const retry = await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId));
+    expect(first.duplicate).toBe(false);
+    expect(retry).toEqual({ ...first, duplicate: true });
+    expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: decisionFor(corrId) }]);
+  });
+
+  it('recreates the stream if it was deleted while the worker ran', async () => {
+    const publish = activities().publishDecision;
+    await new MockActivityEnvironment().run(publish, decisionFor(uniqueCorrId('before')));
+    await nats.jsm.streams.delete(DECISIONS_STREAM);
+    const corrId = uniqueCorrId('after');
+    // The first attempt fails (no stream answers) and the retry recreates the stream.
+    await expect(new MockActivityEnvironment().run(publish, decisionFor(corrId))).rejects.toThrow();
+    await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId));
+    expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
+  });
+});

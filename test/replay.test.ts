@@ -1,0 +1,38 @@
+/**
+ * Replays real histories of finished correlations (test/fixtures/histories, recorded by
+ * `npm run fixtures:record`) against the current workflow code: a change that would break
+ * correlations in flight fails here, before it reaches a worker.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { HISTORY_FIXTURES_DIR, WORKFLOW_BUNDLE_PATH } from './support/paths';
+
+const fixtures = readdirSync(HISTORY_FIXTURES_DIR).filter((f) => f.endsWith('.json'));
+
+function histories() {
+  return fixtures.map((file) => ({ workflowId: file, history: JSON.parse(readFileSync(join(HISTORY_FIXTURES_DIR, file), 'utf8')) }));
+}
+
+describe('replay of recorded correlations', () => {
+  it('has fixtures for the full, duplicate, timeout and partial paths', () => {
+    expect(fixtures.sort()).toEqual(['full-fan-in.json', 'risk-first-with-duplicates.json', 'timeout-insufficient-data.json', 'timeout-partial-decision.json']);
+  });
+
+  it('replays every recorded history against the current workflow code', async () => {
+    const results = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }, histories())) {
+      results.push({ workflowId: result.workflowId, error: result.error?.message });
+    }
+    expect(results).toEqual(fixtures.map((workflowId) => ({ workflowId, error: undefined })));
+  });
+
+  it('catches a non-deterministic change to the workflow', async () => {
+    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/nondeterministic-workflow') });
+    const errors = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories())) errors.push(result.error);
+    expect(errors).toHaveLength(fixtures.length);
+    for (const error of errors) expect(error).toBeInstanceOf(DeterminismViolationError);
+  });
+});
