@@ -1,6 +1,6 @@
 /** The publishDecision activity in isolation, against a real nats-server. */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../src/activities';
+import { createActivities, type PublishResult } from '../src/activities';
 import { DEFAULT_POLICY } from '../src/config';
 import type { OrchestrationDecision } from '../src/contract/decision';
 import { DECISION_SUBJECT, DECISIONS_STREAM } from '../src/nats/streams';
@@ -50,8 +50,8 @@ describe('publishDecision', () => {
   it('stores a decision once when a retried attempt publishes it again', async () => {
     const corrId = uniqueCorrId('retried');
     const publish = activities().publishDecision;
-    const first = await new MockActivityEnvironment({ attempt: 1 }).run(publish, decisionFor(corrId));
-    const retry = await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId));
+    const first: PublishResult = await new MockActivityEnvironment({ attempt: 1 }).run(publish, decisionFor(corrId));
+    const retry: PublishResult = await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId));
     expect(first.duplicate).toBe(false);
     expect(retry).toEqual({ ...first, duplicate: true });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: decisionFor(corrId) }]);
