@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
-  setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
   maxWorkers: 2,
   testTimeout: 60_000,
   verbose: true,

@@ -2,7 +2,8 @@
  * The correlation workflow on Temporal's time-skipping test server, with the production worker,
  * real activities and a real nats-server: timers that last minutes pass in moments.
  */
-import { WorkflowFailedError } from '@temporalio/client';
+import { type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
+import type { CorrelationState } from '../src/contract/correlation-state';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { completeDecisionSchema } from '../src/contract/decision';
 import type { PolicyInput } from '../src/contract/policy';
@@ -35,6 +36,16 @@ function startCorrelation(taskQueue: string, first: ReturnType<typeof envelope>,
     signal: agentSignal,
     signalArgs: [first],
   });
+}
+
+/** Queries the state until `ready` holds: a query sees the workflow between its tasks. */
+async function queryUntil(handle: WorkflowHandle<typeof correlationWorkflow>, ready: (state: CorrelationState) => boolean): Promise<CorrelationState> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const state = await handle.query(stateQuery);
+    if (ready(state)) return state;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('state never became ready');
 }
 
 /** Runs `body` with a fresh worker on a task queue of its own. */
@@ -139,7 +150,8 @@ describe('correlationWorkflow', () => {
     const corrId = uniqueCorrId('query');
     await withWorker(async (tq) => {
       const handle = await startCorrelation(tq, envelope(momentum(corrId), '1'));
-      const state = await handle.query(stateQuery);
+      // The policy arrives from a local activity a moment after the first signal is recorded.
+      const state = await queryUntil(handle, (s) => s.metadata.policy_version !== undefined);
       expect(state).toMatchObject({
         corr_id: corrId,
         status: 'collecting',
@@ -160,7 +172,8 @@ describe('correlationWorkflow', () => {
     const decision = await withWorker(async (tq) => {
       const handle = await startCorrelation(tq, envelope(momentum(corrId, { confidence: 0.9 })), policy);
       await handle.signal(agentSignal, envelope(risk(corrId, { overall_score: 0.1 })));
-      expect((await handle.query(stateQuery)).status).toBe('collecting');
+      const state = await queryUntil(handle, (s) => 'risk' in s.signals && s.metadata.expected_agents !== undefined);
+      expect(state).toMatchObject({ status: 'collecting', metadata: { expected_agents: ['momentum', 'risk', 'sentiment'] } });
       await handle.signal(agentSignal, envelope(signal('sentiment', corrId, { confidence: 0.6 })));
       return handle.result();
     });

@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# Installs the pinned external servers the orchestrator runs against into .tools/.
+set -euo pipefail
+
+NATS_SERVER_VERSION=v2.12.1
+NATS_SERVER_GO_MIN=1.24
+TEMPORAL_CLI_VERSION=v1.5.1 # later tags carry a replace directive and cannot be go-installed
+TEMPORAL_CLI_GO_MIN=1.25
+TEST_SERVER_VERSION=1.38.0
+SLF4J_NOP_VERSION=1.7.36
+DEPENDENCY_PLUGIN_VERSION=3.6.1
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS_DIR=${ORCH_TOOLS_DIR:-$REPO_DIR/.tools}
+mkdir -p "$TOOLS_DIR"
+TOOLS_DIR=$(cd "$TOOLS_DIR" && pwd)
+BIN_DIR=$TOOLS_DIR/bin
+STAMP_DIR=$TOOLS_DIR/stamps
+LOG_FILE=$TOOLS_DIR/install.log
+ALL_TOOLS=(nats-server temporal temporal-test-server)
+
+usage() {
+  cat <<EOF
+Usage: scripts/install-tools.sh [--only <tool>] [--quiet] [--help]
+
+Installs pinned tools into \${ORCH_TOOLS_DIR:-<repo>/.tools}/bin:
+  nats-server            $NATS_SERVER_VERSION   (go install)
+  temporal               $TEMPORAL_CLI_VERSION    (go install; Temporal CLI with dev server and web UI)
+  temporal-test-server   $TEST_SERVER_VERSION    (Maven; Java time-skipping test server)
+
+For each tool the first match wins:
+  1. an executable named by NATS_SERVER_PATH / TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH
+  2. .tools/bin/<tool> installed by this script (stamp in .tools/stamps/)
+  3. <tool> on PATH (not for temporal-test-server)
+  4. install it
+Env-var and PATH tools are symlinked into .tools/bin.
+
+Options:
+  --only <tool>   handle only this tool (${ALL_TOOLS[*]})
+  --quiet         print only what was installed or changed, not cache hits
+  --help          show this help
+EOF
+}
+
+ONLY=""
+QUIET=0
+while (($#)); do
+  case $1 in
+    --only) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; ONLY=$2; shift 2 ;;
+    --quiet) QUIET=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "install-tools: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if [[ -n $ONLY && ! " ${ALL_TOOLS[*]} " == *" $ONLY "* ]]; then
+  echo "install-tools: unknown tool '$ONLY' (expected one of: ${ALL_TOOLS[*]})" >&2
+  exit 2
+fi
+
+mkdir -p "$BIN_DIR" "$STAMP_DIR"
+# Two concurrent bootstraps must not build into the same GOBIN at once.
+if command -v flock >/dev/null; then
+  exec 9>"$TOOLS_DIR/.install.lock"
+  flock 9
+fi
+
+now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
+since() {
+  local ms=$(($(now_ms) - $1))
+  if ((ms < 10000)); then printf '%d.%ds' $((ms / 1000)) $((ms % 1000 / 100)); else printf '%ds' $(((ms + 500) / 1000)); fi
+}
+# report <cached|done|warn> <line>: prints the line and appends it to install.log (cache hits not with --quiet).
+report() {
+  local kind=$1 line=$2
+  if [[ $kind == cached && $QUIET == 1 ]]; then return; fi
+  if [[ $kind == warn ]]; then echo "$line" >&2; else echo "$line"; fi
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $line" >>"$LOG_FILE"
+}
+die() {
+  echo "install-tools: $*" >&2
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) FAILED: $*" >>"$LOG_FILE"
+  exit 1
+}
+
+stamp_file() { echo "$STAMP_DIR/$1-$2"; }
+is_stamped() { [[ -f $(stamp_file "$1" "$2") && -x $BIN_DIR/$1 && ! -L $BIN_DIR/$1 ]]; }
+write_stamp() {
+  rm -f "$STAMP_DIR/$1"-*
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$(stamp_file "$1" "$2")"
+}
+
+# link_tool <name> <label> <target> <how>: makes .tools/bin/<name> point at an external executable.
+link_tool() {
+  local name=$1 label=$2 target=$3 how=$4
+  target=$(readlink -f "$target")
+  if [[ -L $BIN_DIR/$name && $(readlink "$BIN_DIR/$name") == "$target" ]]; then
+    report cached "$label: using $target ($how)"
+    return
+  fi
+  # The replaced binary is no longer ours, so its stamp must not vouch for it.
+  rm -f "$STAMP_DIR/$name"-*
+  ln -sfn "$target" "$BIN_DIR/$name"
+  report done "$label: linked $target ($how)"
+}
+
+# from_env <name> <label> <var>: returns 0 if the env var names the tool (and links it).
+from_env() {
+  local name=$1 label=$2 var=$3 value=${!3:-}
+  [[ -n $value ]] || return 1
+  [[ -x $value && ! -d $value ]] || die "$var=$value is not an executable file"
+  link_tool "$name" "$label" "$value" "from $var"
+}
+
+# from_path <name> <label>: returns 0 if the tool is on PATH outside .tools/bin (and links it).
+from_path() {
+  local name=$1 label=$2 found
+  found=$(command -v "$name" 2>/dev/null) || return 1
+  [[ $(readlink -f "$found") != "$(readlink -f "$BIN_DIR/$name" 2>/dev/null)" ]] || return 1
+  link_tool "$name" "$label" "$found" "from PATH"
+}
+
+# go_at_least <min>: true if `go` exists and its version is >= min (major.minor).
+go_at_least() {
+  command -v go >/dev/null || return 1
+  local have min=$1
+  have=$(go env GOVERSION 2>/dev/null) || return 1
+  have=${have#go}
+  [[ $(printf '%s\n%s\n' "$min" "$have" | sort -V | head -n1) == "$min" ]]
+}
+
+# go_install <name> <label> <version> <go install args...>
+go_install() {
+  local name=$1 label=$2 version=$3 start log
+  shift 3
+  start=$(now_ms)
+  log=$TOOLS_DIR/build-$name.log
+  rm -f "$BIN_DIR/$name"
+  # -modcacherw keeps .tools/go/mod deletable with a plain rm -rf.
+  if ! GOBIN=$BIN_DIR GOMODCACHE=$TOOLS_DIR/go/mod GOCACHE=$TOOLS_DIR/go/cache GOTOOLCHAIN=local \
+    GOFLAGS=-modcacherw go install "$@" >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    die "$label: go install failed (full output in $log)"
+  fi
+  write_stamp "$name" "$version"
+  report done "$label: built with go install in $(since "$start")"
+}
+
+install_nats_server() {
+  local name=nats-server label="nats-server $NATS_SERVER_VERSION"
+  from_env $name "$label" NATS_SERVER_PATH && return
+  is_stamped $name $NATS_SERVER_VERSION && { report cached "$label: cached"; return; }
+  from_path $name "$label" && return
+  if go_at_least $NATS_SERVER_GO_MIN; then
+    go_install $name "$label" $NATS_SERVER_VERSION "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION"
+  elif [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    local start
+    start=$(now_ms)
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q nats-server >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null && apt-get install -y -q nats-server >/dev/null; } ||
+      die "$label: Go >= $NATS_SERVER_GO_MIN not found and 'apt-get install nats-server' failed"
+    link_tool $name "nats-server (Debian package)" "$(command -v nats-server)" "apt-get install in $(since "$start")"
+  else
+    die "$label: needs Go >= $NATS_SERVER_GO_MIN to build it. Install Go, or point NATS_SERVER_PATH at a nats-server executable."
+  fi
+}
+
+install_temporal_cli() {
+  local name=temporal label="temporal CLI $TEMPORAL_CLI_VERSION"
+  from_env $name "$label" TEMPORAL_CLI_PATH && return
+  is_stamped $name $TEMPORAL_CLI_VERSION && { report cached "$label: cached"; return; }
+  from_path $name "$label" && return
+  if ! go_at_least $TEMPORAL_CLI_GO_MIN; then
+    report warn "$label: WARNING: Go >= $TEMPORAL_CLI_GO_MIN not found, not installed; tests will let the Temporal SDK download its own dev server (needs internet). Set TEMPORAL_CLI_PATH to use an existing temporal CLI."
+    return
+  fi
+  go_install $name "$label" $TEMPORAL_CLI_VERSION \
+    -ldflags "-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION#v}" \
+    "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+}
+
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+  die "no free TCP port found"
+}
+
+# warm_test_server <label>: starts the server once so the first SDK start (5 s budget) hits a warm page cache.
+warm_test_server() {
+  local label=$1 port pid start waited=0
+  port=$(free_port)
+  start=$(now_ms)
+  "$BIN_DIR/temporal-test-server" "$port" >"$TOOLS_DIR/temporal-test-server/warmup.log" 2>&1 &
+  pid=$!
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null || ((waited >= 300)); then
+      kill -9 "$pid" 2>/dev/null || true
+      report warn "$label: WARNING: test server did not accept connections (see $TOOLS_DIR/temporal-test-server/warmup.log)"
+      return
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  report done "$label: warm start ready in $(since "$start")"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+install_test_server() {
+  local name=temporal-test-server label="temporal-test-server $TEST_SERVER_VERSION"
+  local dir=$TOOLS_DIR/temporal-test-server start java_bin
+  from_env $name "$label" TEMPORAL_TEST_SERVER_PATH && return
+  is_stamped $name $TEST_SERVER_VERSION && { report cached "$label: cached"; return; }
+  if ! java_bin=$(command -v java) || ! command -v mvn >/dev/null; then
+    report warn "$label: WARNING: java and/or mvn not found, not installed; time-skipping tests will let the Temporal SDK download its own test server (needs internet). Set TEMPORAL_TEST_SERVER_PATH to use an existing one."
+    return
+  fi
+  start=$(now_ms)
+  rm -rf "$dir/lib"
+  mkdir -p "$dir"
+  cat >"$dir/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.orchestrator</groupId>
+  <artifactId>temporal-test-server-tools</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>io.temporal</groupId>
+      <artifactId>temporal-test-server</artifactId>
+      <version>$TEST_SERVER_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-nop</artifactId>
+      <version>$SLF4J_NOP_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+EOF
+  if ! (cd "$dir" && mvn -B -q -Dmaven.repo.local="$TOOLS_DIR/m2" \
+    "org.apache.maven.plugins:maven-dependency-plugin:$DEPENDENCY_PLUGIN_VERSION:copy-dependencies" \
+    -DoutputDirectory=lib -DincludeScope=runtime >"$dir/mvn.log" 2>&1); then
+    tail -n 20 "$dir/mvn.log" >&2
+    die "$label: Maven could not fetch the test server (full output in $dir/mvn.log)"
+  fi
+  rm -f "$BIN_DIR/$name"
+  # exec matters: the SDK stops the server with SIGKILL, which a waiting shell would not pass on to the JVM.
+  cat >"$BIN_DIR/$name" <<EOF
+#!/bin/sh
+# Generated by scripts/install-tools.sh. Usage: temporal-test-server <port> [--enable-time-skipping]
+exec "$java_bin" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \\
+  -cp "\$(dirname "\$0")/../temporal-test-server/lib/*" io.temporal.testserver.TestServer "\$@"
+EOF
+  chmod +x "$BIN_DIR/$name"
+  write_stamp $name $TEST_SERVER_VERSION
+  report done "$label: fetched with mvn in $(since "$start")"
+  warm_test_server "$label"
+}
+
+for tool in "${ALL_TOOLS[@]}"; do
+  [[ -z $ONLY || $ONLY == "$tool" ]] || continue
+  case $tool in
+    nats-server) install_nats_server ;;
+    temporal) install_temporal_cli ;;
+    temporal-test-server) install_test_server ;;
+  esac
+done

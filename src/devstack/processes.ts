@@ -1,0 +1,268 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import net from 'node:net';
+import { requireTool } from './tools';
+
+const READY_TIMEOUT_MS = 30_000;
+const READY_POLL_MS = 100;
+const STOP_GRACE_MS = 10_000;
+const TAIL_LINES = 50;
+
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // A server left running would hold its ports and store dir for the next run.
+    process.once('exit', () => {
+      for (const c of liveChildren) c.kill('SIGKILL');
+    });
+  }
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
+/**
+ * SIGKILLs every child still running. Under jest `process` is a sandbox copy whose 'exit' event never
+ * fires, so test suites should call this in afterAll instead of relying on the hook.
+ */
+export async function killAllManagedProcesses(): Promise<void> {
+  const exits = [...liveChildren].map((c) => new Promise((resolve) => c.once('exit', resolve)));
+  for (const c of liveChildren) c.kill('SIGKILL');
+  await Promise.all(exits);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function getFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))));
+    });
+  });
+}
+
+function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.setTimeout(1_000, () => done(false));
+  });
+}
+
+export interface ProcessSpec {
+  label: string;
+  command: string;
+  args: string[];
+  logFile?: string;
+}
+
+/** A server child process that can be started, stopped, killed and restarted with the same arguments. */
+export class ManagedProcess {
+  private child: ChildProcess | undefined;
+  private exitPromise: Promise<number | null> = Promise.resolve(null);
+  private readonly tailLines: string[] = [];
+
+  constructor(protected readonly spec: ProcessSpec) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    const c = this.child;
+    return c !== undefined && c.pid !== undefined && c.exitCode === null && c.signalCode === null;
+  }
+
+  /** Resolves with the exit code (null when killed by a signal) of the current run. */
+  get exited(): Promise<number | null> {
+    return this.exitPromise;
+  }
+
+  /** The last lines the server wrote to stdout/stderr. */
+  tail(): string {
+    return this.tailLines.join('\n');
+  }
+
+  /** One readiness probe; subclasses override it. */
+  protected isReady(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) throw new Error(`${this.spec.label} is already running (pid ${this.pid})`);
+    const { label, command, args, logFile } = this.spec;
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
+    const onOutput = (chunk: Buffer): void => {
+      log?.write(chunk);
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.tailLines.push(line);
+      this.tailLines.splice(0, Math.max(0, this.tailLines.length - TAIL_LINES));
+    };
+    child.stdout?.on('data', onOutput);
+    child.stderr?.on('data', onOutput);
+    child.once('close', () => log?.end());
+    this.exitPromise = new Promise((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.once('error', (err) => {
+        this.tailLines.push(`${label}: ${err.message}`);
+        resolve(null);
+      });
+    });
+    if (child.pid !== undefined) track(child);
+
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (!this.running) {
+        const code = await this.exitPromise;
+        throw new Error(`${label} exited (code ${code}) before it was ready. Last output:\n${this.tail()}`);
+      }
+      if (await this.isReady()) return;
+      if (Date.now() > deadline) {
+        await this.kill9();
+        throw new Error(`${label} not ready after ${READY_TIMEOUT_MS / 1000}s. Last output:\n${this.tail()}`);
+      }
+      await sleep(READY_POLL_MS);
+    }
+  }
+
+  /** SIGTERM, then SIGKILL if still alive after 10 s; resolves once the process has exited. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+
+  /** SIGKILL, as in a crash; resolves once the process has exited. */
+  async kill9(): Promise<void> {
+    if (!this.child || !this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exitPromise;
+  }
+
+  /** Stops the server if it runs, then starts it again with the same arguments and ports. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+}
+
+export class NatsServer extends ManagedProcess {
+  readonly url: string;
+  readonly monitorUrl: string;
+
+  constructor(
+    readonly port: number,
+    monitorPort: number,
+    spec: ProcessSpec,
+  ) {
+    super(spec);
+    this.url = `nats://127.0.0.1:${port}`;
+    this.monitorUrl = `http://127.0.0.1:${monitorPort}`;
+  }
+
+  protected override async isReady(): Promise<boolean> {
+    if (!(await acceptsConnections(this.port))) return false;
+    try {
+      const res = await fetch(`${this.monitorUrl}/healthz?js-enabled-only=true`, {
+        signal: AbortSignal.timeout(1_000),
+      });
+      await res.text();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+}
+
+export interface NatsServerOptions {
+  port?: number;
+  storeDir: string;
+  configFile?: string;
+  logFile?: string;
+}
+
+/** nats-server with JetStream on file storage in storeDir, ready once clients and /healthz are served. */
+export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServer> {
+  const command = requireTool('nats-server');
+  const port = opts.port ?? (await getFreePort());
+  const monitorPort = await getFreePort();
+  const args = ['-js', '-sd', opts.storeDir, '-a', '127.0.0.1', '-p', String(port), '--http_port', String(monitorPort)];
+  if (opts.configFile) args.push('-c', opts.configFile);
+  const server = new NatsServer(port, monitorPort, { label: 'nats-server', command, args, logFile: opts.logFile });
+  await server.start();
+  return server;
+}
+
+export class TemporalDevServer extends ManagedProcess {
+  readonly address: string;
+  readonly uiUrl: string | undefined;
+
+  constructor(
+    readonly port: number,
+    uiPort: number | false,
+    spec: ProcessSpec,
+  ) {
+    super(spec);
+    this.address = `127.0.0.1:${port}`;
+    this.uiUrl = uiPort === false ? undefined : `http://127.0.0.1:${uiPort}`;
+  }
+
+  protected override isReady(): Promise<boolean> {
+    return new Promise((resolve) => {
+      execFile(
+        this.spec.command,
+        ['operator', 'cluster', 'health', '--address', this.address],
+        { timeout: 5_000 },
+        (err, stdout) => resolve(!err && stdout.includes('SERVING')),
+      );
+    });
+  }
+}
+
+export interface TemporalDevServerOptions {
+  port?: number;
+  /** false runs headless; undefined picks a free port. */
+  uiPort?: number | false;
+  /** SQLite file for persistence across restarts; in-memory when omitted. */
+  dbFile?: string;
+  namespace?: string;
+  /** name -> type (Text, Keyword, Int, Double, Bool, Datetime, KeywordList) */
+  searchAttributes?: Record<string, string>;
+  logFile?: string;
+  extraArgs?: string[];
+}
+
+/** `temporal server start-dev`, ready once `temporal operator cluster health` reports SERVING. */
+export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}): Promise<TemporalDevServer> {
+  const command = requireTool('temporal');
+  const port = opts.port ?? (await getFreePort());
+  const uiPort = opts.uiPort === false ? false : (opts.uiPort ?? (await getFreePort()));
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
+  args.push(...(uiPort === false ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  if (opts.dbFile) {
+    // With SQLite's default rollback journal and full sync every write waits on the disk: far too slow.
+    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
+  }
+  args.push('--log-level', 'warn');
+  if (opts.namespace) args.push('--namespace', opts.namespace);
+  for (const [name, type] of Object.entries(opts.searchAttributes ?? {})) args.push('--search-attribute', `${name}=${type}`);
+  args.push(...(opts.extraArgs ?? []));
+  const server = new TemporalDevServer(port, uiPort, { label: 'temporal dev server', command, args, logFile: opts.logFile });
+  await server.start();
+  return server;
+}

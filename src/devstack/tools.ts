@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export type ToolName = 'nats-server' | 'temporal' | 'temporal-test-server';
+
+const ENV_VARS: Record<ToolName, string> = {
+  'nats-server': 'NATS_SERVER_PATH',
+  temporal: 'TEMPORAL_CLI_PATH',
+  'temporal-test-server': 'TEMPORAL_TEST_SERVER_PATH',
+};
+
+export class ToolMissingError extends Error {
+  override readonly name = 'ToolMissingError';
+
+  constructor(readonly tool: ToolName) {
+    super(
+      `${tool} not found: run \`npm run tools\` to install it into ${toolsDir()}/bin, ` +
+        `or set ${ENV_VARS[tool]} to an existing executable`,
+    );
+  }
+}
+
+/** Repository root: two levels up from src/devstack, three from the compiled dist/src/devstack. */
+export function repoRoot(): string {
+  let dir = path.resolve(__dirname, '..', '..');
+  if (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+}
+
+export function toolsDir(): string {
+  return path.resolve(process.env.ORCH_TOOLS_DIR || path.join(repoRoot(), '.tools'));
+}
+
+/** Same order as scripts/install-tools.sh: the env var wins, else the tool installed in .tools/bin. */
+export function resolveTool(name: ToolName): string | undefined {
+  const fromEnv = process.env[ENV_VARS[name]];
+  if (fromEnv) return fromEnv;
+  const installed = path.join(toolsDir(), 'bin', name);
+  return existsSync(installed) ? installed : undefined;
+}
+
+export function requireTool(name: ToolName): string {
+  const found = resolveTool(name);
+  if (!found) throw new ToolMissingError(name);
+  return found;
+}
