@@ -64,6 +64,8 @@ export interface ProcessSpec {
   label: string;
   command: string;
   args: string[];
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
   logFile?: string;
 }
 
@@ -101,8 +103,8 @@ export class ManagedProcess {
 
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.spec.label} is already running (pid ${this.pid})`);
-    const { label, command, args, logFile } = this.spec;
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { label, command, args, env, logFile } = this.spec;
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child = child;
     const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
     const onOutput = (chunk: Buffer): void => {

@@ -20,10 +20,17 @@ export class ToolMissingError extends Error {
   }
 }
 
-/** Repository root: two levels up from src/devstack, three from the compiled dist/src/devstack. */
+/**
+ * The repository root: the nearest folder above this file with a package-lock.json (dist/ has a
+ * copy of package.json, but never the lockfile).
+ */
 export function repoRoot(): string {
-  let dir = path.resolve(__dirname, '..', '..');
-  if (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  let dir = path.resolve(__dirname);
+  while (!existsSync(path.join(dir, 'package-lock.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package-lock.json above ${__dirname}: cannot find the repository root`);
+    dir = parent;
+  }
   return dir;
 }
 

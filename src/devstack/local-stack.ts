@@ -1,0 +1,76 @@
+/**
+ * The whole orchestrator on one machine, for trying it out: the Temporal dev server (with its web UI
+ * and a SQLite file), nats-server (JetStream on disk) and the worker, all under one data folder so a
+ * second start resumes where the first stopped.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from './processes';
+import { repoRoot } from './tools';
+
+export interface LocalStackOptions {
+  /** Holds temporal.sqlite, the NATS store and the process logs. */
+  dataDir: string;
+  temporalPort: number;
+  uiPort: number;
+  natsPort: number;
+  /** Extra settings for the orchestrator's own processes (see `--help` of the worker). */
+  env?: Record<string, string>;
+}
+
+export interface LocalStack {
+  temporal: TemporalDevServer;
+  nats: NatsServer;
+  worker: ManagedProcess;
+  /** The settings the orchestrator's processes were started with. */
+  env: Record<string, string>;
+  logDir: string;
+  /** Stops the worker first (it drains), then NATS and Temporal. */
+  stop(): Promise<void>;
+}
+
+/** A compiled entry point of this project (`npm run build` makes them). */
+export function compiledEntryPoint(relative: string): string {
+  const path = join(repoRoot(), 'dist', 'src', `${relative}.js`);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first`);
+  return path;
+}
+
+/** The orchestrator worker as a child process, logging to `logFile`. */
+export function workerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
+  return new ManagedProcess({ label: 'orchestrator worker', command: process.execPath, args: [compiledEntryPoint('workers/worker')], env, logFile });
+}
+
+export async function startLocalStack(options: LocalStackOptions, progress: (line: string) => void): Promise<LocalStack> {
+  const logDir = join(options.dataDir, 'logs');
+  mkdirSync(join(options.dataDir, 'nats'), { recursive: true });
+  mkdirSync(logDir, { recursive: true });
+
+  progress('starting the Temporal dev server and nats-server');
+  const [temporal, nats] = await Promise.all([
+    startTemporalDevServer({
+      port: options.temporalPort,
+      uiPort: options.uiPort,
+      dbFile: join(options.dataDir, 'temporal.sqlite'),
+      logFile: join(logDir, 'temporal.log'),
+    }),
+    startNatsServer({ port: options.natsPort, storeDir: join(options.dataDir, 'nats'), logFile: join(logDir, 'nats.log') }),
+  ]);
+  const env = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, ...options.env };
+
+  progress('starting the orchestrator worker');
+  const worker = workerProcess(env, join(logDir, 'worker.log'));
+  await worker.start();
+
+  return {
+    temporal,
+    nats,
+    worker,
+    env,
+    logDir,
+    async stop() {
+      await worker.stop();
+      await Promise.all([nats.stop(), temporal.stop()]);
+    },
+  };
+}

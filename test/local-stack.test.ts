@@ -1,0 +1,31 @@
+/** The README's main command, as a new user runs it (on free ports and a throwaway data folder). */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compiledEntryPoint } from '../src/devstack/local-stack';
+import { getFreePort } from '../src/devstack/processes';
+
+function runUp(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [compiledEntryPoint('devstack/up'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('npm start (local stack)', () => {
+  it('starts Temporal with its UI, NATS and the worker, prints a demo decision, and stops cleanly', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'orch-up-'));
+    const [temporalPort, uiPort, natsPort] = [await getFreePort(), await getFreePort(), await getFreePort()];
+    const ports = ['--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--nats-port', String(natsPort)];
+    const { code, output } = await runUp(['--once', '--data-dir', dataDir, ...ports]);
+    expect(code).toBe(0);
+    expect(output).toContain(`Temporal UI   http://127.0.0.1:${uiPort}`);
+    expect(output).toMatch(/"action": "trade"/);
+    expect(output).toMatch(/see it in the UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/corr-demo-\d+/);
+    expect(output.trim().endsWith('stopped')).toBe(true);
+  }, 120_000);
+});

@@ -1,0 +1,65 @@
+/**
+ * The worker as users run it: the compiled entry point as a child process, against a real Temporal
+ * dev server and nats-server.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { compiledEntryPoint, workerProcess } from '../src/devstack/local-stack';
+import { runDemoCorrelation } from '../src/devstack/demo';
+import { startTemporalDevServer, type TemporalDevServer } from '../src/devstack/processes';
+import { storedDecisions } from './support/decisions';
+import { startTestNats, type TestNats } from './support/servers';
+import { uniqueCorrId } from './support/signals';
+
+let temporal: TemporalDevServer;
+let nats: TestNats;
+let client: Client;
+const logDir = mkdtempSync(join(tmpdir(), 'orch-worker-'));
+
+beforeAll(async () => {
+  [temporal, nats] = await Promise.all([startTemporalDevServer({ uiPort: false }), startTestNats()]);
+  client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+});
+
+afterAll(async () => {
+  await client?.connection.close();
+  await Promise.all([temporal?.stop(), nats?.stop()]);
+});
+
+function runWorkerCommand(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [compiledEntryPoint('workers/worker'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+}
+
+describe('orchestrator worker process', () => {
+  it('explains itself and every setting with --help', () => {
+    const run = runWorkerCommand(['--help']);
+    expect(run.status).toBe(0);
+    for (const text of ['Usage: orchestrator-worker', 'ORCH_TASK_QUEUE', 'TEMPORAL_ADDRESS', 'NATS_URL']) expect(run.stdout).toContain(text);
+  });
+
+  it('refuses a bad setting at start-up, naming it', () => {
+    const run = runWorkerCommand([], { ORCH_LOG_LEVEL: 'loud' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('ORCH_LOG_LEVEL');
+    expect(run.stderr).toContain('--help');
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('decides a correlation, then shuts down cleanly on %s', async (signal) => {
+    const taskQueue = uniqueCorrId('tq');
+    const logFile = join(logDir, `${signal}.log`);
+    const worker = workerProcess({ TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.server.url, ORCH_TASK_QUEUE: taskQueue }, logFile);
+    await worker.start();
+    const corrId = uniqueCorrId('proc');
+    const decision = await runDemoCorrelation(client, taskQueue, corrId);
+    expect(decision.decision.action).toBe('trade');
+    expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
+
+    process.kill(worker.pid!, signal);
+    expect(await worker.exited).toBe(0);
+    const log = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { msg: string; task_queue?: string });
+    expect(log.map((entry) => entry.msg)).toEqual(expect.arrayContaining(['connected to NATS', 'worker polling', 'decision published', 'worker stopped']));
+  });
+});
