@@ -17,7 +17,8 @@ export const DEFAULT_POLICY: Policy = policySchema.parse({ version: 'default-1' 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const positiveMs = z.coerce.number().int().positive();
+const positiveInt = z.coerce.number().int().positive();
+const positiveMs = positiveInt;
 
 const envSchema = z.object({
   ORCH_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE).describe('Task queue the worker polls and workflows start on.'),
@@ -30,6 +31,19 @@ const envSchema = z.object({
   ORCH_SHUTDOWN_GRACE_MS: positiveMs
     .default(30_000)
     .describe('How long a stopping worker lets in-flight activities finish before cancelling them (ms).'),
+  ORCH_BRIDGE_DURABLE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be a valid consumer name: letters, digits, _ and -')
+    .default('orchestrator-bridge')
+    .describe('Durable consumer of the bridge on SIGNALS; bridges with the same name share the work.'),
+  ORCH_MAX_MESSAGE_BYTES: positiveInt.default(64 * 1024).describe('Largest agent message accepted; larger ones go to the DLQ (bytes).'),
+  ORCH_BRIDGE_CONCURRENCY: positiveInt.default(32).describe('Agent messages one bridge hands to Temporal at once.'),
+  ORCH_BRIDGE_ACK_WAIT_MS: positiveMs
+    .default(30_000)
+    .describe('How long JetStream waits for the bridge to acknowledge a message before redelivering it (ms).'),
+  ORCH_BRIDGE_MAX_ACK_PENDING: positiveInt
+    .default(1_000)
+    .describe('Messages delivered to the bridges but not yet acknowledged (backpressure).'),
 });
 
 /** The settings this project reads, for `--help`: name, meaning and default. */
@@ -54,6 +68,7 @@ export interface Config {
   logLevel: LogLevel;
   nats: { servers: string[]; decisionDedupeWindowMs: number };
   shutdownGraceMs: number;
+  bridge: { durableName: string; maxMessageBytes: number; concurrency: number; ackWaitMs: number; maxAckPending: number };
 }
 
 /** A setting that is missing or wrong; the message names it and says what is expected. */
@@ -102,5 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       decisionDedupeWindowMs: settings.ORCH_DECISION_DEDUPE_WINDOW_MS,
     },
     shutdownGraceMs: settings.ORCH_SHUTDOWN_GRACE_MS,
+    bridge: {
+      durableName: settings.ORCH_BRIDGE_DURABLE,
+      maxMessageBytes: settings.ORCH_MAX_MESSAGE_BYTES,
+      concurrency: settings.ORCH_BRIDGE_CONCURRENCY,
+      ackWaitMs: settings.ORCH_BRIDGE_ACK_WAIT_MS,
+      maxAckPending: settings.ORCH_BRIDGE_MAX_ACK_PENDING,
+    },
   };
 }

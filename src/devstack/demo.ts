@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
+import type { JetStreamClient, NatsConnection } from 'nats';
 import type { AgentSignal } from '../contract/agent-signal';
 import type { OrchestrationDecision } from '../contract/decision';
 import { type AgentSignalEnvelope, agentSignal, workflowIdFor, WORKFLOW_TYPE } from '../shared/correlation-api';
 import type { correlationWorkflow } from '../workflows';
+import { DECISION_SUBJECT, signalSubject } from '../nats/streams';
 
 /** The seed's fan-in example: bullish momentum and medium risk on BTC/USD. */
 export function demoSignals(corrId: string, now = new Date()): AgentSignal[] {
@@ -29,4 +31,27 @@ export async function runDemoCorrelation(client: Client, taskQueue: string, corr
   });
   for (const envelope of rest) await handle.signal(agentSignal, envelope);
   return handle.result();
+}
+
+/** Publishes the demo correlation on NATS, as the agents would, and waits for its decision there. */
+export async function publishDemoCorrelation(nc: NatsConnection, js: JetStreamClient, corrId: string, timeoutMs: number): Promise<OrchestrationDecision> {
+  let timer: NodeJS.Timeout | undefined;
+  const subscription = nc.subscribe(DECISION_SUBJECT);
+  const decided = (async () => {
+    for await (const message of subscription) {
+      const decision = message.json<OrchestrationDecision>();
+      if (decision.corr_id === corrId) return decision;
+    }
+    throw new Error('the NATS connection closed before the decision arrived');
+  })();
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no decision for ${corrId} after ${timeoutMs / 1000}s`)), timeoutMs);
+  });
+  try {
+    for (const signal of demoSignals(corrId)) await js.publish(signalSubject(signal.agent_name), JSON.stringify(signal));
+    return await Promise.race([decided, timedOut]);
+  } finally {
+    clearTimeout(timer);
+    subscription.unsubscribe();
+  }
 }

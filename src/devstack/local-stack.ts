@@ -1,7 +1,7 @@
 /**
  * The whole orchestrator on one machine, for trying it out: the Temporal dev server (with its web UI
- * and a SQLite file), nats-server (JetStream on disk) and the worker, all under one data folder so a
- * second start resumes where the first stopped.
+ * and a SQLite file), nats-server (JetStream on disk), the worker and the bridge, all under one data
+ * folder so a second start resumes where the first stopped.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,10 +22,11 @@ export interface LocalStack {
   temporal: TemporalDevServer;
   nats: NatsServer;
   worker: ManagedProcess;
+  bridge: ManagedProcess;
   /** The settings the orchestrator's processes were started with. */
   env: Record<string, string>;
   logDir: string;
-  /** Stops the worker first (it drains), then NATS and Temporal. */
+  /** Stops the bridge and the worker first (they drain), then NATS and Temporal. */
   stop(): Promise<void>;
 }
 
@@ -39,6 +40,11 @@ export function compiledEntryPoint(relative: string): string {
 /** The orchestrator worker as a child process, logging to `logFile`. */
 export function workerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
   return new ManagedProcess({ label: 'orchestrator worker', command: process.execPath, args: [compiledEntryPoint('workers/worker')], env, logFile });
+}
+
+/** The NATS → Temporal bridge as a child process, logging to `logFile`. */
+export function bridgeProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
+  return new ManagedProcess({ label: 'orchestrator bridge', command: process.execPath, args: [compiledEntryPoint('workers/bridge')], env, logFile });
 }
 
 export async function startLocalStack(options: LocalStackOptions, progress: (line: string) => void): Promise<LocalStack> {
@@ -58,18 +64,20 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
   ]);
   const env = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, ...options.env };
 
-  progress('starting the orchestrator worker');
+  progress('starting the orchestrator worker and bridge');
   const worker = workerProcess(env, join(logDir, 'worker.log'));
-  await worker.start();
+  const bridge = bridgeProcess(env, join(logDir, 'bridge.log'));
+  await Promise.all([worker.start(), bridge.start()]);
 
   return {
     temporal,
     nats,
     worker,
+    bridge,
     env,
     logDir,
     async stop() {
-      await worker.stop();
+      await Promise.all([bridge.stop(), worker.stop()]);
       await Promise.all([nats.stop(), temporal.stop()]);
     },
   };

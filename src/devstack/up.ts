@@ -1,34 +1,42 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectTemporalClient } from '../client/temporal-client';
-import { loadConfig } from '../config';
+import { connect } from 'nats';
 import { runMain } from '../process/run-main';
-import { runDemoCorrelation } from './demo';
+import { shutdownSignal } from '../process/shutdown';
+import { SIGNALS_STREAM } from '../nats/streams';
+import { publishDemoCorrelation } from './demo';
+import { startDemoFeed } from './demo-feed';
 import { startLocalStack } from './local-stack';
+import { formatProgress, watchProgress } from './progress';
 import { repoRoot } from './tools';
 
 const DEMO_TIMEOUT_MS = 60_000;
+const PROGRESS_EVERY_MS = 5_000;
 
 runMain({
   usage: `
-Usage: npm start [-- [--once] [--data-dir DIR] [--temporal-port N] [--ui-port N] [--nats-port N]]
+Usage: npm start [-- [options]]
 
 Starts the orchestrator locally: the Temporal dev server with its web UI, nats-server with
-JetStream, and the worker. Everything persists under --data-dir (default .data), so a second start
-resumes in-flight correlations. Runs one demo correlation and prints its decision, then keeps the
-stack up until Ctrl-C (or stops at once with --once).
+JetStream, the worker and the bridge. Everything persists under --data-dir, so a second start
+resumes in-flight correlations. Publishes one demo correlation on NATS and prints its decision,
+then runs a demo feed of agents and prints progress until Ctrl-C.
 
 Options:
-  --once              stop after the demo decision
-  --data-dir DIR      data and logs (default: .data)
-  --temporal-port N   Temporal gRPC port (default: 7233)
-  --ui-port N         Temporal web UI port (default: 8233)
-  --nats-port N       NATS client port (default: 4222)`,
+  --once                 stop after the first demo decision
+  --feed-rate N          demo correlations per second, 0 for none (default: 2)
+  --partial-share X      share of demo correlations whose risk agent never reports (default: 0.1)
+  --data-dir DIR         data and logs (default: .data)
+  --temporal-port N      Temporal gRPC port (default: 7233)
+  --ui-port N            Temporal web UI port (default: 8233)
+  --nats-port N          NATS client port (default: 4222)`,
   async main(argv) {
     const { values } = parseArgs({
       args: argv,
       options: {
         once: { type: 'boolean', default: false },
+        'feed-rate': { type: 'string', default: '2' },
+        'partial-share': { type: 'string', default: '0.1' },
         'data-dir': { type: 'string', default: join(repoRoot(), '.data') },
         'temporal-port': { type: 'string', default: '7233' },
         'ui-port': { type: 'string', default: '8233' },
@@ -46,38 +54,49 @@ Options:
       },
       say,
     );
-    let stopping: Promise<void> | undefined;
-    const stop = (): Promise<void> => (stopping ??= stack.stop().then(() => say('stopped')));
-    process.once('SIGINT', () => void stop());
-    process.once('SIGTERM', () => void stop());
+    const nc = await connect({ servers: stack.nats.url, name: 'orchestrator-local-stack', maxReconnectAttempts: -1 });
+    const js = nc.jetstream();
+    const stopStack = async (): Promise<void> => {
+      await nc.drain();
+      await stack.stop();
+      say('stopped');
+    };
 
-    say(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    say(`  Temporal UI   ${stack.temporal.uiUrl}`);
-    say(`  Temporal      ${stack.temporal.address}`);
-    say(`  NATS          ${stack.nats.url}`);
-    say(`  logs          ${stack.logDir}`);
-
-    const config = loadConfig({ ...process.env, ...stack.env });
-    const client = await connectTemporalClient(config.temporal);
-    const corrId = `demo-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`;
-    say(`running demo correlation ${corrId} (momentum + risk on BTC/USD)`);
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no decision after ${DEMO_TIMEOUT_MS / 1000}s; see ${join(stack.logDir, 'worker.log')}`)), DEMO_TIMEOUT_MS).unref(),
-    );
     try {
-      const decision = await Promise.race([runDemoCorrelation(client, config.taskQueue, corrId), timeout]);
+      // The bridge creates the SIGNALS stream as it starts.
+      const jsm = await nc.jetstreamManager();
+      while (!(await jsm.streams.info(SIGNALS_STREAM).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 100));
+
+      say(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      say(`  Temporal UI   ${stack.temporal.uiUrl}`);
+      say(`  Temporal      ${stack.temporal.address}`);
+      say(`  NATS          ${stack.nats.url}`);
+      say(`  logs          ${stack.logDir}`);
+
+      const progress = watchProgress(nc);
+      const corrId = `demo-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`;
+      say(`publishing demo correlation ${corrId} on NATS (momentum + risk on BTC/USD)`);
+      const decision = await publishDemoCorrelation(nc, js, corrId, DEMO_TIMEOUT_MS);
       say(`decision: ${JSON.stringify(decision, null, 2)}`);
-      say(`see it in the UI: ${stack.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/corr-${corrId}`);
+      say(`see it in the UI: ${stack.temporal.uiUrl}/namespaces/default/workflows/corr-${corrId}`);
+      if (values.once) return;
+
+      const rate = Number(values['feed-rate']);
+      const feed = rate > 0 ? startDemoFeed(js, { correlationsPerSecond: rate, partialShare: Number(values['partial-share']) }) : undefined;
+      say(feed ? `demo feed: ${rate} correlations/s; press Ctrl-C to stop` : 'running; press Ctrl-C to stop');
+      let before = progress.snapshot();
+      const ticker = setInterval(() => {
+        const now = progress.snapshot();
+        say(formatProgress(now, before, PROGRESS_EVERY_MS / 1000));
+        before = now;
+      }, PROGRESS_EVERY_MS);
+
+      say(`received ${await shutdownSignal()}, stopping`);
+      clearInterval(ticker);
+      await feed?.stop();
+      progress.stop();
     } finally {
-      await client.connection.close();
+      await stopStack();
     }
-    if (values.once) {
-      await stop();
-      return;
-    }
-    say('running; press Ctrl-C to stop');
-    await new Promise<void>((resolve) => {
-      const wait = setInterval(() => stopping && stopping.then(() => { clearInterval(wait); resolve(); }), 200);
-    });
   },
 });

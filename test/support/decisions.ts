@@ -9,7 +9,9 @@ export interface StoredDecision {
 
 /** Every decision stored on the DECISIONS stream for one correlation (all of them, if corrId is omitted). */
 export async function storedDecisions(jsm: JetStreamManager, corrId?: string): Promise<StoredDecision[]> {
-  const info = await jsm.streams.info(DECISIONS_STREAM);
+  // The worker creates the stream with the first decision it publishes.
+  const info = await jsm.streams.info(DECISIONS_STREAM).catch(() => undefined);
+  if (!info) return [];
   const found: StoredDecision[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const message = await jsm.streams.getMessage(DECISIONS_STREAM, { seq });

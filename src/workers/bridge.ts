@@ -1,0 +1,45 @@
+import { SignalBridge } from '../bridge/bridge';
+import { connectTemporalClient } from '../client/temporal-client';
+import { loadConfig } from '../config';
+import { connectNats } from '../nats/connection';
+import { createLogger } from '../observability/logger';
+import { runMain } from '../process/run-main';
+import { shutdownSignal } from '../process/shutdown';
+
+const STATS_INTERVAL_MS = 30_000;
+
+runMain({
+  usage: `
+Usage: orchestrator-bridge [--help]
+
+Runs the NATS JetStream -> Temporal bridge: a durable pull consumer on the SIGNALS stream
+(signals.enriched.>) that validates each agent message and signals its correlation's workflow
+(signal-with-start). Bad messages go to signals.dlq with their reason. Creates the SIGNALS and DLQ
+streams and the consumer if missing. Stops on SIGINT or SIGTERM after the messages in flight are
+handled.`,
+  async main() {
+    const config = loadConfig();
+    const logger = createLogger(config.logLevel, 'bridge');
+    const nc = await connectNats(config.nats.servers, 'orchestrator-bridge', logger);
+    const client = await connectTemporalClient(config.temporal);
+    const bridge = new SignalBridge({
+      js: nc.jetstream(),
+      jsm: await nc.jetstreamManager(),
+      client,
+      taskQueue: config.taskQueue,
+      logger,
+      ...config.bridge,
+    });
+    await bridge.start();
+    logger.info({ task_queue: config.taskQueue, durable: config.bridge.durableName }, 'bridge consuming');
+    const statsTimer = setInterval(() => logger.info(bridge.snapshot(), 'bridge stats'), STATS_INTERVAL_MS);
+
+    const signal = await shutdownSignal();
+    logger.info({ signal }, 'bridge stopping');
+    clearInterval(statsTimer);
+    await bridge.stop();
+    await nc.drain();
+    await client.connection.close();
+    logger.info(bridge.snapshot(), 'bridge stopped');
+  },
+});

@@ -1,0 +1,83 @@
+/** The whole orchestrator for end-to-end tests: dev server, nats-server, worker and bridge processes. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { StoredMsg } from 'nats';
+import type { PolicyInput } from '../../src/contract/policy';
+import { bridgeProcess, workerProcess } from '../../src/devstack/local-stack';
+import type { ManagedProcess, TemporalDevServer } from '../../src/devstack/processes';
+import { startTemporalDevServer } from '../../src/devstack/processes';
+import { DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
+import { storedDecisions, type StoredDecision } from './decisions';
+import { startTestNats, type TestNats } from './servers';
+
+export interface E2EStack {
+  temporal: TemporalDevServer;
+  nats: TestNats;
+  worker: ManagedProcess;
+  bridge: ManagedProcess;
+  client: Client;
+  logDir: string;
+  /** Publishes raw bytes (or a signal as JSON) as an agent would. */
+  publish(agent: string, payload: unknown, msgID?: string): Promise<number>;
+  /** Waits until `count` decisions for the correlation are stored, then a little longer for extras. */
+  decisionsFor(corrId: string, count?: number): Promise<StoredDecision[]>;
+  dlqEntries(): Promise<StoredMsg[]>;
+  stop(): Promise<void>;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function startE2EStack(policy: PolicyInput, env: Record<string, string> = {}): Promise<E2EStack> {
+  const logDir = mkdtempSync(join(tmpdir(), 'orch-e2e-'));
+  const policyFile = join(logDir, 'policy.json');
+  writeFileSync(policyFile, JSON.stringify(policy));
+  const [temporal, nats] = await Promise.all([startTemporalDevServer({ uiPort: false }), startTestNats()]);
+  const processEnv = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.server.url, ORCH_POLICY_FILE: policyFile, ORCH_LOG_LEVEL: 'debug', ...env };
+  const worker = workerProcess(processEnv, join(logDir, 'worker.log'));
+  const bridge = bridgeProcess(processEnv, join(logDir, 'bridge.log'));
+  await Promise.all([worker.start(), bridge.start()]);
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  // The bridge creates the streams; agents can publish once they exist.
+  await waitFor('the SIGNALS stream', () => nats.jsm.streams.info(SIGNALS_STREAM).then(() => true, () => undefined));
+
+  return {
+    temporal,
+    nats,
+    worker,
+    bridge,
+    client,
+    logDir,
+    async publish(agent, payload, msgID) {
+      const data = payload instanceof Uint8Array ? payload : new TextEncoder().encode(typeof payload === 'string' ? payload : JSON.stringify(payload));
+      return (await nats.js.publish(signalSubject(agent), data, msgID ? { msgID } : undefined)).seq;
+    },
+    async decisionsFor(corrId, count = 1) {
+      await waitFor(`${count} decision(s) for ${corrId}`, async () => ((await storedDecisions(nats.jsm, corrId)).length >= count ? true : undefined));
+      // A duplicate would follow within moments of the first decision.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return storedDecisions(nats.jsm, corrId);
+    },
+    async dlqEntries() {
+      const info = await nats.jsm.streams.info(DLQ_STREAM);
+      const entries: StoredMsg[] = [];
+      for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) entries.push(await nats.jsm.streams.getMessage(DLQ_STREAM, { seq }));
+      return entries;
+    },
+    async stop() {
+      await client.connection.close();
+      await Promise.all([bridge.stop(), worker.stop()]);
+      await Promise.all([temporal.stop(), nats.stop()]);
+    },
+  };
+}
+
