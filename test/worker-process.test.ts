@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { compiledEntryPoint, workerProcess } from '../src/devstack/local-stack';
 import { runDemoCorrelation } from '../src/devstack/demo';
-import { startTemporalDevServer, type TemporalDevServer } from '../src/devstack/processes';
+import { getFreePort, startTemporalDevServer, type TemporalDevServer } from '../src/devstack/processes';
 import { storedDecisions } from './support/decisions';
 import { startTestNats, type TestNats } from './support/servers';
 import { uniqueCorrId } from './support/signals';
@@ -45,6 +45,14 @@ describe('orchestrator worker process', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('ORCH_LOG_LEVEL');
     expect(run.stderr).toContain('--help');
+  });
+
+  it('exits non-zero when it cannot reach Temporal at start-up, so its supervisor restarts it', async () => {
+    const unreachable = `127.0.0.1:${await getFreePort()}`;
+    const worker = workerProcess({ TEMPORAL_ADDRESS: unreachable, NATS_URL: nats.server.url }, join(logDir, 'unreachable.log'));
+    await worker.start().catch(() => undefined);
+    expect(await worker.exited).toBe(1);
+    expect(readFileSync(join(logDir, 'unreachable.log'), 'utf8')).toContain('worker failed');
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)('decides a correlation, then shuts down cleanly on %s', async (signal) => {

@@ -39,12 +39,26 @@ export function compiledEntryPoint(relative: string): string {
 
 /** The orchestrator worker as a child process, logging to `logFile`. */
 export function workerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
-  return new ManagedProcess({ label: 'orchestrator worker', command: process.execPath, args: [compiledEntryPoint('workers/worker')], env, logFile });
+  return new ManagedProcess({
+    label: 'orchestrator worker',
+    command: process.execPath,
+    args: [compiledEntryPoint('workers/worker')],
+    env,
+    logFile,
+    readyLine: /"msg":"worker polling"/,
+  });
 }
 
 /** The NATS → Temporal bridge as a child process, logging to `logFile`. */
 export function bridgeProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
-  return new ManagedProcess({ label: 'orchestrator bridge', command: process.execPath, args: [compiledEntryPoint('workers/bridge')], env, logFile });
+  return new ManagedProcess({
+    label: 'orchestrator bridge',
+    command: process.execPath,
+    args: [compiledEntryPoint('workers/bridge')],
+    env,
+    logFile,
+    readyLine: /"msg":"bridge consuming"/,
+  });
 }
 
 export async function startLocalStack(options: LocalStackOptions, progress: (line: string) => void): Promise<LocalStack> {

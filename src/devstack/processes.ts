@@ -67,6 +67,8 @@ export interface ProcessSpec {
   /** Added to this process's environment. */
   env?: Record<string, string>;
   logFile?: string;
+  /** The process is ready once a line of its output matches this (for processes without a probe). */
+  readyLine?: RegExp;
 }
 
 /** A server child process that can be started, stopped, killed and restarted with the same arguments. */
@@ -74,6 +76,7 @@ export class ManagedProcess {
   private child: ChildProcess | undefined;
   private exitPromise: Promise<number | null> = Promise.resolve(null);
   private readonly tailLines: string[] = [];
+  private sawReadyLine = false;
 
   constructor(protected readonly spec: ProcessSpec) {}
 
@@ -98,18 +101,23 @@ export class ManagedProcess {
 
   /** One readiness probe; subclasses override it. */
   protected isReady(): Promise<boolean> {
-    return Promise.resolve(true);
+    return Promise.resolve(this.spec.readyLine === undefined || this.sawReadyLine);
   }
 
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.spec.label} is already running (pid ${this.pid})`);
     const { label, command, args, env, logFile } = this.spec;
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    this.sawReadyLine = false;
     this.child = child;
     const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
     const onOutput = (chunk: Buffer): void => {
       log?.write(chunk);
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.tailLines.push(line);
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        this.tailLines.push(line);
+        if (this.spec.readyLine?.test(line)) this.sawReadyLine = true;
+      }
       this.tailLines.splice(0, Math.max(0, this.tailLines.length - TAIL_LINES));
     };
     child.stdout?.on('data', onOutput);

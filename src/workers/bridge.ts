@@ -3,6 +3,7 @@ import { connectTemporalClient } from '../client/temporal-client';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
 import { createLogger } from '../observability/logger';
+import { Resources } from '../process/resources';
 import { runMain } from '../process/run-main';
 import { shutdownSignal } from '../process/shutdown';
 
@@ -20,26 +21,32 @@ handled.`,
   async main() {
     const config = loadConfig();
     const logger = createLogger(config.logLevel, 'bridge');
-    const nc = await connectNats(config.nats.servers, 'orchestrator-bridge', logger);
-    const client = await connectTemporalClient(config.temporal);
-    const bridge = new SignalBridge({
-      js: nc.jetstream(),
-      jsm: await nc.jetstreamManager(),
-      client,
-      taskQueue: config.taskQueue,
-      logger,
-      ...config.bridge,
-    });
-    await bridge.start();
-    logger.info({ task_queue: config.taskQueue, durable: config.bridge.durableName }, 'bridge consuming');
-    const statsTimer = setInterval(() => logger.info(bridge.snapshot(), 'bridge stats'), STATS_INTERVAL_MS);
+    const resources = new Resources();
+    try {
+      const nc = resources.add(await connectNats(config.nats.servers, 'orchestrator-bridge', logger), (c) => c.drain());
+      const client = resources.add(await connectTemporalClient(config.temporal), (c) => c.connection.close());
+      const bridge = new SignalBridge({
+        js: nc.jetstream(),
+        jsm: await nc.jetstreamManager(),
+        client,
+        taskQueue: config.taskQueue,
+        logger,
+        ...config.bridge,
+      });
+      await bridge.start();
+      resources.add(bridge, (b) => b.stop());
+      logger.info({ task_queue: config.taskQueue, durable: config.bridge.durableName }, 'bridge consuming');
+      const statsTimer = setInterval(() => logger.info(bridge.snapshot(), 'bridge stats'), STATS_INTERVAL_MS);
 
-    const signal = await shutdownSignal();
-    logger.info({ signal }, 'bridge stopping');
-    clearInterval(statsTimer);
-    await bridge.stop();
-    await nc.drain();
-    await client.connection.close();
-    logger.info(bridge.snapshot(), 'bridge stopped');
+      logger.info({ signal: await shutdownSignal() }, 'bridge stopping');
+      clearInterval(statsTimer);
+      await resources.closeAll();
+      logger.info(bridge.snapshot(), 'bridge stopped');
+    } catch (error) {
+      logger.error({ err: error }, 'bridge failed');
+      throw error;
+    } finally {
+      await resources.closeAll();
+    }
   },
 });

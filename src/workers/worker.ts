@@ -3,6 +3,7 @@ import { createActivities } from '../activities';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
 import { createLogger, installTemporalRuntimeLogger } from '../observability/logger';
+import { Resources } from '../process/resources';
 import { runMain } from '../process/run-main';
 import { createOrchestratorWorker } from './create-worker';
 
@@ -17,33 +18,35 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
     const config = loadConfig();
     const logger = createLogger(config.logLevel, 'worker');
     installTemporalRuntimeLogger(logger, config.logLevel);
-
-    const nc = await connectNats(config.nats.servers, 'orchestrator-worker', logger);
-    const connection = await NativeConnection.connect(config.temporal.connectionOptions);
-    const activities = createActivities({
-      policy: config.policy,
-      js: nc.jetstream(),
-      jsm: await nc.jetstreamManager(),
-      decisionDedupeWindowMs: config.nats.decisionDedupeWindowMs,
-    });
-    const worker = await createOrchestratorWorker({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.taskQueue,
-      activities,
-      shutdownGraceMs: config.shutdownGraceMs,
-    });
-    logger.info(
-      { task_queue: config.taskQueue, namespace: config.temporal.namespace, policy_version: config.policy.version },
-      'worker polling',
-    );
+    const resources = new Resources();
     try {
+      const nc = resources.add(await connectNats(config.nats.servers, 'orchestrator-worker', logger), (c) => c.drain());
+      const connection = resources.add(await NativeConnection.connect(config.temporal.connectionOptions), (c) => c.close());
+      const activities = createActivities({
+        policy: config.policy,
+        js: nc.jetstream(),
+        jsm: await nc.jetstreamManager(),
+        decisionDedupeWindowMs: config.nats.decisionDedupeWindowMs,
+      });
+      const worker = await createOrchestratorWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.taskQueue,
+        activities,
+        shutdownGraceMs: config.shutdownGraceMs,
+      });
+      logger.info(
+        { task_queue: config.taskQueue, namespace: config.temporal.namespace, policy_version: config.policy.version },
+        'worker polling',
+      );
       // Resolves after the SDK's own SIGINT/SIGTERM handling has shut the worker down gracefully.
       await worker.run();
-    } finally {
-      await nc.drain();
-      await connection.close();
       logger.info('worker stopped');
+    } catch (error) {
+      logger.error({ err: error }, 'worker failed');
+      throw error;
+    } finally {
+      await resources.closeAll();
     }
   },
 });

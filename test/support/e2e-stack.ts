@@ -37,11 +37,18 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export async function startE2EStack(policy: PolicyInput, env: Record<string, string> = {}): Promise<E2EStack> {
+/**
+ * @param env extra settings for the worker and bridge
+ * @param persistent keep Temporal's state in a SQLite file, so the server can be restarted
+ */
+export async function startE2EStack(policy: PolicyInput, env: Record<string, string> = {}, persistent = false): Promise<E2EStack> {
   const logDir = mkdtempSync(join(tmpdir(), 'orch-e2e-'));
   const policyFile = join(logDir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(policy));
-  const [temporal, nats] = await Promise.all([startTemporalDevServer({ uiPort: false }), startTestNats()]);
+  const [temporal, nats] = await Promise.all([
+    startTemporalDevServer({ uiPort: false, ...(persistent ? { dbFile: join(logDir, 'temporal.sqlite') } : {}) }),
+    startTestNats(),
+  ]);
   const processEnv = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.server.url, ORCH_POLICY_FILE: policyFile, ORCH_LOG_LEVEL: 'debug', ...env };
   const worker = workerProcess(processEnv, join(logDir, 'worker.log'));
   const bridge = bridgeProcess(processEnv, join(logDir, 'bridge.log'));
