@@ -6,7 +6,7 @@ const LIMIT = 64 * 1024;
 
 describe('parseAgentMessage', () => {
   it('accepts a valid signal on its own subject, with defaults applied', () => {
-    const { schema_version: _, ...withoutVersion } = momentum('c-1');
+    const { schema_version, ...withoutVersion } = momentum('c-1');
     const result = parseAgentMessage('signals.enriched.momentum', encode(withoutVersion), LIMIT);
     expect(result).toEqual({ ok: true, signal: { ...withoutVersion, schema_version: '1.0.0' } });
   });
