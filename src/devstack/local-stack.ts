@@ -37,28 +37,26 @@ export function compiledEntryPoint(relative: string): string {
   return path;
 }
 
-/** The orchestrator worker as a child process, logging to `logFile`. */
-export function workerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
+/** One of the orchestrator's processes, ready once it logs `readyMessage`, logging to `logFile`. */
+function orchestratorProcess(entryPoint: string, label: string, readyMessage: string, env: Record<string, string>, logFile?: string): ManagedProcess {
   return new ManagedProcess({
-    label: 'orchestrator worker',
+    label,
     command: process.execPath,
-    args: [compiledEntryPoint('workers/worker')],
+    args: [compiledEntryPoint(entryPoint)],
     env,
     logFile,
-    readyLine: /"msg":"worker polling"/,
+    readyLine: new RegExp(`"msg":"${readyMessage}"`),
   });
 }
 
-/** The NATS → Temporal bridge as a child process, logging to `logFile`. */
+/** The orchestrator worker as a child process. */
+export function workerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
+  return orchestratorProcess('workers/worker', 'orchestrator worker', 'worker polling', env, logFile);
+}
+
+/** The NATS → Temporal bridge as a child process. */
 export function bridgeProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
-  return new ManagedProcess({
-    label: 'orchestrator bridge',
-    command: process.execPath,
-    args: [compiledEntryPoint('workers/bridge')],
-    env,
-    logFile,
-    readyLine: /"msg":"bridge consuming"/,
-  });
+  return orchestratorProcess('workers/bridge', 'orchestrator bridge', 'bridge consuming', env, logFile);
 }
 
 export async function startLocalStack(options: LocalStackOptions, progress: (line: string) => void): Promise<LocalStack> {
