@@ -138,6 +138,21 @@ describe('bridge end to end', () => {
       .filter((line) => line.includes('"delivery":') && !line.includes('"delivery":1,') && corrIds.some((c) => line.includes(c)));
     expect(redelivered.length).toBeGreaterThan(0);
   }, 120_000);
+
+  // Last in this block: it stops the bridge.
+  it('finishes the messages in flight and exits cleanly on SIGTERM', async () => {
+    const corrId = uniqueCorrId('e2e-sigterm');
+    await stack.publish('momentum', momentum(corrId));
+    await stack.publish('risk', risk(corrId));
+    process.kill(stack.bridge.pid!, 'SIGTERM');
+    expect(await stack.bridge.exited).toBe(0);
+    const log = readFileSync(join(stack.logDir, 'bridge.log'), 'utf8');
+    expect(log).toContain('"msg":"bridge stopping"');
+    expect(log).toContain('"msg":"bridge stopped"');
+    // Whatever the bridge had not acknowledged is still in JetStream for the next bridge.
+    await stack.bridge.start();
+    expect(await stack.decisionsFor(corrId)).toHaveLength(1);
+  });
 });
 
 describe('bridge end to end, partial-data policy', () => {
