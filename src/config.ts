@@ -25,6 +25,18 @@ const envSchema = z.object({
   ORCH_POLICY_FILE: z.string().min(1).optional().describe('JSON file with the decision policy; built-in defaults when unset.'),
   ORCH_LOG_LEVEL: z.enum(LOG_LEVELS).default('info').describe(`Log level: ${LOG_LEVELS.join(' | ')}.`),
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS servers, comma-separated.'),
+  NATS_CREDS_FILE: z.string().min(1).optional().describe('NATS credentials file (JWT and NKey seed).'),
+  NATS_USER: z.string().min(1).optional().describe('NATS user, with NATS_PASSWORD.'),
+  NATS_PASSWORD: z.string().min(1).optional().describe('NATS password.'),
+  NATS_TLS_CA_FILE: z.string().min(1).optional().describe('CA certificate that signed the NATS server certificate; turns TLS on.'),
+  ORCH_HTTP_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(8080)
+    .describe('Port of /livez, /readyz and /metrics (0 turns the endpoint off).'),
+  ORCH_WORKFLOW_BUNDLE: z.string().min(1).optional().describe('Prebuilt workflow bundle (npm run bundle); the worker bundles at start when unset.'),
   ORCH_DECISION_DEDUPE_WINDOW_MS: positiveMs
     .default(15 * 60_000)
     .describe('How long JetStream remembers a decision id, so a retried publish is dropped (ms).'),
@@ -61,12 +73,23 @@ export function settingsHelp(): string {
   return ['Settings (environment variables):', ...own, ...temporal].join('\n');
 }
 
+export interface NatsSettings {
+  servers: string[];
+  decisionDedupeWindowMs: number;
+  credsFile?: string;
+  user?: string;
+  password?: string;
+  tlsCaFile?: string;
+}
+
 export interface Config {
   temporal: { connectionOptions: NativeConnectionOptions; namespace: string };
   taskQueue: string;
   policy: Policy;
   logLevel: LogLevel;
-  nats: { servers: string[]; decisionDedupeWindowMs: number };
+  nats: NatsSettings;
+  httpPort: number;
+  workflowBundlePath?: string;
   shutdownGraceMs: number;
   bridge: { durableName: string; maxMessageBytes: number; concurrency: number; ackWaitMs: number; maxAckPending: number };
 }
@@ -97,6 +120,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
   }
   const settings = parsed.data;
+  if ((settings.NATS_USER === undefined) !== (settings.NATS_PASSWORD === undefined)) {
+    throw new ConfigError('invalid configuration: NATS_USER and NATS_PASSWORD must be set together');
+  }
   let temporal: ReturnType<typeof loadClientConnectConfig>;
   try {
     const definedEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -115,7 +141,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nats: {
       servers: settings.NATS_URL.split(',').map((s) => s.trim()).filter(Boolean),
       decisionDedupeWindowMs: settings.ORCH_DECISION_DEDUPE_WINDOW_MS,
+      credsFile: settings.NATS_CREDS_FILE,
+      user: settings.NATS_USER,
+      password: settings.NATS_PASSWORD,
+      tlsCaFile: settings.NATS_TLS_CA_FILE,
     },
+    httpPort: settings.ORCH_HTTP_PORT,
+    workflowBundlePath: settings.ORCH_WORKFLOW_BUNDLE,
     shutdownGraceMs: settings.ORCH_SHUTDOWN_GRACE_MS,
     bridge: {
       durableName: settings.ORCH_BRIDGE_DURABLE,

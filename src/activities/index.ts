@@ -11,6 +11,7 @@ import type { Action, OrchestrationDecision } from '../contract/decision';
 import { describeIssues } from '../contract/errors';
 import { type Policy, type PolicyInput, policySchema } from '../contract/policy';
 import { DECISION_SUBJECT, ensureDecisionsStream } from '../nats/streams';
+import type { OrchestratorMetrics } from '../observability/metrics';
 import { ORCHESTRATOR_VERSION } from '../version';
 import { assess, type Assessment, chooseRoute } from './decision-rules';
 
@@ -20,6 +21,8 @@ export interface ActivityDependencies {
   js: JetStreamClient;
   jsm: JetStreamManager;
   decisionDedupeWindowMs: number;
+  /** Where published decisions are counted; optional for tests and tools. */
+  metrics?: OrchestratorMetrics;
 }
 
 export interface PublishResult {
@@ -84,6 +87,7 @@ export function createActivities(deps: ActivityDependencies) {
         stream_seq: ack.seq,
         duplicate: ack.duplicate,
       });
+      if (!ack.duplicate) deps.metrics?.recordDecision(decision);
       return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
     },
   };

@@ -20,6 +20,7 @@ import type { AgentSignal } from '../contract/agent-signal';
 import type { OrchestrationDecision } from '../contract/decision';
 import { DLQ_SUBJECT, ensureSignalStreams, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
 import type { Logger } from '../observability/logger';
+import type { OrchestratorMetrics } from '../observability/metrics';
 import { agentSignal, type CorrelationInput, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
 import { type DlqReason, parseAgentMessage } from './parse';
 
@@ -38,6 +39,7 @@ export interface BridgeOptions {
   ackWaitMs: number;
   /** Messages delivered but not yet acknowledged, across all bridges on the consumer. */
   maxAckPending: number;
+  metrics?: OrchestratorMetrics;
 }
 
 export interface BridgeStats {
@@ -86,6 +88,7 @@ export class SignalBridge {
   private readonly slots: Slots;
   private messages?: ConsumerMessages;
   private stopping = false;
+  private consuming = false;
   private loop?: Promise<void>;
 
   constructor(private readonly options: BridgeOptions) {
@@ -105,6 +108,11 @@ export class SignalBridge {
     await this.messages?.close();
     await this.loop;
     await this.slots.drained();
+  }
+
+  /** True while a consume loop is open on the durable consumer. */
+  isConsuming(): boolean {
+    return this.consuming && !this.stopping;
   }
 
   snapshot(): BridgeStats {
@@ -136,6 +144,7 @@ export class SignalBridge {
       try {
         const consumer = await js.consumers.get(SIGNALS_STREAM, durableName);
         this.messages = await consumer.consume({ max_messages: concurrency * 2 });
+        this.consuming = true;
         void this.logConsumerStatus(this.messages);
         for await (const message of this.messages) {
           await this.slots.acquire();
@@ -144,6 +153,7 @@ export class SignalBridge {
       } catch (error) {
         logger.warn({ err: error }, 'consuming SIGNALS failed; retrying in 1s');
       }
+      this.consuming = false;
       if (!this.stopping) {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         await this.ensureConsumer().catch((error: unknown) => logger.warn({ err: error }, 'cannot re-create the consumer yet'));
@@ -176,10 +186,12 @@ export class SignalBridge {
       }
       message.ack();
       this.stats.signalled++;
+      this.options.metrics?.signalsReceived.inc({ outcome: 'signalled' });
       log.debug('signalled');
     } catch (error) {
       // Temporal or NATS is unavailable: the message waits in JetStream and comes back later.
       this.stats.retries++;
+      this.options.metrics?.signalsReceived.inc({ outcome: 'retried' });
       const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** (message.info.deliveryCount - 1));
       message.nak(delay);
       logger.warn({ ...context, err: error, retry_in_ms: delay }, 'cannot hand the signal to Temporal; will retry');
@@ -216,6 +228,7 @@ export class SignalBridge {
     );
     if (decision?.provenance?.some((entry) => entry.message_id === String(message.seq))) {
       this.stats.duplicates++;
+      this.options.metrics?.signalsReceived.inc({ outcome: 'duplicate' });
       message.ack();
       return;
     }
@@ -234,6 +247,8 @@ export class SignalBridge {
     await this.options.js.publish(DLQ_SUBJECT, message.data, { headers, msgID: `dlq-${message.seq}` });
     message.ack();
     this.stats.dlq[reason] = (this.stats.dlq[reason] ?? 0) + 1;
+    this.options.metrics?.signalsReceived.inc({ outcome: 'dlq' });
+    this.options.metrics?.dlq.inc({ reason });
     this.options.logger.warn({ subject: message.subject, stream_seq: message.seq, reason, detail }, `signal sent to the DLQ: ${reason}`);
   }
 }

@@ -1,8 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
 
-/** A Temporal client on the configured connection and namespace. */
-export async function connectTemporalClient(temporal: Config['temporal']): Promise<Client> {
+/** A Temporal client on the configured connection and namespace; `client.connection` is that connection. */
+export async function connectTemporalClient(temporal: Config['temporal']): Promise<Client & { connection: Connection }> {
   const connection = await Connection.connect(temporal.connectionOptions);
-  return new Client({ connection, namespace: temporal.namespace });
+  return Object.assign(new Client({ connection, namespace: temporal.namespace }), { connection });
 }

@@ -37,13 +37,17 @@ export function compiledEntryPoint(relative: string): string {
   return path;
 }
 
-/** One of the orchestrator's processes, ready once it logs `readyMessage`, logging to `logFile`. */
+/**
+ * One of the orchestrator's processes, ready once it logs `readyMessage`, logging to `logFile`.
+ * Its HTTP endpoint gets a port of the system's choosing unless `env` names one, so several run
+ * side by side.
+ */
 function orchestratorProcess(entryPoint: string, label: string, readyMessage: string, env: Record<string, string>, logFile?: string): ManagedProcess {
   return new ManagedProcess({
     label,
     command: process.execPath,
     args: [compiledEntryPoint(entryPoint)],
-    env,
+    env: { ORCH_HTTP_PORT: '0', ...env },
     logFile,
     readyLine: new RegExp(`"msg":"${readyMessage}"`),
   });

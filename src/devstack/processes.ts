@@ -35,17 +35,9 @@ export async function killAllManagedProcesses(): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function getFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
+import { getFreePort } from '../process/free-port';
+
+export { getFreePort };
 
 function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -29,9 +29,10 @@ const SDK_LEVELS: Record<LogLevel, SdkLogLevel> = {
 
 /**
  * Routes the SDK's logs (including workflow `log` calls, which arrive through the SDK's logger sink,
- * and forwarded Rust core logs) to pino. Must run before any Worker or NativeConnection exists.
+ * and forwarded Rust core logs) to pino, and serves the SDK's own metrics on
+ * `prometheusBindAddress` if given. Must run before any Worker or NativeConnection exists.
  */
-export function installTemporalRuntimeLogger(logger: Logger, level: LogLevel): void {
+export function installTemporalRuntime(logger: Logger, level: LogLevel, prometheusBindAddress?: string): void {
   Runtime.install({
     logger: new DefaultLogger(SDK_LEVELS[level], ({ level: sdkLevel, message, meta }) => {
       const method = sdkLevel === 'TRACE' ? 'trace' : (sdkLevel.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
@@ -39,6 +40,7 @@ export function installTemporalRuntimeLogger(logger: Logger, level: LogLevel): v
     }),
     telemetryOptions: {
       logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      ...(prometheusBindAddress ? { metrics: { prometheus: { bindAddress: prometheusBindAddress } } } : {}),
     },
   });
 }

@@ -2,7 +2,10 @@ import { SignalBridge } from '../bridge/bridge';
 import { connectTemporalClient } from '../client/temporal-client';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
+import { startHealthServer } from '../observability/http';
 import { createLogger } from '../observability/logger';
+import { OrchestratorMetrics } from '../observability/metrics';
+import { natsConnected, temporalServing } from '../observability/readiness';
 import { Resources } from '../process/resources';
 import { runMain } from '../process/run-main';
 import { shutdownSignal } from '../process/shutdown';
@@ -21,9 +24,10 @@ handled.`,
   async main() {
     const config = loadConfig();
     const logger = createLogger(config.logLevel, 'bridge');
+    const metrics = new OrchestratorMetrics();
     const resources = new Resources();
     try {
-      const nc = resources.add(await connectNats(config.nats.servers, 'orchestrator-bridge', logger), (c) => c.drain());
+      const nc = resources.add(await connectNats(config.nats, 'orchestrator-bridge', logger), (c) => c.drain());
       const client = resources.add(await connectTemporalClient(config.temporal), (c) => c.connection.close());
       const bridge = new SignalBridge({
         js: nc.jetstream(),
@@ -31,10 +35,22 @@ handled.`,
         client,
         taskQueue: config.taskQueue,
         logger,
+        metrics,
         ...config.bridge,
       });
       await bridge.start();
       resources.add(bridge, (b) => b.stop());
+      if (config.httpPort > 0) {
+        const probe = temporalServing(client.connection);
+        resources.add(probe, async (p) => p.stop());
+        const health = await startHealthServer({
+          port: config.httpPort,
+          readiness: { temporal: probe.check, nats: natsConnected(nc), consuming: () => bridge.isConsuming() },
+          metrics: () => metrics.registry.metrics(),
+        });
+        resources.add(health, (h) => h.close());
+        logger.info({ port: health.port }, 'serving /livez, /readyz and /metrics');
+      }
       logger.info({ task_queue: config.taskQueue, durable: config.bridge.durableName }, 'bridge consuming');
       const statsTimer = setInterval(() => logger.info(bridge.snapshot(), 'bridge stats'), STATS_INTERVAL_MS);
 

@@ -1,8 +1,13 @@
+import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
-import { createLogger, installTemporalRuntimeLogger } from '../observability/logger';
+import { startHealthServer } from '../observability/http';
+import { createLogger, installTemporalRuntime } from '../observability/logger';
+import { OrchestratorMetrics } from '../observability/metrics';
+import { natsConnected, temporalServing } from '../observability/readiness';
+import { getFreePort } from '../process/free-port';
 import { Resources } from '../process/resources';
 import { runMain } from '../process/run-main';
 import { createOrchestratorWorker } from './create-worker';
@@ -17,16 +22,20 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
   async main() {
     const config = loadConfig();
     const logger = createLogger(config.logLevel, 'worker');
-    installTemporalRuntimeLogger(logger, config.logLevel);
+    // The SDK serves its metrics on an internal port; /metrics adds them to the orchestrator's own.
+    const sdkMetricsUrl = config.httpPort > 0 ? `127.0.0.1:${await getFreePort()}` : undefined;
+    installTemporalRuntime(logger, config.logLevel, sdkMetricsUrl);
+    const metrics = new OrchestratorMetrics();
     const resources = new Resources();
     try {
-      const nc = resources.add(await connectNats(config.nats.servers, 'orchestrator-worker', logger), (c) => c.drain());
+      const nc = resources.add(await connectNats(config.nats, 'orchestrator-worker', logger), (c) => c.drain());
       const connection = resources.add(await NativeConnection.connect(config.temporal.connectionOptions), (c) => c.close());
       const activities = createActivities({
         policy: config.policy,
         js: nc.jetstream(),
         jsm: await nc.jetstreamManager(),
         decisionDedupeWindowMs: config.nats.decisionDedupeWindowMs,
+        metrics,
       });
       const worker = await createOrchestratorWorker({
         connection,
@@ -34,7 +43,19 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
         taskQueue: config.taskQueue,
         activities,
         shutdownGraceMs: config.shutdownGraceMs,
+        ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
       });
+      if (config.httpPort > 0) {
+        const probeConnection = resources.add(await Connection.connect(config.temporal.connectionOptions), (c) => c.close());
+        const probe = resources.add(temporalServing(probeConnection), async (p) => p.stop());
+        const health = await startHealthServer({
+          port: config.httpPort,
+          readiness: { temporal: probe.check, nats: natsConnected(nc), polling: () => worker.getState() === 'RUNNING' },
+          metrics: async () => `${await metrics.registry.metrics()}\n${await fetchText(`http://${sdkMetricsUrl}/metrics`)}`,
+        });
+        resources.add(health, (h) => h.close());
+        logger.info({ port: health.port }, 'serving /livez, /readyz and /metrics');
+      }
       logger.info(
         { task_queue: config.taskQueue, namespace: config.temporal.namespace, policy_version: config.policy.version },
         'worker polling',
@@ -50,3 +71,8 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
     }
   },
 });
+
+async function fetchText(url: string): Promise<string> {
+  const response = await fetch(url);
+  return response.text();
+}

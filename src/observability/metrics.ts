@@ -1,0 +1,67 @@
+/**
+ * The orchestrator's own Prometheus metrics. The worker records decisions; the bridge records
+ * signals and the DLQ. Each process serves its registry on /metrics.
+ */
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { OrchestrationDecision } from '../contract/decision';
+
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
+
+export class OrchestratorMetrics {
+  readonly registry = new Registry();
+
+  readonly signalsReceived = new Counter({
+    name: 'orchestrator_signals_received_total',
+    help: 'Agent messages the bridge took from SIGNALS, by outcome (signalled, duplicate, dlq, retried).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dlq = new Counter({
+    name: 'orchestrator_signals_dlq_total',
+    help: 'Agent messages sent to signals.dlq, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly decisions = new Counter({
+    name: 'orchestrator_decisions_total',
+    help: 'Decisions published, by action and route.',
+    labelNames: ['action', 'route'] as const,
+    registers: [this.registry],
+  });
+
+  readonly decisionLatency = new Histogram({
+    name: 'orchestrator_decision_latency_seconds',
+    help: "From a correlation's first signal to its decision.",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly agentArrival = new Histogram({
+    name: 'orchestrator_agent_arrival_seconds',
+    help: "When each agent's signal arrived, after the correlation's first signal.",
+    labelNames: ['agent'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly agentMissing = new Counter({
+    name: 'orchestrator_agent_missing_total',
+    help: 'Expected agents that had not reported when a correlation was decided.',
+    labelNames: ['agent'] as const,
+    registers: [this.registry],
+  });
+
+  /** Everything a published decision tells: its action and route, its latency, who came when, who never came. */
+  recordDecision(decision: OrchestrationDecision): void {
+    this.decisions.inc({ action: decision.decision.action, route: decision.route });
+    const arrivals = decision.provenance.map((p) => ({ agent: p.agent, at: Date.parse(p.arrived_at) }));
+    if (arrivals.length > 0) {
+      const first = Math.min(...arrivals.map((a) => a.at));
+      this.decisionLatency.observe((Date.parse(decision.orchestrated_at) - first) / 1000);
+      for (const { agent, at } of arrivals) this.agentArrival.observe({ agent }, (at - first) / 1000);
+    }
+    for (const agent of decision.missing_agents) this.agentMissing.inc({ agent });
+  }
+}
