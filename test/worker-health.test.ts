@@ -5,34 +5,21 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { demoSignals } from '../src/devstack/demo';
 import { workerProcess } from '../src/devstack/local-stack';
-import { getFreePort, startTemporalDevServer, type TemporalDevServer } from '../src/devstack/processes';
+import { getFreePort } from '../src/devstack/processes';
 import { agentSignal, workflowIdFor, WORKFLOW_TYPE } from '../src/shared/correlation-api';
 import { storedDecisions } from './support/decisions';
 import { waitFor } from './support/e2e-stack';
-import { startTestNats, type TestNats } from './support/servers';
+import { useDevServerAndNats } from './support/servers';
 import { uniqueCorrId } from './support/signals';
 
-let temporal: TemporalDevServer;
-let nats: TestNats;
-let client: Client;
+const servers = useDevServerAndNats();
 const logDir = mkdtempSync(join(tmpdir(), 'orch-health-'));
-
-beforeAll(async () => {
-  [temporal, nats] = await Promise.all([startTemporalDevServer({ uiPort: false }), startTestNats()]);
-  client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  await Promise.all([temporal?.stop(), nats?.stop()]);
-});
 
 async function startCorrelation(taskQueue: string, corrId: string) {
   const [first, second] = demoSignals(corrId).map((signal, i) => ({ message_id: String(i + 1), signal }));
-  const handle = await client.workflow.signalWithStart(WORKFLOW_TYPE, {
+  const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE, {
     workflowId: workflowIdFor(corrId),
     taskQueue,
     args: [{ corr_id: corrId }],
@@ -46,7 +33,7 @@ async function startCorrelation(taskQueue: string, corrId: string) {
 it('serves /livez, /readyz and /metrics with the SDK’s and the orchestrator’s metrics', async () => {
   const port = await getFreePort();
   const taskQueue = uniqueCorrId('tq');
-  const worker = workerProcess({ TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.server.url, ORCH_TASK_QUEUE: taskQueue, ORCH_HTTP_PORT: String(port) }, join(logDir, 'metrics.log'));
+  const worker = workerProcess({ TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue, ORCH_HTTP_PORT: String(port) }, join(logDir, 'metrics.log'));
   await worker.start();
   const base = `http://127.0.0.1:${port}`;
   try {
@@ -65,14 +52,14 @@ it('serves /livez, /readyz and /metrics with the SDK’s and the orchestrator’
     expect(metrics).toMatch(/^temporal_[a-z_]+/m);
 
     // NATS gone: not ready, still alive.
-    await nats.server.stop();
+    await servers.nats.server.stop();
     const notReady = await waitFor('not ready', async () => {
       const response = await fetch(`${base}/readyz`);
       return response.status === 503 ? response.json() : undefined;
     });
     expect(notReady).toMatchObject({ ready: false, checks: { nats: false } });
     expect((await fetch(`${base}/livez`)).status).toBe(200);
-    await nats.server.start();
+    await servers.nats.server.start();
   } finally {
     await worker.stop();
   }
@@ -81,10 +68,10 @@ it('serves /livez, /readyz and /metrics with the SDK’s and the orchestrator’
 it('lets an activity that is running when SIGTERM arrives finish before exiting', async () => {
   const taskQueue = uniqueCorrId('tq');
   const logFile = join(logDir, 'sigterm.log');
-  const worker = workerProcess({ TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.server.url, ORCH_TASK_QUEUE: taskQueue }, logFile);
+  const worker = workerProcess({ TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue }, logFile);
   await worker.start();
   // NATS frozen (SIGSTOP): publishing the decision waits for its ack, so the activity is in flight.
-  process.kill(nats.server.pid!, 'SIGSTOP');
+  process.kill(servers.nats.server.pid!, 'SIGSTOP');
   const corrId = uniqueCorrId('inflight');
   const handle = await startCorrelation(taskQueue, corrId);
   await waitFor('publishDecision to be running', async () => {
@@ -95,21 +82,21 @@ it('lets an activity that is running when SIGTERM arrives finish before exiting'
   process.kill(worker.pid!, 'SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(worker.running).toBe(true);
-  process.kill(nats.server.pid!, 'SIGCONT');
+  process.kill(servers.nats.server.pid!, 'SIGCONT');
 
   expect(await worker.exited).toBe(0);
   const messages = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
   expect(messages.indexOf('decision published')).toBeGreaterThan(-1);
   expect(messages.indexOf('decision published')).toBeLessThan(messages.indexOf('worker stopped'));
-  const [stored, ...extra] = await storedDecisions(nats.jsm, corrId);
+  const [stored, ...extra] = await storedDecisions(servers.nats.jsm, corrId);
   expect(extra).toEqual([]);
 
   // The workflow records the activity's result once a worker polls again, as a replacement pod would.
-  const successor = workerProcess({ TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.server.url, ORCH_TASK_QUEUE: taskQueue }, join(logDir, 'successor.log'));
+  const successor = workerProcess({ TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue }, join(logDir, 'successor.log'));
   await successor.start();
   try {
     expect(await handle.result()).toEqual(stored.decision);
-    expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
+    expect(await storedDecisions(servers.nats.jsm, corrId)).toHaveLength(1);
   } finally {
     await successor.stop();
   }

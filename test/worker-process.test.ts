@@ -6,28 +6,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { compiledEntryPoint, workerProcess } from '../src/devstack/local-stack';
 import { runDemoCorrelation } from '../src/devstack/demo';
-import { getFreePort, startTemporalDevServer, type TemporalDevServer } from '../src/devstack/processes';
+import { getFreePort } from '../src/devstack/processes';
 import { storedDecisions } from './support/decisions';
-import { startTestNats, type TestNats } from './support/servers';
+import { useDevServerAndNats } from './support/servers';
 import { uniqueCorrId } from './support/signals';
 
-let temporal: TemporalDevServer;
-let nats: TestNats;
-let client: Client;
+const servers = useDevServerAndNats();
 const logDir = mkdtempSync(join(tmpdir(), 'orch-worker-'));
-
-beforeAll(async () => {
-  [temporal, nats] = await Promise.all([startTemporalDevServer({ uiPort: false }), startTestNats()]);
-  client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
-});
-
-afterAll(async () => {
-  await client?.connection.close();
-  await Promise.all([temporal?.stop(), nats?.stop()]);
-});
 
 function runWorkerCommand(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [compiledEntryPoint('workers/worker'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
@@ -49,7 +36,7 @@ describe('orchestrator worker process', () => {
 
   it('exits non-zero when it cannot reach Temporal at start-up, so its supervisor restarts it', async () => {
     const unreachable = `127.0.0.1:${await getFreePort()}`;
-    const worker = workerProcess({ TEMPORAL_ADDRESS: unreachable, NATS_URL: nats.server.url }, join(logDir, 'unreachable.log'));
+    const worker = workerProcess({ TEMPORAL_ADDRESS: unreachable, NATS_URL: servers.nats.server.url }, join(logDir, 'unreachable.log'));
     await worker.start().catch(() => undefined);
     expect(await worker.exited).toBe(1);
     expect(readFileSync(join(logDir, 'unreachable.log'), 'utf8')).toContain('worker failed');
@@ -58,12 +45,12 @@ describe('orchestrator worker process', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('decides a correlation, then shuts down cleanly on %s', async (signal) => {
     const taskQueue = uniqueCorrId('tq');
     const logFile = join(logDir, `${signal}.log`);
-    const worker = workerProcess({ TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.server.url, ORCH_TASK_QUEUE: taskQueue }, logFile);
+    const worker = workerProcess({ TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue }, logFile);
     await worker.start();
     const corrId = uniqueCorrId('proc');
-    const decision = await runDemoCorrelation(client, taskQueue, corrId);
+    const decision = await runDemoCorrelation(servers.client, taskQueue, corrId);
     expect(decision.decision.action).toBe('trade');
-    expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
+    expect(await storedDecisions(servers.nats.jsm, corrId)).toHaveLength(1);
 
     process.kill(worker.pid!, signal);
     expect(await worker.exited).toBe(0);

@@ -2,10 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { resolveTool } from '../../src/devstack/tools';
-import { type NatsServer, startNatsServer } from '../../src/devstack/processes';
+import { type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
 
 /**
  * Temporal's Java time-skipping test server, installed by scripts/install-tools.sh; without it the
@@ -46,4 +47,27 @@ export async function startTestNats(): Promise<TestNats> {
       rmSync(storeDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface DevServerAndNats {
+  temporal: TemporalDevServer;
+  nats: TestNats;
+  client: Client;
+}
+
+/**
+ * A headless Temporal dev server, a nats-server and a client on the dev server, started before the
+ * calling file's tests and stopped after them. Read the fields inside tests, not at load time.
+ */
+export function useDevServerAndNats(): DevServerAndNats {
+  const servers = {} as DevServerAndNats;
+  beforeAll(async () => {
+    [servers.temporal, servers.nats] = await Promise.all([startTemporalDevServer({ uiPort: false }), startTestNats()]);
+    servers.client = new Client({ connection: await Connection.connect({ address: servers.temporal.address }) });
+  });
+  afterAll(async () => {
+    await servers.client?.connection.close();
+    await Promise.all([servers.temporal?.stop(), servers.nats?.stop()]);
+  });
+  return servers;
 }
