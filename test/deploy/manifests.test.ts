@@ -1,0 +1,802 @@
+/**
+ * The deployment files, checked without a Docker engine or a cluster: the Dockerfile, the compose
+ * file, the kustomize base and overlays under deploy/ (Kubernetes objects validated against the API
+ * schemas, overlays merged onto the base as kustomize would), the scripts they run, and the
+ * production guide that documents them.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler, type IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { type IPodDisruptionBudget, PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap, type IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { type IService, Service } from 'kubernetes-models/v1/Service';
+import { loadConfig, settingsHelp } from '../../src/config';
+import { startTemporalDevServer } from '../../src/devstack/processes';
+import { requireTool } from '../../src/devstack/tools';
+import { REPO_ROOT } from '../support/paths';
+import { envPairs, execForm, parseDockerfile } from './dockerfile';
+import {
+  asArray,
+  asObject,
+  type Build,
+  buildKustomization,
+  imageTag,
+  type Json,
+  type JsonObject,
+  type K8sObject,
+  loadYaml,
+  objectKey,
+  podContainers,
+} from './kustomize';
+
+const execFileAsync = promisify(execFile);
+const repoPath = (...parts: string[]): string => join(REPO_ROOT, ...parts);
+const read = (path: string): string => readFileSync(repoPath(path), 'utf8');
+
+/** The worker's custom search attributes, as the UI filters on them. */
+const SEARCH_ATTRIBUTES: Record<string, string> = {
+  CorrelationId: 'Keyword',
+  CorrelationStatus: 'Keyword',
+  DecisionAction: 'Keyword',
+  DecisionRoute: 'Keyword',
+  Instrument: 'Keyword',
+  PolicyVersion: 'Keyword',
+  PartialData: 'Bool',
+  MissingAgents: 'KeywordList',
+};
+const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+const HTTP_PORT = 8080;
+const PROBE_PATHS = { livenessProbe: '/livez', readinessProbe: '/readyz', startupProbe: '/readyz' } as const;
+/** Temporal's environment configuration variables the deployment files may set. */
+const TEMPORAL_SETTINGS = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_SERVER_NAME',
+];
+const CUSTOM_KINDS = ['keda.sh/v1alpha1/ScaledObject', 'keda.sh/v1alpha1/TriggerAuthentication', 'monitoring.coreos.com/v1/ServiceMonitor'];
+const VALIDATORS: Record<string, (object: K8sObject) => void> = {
+  'apps/v1/Deployment': (o) => new Deployment(o as unknown as IDeployment).validate(),
+  'v1/ConfigMap': (o) => new ConfigMap(o as unknown as IConfigMap).validate(),
+  'v1/Service': (o) => new Service(o as unknown as IService).validate(),
+  'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o as unknown as IPodDisruptionBudget).validate(),
+  'autoscaling/v2/HorizontalPodAutoscaler': (o) => new HorizontalPodAutoscaler(o as unknown as IHorizontalPodAutoscaler).validate(),
+};
+
+const KUSTOMIZATIONS = { base: 'deploy/base', dev: 'deploy/overlays/dev', prod: 'deploy/overlays/prod' } as const;
+type BuildName = keyof typeof KUSTOMIZATIONS;
+const BUILD_NAMES = Object.keys(KUSTOMIZATIONS) as BuildName[];
+const OVERLAYS = BUILD_NAMES.filter((name) => name !== 'base');
+const builds = Object.fromEntries(BUILD_NAMES.map((name) => [name, buildKustomization(repoPath(KUSTOMIZATIONS[name]), REPO_ROOT)])) as Record<BuildName, Build>;
+
+const compose = asObject(loadYaml(repoPath('docker-compose.yml'))[0]);
+const composeServices = asObject(compose.services);
+const dockerStages = parseDockerfile(read('Dockerfile'));
+const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+
+// ---------------------------------------------------------------------------------------- helpers
+
+/** Compiles src into dist (what `npm run build` does) when the build output is missing. */
+function ensureBuilt(): void {
+  if (existsSync(repoPath('dist', 'src', 'workers')) && existsSync(repoPath('dist', 'src', 'workflows', 'index.js'))) return;
+  execFileSync(repoPath('node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'pipe' });
+}
+
+function objectsOf(build: Build, kind: string): K8sObject[] {
+  return build.objects.filter((o) => o.kind === kind);
+}
+
+function findObject(build: Build, kind: string, name: string): K8sObject | undefined {
+  return build.objects.find((o) => o.kind === kind && o.metadata.name === name);
+}
+
+function podSpec(workload: K8sObject): JsonObject {
+  return asObject(asObject(asObject(workload.spec).template).spec);
+}
+
+function podLabels(workload: K8sObject): Record<string, string> {
+  return asObject(asObject(asObject(workload.spec).template).metadata).labels as Record<string, string>;
+}
+
+function selects(selector: Json | undefined, labels: Record<string, string> | undefined): boolean {
+  const wanted = Object.entries(asObject(selector));
+  return wanted.length > 0 && wanted.every(([key, value]) => labels?.[key] === value);
+}
+
+/** The container's environment as the kubelet would give it: ConfigMap envFrom, then env values. */
+function containerEnv(build: Build, container: JsonObject): { env: Record<string, string>; secretEnv: JsonObject[] } {
+  const env: Record<string, string> = {};
+  for (const source of asArray(container.envFrom).map(asObject)) {
+    const name = asObject(source.configMapRef).name;
+    if (typeof name !== 'string') continue;
+    const configMap = findObject(build, 'ConfigMap', name);
+    if (!configMap) throw new Error(`envFrom names ConfigMap ${name}, which is not in the build`);
+    Object.assign(env, asObject(configMap.data));
+  }
+  const secretEnv: JsonObject[] = [];
+  for (const variable of asArray(container.env).map(asObject)) {
+    if (typeof variable.value === 'string') env[String(variable.name)] = variable.value;
+    if (asObject(variable.valueFrom).secretKeyRef) secretEnv.push(variable);
+  }
+  return { env, secretEnv };
+}
+
+function shutdownGraceSeconds(env: Record<string, string | undefined>): number {
+  return Number(env.ORCH_SHUTDOWN_GRACE_MS ?? DEFAULT_SHUTDOWN_GRACE_MS) / 1000;
+}
+
+/** `node <entry point>` from a container command/args or a compose command. */
+function entryPoint(command: Json[]): string {
+  const [program, script] = command.map(String);
+  if (program !== 'node' || !script) throw new Error(`not a node entry point: ${JSON.stringify(command)}`);
+  return script;
+}
+
+/** The volume mount holding `path`, and the volume behind it. */
+function mountOf(workload: K8sObject, container: JsonObject, path: string): { mount: JsonObject; volume: JsonObject } | undefined {
+  const mount = asArray(container.volumeMounts)
+    .map(asObject)
+    .find((m) => path.startsWith(`${String(m.mountPath)}/`));
+  if (!mount) return undefined;
+  const volume = asArray(podSpec(workload).volumes)
+    .map(asObject)
+    .find((v) => v.name === mount.name);
+  return volume ? { mount, volume } : undefined;
+}
+
+/** Settings that name a file, which a Secret volume may provide. */
+const FILE_SETTINGS = ['NATS_CREDS_FILE', 'NATS_TLS_CA_FILE', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH'];
+
+interface SecretUse {
+  /** Keys read from the Secret: by secretKeyRef, by KEDA, or as files a setting names. */
+  keys: Set<string>;
+  /** Those keys without which a pod (or KEDA) cannot start. */
+  required: Set<string>;
+}
+
+/** Every Secret the objects read, and which keys. */
+function secretUses(build: Build): Map<string, SecretUse> {
+  const uses = new Map<string, SecretUse>();
+  const add = (name: Json | undefined, key?: Json, required = false): void => {
+    if (typeof name !== 'string') return;
+    const use = uses.get(name) ?? { keys: new Set<string>(), required: new Set<string>() };
+    if (typeof key === 'string') use.keys.add(key);
+    if (typeof key === 'string' && required) use.required.add(key);
+    uses.set(name, use);
+  };
+  for (const workload of objectsOf(build, 'Deployment')) {
+    for (const container of podContainers(workload)) {
+      for (const variable of asArray(container.env).map(asObject)) {
+        const ref = asObject(asObject(variable.valueFrom).secretKeyRef);
+        add(ref.name, ref.key, ref.optional !== true);
+      }
+      for (const source of asArray(container.envFrom).map(asObject)) add(asObject(source.secretRef).name);
+      const { env } = containerEnv(build, container);
+      for (const setting of FILE_SETTINGS.filter((s) => env[s])) {
+        const found = mountOf(workload, container, env[setting]);
+        const secret = asObject(found?.volume.secret);
+        if (found && secret.secretName) add(secret.secretName, relative(String(found.mount.mountPath), env[setting]), secret.optional !== true);
+      }
+    }
+    for (const volume of asArray(podSpec(workload).volumes).map(asObject)) add(asObject(volume.secret).secretName);
+  }
+  for (const auth of objectsOf(build, 'TriggerAuthentication')) {
+    for (const ref of asArray(asObject(auth.spec).secretTargetRef).map(asObject)) add(ref.name, ref.key, true);
+  }
+  return uses;
+}
+
+function composeEnv(service: JsonObject): Record<string, string> {
+  const environment = service.environment;
+  if (Array.isArray(environment)) {
+    return Object.fromEntries(environment.map(String).map((entry) => [entry.split('=')[0], entry.slice(entry.indexOf('=') + 1)]));
+  }
+  return Object.fromEntries(Object.entries(asObject(environment)).map(([key, value]) => [key, String(value)]));
+}
+
+/** A compose duration ("45s", "1m30s", "1h") in seconds. */
+function durationSeconds(value: string): number {
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 0.000001 };
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value) throw new Error(`not a duration: ${value}`);
+  return parts.reduce((total, [, amount, unit]) => total + Number(amount) * units[unit], 0);
+}
+
+/** Writes the ConfigMap key a setting points at (a mounted file) to a temporary file. */
+function materialiseConfigMapFile(build: Build, workload: K8sObject, container: JsonObject, path: string, dir: string): string {
+  const found = mountOf(workload, container, path);
+  if (!found) throw new Error(`${path} is not under any volume mount of ${workload.metadata.name}`);
+  const configMapName = asObject(found.volume.configMap).name;
+  if (typeof configMapName !== 'string') throw new Error(`${path} is mounted from volume ${String(found.volume.name)}, not a ConfigMap`);
+  const configMap = findObject(build, 'ConfigMap', configMapName);
+  const key = relative(String(found.mount.mountPath), path);
+  const content = asObject(configMap?.data)[key];
+  if (typeof content !== 'string') throw new Error(`ConfigMap ${configMapName} has no key ${key} for ${path}`);
+  const file = join(dir, key);
+  writeFileSync(file, content);
+  return file;
+}
+
+function searchAttributesOfScript(script: string): Record<string, string> {
+  const block = /^SEARCH_ATTRIBUTES=\(([\s\S]*?)^\)/m.exec(script);
+  if (!block) throw new Error('no SEARCH_ATTRIBUTES=( ... ) array in the script');
+  const words = block[1]
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .join(' ')
+    .split(/\s+/)
+    .filter(Boolean);
+  const pairs: Record<string, string> = {};
+  for (let i = 0; i < words.length; i += 2) pairs[words[i]] = words[i + 1];
+  return pairs;
+}
+
+/** Fenced shell blocks of a Markdown file, one command per logical line. */
+function shellCommands(markdown: string): string[] {
+  const blocks = [...markdown.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)].map((m) => m[1]);
+  return blocks
+    .flatMap((block) => block.replace(/\\\n\s*/g, ' ').split('\n'))
+    .map((line) => line.replace(/^\s*\$\s+/, '').trim())
+    .filter((line) => line && !line.startsWith('#'));
+}
+
+function dockerignorePatterns(): RegExp[] {
+  return read('.dockerignore')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((pattern) => new RegExp(`^${pattern.replace(/^\//, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '.*')}(/.*)?$`));
+}
+
+// ------------------------------------------------------------------------------------------ tests
+
+describe('YAML files', () => {
+  const yamlFiles = [
+    'docker-compose.yml',
+    ...readdirSync(repoPath('deploy'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => /\.ya?ml$/.test(file))
+      .map((file) => posix.join('deploy', file.split('\\').join('/'))),
+  ];
+
+  it.each(yamlFiles)('%s parses without errors or warnings', (file) => {
+    const docs = loadYaml(repoPath(file));
+    expect(docs.length).toBeGreaterThan(0);
+    for (const doc of docs) expect(Object.keys(asObject(doc)).length).toBeGreaterThan(0);
+  });
+
+  it('every file under deploy/ is read by a kustomization', () => {
+    const used = new Set(BUILD_NAMES.flatMap((name) => builds[name].files));
+    const unused = yamlFiles.filter((file) => file.startsWith('deploy/') && !used.has(file));
+    expect(unused).toEqual([]);
+  });
+});
+
+describe('kustomize overlays', () => {
+  it.each(OVERLAYS)('%s patches only objects of the base', (overlay) => {
+    const { patches, resources, unmatched } = builds[overlay];
+    expect(patches.length).toBeGreaterThan(0);
+    expect(resources.map(objectKey)).toEqual(expect.arrayContaining(builds.base.objects.map(objectKey)));
+    expect(unmatched.map((p) => `${p.file}: ${objectKey(p.object)}`)).toEqual([]);
+  });
+
+  it('a patch that names an object the base lacks is reported (the check above can fail)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-kustomize-'));
+    try {
+      writeFileSync(join(dir, 'kustomization.yaml'), `resources:\n  - ${relative(dir, repoPath('deploy/base'))}\npatches:\n  - path: patch.yaml\n`);
+      writeFileSync(join(dir, 'patch.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orchestrator-workers\nspec:\n  replicas: 1\n');
+      expect(buildKustomization(dir, dir).unmatched.map((p) => objectKey(p.object))).toEqual(['apps/Deployment/orchestrator-workers']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the schema validation rejects a broken object (the validation below can fail)', () => {
+    const worker = structuredClone(findObject(builds.base, 'Deployment', 'orchestrator-worker') as K8sObject);
+    expect(() => VALIDATORS['apps/v1/Deployment'](worker)).not.toThrow();
+    (asObject(asArray(podContainers(worker)[0].ports)[0]) as JsonObject).containerPort = 'http';
+    expect(() => VALIDATORS['apps/v1/Deployment'](worker)).toThrow(/containerPort/);
+  });
+
+  it('dev runs one worker and one bridge without KEDA or a ServiceMonitor', () => {
+    const dev = builds.dev;
+    expect(objectsOf(dev, 'ScaledObject')).toEqual([]);
+    expect(objectsOf(dev, 'ServiceMonitor')).toEqual([]);
+    for (const name of ['orchestrator-worker', 'orchestrator-bridge']) expect(asObject(findObject(dev, 'Deployment', name)?.spec).replicas).toBe(1);
+  });
+
+  it('prod scales the worker with KEDA, runs more bridges and asks for more than dev', () => {
+    const { prod, dev } = builds;
+    expect(objectsOf(prod, 'ScaledObject')).toHaveLength(1);
+    expect(Number(asObject(findObject(prod, 'Deployment', 'orchestrator-bridge')?.spec).replicas)).toBeGreaterThan(1);
+    const memory = (build: Build, name: string): string =>
+      String(asObject(asObject(podContainers(findObject(build, 'Deployment', name) as K8sObject)[0].resources).requests).memory);
+    const mebibytes = (quantity: string): number => Number(/^(\d+)Mi$/.exec(quantity)?.[1] ?? NaN);
+    for (const name of ['orchestrator-worker', 'orchestrator-bridge']) {
+      expect(mebibytes(memory(prod, name))).toBeGreaterThan(mebibytes(memory(dev, name)));
+    }
+  });
+});
+
+describe.each(BUILD_NAMES)('Kubernetes objects of %s', (name) => {
+  const build = builds[name];
+  const workloads = objectsOf(build, 'Deployment');
+  const dockerUser = Number(
+    dockerStages
+      .at(-1)
+      ?.instructions.filter((i) => i.keyword === 'USER')
+      .at(-1)
+      ?.rest.split(':')[0],
+  );
+
+  it('validates every built-in object against the Kubernetes API schema; other kinds are the known CRDs', () => {
+    const validated: string[] = [];
+    for (const object of build.objects) {
+      const kind = `${object.apiVersion}/${object.kind}`;
+      const validate = VALIDATORS[kind];
+      if (validate) {
+        expect(() => validate(object)).not.toThrow();
+        validated.push(kind);
+      } else {
+        expect(CUSTOM_KINDS).toContain(kind);
+      }
+    }
+    expect(new Set(validated)).toEqual(new Set(['apps/v1/Deployment', 'v1/ConfigMap', 'v1/Service', 'policy/v1/PodDisruptionBudget']));
+  });
+
+  it('commits no Secret: the objects only reference Secrets', () => {
+    expect(objectsOf(build, 'Secret')).toEqual([]);
+    expect(secretUses(build).size).toBeGreaterThan(0);
+  });
+
+  it('runs a worker and a bridge, each from an entry point of the build output', () => {
+    ensureBuilt();
+    const scripts = workloads.flatMap(podContainers).map((c) => entryPoint([...asArray(c.command), ...asArray(c.args)]));
+    expect(scripts.sort()).toEqual(['dist/src/workers/bridge.js', 'dist/src/workers/worker.js']);
+    for (const script of scripts) expect(existsSync(repoPath(script))).toBe(true);
+  });
+
+  it('pins every image tag', () => {
+    for (const container of workloads.flatMap(podContainers)) {
+      const tag = imageTag(String(container.image));
+      expect(tag).toMatch(/\d/);
+      expect(tag).not.toBe('latest');
+    }
+  });
+
+  it.each(['orchestrator-worker', 'orchestrator-bridge'])('%s: probes hit /livez and /readyz on the container port http = 8080', (workloadName) => {
+    const [container] = podContainers(findObject(build, 'Deployment', workloadName) as K8sObject);
+    const ports = asArray(container.ports).map(asObject);
+    expect(ports.find((p) => p.name === 'http')?.containerPort).toBe(HTTP_PORT);
+    for (const [probeName, path] of Object.entries(PROBE_PATHS)) {
+      const httpGet = asObject(asObject(container[probeName]).httpGet);
+      expect({ probeName, path: httpGet.path }).toEqual({ probeName, path });
+      const port = httpGet.port;
+      expect(port === HTTP_PORT || port === 'http').toBe(true);
+    }
+  });
+
+  it('gives the worker at least two minutes to become ready (it may bundle its workflows at start)', () => {
+    const [container] = podContainers(findObject(build, 'Deployment', 'orchestrator-worker') as K8sObject);
+    const startup = asObject(container.startupProbe);
+    expect(Number(startup.failureThreshold) * Number(startup.periodSeconds ?? 10)).toBeGreaterThanOrEqual(120);
+  });
+
+  it.each(['orchestrator-worker', 'orchestrator-bridge'])('%s: terminationGracePeriodSeconds exceeds ORCH_SHUTDOWN_GRACE_MS / 1000 + 10', (workloadName) => {
+    const workload = findObject(build, 'Deployment', workloadName) as K8sObject;
+    const { env } = containerEnv(build, podContainers(workload)[0]);
+    expect(env.ORCH_SHUTDOWN_GRACE_MS ?? String(DEFAULT_SHUTDOWN_GRACE_MS)).toMatch(/^\d+$/);
+    expect(Number(podSpec(workload).terminationGracePeriodSeconds)).toBeGreaterThan(shutdownGraceSeconds(env) + 10);
+  });
+
+  it('runs as the image user, non-root, with a read-only root filesystem and a writable /tmp', () => {
+    expect(dockerUser).toBe(10001);
+    for (const workload of workloads) {
+      const spec = podSpec(workload);
+      expect(asObject(spec.securityContext)).toMatchObject({ runAsNonRoot: true, runAsUser: dockerUser });
+      for (const container of podContainers(workload)) {
+        expect(asObject(container.securityContext)).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+        const tmp = mountOf(workload, container, '/tmp/x');
+        expect(tmp?.volume.emptyDir).toBeDefined();
+      }
+    }
+  });
+
+  it('sets requests and limits on every container', () => {
+    for (const container of workloads.flatMap(podContainers)) {
+      const resources = asObject(container.resources);
+      for (const bound of ['requests', 'limits']) expect(Object.keys(asObject(resources[bound])).sort()).toEqual(['cpu', 'memory']);
+    }
+  });
+
+  it('sets only settings the processes know, and they load with the real config loader', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-settings-'));
+    try {
+      const help = settingsHelp();
+      for (const workload of workloads) {
+        const [container] = podContainers(workload);
+        const { env, secretEnv } = containerEnv(build, container);
+        for (const variable of secretEnv.map((v) => String(v.name))) env[variable] ??= `${variable.toLowerCase()}-from-secret`;
+        for (const setting of Object.keys(env)) {
+          expect({ setting, known: setting.startsWith('TEMPORAL_') ? TEMPORAL_SETTINGS.includes(setting) : help.includes(`  ${setting} `) }).toEqual({ setting, known: true });
+        }
+        // Mounted files: the policy comes from a ConfigMap (written to a temporary file here);
+        // credential files from a Secret volume that must exist, or the process exits at start.
+        const policyFile = env.ORCH_POLICY_FILE ? materialiseConfigMapFile(build, workload, container, env.ORCH_POLICY_FILE, dir) : undefined;
+        for (const setting of FILE_SETTINGS.filter((s) => env[s])) {
+          const secret = asObject(mountOf(workload, container, env[setting])?.volume.secret);
+          expect({ setting, secret: typeof secret.secretName, optional: secret.optional }).toEqual({ setting, secret: 'string', optional: false });
+        }
+        const config = loadConfig({ ...env, ...(policyFile ? { ORCH_POLICY_FILE: policyFile } : {}) });
+        expect(config.httpPort).toBe(HTTP_PORT);
+        expect(config.taskQueue).toBe(env.ORCH_TASK_QUEUE);
+        expect(config.temporal.namespace).toBe(env.TEMPORAL_NAMESPACE);
+        if (policyFile) expect(config.policy.version).toBe((JSON.parse(readFileSync(policyFile, 'utf8')) as { version: string }).version);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has a disruption budget for each Deployment that still lets a node drain', () => {
+    for (const workload of workloads) {
+      const budgets = objectsOf(build, 'PodDisruptionBudget').filter((pdb) => selects(asObject(asObject(pdb.spec).selector).matchLabels, podLabels(workload)));
+      expect(budgets).toHaveLength(1);
+      expect(asObject(budgets[0].spec).maxUnavailable).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('exposes /metrics of every pod to Prometheus (Service, ServiceMonitor if any, annotations)', () => {
+    const [service] = objectsOf(build, 'Service');
+    const serviceSpec = asObject(service.spec);
+    const servicePort = asObject(asArray(serviceSpec.ports)[0]);
+    for (const workload of workloads) {
+      expect(selects(serviceSpec.selector, podLabels(workload))).toBe(true);
+      const ports = asArray(podContainers(workload)[0].ports).map(asObject);
+      expect(ports.find((p) => p.name === servicePort.targetPort)?.containerPort).toBe(HTTP_PORT);
+      const annotations = asObject(asObject(asObject(workload.spec).template).metadata).annotations;
+      expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(HTTP_PORT), 'prometheus.io/path': '/metrics' });
+    }
+    for (const monitor of objectsOf(build, 'ServiceMonitor')) {
+      const spec = asObject(monitor.spec);
+      expect(selects(asObject(spec.selector).matchLabels, service.metadata.labels)).toBe(true);
+      expect(asArray(spec.endpoints).map(asObject)).toEqual([expect.objectContaining({ port: servicePort.name, path: '/metrics' })]);
+    }
+    if (name !== 'dev') expect(objectsOf(build, 'ServiceMonitor')).toHaveLength(1);
+  });
+
+  it('scales the worker on the backlog of its own task queue and namespace, with a CPU fallback', () => {
+    const scaledObjects = objectsOf(build, 'ScaledObject');
+    if (name === 'dev') {
+      expect(scaledObjects).toEqual([]);
+      return;
+    }
+    expect(scaledObjects).toHaveLength(1);
+    const spec = asObject(scaledObjects[0].spec);
+    const target = asObject(spec.scaleTargetRef);
+    const worker = findObject(build, 'Deployment', String(target.name)) as K8sObject;
+    expect(worker.metadata.name).toBe('orchestrator-worker');
+    // KEDA owns the replica count: a `replicas` in the manifest would fight its HPA on every apply.
+    expect(asObject(worker.spec).replicas).toBeUndefined();
+    const [container] = podContainers(worker);
+    expect(target.envSourceContainerName ?? container.name).toBe(container.name);
+    const { env } = containerEnv(build, container);
+    const triggers = asArray(spec.triggers).map(asObject);
+    expect(triggers.map((t) => t.type)).toEqual(['temporal', 'cpu']);
+    const temporal = asObject(triggers[0].metadata);
+    expect(temporal.taskQueue).toBe(env.ORCH_TASK_QUEUE ?? 'orchestrator');
+    expect(temporal.namespace).toBe(env.TEMPORAL_NAMESPACE ?? 'default');
+    expect(temporal.endpoint ?? env[String(temporal.endpointFromEnv)]).toBe(env.TEMPORAL_ADDRESS);
+    expect(Number(temporal.targetQueueSize)).toBeGreaterThan(0);
+    expect(Number(asObject(triggers[1].metadata).value)).toBeGreaterThan(0);
+    expect(asObject(asObject(container.resources).requests).cpu).toBeDefined();
+    expect(Number(spec.minReplicaCount)).toBeGreaterThanOrEqual(2);
+    expect(Number(spec.maxReplicaCount)).toBeGreaterThan(Number(spec.minReplicaCount));
+    // With an API key the trigger authenticates from the same Secret key as the pods.
+    const authName = asObject(triggers[0].authenticationRef).name;
+    if (env.TEMPORAL_API_KEY !== undefined || authName !== undefined) {
+      const auth = findObject(build, 'TriggerAuthentication', String(authName));
+      const ref = asArray(asObject(auth?.spec).secretTargetRef).map(asObject)[0];
+      const podRef = asObject(asObject(asArray(container.env).map(asObject).find((v) => v.name === 'TEMPORAL_API_KEY')?.valueFrom).secretKeyRef);
+      expect(ref).toMatchObject({ parameter: 'apiKey', name: podRef.name, key: podRef.key });
+    }
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const orchestrator = ['worker', 'bridge'];
+
+  it('pins every image to a version (no latest), or builds it from this repository', () => {
+    for (const [serviceName, service] of Object.entries(composeServices).map(([n, s]) => [n, asObject(s)] as const)) {
+      if (service.image === undefined) {
+        expect({ serviceName, build: service.build }).toEqual({ serviceName, build: '.' });
+        continue;
+      }
+      const tag = imageTag(String(service.image));
+      expect({ serviceName, tag }).toEqual({ serviceName, tag: expect.stringMatching(/^\d+\.\d+(\.\d+)?/) });
+    }
+    expect(String(asObject(composeServices.temporal).image)).toMatch(/^temporalio\/auto-setup:1\.29\.\d+$/);
+    expect(String(asObject(composeServices['temporal-admin-tools']).image)).toMatch(/^temporalio\/admin-tools:1\.29\.\d+/);
+    expect(String(asObject(composeServices.nats).image)).toMatch(/^nats:2\.12\./);
+  });
+
+  it('publishes each host port once', () => {
+    const hostPorts = Object.values(composeServices)
+      .flatMap((s) => asArray(asObject(s).ports))
+      .map((p) => String(p).split(':').slice(0, -1).join(':'));
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it.each(orchestrator)('%s runs an entry point of the build output', (serviceName) => {
+    ensureBuilt();
+    const script = entryPoint(asArray(asObject(composeServices[serviceName]).command));
+    expect(script).toBe(`dist/src/workers/${serviceName}.js`);
+    expect(existsSync(repoPath(script))).toBe(true);
+  });
+
+  it.each(orchestrator)('%s: its healthcheck asks /readyz on the port it serves', (serviceName) => {
+    const service = asObject(composeServices[serviceName]);
+    const port = Number(composeEnv(service).ORCH_HTTP_PORT ?? HTTP_PORT);
+    const test = asArray(asObject(service.healthcheck).test).map(String);
+    expect(test[0]).toBe('CMD');
+    expect(test.join(' ')).toContain(`http://127.0.0.1:${port}/readyz`);
+  });
+
+  it.each(orchestrator)('%s: stop_grace_period exceeds ORCH_SHUTDOWN_GRACE_MS / 1000 + 10', (serviceName) => {
+    const service = asObject(composeServices[serviceName]);
+    const env = composeEnv(service);
+    expect(durationSeconds(String(service.stop_grace_period))).toBeGreaterThan(shutdownGraceSeconds(env) + 10);
+  });
+
+  it.each(orchestrator)('%s: starts after Temporal, NATS and the search attributes, and restarts', (serviceName) => {
+    const service = asObject(composeServices[serviceName]);
+    expect(service.depends_on).toEqual({
+      temporal: { condition: 'service_healthy' },
+      'temporal-admin-tools': { condition: 'service_completed_successfully' },
+      nats: { condition: 'service_healthy' },
+    });
+    expect(service.restart).toBe('unless-stopped');
+  });
+
+  it.each(orchestrator)('%s: its settings load with the real config loader', (serviceName) => {
+    const env = composeEnv(asObject(composeServices[serviceName]));
+    const config = loadConfig(env);
+    expect(config.temporal.connectionOptions.address).toBe('temporal:7233');
+    expect(config.nats.servers).toEqual(['nats://nats:4222']);
+    expect(config.httpPort).toBe(HTTP_PORT);
+  });
+
+  it('the services the orchestrator waits on have healthchecks', () => {
+    for (const dependency of ['postgres', 'temporal', 'nats']) expect(asArray(asObject(asObject(composeServices[dependency]).healthcheck).test).length).toBeGreaterThan(0);
+    expect(asArray(asObject(asObject(composeServices.postgres).healthcheck).test).join(' ')).toContain('pg_isready');
+    expect(asArray(asObject(asObject(composeServices.temporal).healthcheck).test).join(' ')).toContain('temporal operator cluster health');
+    expect(asArray(asObject(asObject(composeServices.nats).healthcheck).test).join(' ')).toContain(':8222/healthz');
+  });
+
+  describe('search attributes', () => {
+    const adminTools = asObject(composeServices['temporal-admin-tools']);
+    const mount = asArray(adminTools.volumes)
+      .map(String)
+      .find((v) => v.startsWith('./scripts/'));
+    const [hostPath, containerPath] = (mount ?? '').split(':');
+    const script = hostPath ? readFileSync(repoPath(hostPath), 'utf8') : '';
+
+    it('a one-shot admin-tools service runs the registration script after Temporal is healthy', () => {
+      expect(existsSync(repoPath(hostPath))).toBe(true);
+      expect(asArray(adminTools.entrypoint)).toEqual(['bash', containerPath]);
+      expect(adminTools.restart).toBe('no');
+      expect(adminTools.depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
+      expect(composeEnv(adminTools)).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default' });
+    });
+
+    it('registers exactly the eight search attributes of the worker', () => {
+      expect(searchAttributesOfScript(script)).toEqual(SEARCH_ATTRIBUTES);
+      expect(script).toContain('temporal operator search-attribute create --namespace "$NAMESPACE" --name "$name" --type "$type"');
+    });
+
+    it('the script registers them on a real Temporal server, and a second run succeeds too', async () => {
+      const server = await startTemporalDevServer({ uiPort: false });
+      try {
+        const temporal = requireTool('temporal');
+        const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
+        Object.assign(env, { PATH: `${dirname(temporal)}:${process.env.PATH ?? ''}`, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' });
+        for (let run = 0; run < 2; run++) {
+          const { stdout } = await execFileAsync('bash', [repoPath(hostPath)], { env, cwd: REPO_ROOT });
+          expect(stdout).toContain('search attributes registered in namespace default');
+        }
+        const { stdout } = await execFileAsync(temporal, ['operator', 'search-attribute', 'list', '--address', server.address, '--namespace', 'default', '-o', 'json']);
+        const custom = asObject(asObject(JSON.parse(stdout) as Json).customAttributes);
+        const typeName = (indexed: string): string =>
+          indexed
+            .replace('INDEXED_VALUE_TYPE_', '')
+            .split('_')
+            .map((word) => word[0] + word.slice(1).toLowerCase())
+            .join('');
+        expect(Object.fromEntries(Object.entries(custom).map(([key, value]) => [key, typeName(String(value))]))).toEqual(SEARCH_ATTRIBUTES);
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+});
+
+describe('Dockerfile', () => {
+  const build = dockerStages.find((stage) => stage.name === 'build');
+  const runtime = dockerStages.at(-1);
+  const runs = (stage: typeof build): string[] => (stage?.instructions ?? []).filter((i) => i.keyword === 'RUN').map((i) => i.rest);
+  const workdir = (stage: typeof build): string => (stage?.instructions ?? []).filter((i) => i.keyword === 'WORKDIR').at(-1)?.rest ?? '/';
+  const env = Object.assign({}, ...(runtime?.instructions ?? []).filter((i) => i.keyword === 'ENV').map((i) => envPairs(i.rest))) as Record<string, string>;
+
+  it('builds on node:20-bookworm-slim: npm install (not npm ci), build, bundle, then drops dev dependencies', () => {
+    expect(dockerStages.map((stage) => stage.base)).toEqual(['node:20-bookworm-slim', 'node:20-bookworm-slim']);
+    const commands = runs(build).join(' && ');
+    expect(commands).not.toMatch(/npm ci\b/);
+    const order = ['npm install', 'npm run build', 'npm run bundle', 'npm prune --omit=dev'].map((step) => commands.indexOf(step));
+    expect(order.every((index) => index >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('copies into the build only files that exist and that .dockerignore lets through', () => {
+    const ignored = dockerignorePatterns();
+    const sources = (build?.instructions ?? []).filter((i) => i.keyword === 'COPY' && !i.flags.from).flatMap((i) => i.rest.split(/\s+/).slice(0, -1));
+    expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'src', 'scripts/bundle-workflows.js']));
+    for (const source of sources) {
+      expect({ source, exists: existsSync(repoPath(source)) }).toEqual({ source, exists: true });
+      expect({ source, ignored: ignored.some((pattern) => pattern.test(source)) }).toEqual({ source, ignored: false });
+    }
+  });
+
+  it('.dockerignore keeps local state and build output out of the context', () => {
+    const ignored = dockerignorePatterns();
+    for (const path of ['node_modules', '.tools', '.data', '.cache', 'dist', '.git', 'coverage', 'node_modules/x/index.js', 'dist/src/config.js']) {
+      expect({ path, ignored: ignored.some((pattern) => pattern.test(path)) }).toEqual({ path, ignored: true });
+    }
+  });
+
+  it('runs as a non-root user with uid 10001', () => {
+    const user = runtime?.instructions.filter((i) => i.keyword === 'USER').at(-1)?.rest ?? 'root';
+    const uid = user.split(':')[0];
+    expect(uid).toBe('10001');
+    expect(runs(runtime).join(' ')).toContain('--uid 10001');
+  });
+
+  it('ships only package.json, node_modules and dist from the build stage', () => {
+    const copies = (runtime?.instructions ?? []).filter((i) => i.keyword === 'COPY');
+    expect(copies.every((c) => c.flags.from === 'build')).toBe(true);
+    expect(copies.map((c) => c.rest.split(/\s+/)[0]).sort()).toEqual(['/app/dist', '/app/node_modules', '/app/package.json']);
+  });
+
+  it('points ORCH_WORKFLOW_BUNDLE at the bundle `npm run bundle` wrote in the build stage, and copies it', () => {
+    const bundleOutput = packageJson.scripts.bundle.split(/\s+/).at(-1) as string;
+    expect(packageJson.scripts.bundle).toBe(`node scripts/bundle-workflows.js ${bundleOutput}`);
+    const builtAt = posix.join(workdir(build), bundleOutput);
+    const copy = (runtime?.instructions ?? [])
+      .filter((i) => i.keyword === 'COPY' && i.flags.from === 'build')
+      .map((i) => i.rest.split(/\s+/))
+      .find(([source]) => builtAt.startsWith(`${source}/`));
+    expect(copy).toBeDefined();
+    const [source, destination] = copy as string[];
+    const shippedAt = posix.join(posix.resolve(workdir(runtime), destination), relative(source, builtAt));
+    expect(env).toMatchObject({ NODE_ENV: 'production', ORCH_WORKFLOW_BUNDLE: shippedAt });
+  });
+
+  it('exposes 8080, checks /livez with node, and runs the worker by default', () => {
+    ensureBuilt();
+    const instruction = (keyword: string): string => runtime?.instructions.filter((i) => i.keyword === keyword).at(-1)?.rest ?? '';
+    expect(instruction('EXPOSE')).toBe(String(HTTP_PORT));
+    const healthcheck = instruction('HEALTHCHECK');
+    expect(healthcheck.startsWith('CMD [')).toBe(true);
+    const probe = execForm(healthcheck.slice('CMD'.length).trim());
+    expect(probe[0]).toBe('node');
+    expect(probe.join(' ')).toContain('/livez');
+    const cmd = execForm(instruction('CMD'));
+    expect(cmd).toEqual(['node', 'dist/src/workers/worker.js']);
+    expect(existsSync(repoPath(cmd[1]))).toBe(true);
+  });
+});
+
+describe('entry points', () => {
+  it.each(['worker', 'bridge'])('dist/src/workers/%s.js answers --help', async (name) => {
+    ensureBuilt();
+    const { stdout } = await execFileAsync(process.execPath, [`dist/src/workers/${name}.js`, '--help'], { cwd: REPO_ROOT });
+    expect(stdout).toMatch(new RegExp(`^Usage: orchestrator-${name}`));
+    expect(stdout).toContain('ORCH_HTTP_PORT');
+  });
+});
+
+describe('scripts/bundle-workflows.js', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-bundle-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a workflow bundle that contains the correlation workflow', async () => {
+    ensureBuilt();
+    const output = join(dir, 'nested', 'workflow-bundle.js');
+    const { stdout } = await execFileAsync(process.execPath, ['scripts/bundle-workflows.js', output], { cwd: REPO_ROOT });
+    expect(stdout).toContain(output);
+    const code = readFileSync(output, 'utf8');
+    expect(code).toContain('correlationWorkflow');
+    expect(code.length).toBeGreaterThan(10_000);
+  });
+
+  it('without an output path prints its usage and exits 2', async () => {
+    await expect(execFileAsync(process.execPath, ['scripts/bundle-workflows.js'], { cwd: REPO_ROOT })).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('usage: node scripts/bundle-workflows.js <output file>'),
+    });
+  });
+});
+
+describe('docs/PRODUCTION.md', () => {
+  const guide = read('docs/PRODUCTION.md');
+  const commands = shellCommands(guide);
+  const secrets = new Map<string, SecretUse>();
+  for (const name of BUILD_NAMES) {
+    for (const [secret, use] of secretUses(builds[name])) {
+      const known = secrets.get(secret) ?? { keys: new Set<string>(), required: new Set<string>() };
+      use.keys.forEach((key) => known.keys.add(key));
+      use.required.forEach((key) => known.required.add(key));
+      secrets.set(secret, known);
+    }
+  }
+
+  it('has commands to run', () => {
+    expect(commands.length).toBeGreaterThan(10);
+  });
+
+  it('runs only npm scripts that package.json defines', () => {
+    const scripts = commands.flatMap((c) => [...c.matchAll(/npm run (?:-s )?([\w:-]+)/g)].map((m) => m[1]));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) expect(Object.keys(packageJson.scripts)).toContain(script);
+  });
+
+  it('names only files and folders of the repository, and only kustomizations that exist', () => {
+    const paths = commands.flatMap((c) => [...c.matchAll(/(?:^|[\s=])((?:deploy|scripts|docs|dist|test)\/[\w./-]*)/g)].map((m) => m[1].replace(/\/$/, '')));
+    expect(paths.length).toBeGreaterThan(0);
+    for (const path of paths) expect({ path, exists: existsSync(repoPath(path)) }).toEqual({ path, exists: true });
+    const kustomizations = commands.flatMap((c) => [...c.matchAll(/kubectl (?:apply|diff|delete|kustomize)(?: -k)? (\S+)/g)].map((m) => m[1]));
+    expect(kustomizations.length).toBeGreaterThan(0);
+    for (const dir of kustomizations) expect(existsSync(repoPath(dir, 'kustomization.yaml'))).toBe(true);
+  });
+
+  it('creates the Secrets the manifests reference, with the keys they read', () => {
+    const created = new Map<string, string[]>();
+    for (const command of commands.filter((c) => c.includes('kubectl create secret generic '))) {
+      const name = /secret generic (\S+)/.exec(command)?.[1] as string;
+      const keys = [...command.matchAll(/--from-(?:literal|file)=([\w.-]+)=/g)].map((m) => m[1]);
+      expect(keys.length).toBeGreaterThan(0);
+      created.set(name, [...(created.get(name) ?? []), ...keys]);
+    }
+    for (const [name, keys] of created) {
+      expect([...secrets.keys()]).toContain(name);
+      // Keys a Secret gives only as mounted files are free (TLS material); the others must be read.
+      const known = secrets.get(name) as SecretUse;
+      if (name !== 'orchestrator-temporal-tls') for (const key of keys) expect({ name, key, read: known.keys.has(key) }).toEqual({ name, key, read: true });
+    }
+    for (const [name, use] of secrets) {
+      expect(guide).toContain(name);
+      for (const key of use.required) expect({ name, key, created: created.get(name)?.includes(key) ?? false }).toEqual({ name, key, created: true });
+    }
+  });
+
+  it('acts only on Deployments the manifests define', () => {
+    const deployments = new Set(BUILD_NAMES.flatMap((name) => objectsOf(builds[name], 'Deployment').map((d) => d.metadata.name)));
+    const named = commands.flatMap((c) => [...c.matchAll(/deployment\/([\w-]+)/g)].map((m) => m[1]));
+    expect(named.length).toBeGreaterThan(0);
+    for (const name of named) expect(deployments).toContain(name);
+  });
+
+  it('lists the eight search attributes with their types', () => {
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(guide).toMatch(new RegExp(`${name}\\W+${type}\\b`));
+  });
+
+  it('builds the image with the Dockerfile and starts the compose file', () => {
+    expect(commands).toEqual(expect.arrayContaining([expect.stringMatching(/^docker build (-t|--tag) \S+ \.$/), 'docker compose up --build']));
+  });
+});
