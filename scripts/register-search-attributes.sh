@@ -12,7 +12,7 @@ set -euo pipefail
 NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 WAIT_SECONDS=${WAIT_SECONDS:-120}
 
-# name type: keep in sync with the workflow's search attributes and docs/PRODUCTION.md.
+# name type: the same as src/shared/search-attributes.ts (test/search-attributes.test.ts checks it).
 SEARCH_ATTRIBUTES=(
   CorrelationId Keyword
   CorrelationStatus Keyword

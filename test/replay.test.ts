@@ -9,15 +9,19 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { HISTORY_FIXTURES_DIR, WORKFLOW_BUNDLE_PATH } from './support/paths';
 
-const fixtures = readdirSync(HISTORY_FIXTURES_DIR).filter((f) => f.endsWith('.json'));
+/** Current histories, and in pre-visibility/ those recorded before the `visibility-v1` patch. */
+const fixtures = readdirSync(HISTORY_FIXTURES_DIR, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 function histories() {
   return fixtures.map((file) => ({ workflowId: file, history: JSON.parse(readFileSync(join(HISTORY_FIXTURES_DIR, file), 'utf8')) }));
 }
 
 describe('replay of recorded correlations', () => {
-  it('has fixtures for the full, duplicate, timeout and partial paths', () => {
-    expect(fixtures.sort()).toEqual(['full-fan-in.json', 'risk-first-with-duplicates.json', 'timeout-insufficient-data.json', 'timeout-partial-decision.json']);
+  it('has fixtures for the full, duplicate, timeout and partial paths, before and after the visibility patch', () => {
+    const paths = ['full-fan-in.json', 'risk-first-with-duplicates.json', 'timeout-insufficient-data.json', 'timeout-partial-decision.json'];
+    expect(fixtures).toEqual([...paths, ...paths.map((p) => join('pre-visibility', p))].sort());
   });
 
   it('replays every recorded history against the current workflow code', async () => {

@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { completeDecisionSchema } from '../src/contract/decision';
 import type { PolicyInput } from '../src/contract/policy';
 import { agentSignal, type CorrelationInput, stateQuery, workflowIdFor } from '../src/shared/correlation-api';
+import { SEARCH_ATTRIBUTES as SA } from '../src/shared/search-attributes';
 import { correlationWorkflow } from '../src/workflows';
 import { storedDecisions } from './support/decisions';
 import { createTimeSkippingEnv, startTestNats, type TestNats } from './support/servers';
@@ -48,6 +49,12 @@ async function queryUntil(handle: WorkflowHandle<typeof correlationWorkflow>, re
   throw new Error('state never became ready');
 }
 
+/** The markdown the UI shows as the workflow's current details. */
+async function currentDetails(handle: WorkflowHandle<typeof correlationWorkflow>): Promise<string> {
+  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return metadata.currentDetails ?? '';
+}
+
 /** Runs `body` with a fresh worker on a task queue of its own. */
 async function withWorker<T>(body: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = uniqueCorrId('tq');
@@ -80,6 +87,33 @@ describe('correlationWorkflow', () => {
     expect(decision.decision.confidence).toBeGreaterThan(0.5);
     const stored = await storedDecisions(nats.jsm, corrId);
     expect(stored).toEqual([{ msgId: corrId, decision }]);
+  });
+
+  it('tells the Temporal UI what it is: search attributes, memo, and the live state of the wait', async () => {
+    const corrId = uniqueCorrId('visible');
+    const { whileWaiting, description } = await withWorker(async (tq) => {
+      const handle = await startCorrelation(tq, envelope(momentum(corrId, undefined, { source_signal: { instrument: 'BTC/USD' } }), '1'));
+      await queryUntil(handle, (s) => s.metadata.policy_version !== undefined);
+      const whileWaiting = await currentDetails(handle);
+      await handle.signal(agentSignal, envelope(risk(corrId), '2'));
+      await handle.result();
+      return { whileWaiting, description: await handle.describe() };
+    });
+    expect(whileWaiting).toContain('reported: momentum');
+    expect(whileWaiting).toContain('missing: risk');
+    expect(whileWaiting).toMatch(/partial-data timer fires at \d{4}-/);
+    const attributes = description.typedSearchAttributes;
+    expect({
+      id: attributes.get(SA.correlationId),
+      status: attributes.get(SA.status),
+      action: attributes.get(SA.action),
+      route: attributes.get(SA.route),
+      instrument: attributes.get(SA.instrument),
+      policy: attributes.get(SA.policyVersion),
+      partial: attributes.get(SA.partialData),
+      missing: attributes.get(SA.missingAgents),
+    }).toEqual({ id: corrId, status: 'completed', action: 'trade', route: 'standard', instrument: 'BTC/USD', policy: 'default-1', partial: false, missing: [] });
+    expect(await description.memo).toMatchObject({ summary: expect.stringContaining(`Correlation ${corrId}: waits for momentum, risk until`) });
   });
 
   it('decides insufficient_data when risk never reports, after a 5-minute durable timer', async () => {

@@ -13,7 +13,7 @@ import { type Policy, type PolicyInput, policySchema } from '../contract/policy'
 import { DECISION_SUBJECT, ensureDecisionsStream } from '../nats/streams';
 import type { OrchestratorMetrics } from '../observability/metrics';
 import { ORCHESTRATOR_VERSION } from '../version';
-import { assess, type Assessment, chooseRoute } from './decision-rules';
+import { assess, type Assessment, chooseRoute, instrumentOf } from './decision-rules';
 
 export interface ActivityDependencies {
   /** The worker's policy, used by correlations that bring none of their own. */
@@ -32,7 +32,8 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-export type ScoredAssessment = Assessment & { orchestrator_version: string };
+/** The assessment, the version of the code that made it, and the instrument it is about (for search). */
+export type ScoredAssessment = Assessment & { orchestrator_version: string; instrument?: string };
 
 export function createActivities(deps: ActivityDependencies) {
   let streamReady: Promise<void> | undefined;
@@ -57,7 +58,8 @@ export function createActivities(deps: ActivityDependencies) {
 
     /** Confidence, action and reasoning for the signals collected (SPEC.md's decision rules). */
     async scoreSignals(input: { signals: Record<string, AgentSignal>; policy: Policy }): Promise<ScoredAssessment> {
-      return { ...assess(input.signals, input.policy), orchestrator_version: ORCHESTRATOR_VERSION };
+      const instrument = instrumentOf(input.signals);
+      return { ...assess(input.signals, input.policy), orchestrator_version: ORCHESTRATOR_VERSION, ...(instrument ? { instrument } : {}) };
     },
 
     /** The route a decision goes to, by the policy's routing rules. */

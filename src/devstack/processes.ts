@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import net from 'node:net';
+import { SEARCH_ATTRIBUTE_TYPES } from '../shared/search-attributes';
 import { requireTool } from './tools';
 
 const READY_TIMEOUT_MS = 30_000;
@@ -243,7 +244,7 @@ export interface TemporalDevServerOptions {
   /** SQLite file for persistence across restarts; in-memory when omitted. */
   dbFile?: string;
   namespace?: string;
-  /** name -> type (Text, Keyword, Int, Double, Bool, Datetime, KeywordList) */
+  /** name -> type (Text, Keyword, Int, Double, Bool, Datetime, KeywordList); the orchestrator's by default. */
   searchAttributes?: Record<string, string>;
   logFile?: string;
   extraArgs?: string[];
@@ -262,7 +263,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   }
   args.push('--log-level', 'warn');
   if (opts.namespace) args.push('--namespace', opts.namespace);
-  for (const [name, type] of Object.entries(opts.searchAttributes ?? {})) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(opts.searchAttributes ?? SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
   args.push(...(opts.extraArgs ?? []));
   const server = new TemporalDevServer(port, uiPort, { label: 'temporal dev server', command, args, logFile: opts.logFile });
   await server.start();

@@ -2,31 +2,42 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { OrchestrationDecision } from '../contract/decision';
+import type { Policy } from '../contract/policy';
 import { agentSignal, type CorrelationInput, stateQuery } from '../shared/correlation-api';
+import { SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { Correlation } from './correlation';
 
+/**
+ * Search attributes, memo and summaries for the Temporal UI. They add commands to the history, so
+ * histories recorded before them replay without them.
+ */
+const VISIBILITY_PATCH = 'visibility-v1';
+
 /** Pure and fast: local activities record their result in one marker event, with no task-queue round trip. */
-const rules = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '200ms', maximumAttempts: 5 },
-});
+const LOCAL_RULES = { startToCloseTimeout: '10s', retry: { initialInterval: '200ms', maximumAttempts: 5 } } as const;
+const rules = proxyLocalActivities<Activities>(LOCAL_RULES);
 
 /**
  * Publishing waits out a NATS outage with backoff; after an hour the correlation fails visibly and
  * can be re-driven. A retry cannot publish twice: JetStream dedupes on Nats-Msg-Id.
  */
-const io = proxyActivities<Activities>({
+const PUBLISHING = {
   startToCloseTimeout: '30s',
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-});
+} as const;
+const io = proxyActivities<Activities>(PUBLISHING);
 
 /**
  * One correlation id, one actor: collects each agent's signal until every expected agent has
@@ -36,10 +47,15 @@ const io = proxyActivities<Activities>({
 export async function correlationWorkflow(input: CorrelationInput): Promise<OrchestrationDecision> {
   const startedAt = workflowInfo().runStartTime;
   const correlation = new Correlation(input.corr_id, startedAt.toISOString());
+  const visible = patched(VISIBILITY_PATCH);
+  const showWait = (): void => {
+    if (visible) setCurrentDetails(correlation.describeWait());
+  };
 
   // Registered before the first await, so the signal that started the workflow is handled first.
   setHandler(agentSignal, (envelope) => {
     const outcome = correlation.receive(envelope, new Date());
+    showWait();
     if (outcome !== 'accepted') {
       log.info(`signal ${outcome}`, { corr_id: input.corr_id, message_id: envelope?.message_id, agent: envelope?.signal?.agent_name });
     }
@@ -50,13 +66,25 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
     const policy = await rules.resolvePolicy(input.policy);
     const timeoutAt = new Date(startedAt.getTime() + policy.timeout_ms);
     correlation.start(policy, timeoutAt);
+    if (visible) describeCorrelation(input.corr_id, policy, timeoutAt);
+    showWait();
 
-    const allReported = await condition(() => correlation.allExpectedReported, Math.max(1, timeoutAt.getTime() - Date.now()));
+    const allReported = await condition(
+      () => correlation.allExpectedReported,
+      Math.max(1, timeoutAt.getTime() - Date.now()),
+      { summary: `partial-data timeout: waiting for ${policy.expected_agents.join(', ')}` },
+    );
     correlation.beginDeciding();
+    showWait();
 
     const signals = correlation.keptSignals();
-    const { orchestrator_version, ...assessment } = await rules.scoreSignals({ signals, policy });
-    const route = await rules.routeDecision({ signals, action: assessment.action, policy });
+    const { orchestrator_version, instrument, ...assessment } = await rules.scoreSignals.executeWithOptions(
+      { ...LOCAL_RULES, summary: `score ${Object.keys(signals).length} signal(s)` },
+      [{ signals, policy }],
+    );
+    const route = await rules.routeDecision.executeWithOptions({ ...LOCAL_RULES, summary: `route a ${assessment.action} decision` }, [
+      { signals, action: assessment.action, policy },
+    ]);
     const decision: OrchestrationDecision = {
       corr_id: input.corr_id,
       orchestrator_version,
@@ -73,8 +101,19 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
       provenance: correlation.provenance(),
     };
 
-    await io.publishDecision(decision);
+    await io.publishDecision.executeWithOptions({ ...PUBLISHING, summary: `publish ${decision.decision.action} to orchestrated.decision` }, [decision]);
     correlation.decided(decision, !allReported);
+    showWait();
+    if (visible) {
+      upsertSearchAttributes([
+        { key: SA.status, value: allReported ? 'completed' : 'timed_out' },
+        { key: SA.action, value: decision.decision.action },
+        { key: SA.route, value: route },
+        { key: SA.partialData, value: decision.partial_data },
+        { key: SA.missingAgents, value: decision.missing_agents },
+        ...(instrument ? [{ key: SA.instrument, value: instrument }] : []),
+      ]);
+    }
     // Signals that raced the decision are recorded as late by their handler before we return.
     await condition(allHandlersFinished);
     return decision;
@@ -82,6 +121,23 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
     // An activity that exhausted its retries fails the workflow, visibly and re-drivable; a bug in
     // this code throws a plain Error instead, which retries the workflow task until it is fixed.
     correlation.failed();
+    showWait();
+    if (visible) upsertSearchAttributes([{ key: SA.status, value: 'failed' }]);
     throw error;
   }
+}
+
+/** What the correlation is, in the UI: its search attributes and a memo that says it in words. */
+function describeCorrelation(corrId: string, policy: Policy, timeoutAt: Date): void {
+  upsertSearchAttributes([
+    { key: SA.correlationId, value: corrId },
+    { key: SA.status, value: 'collecting' },
+    { key: SA.policyVersion, value: policy.version },
+    { key: SA.missingAgents, value: [...policy.expected_agents] },
+  ]);
+  upsertMemo({
+    summary: `Correlation ${corrId}: waits for ${policy.expected_agents.join(', ')} until ${timeoutAt.toISOString()} (policy ${policy.version}), then decides`,
+    expected_agents: policy.expected_agents,
+    timeout_at: timeoutAt.toISOString(),
+  });
 }

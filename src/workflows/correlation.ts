@@ -110,6 +110,22 @@ export class Correlation {
     this.status = 'failed';
   }
 
+  /** Markdown for the Temporal UI's current details: who reported, who is missing, when the timer fires. */
+  describeWait(): string {
+    const reported = Object.keys(this.signals).sort();
+    const lines = [
+      `**${this.status}**: correlation \`${this.corrId}\``,
+      `- reported: ${reported.length > 0 ? reported.join(', ') : 'nobody yet'}`,
+      `- missing: ${this.missingAgents().join(', ') || 'none'}`,
+    ];
+    if (this.timeoutAt && this.status === 'collecting') lines.push(`- partial-data timer fires at ${this.timeoutAt}`);
+    if (this.decision) lines.push(`- decision: ${this.decision.decision.action} (${this.decision.decision.reasoning}), route ${this.decision.route}`);
+    if (this.duplicates + this.lateCount + this.rejected > 0) {
+      lines.push(`- ignored: ${this.duplicates} duplicate, ${this.lateCount} late, ${this.rejected} rejected`);
+    }
+    return lines.join('\n');
+  }
+
   snapshot(): CorrelationState {
     return {
       corr_id: this.corrId,

@@ -39,11 +39,18 @@ describe('bridge end to end', () => {
     for (const corrId of corrIds) expect(await stack.decisionsFor(corrId)).toHaveLength(1);
   });
 
-  it('decides insufficient_data when only momentum reports before the timeout', async () => {
+  it('decides insufficient_data when only momentum reports before the timeout, and is found by search attributes', async () => {
     const corrId = uniqueCorrId('e2e-timeout');
-    await stack.publish('momentum', momentum(corrId, { confidence: 0.8 }));
+    await stack.publish('momentum', momentum(corrId, { confidence: 0.8 }, { source_signal: { instrument: 'BTC/USD' } }));
     const [stored] = await stack.decisionsFor(corrId);
     expect(stored.decision).toMatchObject({ decision: { action: 'insufficient_data' }, available_agents: ['momentum'], missing_agents: ['risk'] });
+    // What a user types into the UI to see timed-out BTC/USD correlations.
+    const query = `CorrelationStatus = "timed_out" AND Instrument = "BTC/USD" AND MissingAgents = "risk" AND CorrelationId = "${corrId}"`;
+    const found = await waitFor('the visibility query to find it', async () => {
+      for await (const workflow of stack.client.workflow.list({ query })) return workflow.workflowId;
+      return undefined;
+    });
+    expect(found).toBe(workflowIdFor(corrId));
   });
 
   it('decides the same whether risk or momentum comes first', async () => {

@@ -6,21 +6,31 @@ import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { resolveTool } from '../../src/devstack/tools';
+import { SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
 
 /**
  * Temporal's Java time-skipping test server, installed by scripts/install-tools.sh; without it the
  * SDK downloads its own (which needs internet).
  */
-export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const path = resolveTool('temporal-test-server');
-  return TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : undefined);
+  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : undefined);
+  // The test server knows no custom search attributes until they are added.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.values(SEARCH_ATTRIBUTES).map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!])),
+  });
+  return env;
 }
 
 /** The Temporal CLI dev server (a full server with visibility), started by the SDK. */
 export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
   const path = resolveTool('temporal');
-  return TestWorkflowEnvironment.createLocal(path ? { server: { executable: { type: 'existing-path', path } } } : undefined);
+  return TestWorkflowEnvironment.createLocal({
+    server: { searchAttributes: Object.values(SEARCH_ATTRIBUTES), ...(path ? { executable: { type: 'existing-path', path } } : {}) },
+  });
 }
 
 export interface TestNats {
