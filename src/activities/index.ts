@@ -3,7 +3,7 @@
  * pure (see decision-rules.ts) and run as local activities; publishing does I/O and runs as a
  * normal, retried activity.
  */
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { JetStreamClient, JetStreamManager } from 'nats';
 import { ErrorCode, headers as natsHeaders } from 'nats';
 import type { AgentSignal } from '../contract/agent-signal';
@@ -69,14 +69,15 @@ export function createActivities(deps: ActivityDependencies) {
 
     /**
      * Publishes the decision on orchestrated.decision with Nats-Msg-Id = corr_id, so JetStream drops
-     * the copy a retried attempt may publish after an earlier attempt's ack was lost.
+     * the copy a retried attempt may publish after an earlier attempt's ack was lost. A re-driven
+     * decision is a deliberate second one: its id is `<corr_id>:<its workflow id>`.
      */
     async publishDecision(decision: OrchestrationDecision): Promise<PublishResult> {
       await ensureStream();
       const headers = natsHeaders();
       headers.set('Content-Type', 'application/json');
       const ack = await deps.js
-        .publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID: decision.corr_id, headers })
+        .publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID: decisionMessageId(decision), headers })
         .catch((error: unknown) => {
           // No stream captures the subject (deleted while we ran): let the retry create it again.
           if ((error as { code?: string }).code === ErrorCode.NoResponders) streamReady = undefined;
@@ -96,3 +97,10 @@ export function createActivities(deps: ActivityDependencies) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+function decisionMessageId(decision: OrchestrationDecision): string {
+  if (!decision.redrive_of) return decision.corr_id;
+  const workflowId = Context.current().info.workflowExecution?.workflowId;
+  if (!workflowId) throw ApplicationFailure.nonRetryable('a re-driven decision is published from its workflow only', 'NotInWorkflow');
+  return `${decision.corr_id}:${workflowId}`;
+}

@@ -43,6 +43,8 @@ export const orchestrationDecisionSchema = z
     aggregation_method: z.string().optional(),
     policy_version: z.string().optional(),
     provenance: z.array(provenanceEntrySchema).optional(),
+    /** Set on a decision made by re-driving an earlier run of the correlation. */
+    redrive_of: z.looseObject({ workflow_id: z.string().min(1), run_id: z.string().min(1) }).optional(),
   })
   .meta({ title: 'OrchestrationDecision', description: 'One decision per correlation, on orchestrated.decision.' });
 

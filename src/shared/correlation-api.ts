@@ -23,10 +23,19 @@ export interface AgentSignalEnvelope {
   signal: AgentSignal;
 }
 
+/** Runs a correlation again from its recorded signals, e.g. after it failed (`orch redrive`). */
+export interface Redrive {
+  /** The run whose signals these are. */
+  of: { workflow_id: string; run_id: string };
+  /** Recorded in order at the start; the correlation then decides at once on them. */
+  signals: AgentSignalEnvelope[];
+}
+
 export interface CorrelationInput {
   corr_id: string;
   /** A policy for this correlation only; the worker's policy applies when absent. */
   policy?: PolicyInput;
+  redrive?: Redrive;
 }
 
 /** A signal, not an update: agents publish and move on, and JetStream holds the message until Temporal has it. */

@@ -61,19 +61,21 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
     }
   });
   setHandler(stateQuery, () => correlation.snapshot());
+  for (const envelope of input.redrive?.signals ?? []) correlation.receive(envelope, new Date());
 
   try {
     const policy = await rules.resolvePolicy(input.policy);
     const timeoutAt = new Date(startedAt.getTime() + policy.timeout_ms);
     correlation.start(policy, timeoutAt);
-    if (visible) describeCorrelation(input.corr_id, policy, timeoutAt);
+    if (visible) describeCorrelation(input, policy, timeoutAt);
     showWait();
 
-    const allReported = await condition(
-      () => correlation.allExpectedReported,
-      Math.max(1, timeoutAt.getTime() - Date.now()),
-      { summary: `partial-data timeout: waiting for ${policy.expected_agents.join(', ')}` },
-    );
+    // A re-drive decides at once on the signals it was given: its deadline passed long ago.
+    const allReported = input.redrive
+      ? correlation.allExpectedReported
+      : await condition(() => correlation.allExpectedReported, Math.max(1, timeoutAt.getTime() - Date.now()), {
+          summary: `partial-data timeout: waiting for ${policy.expected_agents.join(', ')}`,
+        });
     correlation.beginDeciding();
     showWait();
 
@@ -99,6 +101,7 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
       aggregation_method: assessment.aggregation_method,
       policy_version: policy.version,
       provenance: correlation.provenance(),
+      ...(input.redrive ? { redrive_of: input.redrive.of } : {}),
     };
 
     await io.publishDecision.executeWithOptions({ ...PUBLISHING, summary: `publish ${decision.decision.action} to orchestrated.decision` }, [decision]);
@@ -128,7 +131,7 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
 }
 
 /** What the correlation is, in the UI: its search attributes and a memo that says it in words. */
-function describeCorrelation(corrId: string, policy: Policy, timeoutAt: Date): void {
+function describeCorrelation({ corr_id: corrId, redrive }: CorrelationInput, policy: Policy, timeoutAt: Date): void {
   upsertSearchAttributes([
     { key: SA.correlationId, value: corrId },
     { key: SA.status, value: 'collecting' },
@@ -136,8 +139,11 @@ function describeCorrelation(corrId: string, policy: Policy, timeoutAt: Date): v
     { key: SA.missingAgents, value: [...policy.expected_agents] },
   ]);
   upsertMemo({
-    summary: `Correlation ${corrId}: waits for ${policy.expected_agents.join(', ')} until ${timeoutAt.toISOString()} (policy ${policy.version}), then decides`,
+    summary: redrive
+      ? `Correlation ${corrId}: re-drive of ${redrive.of.workflow_id} (run ${redrive.of.run_id}) on its ${redrive.signals.length} recorded signal(s) (policy ${policy.version})`
+      : `Correlation ${corrId}: waits for ${policy.expected_agents.join(', ')} until ${timeoutAt.toISOString()} (policy ${policy.version}), then decides`,
     expected_agents: policy.expected_agents,
     timeout_at: timeoutAt.toISOString(),
+    ...(redrive ? { redrive_of: redrive.of } : {}),
   });
 }
