@@ -17,7 +17,8 @@ TOOLS_DIR=$(cd "$TOOLS_DIR" && pwd)
 BIN_DIR=$TOOLS_DIR/bin
 STAMP_DIR=$TOOLS_DIR/stamps
 LOG_FILE=$TOOLS_DIR/install.log
-ALL_TOOLS=(nats-server temporal temporal-test-server)
+CHROMIUM_BIN=/usr/bin/chromium
+ALL_TOOLS=(nats-server temporal temporal-test-server chromium)
 
 usage() {
   cat <<EOF
@@ -27,13 +28,15 @@ Installs pinned tools into \${ORCH_TOOLS_DIR:-<repo>/.tools}/bin:
   nats-server            $NATS_SERVER_VERSION   (go install)
   temporal               $TEMPORAL_CLI_VERSION    (go install; Temporal CLI with dev server and web UI)
   temporal-test-server   $TEST_SERVER_VERSION    (Maven; Java time-skipping test server)
+  chromium               Debian package   (apt-get, as root; at $CHROMIUM_BIN, for test/ui: the Temporal UI test)
 
 For each tool the first match wins:
   1. an executable named by NATS_SERVER_PATH / TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH
   2. .tools/bin/<tool> installed by this script (stamp in .tools/stamps/)
   3. <tool> on PATH (not for temporal-test-server)
   4. install it
-Env-var and PATH tools are symlinked into .tools/bin.
+Env-var and PATH tools are symlinked into .tools/bin. chromium is not: it is Debian's package,
+installed system-wide when $CHROMIUM_BIN is missing.
 
 Options:
   --only <tool>   handle only this tool (${ALL_TOOLS[*]})
@@ -262,11 +265,49 @@ EOF
   warm_test_server "$label"
 }
 
+# Headless Chromium for test/ui (the Temporal UI browser test), driven by playwright-core. Debian's
+# package rather than a browser download: it comes with its system libraries.
+install_chromium() {
+  local label="chromium (Debian package)" start version
+  if [[ -x $CHROMIUM_BIN ]]; then
+    version=$("$CHROMIUM_BIN" --version 2>/dev/null | head -n1) || version=""
+    report cached "$label: ${version:-present} at $CHROMIUM_BIN"
+    return
+  fi
+  if ! command -v apt-get >/dev/null; then
+    report warn "$label: WARNING: $CHROMIUM_BIN is missing and apt-get is not available, not installed; the UI test (test/ui) needs it. Install Chromium at $CHROMIUM_BIN."
+    return
+  fi
+  if [[ $(id -u) != 0 ]]; then
+    report warn "$label: WARNING: $CHROMIUM_BIN is missing and installing it needs root, not installed; the UI test (test/ui) needs it. Run as root: apt-get update && apt-get install -y chromium"
+    return
+  fi
+  # Only the UI test needs it: a failure is a warning, not the end of the bootstrap.
+  local log=$TOOLS_DIR/apt-chromium.log step
+  start=$(now_ms)
+  export DEBIAN_FRONTEND=noninteractive
+  : >"$log"
+  for step in update "install -y chromium"; do
+    # shellcheck disable=SC2086 # $step is two or three words on purpose
+    if ! apt-get $step -q >>"$log" 2>&1; then
+      tail -n 20 "$log" >&2
+      report warn "$label: WARNING: 'apt-get $step' failed (full output in $log), not installed; the UI test (test/ui) needs $CHROMIUM_BIN."
+      return
+    fi
+  done
+  if [[ ! -x $CHROMIUM_BIN ]]; then
+    report warn "$label: WARNING: apt-get installed chromium but $CHROMIUM_BIN is still missing; the UI test (test/ui) needs it."
+    return
+  fi
+  report done "$label: $("$CHROMIUM_BIN" --version 2>/dev/null | head -n1) installed with apt-get in $(since "$start")"
+}
+
 for tool in "${ALL_TOOLS[@]}"; do
   [[ -z $ONLY || $ONLY == "$tool" ]] || continue
   case $tool in
     nats-server) install_nats_server ;;
     temporal) install_temporal_cli ;;
     temporal-test-server) install_test_server ;;
+    chromium) install_chromium ;;
   esac
 done

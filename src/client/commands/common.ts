@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { connect, type NatsConnection } from 'nats';
 import type { Config } from '../../config';
+import { natsConnectionOptions } from '../../nats/connection';
 import { connectTemporalClient } from '../temporal-client';
 
 /** A failure the user can act on: printed as one `error:` line, without a stack, then exit with `exitCode`. */
@@ -105,7 +106,7 @@ export const NATS_CONNECT_TIMEOUT_MS = 3_000;
 export async function openNats(config: Config): Promise<NatsConnection> {
   try {
     return await connect({
-      servers: config.nats.servers,
+      ...natsConnectionOptions(config.nats),
       name: 'orch-cli',
       timeout: NATS_CONNECT_TIMEOUT_MS,
       reconnect: false,

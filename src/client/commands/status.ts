@@ -1,0 +1,126 @@
+/** `orch status`: the health of the deployment, as an operator checks it before and after a change. */
+import type { Client } from '@temporalio/client';
+import type { NatsConnection } from 'nats';
+import { loadConfig } from '../../config';
+import { type Check, checks, natsStatus, type NatsStatus, temporalStatus, type TemporalStatus } from '../../operations/status';
+import { CliError, type Command, errorMessage, openNats, openTemporal, parseCommandLine, UsageError } from './common';
+
+const NAME = 'status';
+
+export const statusUsage = `
+Usage: orch status [--json]
+
+Checks the deployment the settings point at, and prints one row per check:
+  temporal           reachable, serving, its server version
+  search attributes  the orchestrator's search attributes are registered on the namespace
+  workflow pollers   workers polling the task queue (ORCH_TASK_QUEUE) for workflow tasks, each with
+  activity pollers   its identity and last poll, and the queue's backlog when the server reports it
+  nats               reachable, with JetStream
+  SIGNALS stream     agent signals stored
+  bridge consumer    the bridge's durable consumer (ORCH_BRIDGE_DURABLE): messages not yet
+                     delivered (pending), delivered but not acknowledged, redelivered
+  DECISIONS stream   decisions stored
+  DLQ                messages in SIGNALS_DLQ, and the reasons of the last 100
+
+Each row is ok, warn (worth a look: messages in the DLQ, an old backlog) or FAIL (the orchestrator
+cannot work: a server unreachable, no worker polling, a stream or consumer missing).
+
+Options:
+  --json       print the whole report as JSON
+  -h, --help   this help
+
+Exit codes: 0 nothing failed (warnings allowed); 1 a check failed; 2 bad usage.
+
+Examples:
+  orch status
+  orch status --json | jq '.nats.bridge_consumer.num_pending'
+`;
+
+/** The report `--json` prints. */
+export interface StatusReport {
+  ok: boolean;
+  checked_at: string;
+  temporal: TemporalStatus;
+  nats: NatsStatus;
+  checks: Check[];
+  problems: string[];
+}
+
+/** `CHECK  STATUS  DETAIL`, with extra lines (one per poller) under their row. */
+export function formatChecks(rows: readonly Check[]): string {
+  const nameWidth = Math.max('CHECK'.length, ...rows.map((r) => r.name.length));
+  const levelWidth = 'STATUS'.length;
+  const label = { ok: 'ok', warn: 'warn', fail: 'FAIL' } as const;
+  const lines = [`${'CHECK'.padEnd(nameWidth)}  ${'STATUS'.padEnd(levelWidth)}  DETAIL`];
+  for (const row of rows) {
+    lines.push(`${row.name.padEnd(nameWidth)}  ${label[row.level].padEnd(levelWidth)}  ${row.detail}`);
+    for (const more of row.more ?? []) lines.push(`${''.padEnd(nameWidth + levelWidth + 4)}  ${more}`);
+  }
+  return lines.join('\n');
+}
+
+export const statusCommand: Command = {
+  name: NAME,
+  summary: 'health of the deployment: Temporal, workers, NATS streams, consumer lag, DLQ',
+  usage: statusUsage,
+  async run(argv, ctx) {
+    const { values, positionals } = parseCommandLine(NAME, { args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
+    if (positionals.length > 0) throw new UsageError(NAME, `unexpected argument: ${positionals.join(' ')}`);
+    const config = loadConfig(ctx.env);
+    const address = String(config.temporal.connectionOptions.address);
+
+    // Both sides at once: a server that does not answer costs its connect timeout once.
+    const [temporal, nats] = await Promise.all([
+      (async (): Promise<TemporalStatus> => {
+        let client: Client;
+        try {
+          client = await openTemporal(config);
+        } catch (error) {
+          return { address, namespace: config.temporal.namespace, reachable: false, error: errorMessage(error).replace(/^cannot connect to Temporal at \S+ \(TEMPORAL_ADDRESS\), namespace \S+: /, '') };
+        }
+        try {
+          return await temporalStatus(client, address, config.taskQueue);
+        } finally {
+          await client.connection.close();
+        }
+      })(),
+      (async (): Promise<NatsStatus> => {
+        let nc: NatsConnection;
+        try {
+          nc = await openNats(config);
+        } catch (error) {
+          return { servers: config.nats.servers, reachable: false, error: errorMessage(error).replace(/^cannot connect to NATS at .* \(NATS_URL\): /, '') };
+        }
+        try {
+          return await natsStatus(nc, config.nats.servers, config.bridge.durableName);
+        } finally {
+          await nc.close();
+        }
+      })(),
+    ]);
+
+    const now = new Date();
+    const rows = checks(temporal, nats, now);
+    const problems = rows.filter((r) => r.level === 'fail').map((r) => `${r.name}: ${r.detail}`);
+    const warnings = rows.filter((r) => r.level === 'warn').length;
+    if (values.json) {
+      const report: StatusReport = { ok: problems.length === 0, checked_at: now.toISOString(), temporal, nats, checks: rows, problems };
+      ctx.out(JSON.stringify(report, null, 2));
+    } else {
+      ctx.out(formatChecks(rows));
+      const counts = [
+        ...(problems.length > 0 ? [`${problems.length} check${problems.length === 1 ? '' : 's'} failed`] : []),
+        ...(warnings > 0 ? [`${warnings} warning${warnings === 1 ? '' : 's'}`] : []),
+      ];
+      ctx.out(`\nstatus: ${problems.length === 0 ? 'OK' : 'FAIL'}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`);
+    }
+    if (problems.length > 0) {
+      const down = [
+        ...(temporal.reachable ? [] : [`Temporal is unreachable at ${temporal.address} (TEMPORAL_ADDRESS): ${temporal.error ?? 'no answer'}`]),
+        ...(nats.reachable ? [] : [`NATS is unreachable at ${nats.servers.join(', ')} (NATS_URL): ${nats.error ?? 'no answer'}`]),
+      ];
+      const others = rows.filter((r) => r.level === 'fail' && !(r.name === 'temporal' && !temporal.reachable) && !(r.name === 'nats' && !nats.reachable));
+      throw new CliError([...down, ...others.map((r) => `${r.name}: ${r.detail}`)].join('; '));
+    }
+  },
+};

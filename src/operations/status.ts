@@ -1,0 +1,338 @@
+/**
+ * The health of a deployment as an operator checks it: Temporal (reachable, version, search
+ * attributes), the workers polling the task queue and its backlog, NATS with the orchestrator's
+ * streams, the bridge's consumer lag and the dead-letter queue.
+ */
+import type { Client, Connection } from '@temporalio/client';
+import { optionalTsToDate, optionalTsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection, nanos } from 'nats';
+import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM } from '../nats/streams';
+import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+
+/** How long one call to a server may take before the check is reported as failed. */
+export const CALL_TIMEOUT_MS = 5_000;
+/** The DLQ messages whose reasons are counted. */
+export const DLQ_SAMPLE = 100;
+/** A task waiting longer than this for a worker is worth a warning. */
+export const BACKLOG_AGE_WARN_S = 30;
+
+export interface PollerStatus {
+  identity: string;
+  last_access_time: string | null;
+  rate_per_second: number | null;
+}
+
+export interface TaskQueueTypeStatus {
+  pollers: PollerStatus[];
+  /** null when the server does not report task queue statistics. */
+  backlog: { count: number; age_seconds: number } | null;
+  error?: string;
+}
+
+export interface TemporalStatus {
+  address: string;
+  namespace: string;
+  reachable: boolean;
+  health?: string;
+  server_version?: string;
+  search_attributes?: { registered: string[]; missing: string[] };
+  task_queue?: { name: string; workflow: TaskQueueTypeStatus; activity: TaskQueueTypeStatus };
+  error?: string;
+}
+
+export interface StreamStatus {
+  messages: number;
+  bytes: number;
+  first_seq: number;
+  last_seq: number;
+}
+
+export interface ConsumerStatus {
+  name: string;
+  num_pending: number;
+  num_ack_pending: number;
+  num_redelivered: number;
+  num_waiting: number;
+  last_delivered_seq: number;
+  ack_floor_seq: number;
+}
+
+export interface NatsStatus {
+  servers: string[];
+  reachable: boolean;
+  server_version?: string;
+  jetstream?: boolean;
+  /** null: the stream does not exist. */
+  streams?: Record<string, StreamStatus | null>;
+  /** null: the consumer does not exist. */
+  bridge_consumer?: ConsumerStatus | null;
+  dlq_reasons?: { sampled: number; by_reason: Record<string, number> } | null;
+  error?: string;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const TaskQueueType = temporal.api.enums.v1.TaskQueueType;
+
+async function describeTaskQueueType(client: Client, name: string, type: temporal.api.enums.v1.TaskQueueType): Promise<TaskQueueTypeStatus> {
+  try {
+    const response = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () =>
+      client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name }, taskQueueType: type, reportStats: true }),
+    );
+    const pollers = (response.pollers ?? []).map((p) => ({
+      identity: p.identity ?? '',
+      last_access_time: optionalTsToDate(p.lastAccessTime)?.toISOString() ?? null,
+      rate_per_second: p.ratePerSecond ?? null,
+    }));
+    pollers.sort((a, b) => (b.last_access_time ?? '').localeCompare(a.last_access_time ?? ''));
+    const stats = response.stats;
+    const backlog = stats ? { count: Number(stats.approximateBacklogCount ?? 0), age_seconds: (optionalTsToMs(stats.approximateBacklogAge) ?? 0) / 1_000 } : null;
+    return { pollers, backlog };
+  } catch (error) {
+    return { pollers: [], backlog: null, error: message(error) };
+  }
+}
+
+/** Temporal's side, on a client already connected (or the reason it could not connect). */
+export async function temporalStatus(client: Client, address: string, taskQueue: string): Promise<TemporalStatus> {
+  const namespace = client.options.namespace;
+  const status: TemporalStatus = { address, namespace, reachable: false };
+  // The CLI's clients are made on a full Connection (src/client/temporal-client.ts), which has the health and operator services.
+  const connection = client.connection as Connection;
+  try {
+    const health = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => connection.healthService.check({}));
+    status.health = healthName(health.status);
+    const info = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}));
+    status.server_version = info.serverVersion ?? undefined;
+    status.reachable = true;
+  } catch (error) {
+    status.error = message(error);
+    return status;
+  }
+  try {
+    const listed = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => connection.operatorService.listSearchAttributes({ namespace }));
+    const custom = Object.keys(listed.customAttributes ?? {});
+    const ours = Object.values(SEARCH_ATTRIBUTES).map((key) => key.name);
+    status.search_attributes = { registered: ours.filter((n) => custom.includes(n)), missing: ours.filter((n) => !custom.includes(n)) };
+  } catch {
+    // Listing needs operator rights (Temporal Cloud API keys often lack them): not known, not a failure.
+  }
+  const [workflow, activity] = await Promise.all([
+    describeTaskQueueType(client, taskQueue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+    describeTaskQueueType(client, taskQueue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+  ]);
+  status.task_queue = { name: taskQueue, workflow, activity };
+  return status;
+}
+
+/** grpc.health.v1 serving status names. */
+function healthName(code: number | null | undefined): string {
+  return ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'][code ?? 0] ?? `status ${code}`;
+}
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as { api_error?: { err_code?: number; code?: number } })?.api_error;
+  // 10059 stream not found, 10014 consumer not found.
+  return code?.err_code === 10059 || code?.err_code === 10014 || code?.code === 404;
+}
+
+async function streamStatus(jsm: JetStreamManager, name: string): Promise<StreamStatus | null> {
+  try {
+    const { state } = await jsm.streams.info(name);
+    return { messages: state.messages, bytes: state.bytes, first_seq: state.first_seq, last_seq: state.last_seq };
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+/**
+ * Counts the `Orch-Dlq-Reason` headers of the last `sample` DLQ messages, with a headers-only
+ * consumer: no payload is transferred, however big the refused messages were.
+ */
+async function dlqReasons(js: JetStreamClient, jsm: JetStreamManager, dlq: StreamStatus, sample: number): Promise<{ sampled: number; by_reason: Record<string, number> }> {
+  const byReason: Record<string, number> = {};
+  if (dlq.messages === 0) return { sampled: 0, by_reason: byReason };
+  const startSeq = Math.max(dlq.first_seq, dlq.last_seq - sample + 1);
+  const info = await jsm.consumers.add(DLQ_STREAM, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: startSeq,
+    ack_policy: AckPolicy.None,
+    headers_only: true,
+    mem_storage: true,
+    inactive_threshold: nanos(30_000),
+  });
+  let sampled = 0;
+  try {
+    const consumer = await js.consumers.get(DLQ_STREAM, info.name);
+    const wanted = Math.min(sample, dlq.last_seq - startSeq + 1, dlq.messages);
+    const messages = await consumer.fetch({ max_messages: wanted, expires: 2_000 });
+    for await (const msg of messages) {
+      const reason = msg.headers?.get('Orch-Dlq-Reason') || 'unknown';
+      byReason[reason] = (byReason[reason] ?? 0) + 1;
+      sampled++;
+      if (sampled >= wanted) break;
+    }
+  } finally {
+    await jsm.consumers.delete(DLQ_STREAM, info.name).catch(() => undefined);
+  }
+  return { sampled, by_reason: byReason };
+}
+
+/** NATS's side, on a connection already open. */
+export async function natsStatus(nc: NatsConnection, servers: string[], durableName: string): Promise<NatsStatus> {
+  const status: NatsStatus = { servers, reachable: true, server_version: nc.info?.version };
+  let jsm: JetStreamManager;
+  try {
+    jsm = await nc.jetstreamManager({ timeout: CALL_TIMEOUT_MS });
+    status.jetstream = true;
+  } catch (error) {
+    status.jetstream = false;
+    status.error = `JetStream is not available: ${message(error)}`;
+    return status;
+  }
+  try {
+    const [signals, decisions, dlq] = await Promise.all([streamStatus(jsm, SIGNALS_STREAM), streamStatus(jsm, DECISIONS_STREAM), streamStatus(jsm, DLQ_STREAM)]);
+    status.streams = { [SIGNALS_STREAM]: signals, [DECISIONS_STREAM]: decisions, [DLQ_STREAM]: dlq };
+    status.bridge_consumer = null;
+    if (signals) {
+      try {
+        const info = await jsm.consumers.info(SIGNALS_STREAM, durableName);
+        status.bridge_consumer = {
+          name: durableName,
+          num_pending: info.num_pending,
+          num_ack_pending: info.num_ack_pending,
+          num_redelivered: info.num_redelivered,
+          num_waiting: info.num_waiting,
+          last_delivered_seq: info.delivered.stream_seq,
+          ack_floor_seq: info.ack_floor.stream_seq,
+        };
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    status.dlq_reasons = null;
+    if (dlq) {
+      try {
+        status.dlq_reasons = await dlqReasons(nc.jetstream({ timeout: CALL_TIMEOUT_MS }), jsm, dlq, DLQ_SAMPLE);
+      } catch {
+        // Counting reasons is a nicety: a user without the right to create a consumer still gets the depth.
+      }
+    }
+  } catch (error) {
+    status.error = message(error);
+  }
+  return status;
+}
+
+export type CheckLevel = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  name: string;
+  level: CheckLevel;
+  detail: string;
+  /** More lines under the detail (one per poller, say). */
+  more?: string[];
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function ago(iso: string | null, now: Date): string {
+  if (!iso) return 'never';
+  const s = Math.max(0, (now.getTime() - Date.parse(iso)) / 1_000);
+  return s < 60 ? `${s.toFixed(1)}s ago` : s < 3_600 ? `${Math.round(s / 60)}m ago` : `${(s / 3_600).toFixed(1)}h ago`;
+}
+
+function taskQueueCheck(name: string, queue: string, type: TaskQueueTypeStatus, now: Date): Check {
+  if (type.error) return { name, level: 'fail', detail: `cannot describe task queue ${queue}: ${type.error}` };
+  const backlog = type.backlog ? `backlog ${type.backlog.count}${type.backlog.count > 0 ? ` (oldest ${type.backlog.age_seconds.toFixed(1)}s)` : ''}` : 'backlog unavailable (the server does not report it)';
+  const more = type.pollers.map((p) => `${p.identity}  last poll ${ago(p.last_access_time, now)}`);
+  if (type.pollers.length === 0) return { name, level: 'fail', detail: `no worker polls task queue ${queue}; ${backlog}` };
+  const slow = type.backlog !== null && type.backlog.count > 0 && type.backlog.age_seconds > BACKLOG_AGE_WARN_S;
+  return { name, level: slow ? 'warn' : 'ok', detail: `${plural(type.pollers.length, 'poller')} on ${queue}; ${backlog}`, more };
+}
+
+/** The report's rows, each ok, a warning, or a failure (which makes `orch status` exit 1). */
+export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Check[] {
+  const rows: Check[] = [];
+  if (!t.reachable) {
+    rows.push({ name: 'temporal', level: 'fail', detail: `unreachable at ${t.address} (namespace ${t.namespace}): ${t.error ?? 'no answer'}` });
+  } else {
+    const serving = t.health === 'SERVING';
+    rows.push({ name: 'temporal', level: serving ? 'ok' : 'fail', detail: `${t.address}, namespace ${t.namespace}: ${t.health}, server ${t.server_version ?? 'unknown'}` });
+    if (t.search_attributes) {
+      const { registered, missing } = t.search_attributes;
+      rows.push(
+        missing.length === 0
+          ? { name: 'search attributes', level: 'ok', detail: `${registered.length} of ${registered.length} registered` }
+          : { name: 'search attributes', level: 'fail', detail: `missing ${missing.join(', ')}: correlations cannot record their state (scripts/register-search-attributes.sh)` },
+      );
+    } else {
+      rows.push({ name: 'search attributes', level: 'warn', detail: 'not known: listing them needs operator rights' });
+    }
+    if (t.task_queue) {
+      rows.push(taskQueueCheck('workflow pollers', t.task_queue.name, t.task_queue.workflow, now));
+      rows.push(taskQueueCheck('activity pollers', t.task_queue.name, t.task_queue.activity, now));
+    }
+  }
+
+  const servers = n.servers.join(', ');
+  if (!n.reachable) {
+    rows.push({ name: 'nats', level: 'fail', detail: `unreachable at ${servers}: ${n.error ?? 'no answer'}` });
+    return rows;
+  }
+  if (!n.jetstream || !n.streams) {
+    rows.push({ name: 'nats', level: 'fail', detail: `${servers}, server ${n.server_version ?? 'unknown'}: ${n.error ?? 'JetStream not available'}` });
+    return rows;
+  }
+  rows.push({ name: 'nats', level: 'ok', detail: `${servers}, server ${n.server_version ?? 'unknown'}, JetStream on` });
+  const signals = n.streams[SIGNALS_STREAM];
+  rows.push(
+    signals
+      ? { name: `${SIGNALS_STREAM} stream`, level: 'ok', detail: `${plural(signals.messages, 'message')} (${bytes(signals.bytes)})` }
+      : { name: `${SIGNALS_STREAM} stream`, level: 'fail', detail: 'missing: the bridge creates it when it starts, so it has never run against this NATS' },
+  );
+  const consumer = n.bridge_consumer;
+  if (signals) {
+    rows.push(
+      consumer
+        ? {
+            name: 'bridge consumer',
+            level: 'ok',
+            detail:
+              `${consumer.name}: ${consumer.num_pending} pending, ${consumer.num_ack_pending} ack pending, ` +
+              `${consumer.num_redelivered} redelivered, ${plural(consumer.num_waiting, 'waiting pull')}`,
+          }
+        : { name: 'bridge consumer', level: 'fail', detail: 'missing: no bridge consumes SIGNALS (ORCH_BRIDGE_DURABLE)' },
+    );
+  }
+  const decisions = n.streams[DECISIONS_STREAM];
+  rows.push(
+    decisions
+      ? { name: `${DECISIONS_STREAM} stream`, level: 'ok', detail: `${plural(decisions.messages, 'message')} (${bytes(decisions.bytes)})` }
+      : { name: `${DECISIONS_STREAM} stream`, level: 'warn', detail: 'missing: the worker creates it with the first decision' },
+  );
+  const dlq = n.streams[DLQ_STREAM];
+  if (!dlq) {
+    rows.push({ name: 'DLQ', level: 'warn', detail: `${DLQ_STREAM} missing: the bridge creates it when it starts` });
+  } else {
+    const reasons = n.dlq_reasons;
+    const byReason = reasons && reasons.sampled > 0
+      ? `; last ${reasons.sampled} by reason: ${Object.entries(reasons.by_reason).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, c]) => `${r} ${c}`).join(', ')}`
+      : '';
+    rows.push({ name: 'DLQ', level: dlq.messages > 0 ? 'warn' : 'ok', detail: `${plural(dlq.messages, 'message')} in ${DLQ_STREAM}${byReason}` });
+  }
+  if (n.error) rows.push({ name: 'nats', level: 'fail', detail: n.error });
+  return rows;
+}
