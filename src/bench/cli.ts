@@ -1,0 +1,105 @@
+/** `npm run bench`: the load harness. See USAGE in options.ts, and docs/BENCHMARKS.md. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'nats';
+import { repoRoot } from '../devstack/tools';
+import { runMain } from '../process/run-main';
+import { shutdownSignal } from '../process/shutdown';
+import { parseBenchOptions, USAGE } from './options';
+import { correlationsPerMinute, type PhaseOutcome, runCeilingPhase, runOrchestratorPhase } from './phases';
+import { machineFacts } from './machine';
+import { correctnessProblems, formatTable, phaseChart, type PhaseSummary, summarizePhase } from './report';
+import { renderChart } from './svg';
+import { openTarget, waitForSignalsStream } from './target';
+
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function ratioOf(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a != null && b != null && b > 0 ? Number((a / b).toFixed(3)) : null;
+}
+
+runMain({
+  usage: USAGE,
+  async main(argv) {
+    const root = repoRoot();
+    const options = parseBenchOptions(argv, root);
+    mkdirSync(options.outDir, { recursive: true });
+    const startedAt = new Date();
+    const machine = machineFacts(root);
+    let interrupted = false;
+    void shutdownSignal().then((signal) => {
+      interrupted = true;
+      say(`received ${signal}: ending the load, then settling (again to abort)`);
+    });
+
+    const target = await openTarget(options, say);
+    let failed = true;
+    let orchestrator: PhaseOutcome | undefined;
+    let ceiling: PhaseOutcome | undefined;
+    try {
+      const nc = await connect({ ...target.nats, name: 'orchestrator-bench', maxReconnectAttempts: -1 });
+      try {
+        await waitForSignalsStream(await nc.jetstreamManager(), 30_000);
+        const context = { options, target, nc, say, interrupted: () => interrupted };
+        orchestrator = await runOrchestratorPhase(context);
+        if (options.ceiling && !interrupted) {
+          if (await target.quiesce()) say("ceiling: stopped the orchestrator's bridge and worker, so no leftover work competes with it");
+          else if (orchestrator.book.undecided > 0) say(`warning: ${orchestrator.book.undecided} correlations are still undecided: their work competes with the ceiling`);
+          ceiling = await runCeilingPhase(context);
+        }
+      } finally {
+        await nc.drain();
+      }
+      failed = false;
+    } finally {
+      await target.stop(failed);
+    }
+
+    const summaries: Array<{ name: string; summary: PhaseSummary }> = [
+      { name: 'orchestrator', summary: summarizePhase('signals', orchestrator.ratePerMinute, orchestrator.result, orchestrator.book, orchestrator.dlq) },
+    ];
+    if (ceiling) summaries.push({ name: 'ceiling', summary: summarizePhase('workflows', ceiling.ratePerMinute, ceiling.result, ceiling.book) });
+    const [ours, bare] = [summaries[0].summary, summaries[1]?.summary];
+    const ratio = bare
+      ? {
+          atOfferedLoad: options.findCapacity ? null : ratioOf(ours.decidedPerSecondDuringLoad, bare.decidedPerSecondDuringLoad),
+          atCapacity: options.findCapacity ? ratioOf(ours.capacity?.sustainableCorrelationsPerSecond, bare.capacity?.sustainableCorrelationsPerSecond) : null,
+        }
+      : undefined;
+    const problems = summaries.map((s) => correctnessProblems(s.summary, s.name, options.findCapacity));
+    const errors = problems.flatMap((p) => p.errors);
+    const warnings = problems.flatMap((p) => p.warnings);
+
+    const result = {
+      command: `npm run bench -- ${argv.join(' ')}`.trim(),
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      config: {
+        ...options,
+        correlationsPerMinute: Number(correlationsPerMinute(options).toFixed(2)),
+        policy: target.policy ?? 'the external worker policy',
+      },
+      machine: { ...machine, loadAverageAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))) },
+      correctness: { ok: errors.length === 0, errors, warnings },
+      ratio: ratio ?? null,
+      orchestrator: { summary: ours, series: orchestrator.result.series },
+      ...(ceiling && bare ? { ceiling: { summary: bare, series: ceiling.result.series } } : {}),
+    };
+    writeFileSync(join(options.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const subtitle = `${options.agents.join('+')}, ${options.partialShare * 100} % partial, timeout ${options.timeoutMs} ms, ${options.target} target, ${machine.nproc} cores, load avg ${machine.loadAverageAtStart[0]} at start`;
+    const chartTitle = options.findCapacity ? `capacity search from ${options.ratePerMinute} signals/min` : `${options.ratePerMinute} signals/min for ${options.durationMs / 1000} s`;
+    writeFileSync(join(options.outDir, 'chart.svg'), renderChart(phaseChart(`orchestrator: ${chartTitle}`, subtitle, orchestrator.result.series, 'decisions', orchestrator.result.steps)));
+    if (ceiling) {
+      writeFileSync(join(options.outDir, 'ceiling.svg'), renderChart(phaseChart('ceiling: bare workflows (signal-with-start, complete)', subtitle, ceiling.result.series, 'workflows', ceiling.result.steps)));
+    }
+
+    say('');
+    say(formatTable(summaries, ratio));
+    say('');
+    for (const warning of warnings) say(`warning: ${warning}`);
+    say(errors.length === 0 ? 'correctness: ok (every correlation decided exactly once, nothing in the DLQ, no send errors)' : `correctness: FAILED\n  ${errors.join('\n  ')}`);
+    say(`results: ${join(options.outDir, 'result.json')}, chart: ${join(options.outDir, 'chart.svg')}${ceiling ? `, ${join(options.outDir, 'ceiling.svg')}` : ''}`);
+    if (errors.length > 0) process.exitCode = 1;
+  },
+});

@@ -1,0 +1,202 @@
+/** The command line of `npm run bench`: parsing and validation, with errors that name the option. */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../client/duration';
+import { ConfigError, DEFAULT_POLICY } from '../config';
+
+export type Target = 'local' | 'external';
+
+export interface BenchOptions {
+  /** Offered load, in agent signals per minute (the first step's rate with findCapacity). */
+  ratePerMinute: number;
+  durationMs: number;
+  /** Agents that report on each correlation, in publishing order. */
+  agents: string[];
+  /** Share of correlations whose last agent never reports; they decide at the policy timeout. */
+  partialShare: number;
+  /** Partial-data timeout of the policy the local stack runs with. */
+  timeoutMs: number;
+  target: Target;
+  outDir: string;
+  findCapacity: boolean;
+  stepDurationMs: number;
+  stepFactor: number;
+  maxSteps: number;
+  p95BoundMs: number;
+  ceiling: boolean;
+  settleMs: number;
+  /** Publishes (or signal-with-starts) waiting for their acknowledgement at once. */
+  maxInFlight: number;
+  /** Processes to sample on an external target, by name. */
+  pids: Record<string, number>;
+  /** Extra settings for the local stack's worker and bridge. */
+  stackEnv: Record<string, string>;
+  keepData: boolean;
+  runId: string;
+}
+
+export const USAGE = `
+Usage: npm run bench [-- [options]]
+
+Drives load through NATS exactly as agents do (one JetStream publish per agent signal on
+signals.enriched.<agent>), measures first-signal-to-decision latency on orchestrated.decision, lost
+and duplicated decisions, DLQ entries, CPU and RSS of the processes, and writes result.json and
+chart.svg. With --ceiling it then runs the same load against a minimal workflow on the same
+Temporal server (signal-with-start, complete) and reports our rate over that ceiling.
+
+Options:
+  --rate N               offered load, agent signals per minute (default: 5000)
+  --duration D           how long to publish, e.g. 60s, 30m (default: 60s)
+  --agents A,B           agents reporting on each correlation (default: ${DEFAULT_POLICY.expected_agents.join(',')})
+  --partial-share X      share of correlations whose last agent never reports; they decide at the
+                         policy timeout (default: 0.1)
+  --timeout-ms N         partial-data timeout of the policy the local stack runs with (default: 5000)
+  --target T             local: start Temporal, NATS, the worker and the bridge in a fresh temp data
+                         dir; external: use TEMPORAL_ADDRESS / NATS_URL and the worker and bridge
+                         already running there (default: local)
+  --out DIR              where result.json and chart.svg go (default: .cache/bench/<timestamp>)
+  --find-capacity        raise the rate by --step-factor every --step-duration until p95 passes
+                         --p95-bound or the decisions fall behind; report the highest sustainable rate
+  --step-duration D      length of one capacity step (default: 60s)
+  --step-factor X        rate multiplier between capacity steps (default: 1.5)
+  --max-steps N          most capacity steps (default: 20)
+  --p95-bound D          latency bound of a sustainable step (default: 1s)
+  --ceiling              also measure bare workflows (signal-with-start, complete) on the same server
+  --settle D             after the last publish, how long to wait for the last decisions (default: 30s)
+  --max-in-flight N      publishes awaiting their ack at once; a slow server shows as lag (default: 256)
+  --pids name=PID,...    external target: processes to sample, e.g. worker=123,bridge=456
+  --stack-env K=V        local target: a setting for the worker and bridge (repeatable), e.g.
+                         --stack-env ORCH_BRIDGE_CONCURRENCY=64
+  --keep-data            local target: keep the temp data dir (logs, SQLite, JetStream store)
+  --run-id ID            correlation ids are bench-<run-id>-<n> (default: random)
+
+Durations take a unit (ms, s, m, h); a bare number is seconds.
+
+Examples:
+  npm run bench -- --rate 5000 --duration 60s --ceiling
+  npm run bench -- --find-capacity --rate 3000 --step-duration 30s --p95-bound 1s --ceiling
+  npm run bench -- --rate 600 --duration 20s --partial-share 0.1 --timeout-ms 2000
+  TEMPORAL_ADDRESS=temporal:7233 NATS_URL=nats://nats:4222 npm run bench -- --target external --pids worker=123,bridge=456`;
+
+const AGENT_NAME = /^[a-z0-9_-]{1,64}$/;
+const SETTING_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+function fail(option: string, message: string): never {
+  throw new ConfigError(`--${option}: ${message}`);
+}
+
+function number(option: string, text: string, check: (x: number) => boolean, expected: string): number {
+  const value = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(value) || !check(value)) fail(option, `expected ${expected}, got "${text}"`);
+  return value;
+}
+
+function duration(option: string, text: string): number {
+  let ms: number;
+  try {
+    ms = /^\d+(\.\d+)?$/.test(text.trim()) ? parseDuration(`${text.trim()}s`) : parseDuration(text);
+  } catch (error) {
+    fail(option, (error as Error).message);
+  }
+  if (ms <= 0) fail(option, `must be longer than 0, got "${text}"`);
+  return ms;
+}
+
+function pairs(option: string, items: string[], key: RegExp, value: (v: string) => boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const name = item.slice(0, eq);
+    if (eq <= 0 || !key.test(name) || !value(item.slice(eq + 1))) fail(option, `expected name=value, got "${item}"`);
+    out[name] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+/** A timestamp usable in a folder name: 2026-11-22T04-05-06. */
+export function timestampForPath(now: Date): string {
+  return now.toISOString().slice(0, 19).replace(/:/g, '-');
+}
+
+/** Parses the command line; `repoRoot` and `now` make the default output folder. */
+export function parseBenchOptions(argv: string[], repoRoot: string, now = new Date()): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        rate: { type: 'string', default: '5000' },
+        duration: { type: 'string', default: '60s' },
+        agents: { type: 'string', default: DEFAULT_POLICY.expected_agents.join(',') },
+        'partial-share': { type: 'string', default: '0.1' },
+        'timeout-ms': { type: 'string', default: '5000' },
+        target: { type: 'string', default: 'local' },
+        out: { type: 'string' },
+        'find-capacity': { type: 'boolean', default: false },
+        'step-duration': { type: 'string', default: '60s' },
+        'step-factor': { type: 'string', default: '1.5' },
+        'max-steps': { type: 'string', default: '20' },
+        'p95-bound': { type: 'string', default: '1s' },
+        ceiling: { type: 'boolean', default: false },
+        settle: { type: 'string', default: '30s' },
+        'max-in-flight': { type: 'string', default: '256' },
+        pids: { type: 'string', default: '' },
+        'stack-env': { type: 'string', multiple: true, default: [] },
+        'keep-data': { type: 'boolean', default: false },
+        'run-id': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+
+  const agents = values.agents.split(',').map((a) => a.trim());
+  for (const agent of agents) if (!AGENT_NAME.test(agent)) fail('agents', `"${agent}" is not an agent name ([a-z0-9_-]{1,64})`);
+  if (new Set(agents).size !== agents.length) fail('agents', `an agent is listed twice in "${values.agents}"`);
+
+  const partialShare = number('partial-share', values['partial-share'], (x) => x >= 0 && x < 1, 'a share from 0 up to (not including) 1');
+  if (partialShare > 0 && agents.length < 2) fail('partial-share', 'a partial correlation leaves out its last agent, so it needs at least two --agents');
+
+  const target = values.target;
+  if (target !== 'local' && target !== 'external') fail('target', `expected local or external, got "${target}"`);
+
+  const timeoutMs = number('timeout-ms', values['timeout-ms'], (x) => Number.isInteger(x) && x > 0, 'a whole number of milliseconds above 0');
+  const settleMs = duration('settle', values.settle);
+  if (target === 'local' && partialShare > 0 && settleMs <= timeoutMs) {
+    fail('settle', `must be longer than --timeout-ms (${timeoutMs} ms): partial correlations decide only at the timeout`);
+  }
+
+  const runId = values['run-id'] ?? Math.random().toString(36).slice(2, 8);
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(runId)) fail('run-id', `expected 1-40 letters, digits, _ or -, got "${runId}"`);
+
+  const pids = Object.fromEntries(
+    Object.entries(pairs('pids', values.pids ? values.pids.split(',').map((p) => p.trim()) : [], /^[A-Za-z0-9_-]+$/, (v) => /^\d+$/.test(v))).map(([k, v]) => [k, Number(v)]),
+  );
+  if (Object.keys(pids).length > 0 && target === 'local') fail('pids', 'only for --target external: the local stack knows its own processes');
+  const stackEnv = pairs('stack-env', values['stack-env'], SETTING_NAME, () => true);
+  if (Object.keys(stackEnv).length > 0 && target === 'external') fail('stack-env', 'only for --target local: an external worker has its own settings');
+
+  return {
+    ratePerMinute: number('rate', values.rate, (x) => x > 0, 'a number of signals per minute above 0'),
+    durationMs: duration('duration', values.duration),
+    agents,
+    partialShare,
+    timeoutMs,
+    target,
+    outDir: values.out ?? join(repoRoot, '.cache', 'bench', timestampForPath(now)),
+    findCapacity: values['find-capacity'],
+    stepDurationMs: duration('step-duration', values['step-duration']),
+    stepFactor: number('step-factor', values['step-factor'], (x) => x > 1, 'a factor above 1'),
+    maxSteps: number('max-steps', values['max-steps'], (x) => Number.isInteger(x) && x > 0, 'a whole number above 0'),
+    p95BoundMs: duration('p95-bound', values['p95-bound']),
+    ceiling: values.ceiling,
+    settleMs,
+    maxInFlight: number('max-in-flight', values['max-in-flight'], (x) => Number.isInteger(x) && x > 0, 'a whole number above 0'),
+    pids,
+    stackEnv,
+    keepData: values['keep-data'],
+    runId,
+  };
+}

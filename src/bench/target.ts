@@ -1,0 +1,108 @@
+/**
+ * What the benchmark runs against: a local stack it starts itself in a fresh temp data dir, or an
+ * external Temporal and NATS (with their worker and bridge already running) from the environment.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConnectionOptions, JetStreamManager } from 'nats';
+import { type Config, ConfigError, loadConfig } from '../config';
+import type { PolicyInput } from '../contract/policy';
+import { type LocalStack, startLocalStack } from '../devstack/local-stack';
+import { getFreePort } from '../process/free-port';
+import { natsConnectionOptions } from '../nats/connection';
+import { SIGNALS_STREAM } from '../nats/streams';
+import type { BenchOptions } from './options';
+
+export interface BenchTarget {
+  nats: ConnectionOptions;
+  temporal: Config['temporal'];
+  /** Settings for child processes the bench starts (the ceiling worker). */
+  processEnv: Record<string, string>;
+  decisionDedupeWindowMs: number;
+  /** The policy the local stack runs with; undefined for an external target (its worker's own). */
+  policy?: PolicyInput;
+  /** Where process logs go. */
+  logDir: string;
+  dataDir?: string;
+  /** Processes to sample, by name. */
+  pids(): Record<string, number | undefined>;
+  /**
+   * Local: stops the orchestrator's bridge and worker, so work they have left (a backlog after an
+   * overload) does not compete with the ceiling. External: nothing (they are not ours to stop).
+   */
+  quiesce(): Promise<boolean>;
+  /** Stops what was started; the data dir is kept with --keep-data or after a failure. */
+  stop(failed: boolean): Promise<void>;
+}
+
+/** Waits until the bridge has created the SIGNALS stream, so agents can publish. */
+export async function waitForSignalsStream(jsm: JetStreamManager, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await jsm.streams.info(SIGNALS_STREAM).then(() => true, () => false))) {
+    if (Date.now() > deadline) throw new Error(`no ${SIGNALS_STREAM} stream on NATS after ${timeoutMs / 1000} s: is the bridge running?`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function openTarget(options: BenchOptions, say: (line: string) => void): Promise<BenchTarget> {
+  if (options.target === 'external') {
+    const config = loadConfig(process.env);
+    return {
+      nats: natsConnectionOptions(config.nats),
+      temporal: config.temporal,
+      processEnv: {},
+      decisionDedupeWindowMs: config.nats.decisionDedupeWindowMs,
+      logDir: options.outDir,
+      pids: () => ({ ...options.pids }),
+      quiesce: async () => false,
+      stop: async () => undefined,
+    };
+  }
+
+  // The stack's settings are validated before anything starts.
+  let settings: Config;
+  try {
+    settings = loadConfig({ ...options.stackEnv });
+  } catch (error) {
+    throw new ConfigError(`--stack-env: ${(error as Error).message}`);
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-'));
+  const policy: PolicyInput = { version: `bench-${options.timeoutMs}ms`, expected_agents: options.agents, timeout_ms: options.timeoutMs };
+  const policyFile = join(dataDir, 'policy.json');
+  writeFileSync(policyFile, JSON.stringify(policy, null, 2));
+  const [temporalPort, uiPort, natsPort] = [await getFreePort(), await getFreePort(), await getFreePort()];
+  say(`local stack in ${dataDir}`);
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile } }, say);
+  } catch (error) {
+    say(`the local stack did not start; its logs are in ${join(dataDir, 'logs')}`);
+    throw error;
+  }
+  return {
+    nats: { servers: stack.nats.url },
+    temporal: { connectionOptions: { address: stack.temporal.address }, namespace: 'default' },
+    processEnv: { TEMPORAL_ADDRESS: stack.temporal.address, NATS_URL: stack.nats.url },
+    decisionDedupeWindowMs: settings.nats.decisionDedupeWindowMs,
+    policy,
+    logDir: stack.logDir,
+    dataDir,
+    pids: () => ({
+      ...(stack.worker.running ? { worker: stack.worker.pid } : {}),
+      ...(stack.bridge.running ? { bridge: stack.bridge.pid } : {}),
+      temporal: stack.temporal.pid,
+      nats: stack.nats.pid,
+    }),
+    async quiesce() {
+      await stack.bridge.stop();
+      await stack.worker.stop();
+      return true;
+    },
+    async stop(failed) {
+      await stack.stop();
+      if (options.keepData || failed) say(`kept the data dir ${dataDir} (logs in ${stack.logDir})`);
+      else rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,168 @@
+/** The harness's pure parts: /proc parsing, the correlation book, partial spreading, capacity judging. */
+import type { JetStreamClient } from 'nats';
+import { isPartialCorrelation, Pacer, signalPublisher, signalsPerCorrelation } from '../../src/bench/load';
+import { correlationNumber, CorrelationBook } from '../../src/bench/observer';
+import { toolVersions } from '../../src/bench/machine';
+import { summarizeCapacity } from '../../src/bench/report';
+import { MACHINE, parseCpuTicks, parseMachineTicks, parseRssMb, parseUsedMemoryMb, ResourceSampler } from '../../src/bench/resources';
+import { type CapacityStep, judgeStep } from '../../src/bench/run';
+
+describe('bench harness parts', () => {
+  it('reads CPU ticks and RSS from /proc text, also when the command name has spaces and parentheses', () => {
+    const stat = '4242 (node (bench) x) S 1 4242 4242 0 -1 4194560 9019 0 0 0 1234 567 0 0 20 0 11 0 3333 1150000000 30000 18446744073709551615';
+    expect(parseCpuTicks(stat)).toBe(1234 + 567);
+    expect(parseRssMb('Name:\tnode\nVmPeak:\t 999 kB\nVmRSS:\t  204800 kB\nThreads:\t11\n')).toBe(200);
+    expect(parseRssMb('Name:\tkthreadd\n')).toBeUndefined();
+  });
+
+  it('reads the whole machine: busy and total CPU ticks, cores, memory in use', () => {
+    const stat = 'cpu  100 5 50 800 20 3 2 10 7 0\ncpu0 50 2 25 400 10 1 1 5 3 0\ncpu1 50 3 25 400 10 2 1 5 4 0\nintr 12345\n';
+    expect(parseMachineTicks(stat)).toEqual({ busy: 100 + 5 + 50 + 3 + 2 + 10, total: 100 + 5 + 50 + 800 + 20 + 3 + 2 + 10, cores: 2 });
+    expect(parseUsedMemoryMb('MemTotal:       24684544 kB\nMemFree:        1000 kB\nMemAvailable:   24160256 kB\n')).toBe(512);
+  });
+
+  it('samples a live process (this one) and a missing one as null', async () => {
+    const sampler = new ResourceSampler({ self: process.pid, gone: 2 ** 22 + 12345 });
+    const first = sampler.sample();
+    expect(first.self.rssMb).toBeGreaterThan(1);
+    expect(first.self.cpuPct).toBeNull(); // no previous sample yet
+    expect(first.gone).toEqual({ cpuPct: null, rssMb: null });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the machine's CPU counters move in 10 ms ticks
+    const second = sampler.sample();
+    expect(second.self.cpuPct).toEqual(expect.any(Number));
+    expect(second[MACHINE].cpuPct).toEqual(expect.any(Number));
+    expect(second[MACHINE].rssMb).toBeGreaterThan(0);
+  });
+
+  it('spreads partial correlations evenly at the given share', () => {
+    const partial = Array.from({ length: 1000 }, (_, n) => isPartialCorrelation(n, 0.1));
+    expect(partial.filter(Boolean)).toHaveLength(100);
+    expect(partial.slice(0, 20).map((p, n) => (p ? n : -1)).filter((n) => n >= 0)).toEqual([9, 19]);
+    expect(Array.from({ length: 100 }, (_, n) => isPartialCorrelation(n, 0)).some(Boolean)).toBe(false);
+    expect(signalsPerCorrelation(2, 0.1)).toBeCloseTo(1.9);
+  });
+
+  it('books decisions once each, counting duplicates and strangers', () => {
+    const book = new CorrelationBook();
+    book.sent(0, 1000, false);
+    book.sent(1, 1010, true);
+    book.sent(0, 2000, false); // a second signal of correlation 0: the first one counts
+    book.decision(0, 1250);
+    book.decision(0, 1300); // a duplicate
+    book.decision(0, 1400);
+    book.decision(7, 1500); // never published
+    expect(book.published).toBe(2);
+    expect(book.decided).toBe(1);
+    expect(book.undecided).toBe(1);
+    expect(book.duplicatedCorrelations).toBe(1);
+    expect(book.duplicateMessages).toBe(2);
+    expect(book.unexpected).toBe(1);
+    expect(book.latencyOf(0)).toBe(250);
+    expect(book.latencyOf(1)).toBeUndefined();
+    book.decision(1, 6010, 1);
+    expect(book.partialLatencies).toEqual([5000]);
+    expect(book.completeLatencies).toEqual([250]);
+    expect(book.takeWindow()).toEqual({ decided: 2, latencies: [250] });
+    expect(book.takeWindow()).toEqual({ decided: 0, latencies: [] });
+    expect(correlationNumber('bench-abc-42', 'bench-abc-')).toBe(42);
+    expect(correlationNumber('bench-abd-42', 'bench-abc-')).toBeUndefined();
+    expect(correlationNumber('bench-abc-4x', 'bench-abc-')).toBeUndefined();
+  });
+
+  it('judges a capacity step: p95 within the bound, undecided correlations count as too slow', () => {
+    const fast = Array.from({ length: 100 }, () => 100);
+    expect(judgeStep(fast, 1, 1000)).toEqual({ p95Ms: 100, undecidedAtCheck: 0, sustainable: true });
+    const slowTail = [...Array.from({ length: 90 }, () => 100), ...Array.from({ length: 10 }, () => 1500)];
+    expect(judgeStep(slowTail, 1, 1000)).toMatchObject({ p95Ms: 1500, sustainable: false });
+    const behind = [...Array.from({ length: 90 }, () => 100), ...Array.from({ length: 10 }, () => undefined)];
+    expect(judgeStep(behind, 1, 1000)).toMatchObject({ p95Ms: null, undecidedAtCheck: 10, sustainable: false, reason: expect.stringContaining('fell behind') });
+    expect(judgeStep(fast, 0.8, 1000)).toMatchObject({ sustainable: false, reason: expect.stringContaining('80 %') });
+  });
+
+  it('reports the highest sustainable step before the first failure', () => {
+    const step = (index: number, rate: number, sustainable: boolean): CapacityStep => ({
+      index, ratePerMinute: rate, correlationsPerSecond: rate / 60 / 1.9, startS: index * 60, endS: index * 60 + 60, correlations: 100, p95Ms: 100, undecidedAtCheck: 0, keptUp: 1, sustainable, ...(sustainable ? {} : { reason: 'too slow' }),
+    });
+    const summary = summarizeCapacity([step(0, 5000, true), step(1, 7500, true), step(2, 11250, false), step(3, 16875, true)]);
+    expect(summary).toMatchObject({ sustainableRatePerMinute: 7500, reachedBound: true, stoppedBy: 'step 3: too slow' });
+    expect(summarizeCapacity([step(0, 5000, false)]).sustainableRatePerMinute).toBeNull();
+    expect(summarizeCapacity([step(0, 5000, true)])).toMatchObject({ sustainableRatePerMinute: 5000, reachedBound: false });
+  });
+
+  it('reads the tools versions from the install log, the last line of each winning', () => {
+    const log = [
+      '2026-11-22T02:54:42Z nats-server v2.12.0: built with go install in 1.7s',
+      '2026-11-22T02:54:58Z temporal CLI v1.5.1: built with go install in 16s',
+      '2026-11-22T02:55:06Z temporal-test-server 1.38.0: fetched with mvn in 7.1s',
+      '2026-11-22T03:13:35Z nats-server v2.12.1: cached',
+      'garbage',
+    ].join('\n');
+    expect(toolVersions(log)).toEqual({ 'nats-server': 'v2.12.1', 'temporal CLI': 'v1.5.1', 'temporal-test-server': '1.38.0' });
+  });
+
+  it('paces with a bounded number of sends in flight: a slow server shows as backlog', async () => {
+    const pending: Array<() => void> = [];
+    const pacer = new Pacer(600_000, 3, () => new Promise<void>((resolve) => pending.push(resolve)));
+    pacer.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(pacer.stats()).toMatchObject({ sent: 3, inFlight: 3 });
+    expect(pacer.stats().offered).toBeGreaterThan(3);
+    const stopped = pacer.stop();
+    pending.splice(0).forEach((resolve) => resolve());
+    await stopped;
+    const stats = pacer.stats();
+    expect(stats.inFlight).toBe(0);
+    expect(stats.maxBacklog).toBeGreaterThan(0);
+    expect(stats.errors).toBe(0);
+  });
+
+  it('counts failed sends as errors and keeps going', async () => {
+    let calls = 0;
+    const pacer = new Pacer(60_000, 10, () => (++calls % 2 === 0 ? Promise.reject(new Error('no responders')) : Promise.resolve()));
+    pacer.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await pacer.stop();
+    const stats = pacer.stats();
+    expect(stats.sent).toBeGreaterThanOrEqual(2);
+    expect(stats.errors).toBe(Math.floor(stats.sent / 2));
+    expect(pacer.errorMessages()[0]).toBe('no responders');
+  });
+
+  it('finishes the correlation it is in when stopped, so none is left without its last agents', async () => {
+    let sent = 0;
+    const pacer = new Pacer(60_000, 10, async () => void sent++, () => sent % 3 === 0);
+    pacer.start();
+    await new Promise((resolve) => setTimeout(resolve, 110));
+    await pacer.stop();
+    expect(sent).toBeGreaterThan(0);
+    expect(sent % 3).toBe(0);
+    expect(pacer.stats().sent).toBe(sent);
+  });
+
+  it('publishes each agent of a correlation in turn, leaving the last agent out of partial ones', async () => {
+    const published: Array<{ subject: string; corrId: string; agent: string; instrument: unknown }> = [];
+    const js = {
+      publish: async (subject: string, data: string) => {
+        const signal = JSON.parse(data) as { corr_id: string; agent_name: string; source_signal?: { instrument?: unknown } };
+        published.push({ subject, corrId: signal.corr_id, agent: signal.agent_name, instrument: signal.source_signal?.instrument });
+        return { stream: 'SIGNALS', seq: published.length, duplicate: false };
+      },
+    } as unknown as JetStreamClient;
+    const book = new CorrelationBook();
+    const { send, atBoundary } = signalPublisher({ js, book, prefix: 'bench-t-', agents: ['momentum', 'risk', 'news'], partialShare: 0.5 });
+    for (let unit = 0; unit < 5; unit++) {
+      await send(unit);
+      expect(atBoundary()).toBe(unit === 2 || unit === 4);
+    }
+    expect(published.map((p) => `${p.corrId}:${p.agent}`)).toEqual([
+      'bench-t-0:momentum', 'bench-t-0:risk', 'bench-t-0:news', // complete
+      'bench-t-1:momentum', 'bench-t-1:risk', // partial: news never reports
+    ]);
+    expect(published.map((p) => p.subject)).toEqual(published.map((p) => `signals.enriched.${p.agent}`));
+    // One event, one instrument: every agent of a correlation talks about the same one.
+    expect(new Set(published.slice(0, 3).map((p) => p.instrument)).size).toBe(1);
+    expect(book.published).toBe(2);
+    expect(book.isPartial(0)).toBe(false);
+    expect(book.isPartial(1)).toBe(true);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * `npm run bench` for real, briefly: a local stack of its own, ~20 s of load at a modest rate with
+ * partial correlations and a short timeout, then the ceiling. Asserts correctness only, never speed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compiledEntryPoint } from '../../src/devstack/local-stack';
+import { findAll, parseXml } from './xml';
+
+interface PhaseJson {
+  summary: {
+    sendErrors: number;
+    correlations: { started: number; partial: number; decided: number; lost: number; duplicated: number; duplicateMessages: number; unexpected: number };
+    latencyMs: { complete: { count: number }; partial: { count: number } };
+    dlq?: { ours: number };
+    resources: Record<string, { rssMaxMb: number | null }>;
+  };
+  series: Array<{ t: number; decided: number }>;
+}
+
+let benchPid: number | undefined;
+
+// The bench leads its own process group, so a test that times out takes its servers down with it.
+afterAll(() => {
+  if (benchPid === undefined) return;
+  try {
+    process.kill(-benchPid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+});
+
+function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [compiledEntryPoint('bench/cli'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    benchPid = child.pid;
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => {
+      benchPid = undefined;
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('npm run bench (smoke)', () => {
+  it('decides every correlation exactly once, sends nothing to the DLQ, and writes result.json and the charts', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'orch-bench-smoke-'));
+    const args = ['--rate', '600', '--duration', '20s', '--partial-share', '0.1', '--timeout-ms', '2000', '--settle', '30s', '--ceiling', '--out', out];
+    const { code, output } = await runBench(args);
+    if (code !== 0) throw new Error(`bench exited ${code}:\n${output}`);
+    expect(output).toMatch(/\[orchestrator +5s\] .*decided/);
+    expect(output).toContain('correctness: ok');
+
+    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
+      correctness: { ok: boolean; errors: string[] };
+      config: { ratePerMinute: number; agents: string[] };
+      machine: { nproc: number; node: string };
+      orchestrator: PhaseJson;
+      ceiling: PhaseJson;
+      ratio: { atOfferedLoad: number | null };
+    };
+    expect(result.correctness).toMatchObject({ ok: true, errors: [] });
+    expect(result.config).toMatchObject({ ratePerMinute: 600, agents: ['momentum', 'risk'] });
+    expect(result.machine.nproc).toBeGreaterThan(0);
+    expect(result.machine.node).toBe(process.version);
+
+    const ours = result.orchestrator.summary;
+    expect(ours.correlations.started).toBeGreaterThan(50);
+    expect(ours.correlations.partial).toBeGreaterThan(0);
+    expect(ours.correlations).toMatchObject({ decided: ours.correlations.started, lost: 0, duplicated: 0, duplicateMessages: 0, unexpected: 0 });
+    expect(ours.latencyMs.complete.count + ours.latencyMs.partial.count).toBe(ours.correlations.started);
+    expect(ours.sendErrors).toBe(0);
+    expect(ours.dlq?.ours).toBe(0);
+    expect(ours.resources.worker.rssMaxMb).toBeGreaterThan(0);
+    expect(ours.resources.bridge.rssMaxMb).toBeGreaterThan(0);
+    expect(result.orchestrator.series.length).toBeGreaterThanOrEqual(20);
+    expect(result.orchestrator.series.reduce((sum, s) => sum + s.decided, 0)).toBe(ours.correlations.started);
+
+    const bare = result.ceiling.summary;
+    expect(bare.correlations.started).toBeGreaterThan(50);
+    expect(bare.correlations).toMatchObject({ decided: bare.correlations.started, lost: 0, duplicated: 0, unexpected: 0 });
+    expect(bare.sendErrors).toBe(0);
+    expect(result.ratio.atOfferedLoad).toEqual(expect.any(Number));
+
+    for (const file of ['chart.svg', 'ceiling.svg']) {
+      const svg = parseXml(readFileSync(join(out, file), 'utf8'));
+      expect(svg.name).toBe('svg');
+      const series = findAll(svg, (e) => e.name === 'path').map((p) => p.attributes['data-series']);
+      expect(series).toEqual(expect.arrayContaining(['p95 ms', 'correlations started/s']));
+      expect(series).toContain(file === 'chart.svg' ? 'decisions/s' : 'workflows/s');
+    }
+    expect(findAll(parseXml(readFileSync(join(out, 'chart.svg'), 'utf8')), (e) => e.name === 'path').map((p) => p.attributes['data-series'])).toEqual(
+      expect.arrayContaining(['worker', 'bridge', 'temporal', 'nats']),
+    );
+    rmSync(out, { recursive: true, force: true }); // kept when an assertion fails, to look at
+  }, 240_000);
+});
