@@ -1,9 +1,10 @@
 /** What every `orch` command shares: its shape, its errors, argument parsing and the connections. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { connect, type NatsConnection } from 'nats';
 import type { Config } from '../../config';
 import { natsConnectionOptions } from '../../nats/connection';
+import { countExecutions, isInvalidQuery, listExecutions } from '../../operations/visibility';
 import { connectTemporalClient } from '../temporal-client';
 
 /** A failure the user can act on: printed as one `error:` line, without a stack, then exit with `exitCode`. */
@@ -114,5 +115,18 @@ export async function openNats(config: Config): Promise<NatsConnection> {
     });
   } catch (error) {
     throw new CliError(`cannot connect to NATS at ${config.nats.servers.join(', ')} (NATS_URL): ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * The workflows a visibility query matches (up to `limit`) and how many match in all. A query the
+ * server refuses is bad input (exit 2); any other failure exits 1.
+ */
+export async function findExecutions(client: Client, query: string, limit: number): Promise<{ executions: WorkflowExecutionInfo[]; total: number }> {
+  try {
+    const [executions, total] = await Promise.all([listExecutions(client, query, limit), countExecutions(client, query)]);
+    return { executions, total };
+  } catch (error) {
+    throw new CliError(`the visibility query failed: ${errorMessage(error)}\n  query: ${query}`, isInvalidQuery(error) ? 2 : 1);
   }
 }

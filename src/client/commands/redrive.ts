@@ -7,10 +7,7 @@ import { loadConfig } from '../../config';
 import { mapConcurrent, progressBar } from '../../operations/progress';
 import { decide, newestPerCorrelation, planAgents, planRun, type RedrivePlan, startRedrive } from '../../operations/redrive';
 import {
-  countExecutions,
   DEFAULT_REDRIVE_STATUSES,
-  isInvalidQuery,
-  listExecutions,
   parseTimeBound,
   REDRIVE_STATUSES,
   type RedriveFilter,
@@ -18,7 +15,7 @@ import {
   type RedriveStatus,
 } from '../../operations/visibility';
 import { parseDuration } from '../duration';
-import { CliError, type Command, errorMessage, openTemporal, parseCommandLine, UsageError } from './common';
+import { CliError, type Command, errorMessage, findExecutions, openTemporal, parseCommandLine, UsageError } from './common';
 
 const NAME = 'redrive';
 export const DEFAULT_REDRIVE_LIMIT = 1_000;
@@ -197,13 +194,7 @@ export const redriveCommand: Command = {
       if (!options.json) ctx.out(text);
     };
     try {
-      let executions;
-      let total;
-      try {
-        [executions, total] = await Promise.all([listExecutions(client, query, options.limit), countExecutions(client, query)]);
-      } catch (error) {
-        throw new CliError(`the visibility query failed: ${errorMessage(error)}\n  query: ${query}`, isInvalidQuery(error) ? 2 : 1);
-      }
+      const { executions, total } = await findExecutions(client, query, options.limit);
       say(`query: ${query}`);
 
       const reading = progressBar('reading histories', executions.length, process.stderr);

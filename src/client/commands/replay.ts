@@ -8,9 +8,9 @@ import { loadConfig } from '../../config';
 import { fetchHistory, type History, HistoryFileError, HistoryNotFoundError, historyWorkflowId, historyWorkflowType, readHistoryFile, writeHistoryFile } from '../../operations/history';
 import { mapConcurrent, progressBar } from '../../operations/progress';
 import type { ReplayItem, ReplayOutcome } from '../../operations/replay';
-import { correlationQuery, countExecutions, isInvalidQuery, listExecutions } from '../../operations/visibility';
+import { correlationQuery } from '../../operations/visibility';
 import { WORKFLOW_TYPE, workflowIdFor } from '../../shared/correlation-api';
-import { CliError, type Command, type CommandContext, errorMessage, openTemporal, parseCommandLine, UsageError } from './common';
+import { CliError, type Command, type CommandContext, errorMessage, findExecutions, openTemporal, parseCommandLine, UsageError } from './common';
 import { corrIdArgument } from './state';
 
 const NAME = 'replay';
@@ -187,13 +187,7 @@ async function replayQuery(options: ReplayOptions & { query: string }, ctx: Comm
   const client = await openTemporal(config);
   try {
     const query = correlationQuery(options.query);
-    let executions;
-    let total;
-    try {
-      [executions, total] = await Promise.all([listExecutions(client, query, options.limit), countExecutions(client, query)]);
-    } catch (error) {
-      throw new CliError(`the visibility query failed: ${errorMessage(error)}\n  query: ${query}`, isInvalidQuery(error) ? 2 : 1);
-    }
+    const { executions, total } = await findExecutions(client, query, options.limit);
     ctx.out(`query: ${query}`);
     if (executions.length === 0) {
       ctx.out('no correlation workflow matches: nothing to replay');
