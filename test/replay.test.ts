@@ -9,7 +9,10 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { HISTORY_FIXTURES_DIR, WORKFLOW_BUNDLE_PATH } from './support/paths';
 
-/** Current histories, and in pre-visibility/ those recorded before the `visibility-v1` patch. */
+/**
+ * Current histories; in pre-local-publish/ those recorded before the `publish-local-v1` patch, and in
+ * pre-visibility/ those recorded before the `visibility-v1` patch.
+ */
 const fixtures = readdirSync(HISTORY_FIXTURES_DIR, { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.json'))
   .sort();
@@ -19,9 +22,9 @@ function histories() {
 }
 
 describe('replay of recorded correlations', () => {
-  it('has fixtures for the full, duplicate, timeout and partial paths, before and after the visibility patch', () => {
+  it('has fixtures for the full, duplicate, timeout and partial paths, before and after each patch', () => {
     const paths = ['full-fan-in.json', 'risk-first-with-duplicates.json', 'timeout-insufficient-data.json', 'timeout-partial-decision.json'];
-    expect(fixtures).toEqual([...paths, ...paths.map((p) => join('pre-visibility', p))].sort());
+    expect(fixtures).toEqual([...paths, ...['pre-local-publish', 'pre-visibility'].flatMap((dir) => paths.map((p) => join(dir, p)))].sort());
   });
 
   it('replays every recorded history against the current workflow code', async () => {

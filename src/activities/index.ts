@@ -1,7 +1,7 @@
 /**
  * The correlation workflow's activities, built around their dependencies. Scoring and routing are
- * pure (see decision-rules.ts) and run as local activities; publishing does I/O and runs as a
- * normal, retried activity.
+ * pure (see decision-rules.ts); publishing does a few milliseconds of idempotent I/O. All of them run
+ * as local activities (histories from before that change ran publishing as a normal activity).
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { JetStreamClient, JetStreamManager } from 'nats';
@@ -73,6 +73,7 @@ export function createActivities(deps: ActivityDependencies) {
      * decision is a deliberate second one: its id is `<corr_id>:<its workflow id>`.
      */
     async publishDecision(decision: OrchestrationDecision): Promise<PublishResult> {
+      log.debug('publishing decision', { corr_id: decision.corr_id });
       await ensureStream();
       const headers = natsHeaders();
       headers.set('Content-Type', 'application/json');

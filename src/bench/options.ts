@@ -31,6 +31,9 @@ export interface BenchOptions {
   pids: Record<string, number>;
   /** Extra settings for the local stack's worker and bridge. */
   stackEnv: Record<string, string>;
+  /** Local stack: workers on the task queue and bridges on the durable consumer (scale-out). */
+  workers: number;
+  bridges: number;
   keepData: boolean;
   runId: string;
 }
@@ -67,6 +70,8 @@ Options:
   --pids name=PID,...    external target: processes to sample, e.g. worker=123,bridge=456
   --stack-env K=V        local target: a setting for the worker and bridge (repeatable), e.g.
                          --stack-env ORCH_BRIDGE_CONCURRENCY=64
+  --workers N            local target: orchestrator workers sharing the task queue (default: 1)
+  --bridges N            local target: bridges sharing the durable consumer (default: 1)
   --keep-data            local target: keep the temp data dir (logs, SQLite, JetStream store)
   --run-id ID            correlation ids are bench-<run-id>-<n> (default: random)
 
@@ -75,6 +80,7 @@ Durations take a unit (ms, s, m, h); a bare number is seconds.
 Examples:
   npm run bench -- --rate 5000 --duration 60s --ceiling
   npm run bench -- --find-capacity --rate 3000 --step-duration 30s --p95-bound 1s --ceiling
+  npm run bench -- --rate 5000 --duration 60s --workers 2 --bridges 2
   npm run bench -- --rate 600 --duration 20s --partial-share 0.1 --timeout-ms 2000
   TEMPORAL_ADDRESS=temporal:7233 NATS_URL=nats://nats:4222 npm run bench -- --target external --pids worker=123,bridge=456`;
 
@@ -144,6 +150,8 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
         'max-in-flight': { type: 'string', default: '256' },
         pids: { type: 'string', default: '' },
         'stack-env': { type: 'string', multiple: true, default: [] },
+        workers: { type: 'string', default: '1' },
+        bridges: { type: 'string', default: '1' },
         'keep-data': { type: 'boolean', default: false },
         'run-id': { type: 'string' },
       },
@@ -177,6 +185,11 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
   if (Object.keys(pids).length > 0 && target === 'local') fail('pids', 'only for --target external: the local stack knows its own processes');
   const stackEnv = pairs('stack-env', values['stack-env'], SETTING_NAME, () => true);
   if (Object.keys(stackEnv).length > 0 && target === 'external') fail('stack-env', 'only for --target local: an external worker has its own settings');
+  const processCount = (option: 'workers' | 'bridges'): number => {
+    const count = number(option, values[option], (x) => Number.isInteger(x) && x >= 1 && x <= 16, 'a whole number from 1 to 16');
+    if (count !== 1 && target === 'external') fail(option, 'only for --target local: an external target runs its own processes');
+    return count;
+  };
 
   return {
     ratePerMinute: number('rate', values.rate, (x) => x > 0, 'a number of signals per minute above 0'),
@@ -196,6 +209,8 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
     maxInFlight: number('max-in-flight', values['max-in-flight'], (x) => Number.isInteger(x) && x > 0, 'a whole number above 0'),
     pids,
     stackEnv,
+    workers: processCount('workers'),
+    bridges: processCount('bridges'),
     keepData: values['keep-data'],
     runId,
   };

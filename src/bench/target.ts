@@ -9,6 +9,7 @@ import type { ConnectionOptions, JetStreamManager } from 'nats';
 import { type Config, ConfigError, loadConfig } from '../config';
 import type { PolicyInput } from '../contract/policy';
 import { type LocalStack, startLocalStack } from '../devstack/local-stack';
+import type { ManagedProcess } from '../devstack/processes';
 import { getFreePort } from '../process/free-port';
 import { natsConnectionOptions } from '../nats/connection';
 import { SIGNALS_STREAM } from '../nats/streams';
@@ -45,6 +46,11 @@ export async function waitForSignalsStream(jsm: JetStreamManager, timeoutMs: num
   }
 }
 
+/** Sampling names of running processes: worker, worker-2, … */
+function runningPids(name: string, processes: ManagedProcess[]): Record<string, number | undefined> {
+  return Object.fromEntries(processes.flatMap((p, i) => (p.running ? [[i === 0 ? name : `${name}-${i + 1}`, p.pid]] : [])));
+}
+
 export async function openTarget(options: BenchOptions, say: (line: string) => void): Promise<BenchTarget> {
   if (options.target === 'external') {
     const config = loadConfig(process.env);
@@ -75,7 +81,10 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
   say(`local stack in ${dataDir}`);
   let stack: LocalStack;
   try {
-    stack = await startLocalStack({ dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile } }, say);
+    stack = await startLocalStack(
+      { dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile }, workers: options.workers, bridges: options.bridges },
+      say,
+    );
   } catch (error) {
     say(`the local stack did not start; its logs are in ${join(dataDir, 'logs')}`);
     throw error;
@@ -89,14 +98,14 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
     logDir: stack.logDir,
     dataDir,
     pids: () => ({
-      ...(stack.worker.running ? { worker: stack.worker.pid } : {}),
-      ...(stack.bridge.running ? { bridge: stack.bridge.pid } : {}),
+      ...runningPids('worker', stack.workers),
+      ...runningPids('bridge', stack.bridges),
       temporal: stack.temporal.pid,
       nats: stack.nats.pid,
     }),
     async quiesce() {
-      await stack.bridge.stop();
-      await stack.worker.stop();
+      await Promise.all(stack.bridges.map((b) => b.stop()));
+      await Promise.all(stack.workers.map((w) => w.stop()));
       return true;
     },
     async stop(failed) {

@@ -16,13 +16,17 @@ export interface LocalStackOptions {
   natsPort: number;
   /** Extra settings for the orchestrator's own processes (see `--help` of the worker). */
   env?: Record<string, string>;
+  /** Workers on the task queue and bridges on the durable consumer, to show how they scale out (default 1 each). */
+  workers?: number;
+  bridges?: number;
 }
 
 export interface LocalStack {
   temporal: TemporalDevServer;
   nats: NatsServer;
-  worker: ManagedProcess;
-  bridge: ManagedProcess;
+  /** The workers share the task queue, the bridges the durable consumer; the first of each logs to worker.log, bridge.log. */
+  workers: ManagedProcess[];
+  bridges: ManagedProcess[];
   /** The settings the orchestrator's processes were started with. */
   env: Record<string, string>;
   logDir: string;
@@ -80,20 +84,22 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
   ]);
   const env = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, ...options.env };
 
-  progress('starting the orchestrator worker and bridge');
-  const worker = workerProcess(env, join(logDir, 'worker.log'));
-  const bridge = bridgeProcess(env, join(logDir, 'bridge.log'));
-  await Promise.all([worker.start(), bridge.start()]);
+  const [workerCount, bridgeCount] = [options.workers ?? 1, options.bridges ?? 1];
+  progress(workerCount === 1 && bridgeCount === 1 ? 'starting the orchestrator worker and bridge' : `starting ${workerCount} orchestrator workers and ${bridgeCount} bridges`);
+  const logFile = (name: string, i: number): string => join(logDir, i === 0 ? `${name}.log` : `${name}-${i + 1}.log`);
+  const workers = Array.from({ length: workerCount }, (_, i) => workerProcess(env, logFile('worker', i)));
+  const bridges = Array.from({ length: bridgeCount }, (_, i) => bridgeProcess(env, logFile('bridge', i)));
+  await Promise.all([...workers, ...bridges].map((p) => p.start()));
 
   return {
     temporal,
     nats,
-    worker,
-    bridge,
+    workers,
+    bridges,
     env,
     logDir,
     async stop() {
-      await Promise.all([bridge.stop(), worker.stop()]);
+      await Promise.all([...bridges, ...workers].map((p) => p.stop()));
       await Promise.all([nats.stop(), temporal.stop()]);
     },
   };

@@ -33,6 +33,8 @@ describe('bench options', () => {
       maxInFlight: 256,
       pids: {},
       stackEnv: {},
+      workers: 1,
+      bridges: 1,
     });
     expect(options.runId).toMatch(/^[a-z0-9]{1,6}$/);
   });
@@ -53,6 +55,7 @@ describe('bench options', () => {
     expect(parse('--target', 'external', '--pids', 'worker=123, bridge=456').pids).toEqual({ worker: 123, bridge: 456 });
     expect(parse('--stack-env', 'ORCH_BRIDGE_CONCURRENCY=64', '--stack-env', 'ORCH_LOG_LEVEL=warn').stackEnv).toEqual({ ORCH_BRIDGE_CONCURRENCY: '64', ORCH_LOG_LEVEL: 'warn' });
     expect(parse('--out', '/tmp/x', '--run-id', 'soak-1').outDir).toBe('/tmp/x');
+    expect(parse('--workers', '2', '--bridges', '3')).toMatchObject({ workers: 2, bridges: 3 });
   });
 
   it.each([
@@ -77,6 +80,9 @@ describe('bench options', () => {
     [['--stack-env', 'lower=1'], '--stack-env: expected name=value, got "lower=1"'],
     [['--target', 'external', '--stack-env', 'ORCH_LOG_LEVEL=warn'], '--stack-env: only for --target local'],
     [['--run-id', 'a b'], '--run-id: expected 1-40 letters'],
+    [['--workers', '0'], '--workers: expected a whole number from 1 to 16, got "0"'],
+    [['--bridges', '1.5'], '--bridges: expected a whole number from 1 to 16'],
+    [['--target', 'external', '--workers', '2'], '--workers: only for --target local'],
     [['--frobnicate'], "Unknown option '--frobnicate'"],
     [['extra'], "Unexpected argument 'extra'"],
   ])('rejects %j naming the option', (argv, message) => {
