@@ -43,6 +43,13 @@ const envSchema = z.object({
   ORCH_SHUTDOWN_GRACE_MS: positiveMs
     .default(30_000)
     .describe('How long a stopping worker lets in-flight activities finish before cancelling them (ms).'),
+  ORCH_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Open correlations a worker keeps in memory between their tasks; fewer means replays (default: the SDK's, about 600 per GB of heap)."),
+  ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt.optional().describe("Workflow tasks a worker runs at once (default: the SDK's, 40)."),
   ORCH_BRIDGE_DURABLE: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'must be a valid consumer name: letters, digits, _ and -')
@@ -91,6 +98,8 @@ export interface Config {
   httpPort: number;
   workflowBundlePath?: string;
   shutdownGraceMs: number;
+  /** Worker options left to the SDK's defaults when unset. */
+  workerTuning: { maxCachedWorkflows?: number; maxConcurrentWorkflowTaskExecutions?: number };
   bridge: { durableName: string; maxMessageBytes: number; concurrency: number; ackWaitMs: number; maxAckPending: number };
 }
 
@@ -149,6 +158,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpPort: settings.ORCH_HTTP_PORT,
     workflowBundlePath: settings.ORCH_WORKFLOW_BUNDLE,
     shutdownGraceMs: settings.ORCH_SHUTDOWN_GRACE_MS,
+    workerTuning: {
+      ...(settings.ORCH_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: settings.ORCH_MAX_CACHED_WORKFLOWS } : {}),
+      ...(settings.ORCH_MAX_CONCURRENT_WORKFLOW_TASKS !== undefined
+        ? { maxConcurrentWorkflowTaskExecutions: settings.ORCH_MAX_CONCURRENT_WORKFLOW_TASKS }
+        : {}),
+    },
     bridge: {
       durableName: settings.ORCH_BRIDGE_DURABLE,
       maxMessageBytes: settings.ORCH_MAX_MESSAGE_BYTES,

@@ -64,6 +64,17 @@ describe('configuration', () => {
     expect(error.message).toContain('ORCH_SHUTDOWN_GRACE_MS');
   });
 
+  it("leaves the worker's cache and task slots to the SDK unless they are set", () => {
+    expect(loadConfig({}).workerTuning).toEqual({});
+    expect(loadConfig({ ORCH_MAX_CACHED_WORKFLOWS: '0', ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: '80' }).workerTuning).toEqual({
+      maxCachedWorkflows: 0,
+      maxConcurrentWorkflowTaskExecutions: 80,
+    });
+    const error = errorOf(() => loadConfig({ ORCH_MAX_CACHED_WORKFLOWS: '-1', ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: 'many' }));
+    expect(error.message).toContain('ORCH_MAX_CACHED_WORKFLOWS');
+    expect(error.message).toContain('ORCH_MAX_CONCURRENT_WORKFLOW_TASKS');
+  });
+
   it('documents every setting with its default for --help', () => {
     const help = settingsHelp();
     for (const name of ['ORCH_TASK_QUEUE', 'ORCH_POLICY_FILE', 'NATS_URL', 'TEMPORAL_ADDRESS']) expect(help).toContain(name);

@@ -45,7 +45,8 @@ describe('orchestrator worker process', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('decides a correlation, then shuts down cleanly on %s', async (signal) => {
     const taskQueue = uniqueCorrId('tq');
     const logFile = join(logDir, `${signal}.log`);
-    const worker = workerProcess({ TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue }, logFile);
+    const tuning = { ORCH_MAX_CACHED_WORKFLOWS: '50', ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: '20' };
+    const worker = workerProcess({ TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue, ...tuning }, logFile);
     await worker.start();
     const corrId = uniqueCorrId('proc');
     const decision = await runDemoCorrelation(servers.client, taskQueue, corrId);
@@ -56,5 +57,6 @@ describe('orchestrator worker process', () => {
     expect(await worker.exited).toBe(0);
     const log = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { msg: string; task_queue?: string });
     expect(log.map((entry) => entry.msg)).toEqual(expect.arrayContaining(['connected to NATS', 'worker polling', 'decision published', 'worker stopped']));
+    expect(log.find((entry) => entry.msg === 'worker polling')).toMatchObject({ max_cached_workflows: 50, workflow_task_slots: 20 });
   });
 });

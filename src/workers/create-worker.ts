@@ -1,5 +1,6 @@
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../activities';
+import type { Config } from '../config';
 
 /** The workflow code's entry point; the SDK bundles it (or a prebuilt bundle is given). */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -13,6 +14,8 @@ export interface OrchestratorWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** How long in-flight activities may run on after shutdown starts (ms). */
   shutdownGraceMs?: number;
+  /** Cache size and workflow-task slots; the SDK's defaults when absent. */
+  tuning?: Config['workerTuning'];
 }
 
 /** The orchestrator's worker, configured the same way in production and in tests. */
@@ -24,5 +27,6 @@ export function createOrchestratorWorker(options: OrchestratorWorkerOptions): Pr
     activities: options.activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+    ...options.tuning,
   });
 }

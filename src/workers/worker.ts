@@ -1,5 +1,5 @@
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
@@ -43,6 +43,7 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
         taskQueue: config.taskQueue,
         activities,
         shutdownGraceMs: config.shutdownGraceMs,
+        tuning: config.workerTuning,
         ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
       });
       if (config.httpPort > 0) {
@@ -57,7 +58,13 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
         logger.info({ port: health.port }, 'serving /livez, /readyz and /metrics');
       }
       logger.info(
-        { task_queue: config.taskQueue, namespace: config.temporal.namespace, policy_version: config.policy.version },
+        {
+          task_queue: config.taskQueue,
+          namespace: config.temporal.namespace,
+          policy_version: config.policy.version,
+          max_cached_workflows: worker.options.maxCachedWorkflows,
+          workflow_task_slots: workflowTaskSlots(worker),
+        },
         'worker polling',
       );
       // Resolves after the SDK's own SIGINT/SIGTERM handling has shut the worker down gracefully.
@@ -75,4 +82,10 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
 async function fetchText(url: string): Promise<string> {
   const response = await fetch(url);
   return response.text();
+}
+
+/** The worker's workflow-task slots, from the tuner the SDK compiles the options into. */
+function workflowTaskSlots(worker: Worker): number | undefined {
+  const supplier = worker.options.tuner.workflowTaskSlotSupplier;
+  return supplier.type === 'fixed-size' ? supplier.numSlots : undefined;
 }

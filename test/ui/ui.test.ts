@@ -124,8 +124,8 @@ describe('the Temporal UI on the local stack', () => {
     expect(text).toMatch(/"action": "trade"/);
     expect(text).toMatch(/"route": "standard"/);
     expect(text).toMatch(/"contributing_agents": \[\s*"momentum",\s*"risk"\s*\]/);
-    // The timeline names the activities by their summaries.
-    expect(text).toContain('publishDecision • publish trade to orchestrated.decision');
+    // The event history names the publishing local activity and its summary.
+    expect(text).toMatch(/Local Activity\s+Activity Type\s+publishDecision\s+Summary\s+publish trade to orchestrated\.decision/);
     // The UI redirects to the run's own address; the other tabs hang off it.
     expect(runUrl).toMatch(new RegExp(`/workflows/${workflowId}/[0-9a-f-]{36}$`));
     await screenshot('workflow-decision');
