@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from './processes';
+import { loadConfig } from '../config';
+import { getFreePort, ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from './processes';
 import { repoRoot } from './tools';
 
 export interface LocalStackOptions {
@@ -23,6 +24,8 @@ export interface LocalStack {
   nats: NatsServer;
   worker: ManagedProcess;
   bridge: ManagedProcess;
+  /** The codec server the UI decrypts payloads with, when payload encryption is configured (ORCH_CODEC_KEYS). */
+  codecServer?: ManagedProcess;
   /** The settings the orchestrator's processes were started with. */
   env: Record<string, string>;
   logDir: string;
@@ -63,10 +66,21 @@ export function bridgeProcess(env: Record<string, string>, logFile?: string): Ma
   return orchestratorProcess('workers/bridge', 'orchestrator bridge', 'bridge consuming', env, logFile);
 }
 
+/** The payload encryption codec server as a child process (it needs ORCH_CODEC_KEYS and ORCH_CODEC_SERVER_PORT in `env`). */
+export function codecServerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
+  return orchestratorProcess('workers/codec-server', 'orchestrator codec server', 'codec server listening', env, logFile);
+}
+
 export async function startLocalStack(options: LocalStackOptions, progress: (line: string) => void): Promise<LocalStack> {
   const logDir = join(options.dataDir, 'logs');
   mkdirSync(join(options.dataDir, 'nats'), { recursive: true });
   mkdirSync(logDir, { recursive: true });
+
+  // With payload encryption configured, a codec server (no token: it listens on 127.0.0.1 only)
+  // lets the UI show the payloads decrypted.
+  const encrypted = loadConfig({ ...process.env, ...options.env }).codec !== undefined;
+  const codecPort = encrypted ? await getFreePort() : undefined;
+  const uiOrigins = [`http://127.0.0.1:${options.uiPort}`, `http://localhost:${options.uiPort}`].join(',');
 
   progress('starting the Temporal dev server and nats-server');
   const [temporal, nats] = await Promise.all([
@@ -75,6 +89,7 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
       uiPort: options.uiPort,
       dbFile: join(options.dataDir, 'temporal.sqlite'),
       logFile: join(logDir, 'temporal.log'),
+      ...(codecPort ? { extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}`] } : {}),
     }),
     startNatsServer({ port: options.natsPort, storeDir: join(options.dataDir, 'nats'), logFile: join(logDir, 'nats.log') }),
   ]);
@@ -83,17 +98,24 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
   progress('starting the orchestrator worker and bridge');
   const worker = workerProcess(env, join(logDir, 'worker.log'));
   const bridge = bridgeProcess(env, join(logDir, 'bridge.log'));
-  await Promise.all([worker.start(), bridge.start()]);
+  const codecServer = codecPort
+    ? codecServerProcess(
+        { ...env, ORCH_CODEC_SERVER_HOST: '127.0.0.1', ORCH_CODEC_SERVER_PORT: String(codecPort), ORCH_CODEC_CORS_ORIGINS: uiOrigins },
+        join(logDir, 'codec-server.log'),
+      )
+    : undefined;
+  await Promise.all([worker.start(), bridge.start(), codecServer?.start()]);
 
   return {
     temporal,
     nats,
     worker,
     bridge,
+    ...(codecServer ? { codecServer } : {}),
     env,
     logDir,
     async stop() {
-      await Promise.all([bridge.stop(), worker.stop()]);
+      await Promise.all([bridge.stop(), worker.stop(), codecServer?.stop()]);
       await Promise.all([nats.stop(), temporal.stop()]);
     },
   };

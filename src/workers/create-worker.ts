@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../activities';
 
@@ -13,6 +14,8 @@ export interface OrchestratorWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** How long in-flight activities may run on after shutdown starts (ms). */
   shutdownGraceMs?: number;
+  /** Payload encryption (config.temporal.dataConverter): the same as every client of the namespace uses. */
+  dataConverter?: DataConverter;
 }
 
 /** The orchestrator's worker, configured the same way in production and in tests. */
@@ -24,5 +27,6 @@ export function createOrchestratorWorker(options: OrchestratorWorkerOptions): Pr
     activities: options.activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   });
 }

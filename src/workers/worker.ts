@@ -43,6 +43,7 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
         taskQueue: config.taskQueue,
         activities,
         shutdownGraceMs: config.shutdownGraceMs,
+        dataConverter: config.temporal.dataConverter,
         ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
       });
       if (config.httpPort > 0) {
@@ -57,7 +58,7 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
         logger.info({ port: health.port }, 'serving /livez, /readyz and /metrics');
       }
       logger.info(
-        { task_queue: config.taskQueue, namespace: config.temporal.namespace, policy_version: config.policy.version },
+        { task_queue: config.taskQueue, namespace: config.temporal.namespace, policy_version: config.policy.version, payload_encryption_key: config.codec?.currentKeyId ?? null },
         'worker polling',
       );
       // Resolves after the SDK's own SIGINT/SIGTERM handling has shut the worker down gracefully.
