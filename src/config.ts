@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
+import { codecDataConverter, type KeyRing, keyRing, KeyRingError, parseKeyEntries } from './codec';
 import { describeIssues, ValidationError } from './contract/errors';
 import { type Policy, policySchema } from './contract/policy';
 import { DEFAULT_TASK_QUEUE } from './shared/correlation-api';
@@ -29,6 +31,8 @@ const envSchema = z.object({
   NATS_USER: z.string().min(1).optional().describe('NATS user, with NATS_PASSWORD.'),
   NATS_PASSWORD: z.string().min(1).optional().describe('NATS password.'),
   NATS_TLS_CA_FILE: z.string().min(1).optional().describe('CA certificate that signed the NATS server certificate; turns TLS on.'),
+  NATS_TLS_CERT_FILE: z.string().min(1).optional().describe('Client certificate for NATS mutual TLS, with NATS_TLS_KEY_FILE; turns TLS on.'),
+  NATS_TLS_KEY_FILE: z.string().min(1).optional().describe('Private key of NATS_TLS_CERT_FILE.'),
   ORCH_HTTP_PORT: z.coerce
     .number()
     .int()
@@ -63,6 +67,25 @@ const envSchema = z.object({
   ORCH_BRIDGE_MAX_ACK_PENDING: positiveInt
     .default(1_000)
     .describe('Messages delivered to the bridges but not yet acknowledged (backpressure).'),
+  ORCH_CODEC_KEYS: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Payload encryption keys, <key id>:<base64 32-byte key>, comma-separated (openssl rand -base64 32); encryption is off when neither this nor ORCH_CODEC_KEYS_FILE is set.'),
+  ORCH_CODEC_KEYS_FILE: z.string().min(1).optional().describe('File of payload encryption keys, one <key id>:<base64 key> a line (# comments); instead of ORCH_CODEC_KEYS.'),
+  ORCH_CODEC_KEY_ID: z.string().min(1).optional().describe('Key id that encrypts new payloads; the other keys only decrypt (rotation). Required with more than one key.'),
+  ORCH_CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1').describe('Address the codec server (orch codec-server) listens on.'),
+  ORCH_CODEC_SERVER_PORT: z.coerce.number().int().min(0).max(65_535).default(8089).describe('Port of the codec server (0: any free port).'),
+  ORCH_CODEC_SERVER_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (openssl rand -hex 32)')
+    .optional()
+    .describe('Bearer token the codec server requires (Authorization: Bearer <token>); unset, anyone who reaches it can decode.'),
+  ORCH_CODEC_CORS_ORIGINS: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Browser origins allowed to call the codec server, comma-separated: the Temporal UI, e.g. http://localhost:8233.'),
 });
 
 /** The settings this project reads, for `--help`: name, meaning and default. */
@@ -87,10 +110,14 @@ export interface NatsSettings {
   user?: string;
   password?: string;
   tlsCaFile?: string;
+  /** Client certificate and key, for mutual TLS. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
 }
 
 export interface Config {
-  temporal: { connectionOptions: NativeConnectionOptions; namespace: string };
+  /** `dataConverter` is set when payload encryption is on: every client and worker of the namespace needs it. */
+  temporal: { connectionOptions: NativeConnectionOptions; namespace: string; dataConverter?: DataConverter };
   taskQueue: string;
   policy: Policy;
   logLevel: LogLevel;
@@ -101,6 +128,9 @@ export interface Config {
   /** Worker options left to the SDK's defaults when unset. */
   workerTuning: { maxCachedWorkflows?: number; maxConcurrentWorkflowTaskExecutions?: number };
   bridge: { durableName: string; maxMessageBytes: number; concurrency: number; ackWaitMs: number; maxAckPending: number };
+  /** Payload encryption keys; undefined when encryption is off. `temporal.dataConverter` carries the codec. */
+  codec?: KeyRing;
+  codecServer: { host: string; port: number; token?: string; corsOrigins: string[] };
 }
 
 /** A setting that is missing or wrong; the message names it and says what is expected. */
@@ -132,17 +162,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((settings.NATS_USER === undefined) !== (settings.NATS_PASSWORD === undefined)) {
     throw new ConfigError('invalid configuration: NATS_USER and NATS_PASSWORD must be set together');
   }
+  if ((settings.NATS_TLS_CERT_FILE === undefined) !== (settings.NATS_TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('invalid configuration: NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE must be set together');
+  }
   let temporal: ReturnType<typeof loadClientConnectConfig>;
   try {
     const definedEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
     temporal = loadClientConnectConfig({ overrideEnvVars: definedEnv });
   } catch (error) {
-    throw new ConfigError(`invalid Temporal connection settings: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(`invalid Temporal connection settings: ${temporalSettingOf(error, env)}${(error as Error).message}`, { cause: error });
   }
+  checkTemporalTls(temporal.connectionOptions.tls, env);
+  const codec = loadCodecKeys(settings);
   return {
     temporal: {
       connectionOptions: { ...temporal.connectionOptions, address: temporal.connectionOptions.address ?? '127.0.0.1:7233' },
       namespace: temporal.namespace ?? 'default',
+      ...(codec ? { dataConverter: codecDataConverter(codec) } : {}),
     },
     taskQueue: settings.ORCH_TASK_QUEUE,
     policy: settings.ORCH_POLICY_FILE ? loadPolicyFile(settings.ORCH_POLICY_FILE) : DEFAULT_POLICY,
@@ -154,6 +190,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       user: settings.NATS_USER,
       password: settings.NATS_PASSWORD,
       tlsCaFile: settings.NATS_TLS_CA_FILE,
+      tlsCertFile: settings.NATS_TLS_CERT_FILE,
+      tlsKeyFile: settings.NATS_TLS_KEY_FILE,
     },
     httpPort: settings.ORCH_HTTP_PORT,
     workflowBundlePath: settings.ORCH_WORKFLOW_BUNDLE,
@@ -171,5 +209,72 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ackWaitMs: settings.ORCH_BRIDGE_ACK_WAIT_MS,
       maxAckPending: settings.ORCH_BRIDGE_MAX_ACK_PENDING,
     },
+    ...(codec ? { codec } : {}),
+    codecServer: {
+      host: settings.ORCH_CODEC_SERVER_HOST,
+      port: settings.ORCH_CODEC_SERVER_PORT,
+      token: settings.ORCH_CODEC_SERVER_TOKEN,
+      corsOrigins: (settings.ORCH_CODEC_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    },
   };
+}
+
+/** The payload encryption keys (ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE, ORCH_CODEC_KEY_ID); undefined when off. */
+function loadCodecKeys(settings: z.infer<typeof envSchema>): KeyRing | undefined {
+  const { ORCH_CODEC_KEYS: inline, ORCH_CODEC_KEYS_FILE: file, ORCH_CODEC_KEY_ID: keyId } = settings;
+  if (inline !== undefined && file !== undefined) throw new ConfigError('invalid configuration: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE, not both');
+  if (inline === undefined && file === undefined) {
+    if (keyId !== undefined) throw new ConfigError('invalid configuration: ORCH_CODEC_KEY_ID is set but there are no keys: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE');
+    return undefined;
+  }
+  let text = inline;
+  if (file !== undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: ORCH_CODEC_KEYS_FILE: cannot read ${file}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const where = file !== undefined ? `ORCH_CODEC_KEYS_FILE (${file})` : 'ORCH_CODEC_KEYS';
+  try {
+    return keyRing(parseKeyEntries(text ?? '', where), keyId, { keys: where, keyId: 'ORCH_CODEC_KEY_ID' });
+  } catch (error) {
+    if (error instanceof KeyRingError) throw new ConfigError(`invalid configuration: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** The start of a PEM block: what a certificate or key file must contain. */
+export const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----/;
+
+/** The TEMPORAL_* setting whose value (a file path) an envconfig error names, as a message prefix. */
+function temporalSettingOf(error: unknown, env: NodeJS.ProcessEnv): string {
+  const path = (error as { path?: unknown }).path;
+  if (typeof path !== 'string') return '';
+  const setting = Object.entries(env).find(([name, value]) => name.startsWith('TEMPORAL_') && value === path)?.[0];
+  return setting ? `${setting}: cannot read ${path}: ` : `cannot read ${path} (named by the Temporal profile, TEMPORAL_CONFIG_FILE or temporal.toml): `;
+}
+
+/** TLS material from envconfig must be PEM; the message names the setting that gave it. */
+function checkTemporalTls(tls: NativeConnectionOptions['tls'], env: NodeJS.ProcessEnv): void {
+  if (typeof tls !== 'object' || tls === null) return;
+  const where = (variable: string, tomlKey: string): string => {
+    const data = variable.replace(/_PATH$/, '_DATA');
+    return env[variable] !== undefined ? variable : env[data] !== undefined ? data : `tls.${tomlKey} of the Temporal profile`;
+  };
+  const parts: Array<[Uint8Array | undefined, string, string]> = [
+    [tls.serverRootCACertificate, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'server_ca_cert'],
+    [tls.clientCertPair?.crt, 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'client_cert'],
+    [tls.clientCertPair?.key, 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'client_key'],
+  ];
+  for (const [content, variable, tomlKey] of parts) {
+    if (content !== undefined && !PEM_BLOCK.test(Buffer.from(content).toString('latin1'))) {
+      throw new ConfigError(`invalid Temporal connection settings: ${where(variable, tomlKey)}: not PEM (no -----BEGIN ...----- line)`);
+    }
+  }
+  const hasCert = env.TEMPORAL_TLS_CLIENT_CERT_PATH !== undefined || env.TEMPORAL_TLS_CLIENT_CERT_DATA !== undefined;
+  const hasKey = env.TEMPORAL_TLS_CLIENT_KEY_PATH !== undefined || env.TEMPORAL_TLS_CLIENT_KEY_DATA !== undefined;
+  if (hasCert !== hasKey) {
+    throw new ConfigError('invalid Temporal connection settings: TEMPORAL_TLS_CLIENT_CERT_PATH (or _DATA) and TEMPORAL_TLS_CLIENT_KEY_PATH (or _DATA) must be set together');
+  }
 }

@@ -47,6 +47,8 @@ Stops on SIGINT or SIGTERM.`,
         namespace: config.temporal.namespace,
         taskQueue,
         workflowsPath: require.resolve('./ceiling-workflow'),
+        // The bench's client encrypts when the target's settings turn payload encryption on.
+        ...(config.temporal.dataConverter ? { dataConverter: config.temporal.dataConverter } : {}),
         sinks,
       });
       log('ceiling worker polling', { task_queue: taskQueue });

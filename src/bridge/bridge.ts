@@ -10,6 +10,7 @@ import {
   ConsumerEvents,
   type ConsumerMessages,
   DeliverPolicy,
+  ErrorCode,
   headers as natsHeaders,
   type JetStreamClient,
   type JetStreamManager,
@@ -244,7 +245,14 @@ export class SignalBridge {
     headers.set('Orch-Original-Subject', message.subject);
     headers.set('Orch-Original-Seq', String(message.seq));
     // The msgID makes a redelivered bad message land in the DLQ once.
-    await this.options.js.publish(DLQ_SUBJECT, message.data, { headers, msgID: `dlq-${message.seq}` });
+    const publish = (data: Uint8Array) => this.options.js.publish(DLQ_SUBJECT, data, { headers, msgID: `dlq-${message.seq}` });
+    await publish(message.data).catch(async (error: unknown) => {
+      // A message just under NATS's max_payload no longer fits with the headers added, and would be
+      // retried forever. Its entry then goes without the body, which stays in SIGNALS at its sequence.
+      if ((error as { code?: string }).code !== ErrorCode.MaxPayloadExceeded) throw error;
+      headers.set('Orch-Dlq-Body-Omitted', `${message.data.byteLength} bytes; read SIGNALS at Orch-Original-Seq`);
+      await publish(new Uint8Array(0));
+    });
     message.ack();
     this.stats.dlq[reason] = (this.stats.dlq[reason] ?? 0) + 1;
     this.options.metrics?.signalsReceived.inc({ outcome: 'dlq' });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `orch`: the orchestrator's command-line client for people. A thin dispatcher over ./commands. */
 import { runMain } from '../process/run-main';
+import { codecServerCommand } from './commands/codec-server';
 import { CliError, type Command, processContext } from './commands/common';
 import { publishCommand } from './commands/publish';
 import { redriveCommand } from './commands/redrive';
@@ -10,7 +11,7 @@ import { statusCommand } from './commands/status';
 import { waitCommand } from './commands/wait';
 import { whatIfCommand } from './commands/what-if';
 
-const COMMANDS: readonly Command[] = [publishCommand, stateCommand, waitCommand, replayCommand, redriveCommand, statusCommand, whatIfCommand];
+const COMMANDS: readonly Command[] = [publishCommand, stateCommand, waitCommand, replayCommand, redriveCommand, statusCommand, whatIfCommand, codecServerCommand];
 
 const USAGE = `
 Usage: orch <command> [options]
@@ -21,7 +22,7 @@ correlation knows and wait for its decision; replay, re-drive and what-if record
 check the deployment's health.
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 
 Connection settings come from the environment, as for the worker (see below): TEMPORAL_ADDRESS,
 TEMPORAL_NAMESPACE and Temporal's other settings for Temporal; NATS_URL and the NATS_* credentials

@@ -8,7 +8,16 @@ export const SEMVER_PATTERN = /^\d+\.\d+\.\d+$/;
 /** Only this major version of the agent signal format is understood. */
 export const SUPPORTED_SCHEMA_MAJOR = 1;
 
-export const agentNameSchema = z.string().regex(AGENT_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}');
+/**
+ * Names that match the pattern but are properties of every plain object: the workflow and the
+ * decision rules look agents up in plain objects (`agent in signals`, `weights[agent]`), where an
+ * agent named `constructor` would count as already reported and weigh `Object` (NaN confidence).
+ */
+export const RESERVED_AGENT_NAMES = ['__proto__', 'constructor'] as const;
+// One pattern (not a refinement), so that the JSON Schema says it too.
+const AGENT_NAME_NOT_RESERVED = new RegExp(`^(?!(?:${RESERVED_AGENT_NAMES.join('|')})$)${AGENT_NAME_PATTERN.source.slice(1)}`);
+
+export const agentNameSchema = z.string().regex(AGENT_NAME_NOT_RESERVED, `must match [a-z0-9_-]{1,64} and not be ${RESERVED_AGENT_NAMES.join(' or ')}`);
 export const corrIdSchema = z.string().regex(CORR_ID_PATTERN, 'must be 1-128 characters of [A-Za-z0-9._:-]');
 export const unitIntervalSchema = z.number().min(0).max(1);
 export const isoDateTimeSchema = z.iso.datetime({ offset: true });

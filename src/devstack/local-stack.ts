@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from './processes';
+import { loadConfig } from '../config';
+import { getFreePort, ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from './processes';
 import { repoRoot } from './tools';
 
 export interface LocalStackOptions {
@@ -27,6 +28,8 @@ export interface LocalStack {
   /** The workers share the task queue, the bridges the durable consumer; the first of each logs to worker.log, bridge.log. */
   workers: ManagedProcess[];
   bridges: ManagedProcess[];
+  /** The codec server the UI decrypts payloads with, when payload encryption is configured (ORCH_CODEC_KEYS). */
+  codecServer?: ManagedProcess;
   /** The settings the orchestrator's processes were started with. */
   env: Record<string, string>;
   logDir: string;
@@ -67,10 +70,21 @@ export function bridgeProcess(env: Record<string, string>, logFile?: string): Ma
   return orchestratorProcess('workers/bridge', 'orchestrator bridge', 'bridge consuming', env, logFile);
 }
 
+/** The payload encryption codec server as a child process (it needs ORCH_CODEC_KEYS and ORCH_CODEC_SERVER_PORT in `env`). */
+export function codecServerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
+  return orchestratorProcess('workers/codec-server', 'orchestrator codec server', 'codec server listening', env, logFile);
+}
+
 export async function startLocalStack(options: LocalStackOptions, progress: (line: string) => void): Promise<LocalStack> {
   const logDir = join(options.dataDir, 'logs');
   mkdirSync(join(options.dataDir, 'nats'), { recursive: true });
   mkdirSync(logDir, { recursive: true });
+
+  // With payload encryption configured, a codec server (no token: it listens on 127.0.0.1 only)
+  // lets the UI show the payloads decrypted.
+  const encrypted = loadConfig({ ...process.env, ...options.env }).codec !== undefined;
+  const codecPort = encrypted ? await getFreePort() : undefined;
+  const uiOrigins = [`http://127.0.0.1:${options.uiPort}`, `http://localhost:${options.uiPort}`].join(',');
 
   progress('starting the Temporal dev server and nats-server');
   const [temporal, nats] = await Promise.all([
@@ -79,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
       uiPort: options.uiPort,
       dbFile: join(options.dataDir, 'temporal.sqlite'),
       logFile: join(logDir, 'temporal.log'),
+      ...(codecPort ? { extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}`] } : {}),
     }),
     startNatsServer({ port: options.natsPort, storeDir: join(options.dataDir, 'nats'), logFile: join(logDir, 'nats.log') }),
   ]);
@@ -89,17 +104,25 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
   const logFile = (name: string, i: number): string => join(logDir, i === 0 ? `${name}.log` : `${name}-${i + 1}.log`);
   const workers = Array.from({ length: workerCount }, (_, i) => workerProcess(env, logFile('worker', i)));
   const bridges = Array.from({ length: bridgeCount }, (_, i) => bridgeProcess(env, logFile('bridge', i)));
-  await Promise.all([...workers, ...bridges].map((p) => p.start()));
+  const codecServer = codecPort
+    ? codecServerProcess(
+        { ...env, ORCH_CODEC_SERVER_HOST: '127.0.0.1', ORCH_CODEC_SERVER_PORT: String(codecPort), ORCH_CODEC_CORS_ORIGINS: uiOrigins },
+        join(logDir, 'codec-server.log'),
+      )
+    : undefined;
+  const processes = [...workers, ...bridges, ...(codecServer ? [codecServer] : [])];
+  await Promise.all(processes.map((p) => p.start()));
 
   return {
     temporal,
     nats,
     workers,
     bridges,
+    ...(codecServer ? { codecServer } : {}),
     env,
     logDir,
     async stop() {
-      await Promise.all([...bridges, ...workers].map((p) => p.stop()));
+      await Promise.all(processes.map((p) => p.stop()));
       await Promise.all([nats.stop(), temporal.stop()]);
     },
   };

@@ -1,15 +1,54 @@
 import { readFileSync } from 'node:fs';
 import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection } from 'nats';
-import type { NatsSettings } from '../config';
+import { ConfigError, type NatsSettings, PEM_BLOCK } from '../config';
 import type { Logger } from '../observability/logger';
 
-/** Connection options from the settings: servers, and credentials or user/password, and TLS. */
-export function natsConnectionOptions(settings: Pick<NatsSettings, 'servers' | 'credsFile' | 'user' | 'password' | 'tlsCaFile'>): ConnectionOptions {
+type ConnectionSettings = Pick<NatsSettings, 'servers' | 'credsFile' | 'user' | 'password' | 'tlsCaFile' | 'tlsCertFile' | 'tlsKeyFile'>;
+
+/** A file a setting names, read now so that a bad one is reported by its setting, not by the NATS client. */
+function readSettingFile(setting: string, path: string, pem: boolean): Buffer {
+  let content: Buffer;
+  try {
+    content = readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${setting}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  if (pem && !PEM_BLOCK.test(content.toString('latin1'))) {
+    throw new ConfigError(`invalid configuration: ${setting}: ${path} is not a PEM file (no -----BEGIN ...----- line)`);
+  }
+  return content;
+}
+
+/**
+ * Connection options from the settings: servers, credentials or user/password, and TLS. Every
+ * process and command that talks to NATS (worker, bridge, `orch`, bench) connects with these.
+ * A file that cannot be read, or a certificate or key that is not PEM, throws a ConfigError
+ * naming its setting (the processes exit 2).
+ *
+ * TLS is required (the client refuses a server that does not offer it) as soon as a CA or a
+ * client certificate is set, or a server URL says `tls://`. Without a CA file the system's trusted
+ * CAs verify the server.
+ */
+export function natsConnectionOptions(settings: ConnectionSettings): ConnectionOptions {
+  const files: Array<[string, string | undefined]> = [
+    ['NATS_TLS_CA_FILE', settings.tlsCaFile],
+    ['NATS_TLS_CERT_FILE', settings.tlsCertFile],
+    ['NATS_TLS_KEY_FILE', settings.tlsKeyFile],
+  ];
+  for (const [setting, path] of files) if (path !== undefined) readSettingFile(setting, path, true);
+  const tlsUrl = settings.servers.some((server) => server.toLowerCase().startsWith('tls://'));
+  const tls =
+    settings.tlsCaFile || settings.tlsCertFile || tlsUrl
+      ? {
+          ...(settings.tlsCaFile ? { caFile: settings.tlsCaFile } : {}),
+          ...(settings.tlsCertFile && settings.tlsKeyFile ? { certFile: settings.tlsCertFile, keyFile: settings.tlsKeyFile } : {}),
+        }
+      : undefined;
   return {
     servers: settings.servers,
-    ...(settings.credsFile ? { authenticator: credsAuthenticator(readFileSync(settings.credsFile)) } : {}),
+    ...(settings.credsFile ? { authenticator: credsAuthenticator(readSettingFile('NATS_CREDS_FILE', settings.credsFile, false)) } : {}),
     ...(settings.user ? { user: settings.user, pass: settings.password } : {}),
-    ...(settings.tlsCaFile ? { tls: { caFile: settings.tlsCaFile } } : {}),
+    ...(tls ? { tls } : {}),
   };
 }
 

@@ -8,11 +8,42 @@ import type { LogLevel } from '../config';
 
 export type { Logger } from 'pino';
 
+/**
+ * Keys whose values never reach a log line, should a settings or connection object ever be logged:
+ * secrets of the orchestrator's settings and of NATS and Temporal connection options, at the top
+ * level or one level down. docs/SECURITY.md.
+ */
+export const REDACTED_KEYS = [
+  'password',
+  'pass',
+  'apiKey',
+  'api_key',
+  'token',
+  'authorization',
+  'NATS_PASSWORD',
+  'TEMPORAL_API_KEY',
+  'ORCH_CODEC_KEYS',
+  'ORCH_CODEC_SERVER_TOKEN',
+];
+const REDACT_PATHS = REDACTED_KEYS.flatMap((key) => [key, `*.${key}`]);
+
+/**
+ * A dead-lettered message's `detail` without the excerpt of the message that JSON.parse quotes in
+ * its error (`Unexpected token 'P', "PAYLOAD-MA"... is not valid JSON`): message bytes are payload,
+ * and payload stays out of the logs. The DLQ entry keeps the whole message and the full detail.
+ */
+export function withoutPayloadExcerpt(detail: unknown): unknown {
+  if (typeof detail !== 'string') return detail;
+  return detail.replace(/^Unexpected token [\s\S]* is not valid JSON$/, 'Unexpected token: not valid JSON (the excerpt of the message is not logged)');
+}
+
 export function createLogger(level: LogLevel, name: string): Logger {
   const pretty = process.stdout.isTTY === true && process.env.CI !== 'true';
   return pino({
     name,
     level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { detail: withoutPayloadExcerpt },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
   });
 }

@@ -8,6 +8,7 @@ import { type Client, isGrpcServiceError, WorkflowNotFoundError } from '@tempora
 import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
+import { decodeHistory, encryptedPayloadProblem } from '../codec';
 import { type AgentSignalEnvelope, agentSignal, type CorrelationInput } from '../shared/correlation-api';
 
 export type History = temporal.api.history.v1.IHistory;
@@ -33,6 +34,14 @@ export async function fetchHistory(client: Client, workflowId: string, runId?: s
     }
     throw error;
   }
+}
+
+/**
+ * The history with its payloads decoded through the client's payload codecs (encryption, when on):
+ * what the workflow saw, for reading its input and signals. `fetchHistory` gives them as stored.
+ */
+export async function fetchDecodedHistory(client: Client, workflowId: string, runId?: string): Promise<History> {
+  return decodeHistory(await fetchHistory(client, workflowId, runId), client.options.loadedDataConverter.payloadCodecs);
 }
 
 /** A history file is unreadable or is not a history; the message names the file. */
@@ -66,6 +75,8 @@ export function writeHistoryFile(path: string, history: History): void {
 
 function firstPayload(payloads: Payloads): unknown {
   const payload = payloads?.payloads?.[0];
+  const encrypted = encryptedPayloadProblem(payload);
+  if (encrypted) throw new Error(`cannot read the history's payloads: ${encrypted}`);
   return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
 }
 

@@ -7,7 +7,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import { type AgentSignalEnvelope, type CorrelationInput, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
-import { fetchHistory, readRecordedRun } from './history';
+import { fetchDecodedHistory, readRecordedRun } from './history';
 import { listExecutions, quote } from './visibility';
 
 /** `corr-<corr_id>-redrive-<n>`: the n-th re-drive of a correlation. */
@@ -95,7 +95,7 @@ export async function planRun(client: Client, execution: WorkflowExecutionInfo):
     earlier: [],
   };
   try {
-    const run = readRecordedRun(await fetchHistory(client, execution.workflowId, execution.runId));
+    const run = readRecordedRun(await fetchDecodedHistory(client, execution.workflowId, execution.runId));
     return { ...base, corrId: run.corrId, signals: run.signals };
   } catch (error) {
     return { ...base, corrId: execution.workflowId, signals: [], error: `cannot read its history: ${(error as Error).message}` };

@@ -3,8 +3,10 @@
  * task queue, only the code and the histories. Loads @temporalio/worker, so the CLI imports this
  * module only when it replays.
  */
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, type ReplayWorkerOptions, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { ENCODING } from '../codec';
 import { WORKFLOWS_PATH } from '../workers/create-worker';
 import type { History } from './history';
 
@@ -14,11 +16,15 @@ export interface WorkflowCode {
   description: string;
 }
 
-/** The prebuilt bundle when one is configured (ORCH_WORKFLOW_BUNDLE), as the worker runs it; the workflow sources otherwise. */
-export function workflowCode(bundlePath: string | undefined): WorkflowCode {
+/**
+ * The prebuilt bundle when one is configured (ORCH_WORKFLOW_BUNDLE), as the worker runs it; the
+ * workflow sources otherwise. With the worker's data converter, so encrypted histories replay.
+ */
+export function workflowCode(bundlePath: string | undefined, dataConverter?: DataConverter): WorkflowCode {
+  const converter = dataConverter ? { dataConverter } : {};
   return bundlePath
-    ? { options: { workflowBundle: { codePath: bundlePath } }, description: `the workflow bundle ${bundlePath} (ORCH_WORKFLOW_BUNDLE)` }
-    : { options: { workflowsPath: WORKFLOWS_PATH }, description: `the workflow code in ${WORKFLOWS_PATH.replace(/[/\\]index\.js$/, '')}` };
+    ? { options: { workflowBundle: { codePath: bundlePath }, ...converter }, description: `the workflow bundle ${bundlePath} (ORCH_WORKFLOW_BUNDLE)` }
+    : { options: { workflowsPath: WORKFLOWS_PATH, ...converter }, description: `the workflow code in ${WORKFLOWS_PATH.replace(/[/\\]index\.js$/, '')}` };
 }
 
 export interface ReplayItem {
@@ -35,6 +41,9 @@ export interface ReplayOutcome {
   /** Absent when the history replayed. */
   error?: { kind: 'nondeterminism' | 'replay' | 'fetch'; message: string };
 }
+
+/** Said when a history's payloads are encrypted and the replay worker has no keys. */
+const ENCRYPTED_HINT = 'The history is encrypted: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE to the keys the orchestrator encrypts with.';
 
 let runtimeInstalled = false;
 
@@ -68,7 +77,7 @@ export async function* replayHistories(code: WorkflowCode, items: AsyncIterable<
     if (result.error) {
       outcome.error = {
         kind: result.error instanceof DeterminismViolationError ? 'nondeterminism' : 'replay',
-        message: `${result.error.name}: ${essential(result.error.message)}`,
+        message: `${result.error.name}: ${essential(result.error.message)}${result.error.message.includes(`Unknown encoding: ${ENCODING}`) ? `\n${ENCRYPTED_HINT}` : ''}`,
       };
     }
     yield outcome;

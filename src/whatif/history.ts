@@ -3,6 +3,7 @@
  * no worker, no replay, no server. Pure: a history in, a `RecoveredCorrelation` out.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
+import { encryptedPayloadProblem } from '../codec';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import type { AgentSignal } from '../contract/agent-signal';
@@ -51,6 +52,8 @@ export interface RecoveredCorrelation {
 
 function decode<T>(payload: Payload | null | undefined, what: string, where: string): T {
   if (!payload) throw new HistoryError(`${where}: ${what} has no payload`);
+  const encrypted = encryptedPayloadProblem(payload);
+  if (encrypted) throw new HistoryError(`${where}: cannot decode ${what}: ${encrypted}`);
   try {
     return defaultPayloadConverter.fromPayload<T>(payload);
   } catch (error) {

@@ -51,7 +51,7 @@ handled.`,
         resources.add(health, (h) => h.close());
         logger.info({ port: health.port }, 'serving /livez, /readyz and /metrics');
       }
-      logger.info({ task_queue: config.taskQueue, durable: config.bridge.durableName }, 'bridge consuming');
+      logger.info({ task_queue: config.taskQueue, durable: config.bridge.durableName, payload_encryption_key: config.codec?.currentKeyId ?? null }, 'bridge consuming');
       const statsTimer = setInterval(() => logger.info(bridge.snapshot(), 'bridge stats'), STATS_INTERVAL_MS);
 
       logger.info({ signal: await shutdownSignal() }, 'bridge stopping');

@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../activities';
 import type { Config } from '../config';
@@ -16,6 +17,8 @@ export interface OrchestratorWorkerOptions {
   shutdownGraceMs?: number;
   /** Cache size and workflow-task slots; the SDK's defaults when absent. */
   tuning?: Config['workerTuning'];
+  /** Payload encryption (config.temporal.dataConverter): the same as every client of the namespace uses. */
+  dataConverter?: DataConverter;
 }
 
 /** The orchestrator's worker, configured the same way in production and in tests. */
@@ -28,5 +31,6 @@ export function createOrchestratorWorker(options: OrchestratorWorkerOptions): Pr
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
     ...options.tuning,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   });
 }

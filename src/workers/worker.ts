@@ -44,6 +44,7 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
         activities,
         shutdownGraceMs: config.shutdownGraceMs,
         tuning: config.workerTuning,
+        dataConverter: config.temporal.dataConverter,
         ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
       });
       if (config.httpPort > 0) {
@@ -64,6 +65,7 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
           policy_version: config.policy.version,
           max_cached_workflows: worker.options.maxCachedWorkflows,
           workflow_task_slots: workflowTaskSlots(worker),
+          payload_encryption_key: config.codec?.currentKeyId ?? null,
         },
         'worker polling',
       );

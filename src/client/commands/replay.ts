@@ -4,7 +4,7 @@
  * before it is deployed. From Temporal (one correlation or a visibility query) or from files.
  */
 import { resolve } from 'node:path';
-import { loadConfig } from '../../config';
+import { type Config, loadConfig } from '../../config';
 import { fetchHistory, type History, HistoryFileError, HistoryNotFoundError, historyWorkflowId, historyWorkflowType, readHistoryFile, writeHistoryFile } from '../../operations/history';
 import { mapConcurrent, progressBar } from '../../operations/progress';
 import type { ReplayItem, ReplayOutcome } from '../../operations/replay';
@@ -114,10 +114,11 @@ function failedError(outcomes: readonly ReplayOutcome[]): CliError | undefined {
   );
 }
 
-async function replay(items: AsyncIterable<ReplayItem> | Iterable<ReplayItem>, bundlePath: string | undefined, onOutcome: (o: ReplayOutcome) => void): Promise<ReplayOutcome[]> {
+/** Replays on the configured workflow code (ORCH_WORKFLOW_BUNDLE) with the configured data converter (encrypted histories decode). */
+async function replay(items: AsyncIterable<ReplayItem> | Iterable<ReplayItem>, config: Config, onOutcome: (o: ReplayOutcome) => void): Promise<ReplayOutcome[]> {
   // Loaded only here: the replay worker brings the SDK's native runtime with it.
   const { replayHistories, workflowCode } = await import('../../operations/replay');
-  const code = workflowCode(bundlePath);
+  const code = workflowCode(config.workflowBundlePath, config.temporal.dataConverter);
   const outcomes: ReplayOutcome[] = [];
   try {
     for await (const outcome of replayHistories(code, items)) {
@@ -152,7 +153,7 @@ async function replayOne(options: ReplayOptions & { corrId: string }, ctx: Comma
     }
     ctx.out(`exported ${history.events?.length ?? 0} events of ${workflowIdFor(options.corrId)} (${shortRun(runId)}) to ${resolve(options.exportFile)}`);
   }
-  const outcomes = await replay([{ workflowId: workflowIdFor(options.corrId), source: shortRun(runId), history }], config.workflowBundlePath, (o) => ctx.out(formatOutcome(o)));
+  const outcomes = await replay([{ workflowId: workflowIdFor(options.corrId), source: shortRun(runId), history }], config, (o) => ctx.out(formatOutcome(o)));
   const failed = failedError(outcomes);
   if (failed) throw failed;
 }
@@ -171,7 +172,7 @@ async function replayFiles(options: ReplayOptions, ctx: CommandContext): Promise
     if (type !== WORKFLOW_TYPE) throw new CliError(`${file} is the history of a ${JSON.stringify(type)} workflow, not of a correlation (${WORKFLOW_TYPE})`, 2);
     return { workflowId: historyWorkflowId(history) ?? file, source: `file ${file}`, history };
   });
-  const outcomes = await replay(items, config.workflowBundlePath, (o) => ctx.out(formatOutcome(o)));
+  const outcomes = await replay(items, config, (o) => ctx.out(formatOutcome(o)));
   if (outcomes.length > 1) ctx.out(summary(outcomes));
   const failed = failedError(outcomes);
   if (failed) throw failed;
@@ -222,7 +223,7 @@ async function replayQuery(options: ReplayOptions & { query: string }, ctx: Comm
         for (const item of fetched) if (item) yield item;
       }
     };
-    const outcomes = [...(await replay(histories(), config.workflowBundlePath, report)), ...fetchFailures];
+    const outcomes = [...(await replay(histories(), config, report)), ...fetchFailures];
     progress.done();
     ctx.out(summary(outcomes));
     const failed = failedError(outcomes);

@@ -6,13 +6,16 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Client, isGrpcServiceError, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { decodeHistory, payloadCodecsOf, PayloadDecryptionError } from '../../codec';
 import { ConfigError, loadConfig, loadPolicyFile } from '../../config';
 import type { Policy } from '../../contract/policy';
 import { compareCorrelation, type CorrelationDiff, isSkipped, type Skipped } from '../../whatif/compare';
 import { HistoryError, type RecoveredCorrelation, recoverCorrelation } from '../../whatif/history';
 import { DEFAULT_SINCE_MS, parseStatuses, quoteValue, type Selection, visibilityQuery } from '../../whatif/query';
 import { buildReport, formatReport, type WhatIfReport } from '../../whatif/report';
+import { fetchDecodedHistory } from '../../operations/history';
 import { formatDuration, parseDuration } from '../duration';
 import { CliError, type Command, errorMessage, openTemporal, parseCommandLine, UsageError } from './common';
 
@@ -85,8 +88,11 @@ export function historyFiles(path: string): string[] {
   return files;
 }
 
-/** Reads one exported history; a file that is not a correlation's history is an input error. */
-export function readHistoryFile(file: string): RecoveredCorrelation {
+/**
+ * Reads one exported history, its payloads decoded through `codecs` (an export of an encrypted
+ * history is encrypted); a file that is not a correlation's history is an input error.
+ */
+export async function readHistoryFile(file: string, codecs: readonly PayloadCodec[] = []): Promise<RecoveredCorrelation> {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -94,9 +100,10 @@ export function readHistoryFile(file: string): RecoveredCorrelation {
     throw new CliError(`cannot read history file ${file}: ${errorMessage(error)}`, 2);
   }
   try {
-    return recoverCorrelation(historyFromJSON(json), file);
+    return recoverCorrelation(await decodeHistory(historyFromJSON(json), codecs), file);
   } catch (error) {
     if (error instanceof HistoryError) throw new CliError(error.message, 2);
+    if (error instanceof PayloadDecryptionError) throw new CliError(`${file}: ${error.message}`, 2);
     throw new CliError(`${file}: not a workflow history as \`temporal workflow show -o json\` exports it: ${errorMessage(error)}`, 2);
   }
 }
@@ -142,7 +149,7 @@ export async function recoverFromTemporal(
   const skipped: Skipped[] = [];
   const recovered = await mapConcurrently(infos, HISTORY_CONCURRENCY, async (info) => {
     try {
-      const history = await client.workflow.getHandle(info.workflowId, info.runId).fetchHistory();
+      const history = await fetchDecodedHistory(client, info.workflowId, info.runId);
       return recoverCorrelation(history, `${info.workflowId} (run ${info.runId})`, info.runId);
     } catch (error) {
       if (!(error instanceof HistoryError)) throw new CliError(`reading the history of ${info.workflowId} (run ${info.runId}) failed: ${errorMessage(error)}`);
@@ -234,7 +241,9 @@ export const whatIfCommand: Command = {
     let sourceLine: string;
     if (histories.length > 0) {
       const files = histories.flatMap(historyFiles);
-      recovered = files.map(readHistoryFile);
+      const codecs = payloadCodecsOf(loadConfig(ctx.env).temporal.dataConverter);
+      recovered = [];
+      for (const file of files) recovered.push(await readHistoryFile(file, codecs));
       source = { kind: 'history', paths: files };
       sourceLine = `${files.length} history file(s) in ${histories.join(', ')}`;
     } else {
