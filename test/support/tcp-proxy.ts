@@ -1,0 +1,136 @@
+/**
+ * A small real TCP proxy for chaos tests: it sits between one process and a server (the bridge and
+ * nats-server, the worker and nats-server, the bridge and Temporal) and can cut the network there.
+ * A cut destroys every connection through it and closes its listening socket, so new connections
+ * are refused (ECONNREFUSED) until `heal()` listens again on the same port.
+ */
+import net from 'node:net';
+
+export interface TcpProxyStats {
+  /** Client connections accepted since the proxy started. */
+  accepted: number;
+  /** Connections open right now. */
+  open: number;
+  /** Connections destroyed by cuts. */
+  dropped: number;
+  cuts: number;
+}
+
+export class TcpProxy {
+  private server: net.Server | undefined;
+  /** Open connections: the client's socket and the one to the target. */
+  private readonly connections = new Set<[net.Socket, net.Socket]>();
+  private readonly counters = { accepted: 0, dropped: 0, cuts: 0 };
+
+  private constructor(
+    readonly targetPort: number,
+    readonly targetHost: string,
+    private listenPort: number,
+  ) {}
+
+  /** Listens on `port` (a free one of the system's choosing by default) and forwards to target. */
+  static async start(targetPort: number, options: { targetHost?: string; port?: number } = {}): Promise<TcpProxy> {
+    const proxy = new TcpProxy(targetPort, options.targetHost ?? '127.0.0.1', options.port ?? 0);
+    await proxy.listen();
+    return proxy;
+  }
+
+  get port(): number {
+    return this.listenPort;
+  }
+
+  /** host:port, as Temporal's TEMPORAL_ADDRESS wants it. */
+  get address(): string {
+    return `127.0.0.1:${this.listenPort}`;
+  }
+
+  /** nats://host:port, as NATS_URL wants it. */
+  get natsUrl(): string {
+    return `nats://${this.address}`;
+  }
+
+  get isCut(): boolean {
+    return this.server === undefined;
+  }
+
+  stats(): TcpProxyStats {
+    return { ...this.counters, open: this.connections.size };
+  }
+
+  /** Drops every connection and refuses new ones until `heal()`. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    this.counters.cuts++;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const [client, upstream] of this.connections) {
+      client.destroy();
+      upstream.destroy();
+      this.counters.dropped++;
+    }
+    this.connections.clear();
+    await closed;
+  }
+
+  /** Accepts connections again, on the same port. */
+  async heal(): Promise<void> {
+    if (this.server) return;
+    await this.listen();
+  }
+
+  /** Cuts the network here for `ms`, then heals it. */
+  async cutFor(ms: number): Promise<void> {
+    await this.cut();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await this.heal();
+  }
+
+  async stop(): Promise<void> {
+    await this.cut();
+  }
+
+  private async listen(): Promise<void> {
+    const server = net.createServer((client) => this.accept(client));
+    // After a cut the port may still be held for a moment by connections closing down: retry.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host: '127.0.0.1', port: this.listenPort }, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    this.listenPort = (server.address() as net.AddressInfo).port;
+    this.server = server;
+  }
+
+  private accept(client: net.Socket): void {
+    if (!this.server) {
+      client.destroy();
+      return;
+    }
+    this.counters.accepted++;
+    const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    const connection: [net.Socket, net.Socket] = [client, upstream];
+    this.connections.add(connection);
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+      this.connections.delete(connection);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
