@@ -122,7 +122,12 @@ describe('recoverCorrelation on recorded histories', () => {
     const [started, ...rest] = history.events ?? [];
     const other = { ...started, workflowExecutionStartedEventAttributes: { ...started.workflowExecutionStartedEventAttributes, workflowType: { name: 'somethingElse' } } };
     expect(() => recoverCorrelation({ events: [other, ...rest] }, 'other.json')).toThrow(new HistoryError('other.json: not a correlation: workflow type is "somethingElse", not "correlationWorkflow"'));
-    const withoutRisk = (history.events ?? []).filter((e) => e.eventId?.toString() !== '4');
+    const isRiskSignal = (e: (typeof rest)[number]): boolean => {
+      const payload = e.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
+      return payload !== undefined && defaultPayloadConverter.fromPayload<AgentSignalEnvelope>(payload).signal.agent_name === 'risk';
+    };
+    const withoutRisk = (history.events ?? []).filter((e) => !isRiskSignal(e));
+    expect(withoutRisk).toHaveLength((history.events ?? []).length - 1);
     expect(() => recoverCorrelation({ events: withoutRisk }, 'cut.json')).toThrow("cut.json: the decision used risk's signal (message 2), which is not in the history");
     expect(() => recoverCorrelation({ events: rest }, 'headless.json')).toThrow('not a workflow history');
   });
