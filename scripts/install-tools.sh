@@ -18,7 +18,8 @@ BIN_DIR=$TOOLS_DIR/bin
 STAMP_DIR=$TOOLS_DIR/stamps
 LOG_FILE=$TOOLS_DIR/install.log
 CHROMIUM_BIN=/usr/bin/chromium
-ALL_TOOLS=(nats-server temporal temporal-test-server chromium)
+OPENSSL_BIN=/usr/bin/openssl
+ALL_TOOLS=(nats-server temporal temporal-test-server chromium openssl)
 
 usage() {
   cat <<EOF
@@ -29,14 +30,15 @@ Installs pinned tools into \${ORCH_TOOLS_DIR:-<repo>/.tools}/bin:
   temporal               $TEMPORAL_CLI_VERSION    (go install; Temporal CLI with dev server and web UI)
   temporal-test-server   $TEST_SERVER_VERSION    (Maven; Java time-skipping test server)
   chromium               Debian package   (apt-get, as root; at $CHROMIUM_BIN, for test/ui: the Temporal UI test)
+  openssl                Debian package   (apt-get, as root; at $OPENSSL_BIN, for test/security: test certificates)
 
 For each tool the first match wins:
   1. an executable named by NATS_SERVER_PATH / TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH
   2. .tools/bin/<tool> installed by this script (stamp in .tools/stamps/)
   3. <tool> on PATH (not for temporal-test-server)
   4. install it
-Env-var and PATH tools are symlinked into .tools/bin. chromium is not: it is Debian's package,
-installed system-wide when $CHROMIUM_BIN is missing.
+Env-var and PATH tools are symlinked into .tools/bin. chromium and openssl are not: they are
+Debian's packages, installed system-wide when missing.
 
 Options:
   --only <tool>   handle only this tool (${ALL_TOOLS[*]})
@@ -265,41 +267,44 @@ EOF
   warm_test_server "$label"
 }
 
-# Headless Chromium for test/ui (the Temporal UI browser test), driven by playwright-core. Debian's
-# package rather than a browser download: it comes with its system libraries.
-install_chromium() {
-  local label="chromium (Debian package)" start version
-  if [[ -x $CHROMIUM_BIN ]]; then
-    version=$("$CHROMIUM_BIN" --version 2>/dev/null | head -n1) || version=""
-    report cached "$label: ${version:-present} at $CHROMIUM_BIN"
+# A Debian package, for tools that need their system libraries: Chromium for test/ui (the Temporal
+# UI browser test, driven by playwright-core) and openssl for test/security (certificates made at
+# test time). Only those tests need them: a failure is a warning, not the end of the bootstrap.
+#   install_debian_package <package> <binary> <what needs it>
+install_debian_package() {
+  local package=$1 binary=$2 needed_by=$3
+  local label="$package (Debian package)" start version
+  if [[ -x $binary ]]; then
+    version=$("$binary" --version 2>/dev/null | head -n1) || version=""
+    [[ -n $version ]] || version=$("$binary" version 2>/dev/null | head -n1) || version=""
+    report cached "$label: ${version:-present} at $binary"
     return
   fi
   if ! command -v apt-get >/dev/null; then
-    report warn "$label: WARNING: $CHROMIUM_BIN is missing and apt-get is not available, not installed; the UI test (test/ui) needs it. Install Chromium at $CHROMIUM_BIN."
+    report warn "$label: WARNING: $binary is missing and apt-get is not available, not installed; $needed_by needs it. Install $package at $binary."
     return
   fi
   if [[ $(id -u) != 0 ]]; then
-    report warn "$label: WARNING: $CHROMIUM_BIN is missing and installing it needs root, not installed; the UI test (test/ui) needs it. Run as root: apt-get update && apt-get install -y chromium"
+    report warn "$label: WARNING: $binary is missing and installing it needs root, not installed; $needed_by needs it. Run as root: apt-get update && apt-get install -y $package"
     return
   fi
-  # Only the UI test needs it: a failure is a warning, not the end of the bootstrap.
-  local log=$TOOLS_DIR/apt-chromium.log step
+  local log=$TOOLS_DIR/apt-$package.log step
   start=$(now_ms)
   export DEBIAN_FRONTEND=noninteractive
   : >"$log"
-  for step in update "install -y chromium"; do
+  for step in update "install -y $package"; do
     # shellcheck disable=SC2086 # $step is two or three words on purpose
     if ! apt-get $step -q >>"$log" 2>&1; then
       tail -n 20 "$log" >&2
-      report warn "$label: WARNING: 'apt-get $step' failed (full output in $log), not installed; the UI test (test/ui) needs $CHROMIUM_BIN."
+      report warn "$label: WARNING: 'apt-get $step' failed (full output in $log), not installed; $needed_by needs $binary."
       return
     fi
   done
-  if [[ ! -x $CHROMIUM_BIN ]]; then
-    report warn "$label: WARNING: apt-get installed chromium but $CHROMIUM_BIN is still missing; the UI test (test/ui) needs it."
+  if [[ ! -x $binary ]]; then
+    report warn "$label: WARNING: apt-get installed $package but $binary is still missing; $needed_by needs it."
     return
   fi
-  report done "$label: $("$CHROMIUM_BIN" --version 2>/dev/null | head -n1) installed with apt-get in $(since "$start")"
+  report done "$label: installed with apt-get in $(since "$start")"
 }
 
 for tool in "${ALL_TOOLS[@]}"; do
@@ -308,6 +313,7 @@ for tool in "${ALL_TOOLS[@]}"; do
     nats-server) install_nats_server ;;
     temporal) install_temporal_cli ;;
     temporal-test-server) install_test_server ;;
-    chromium) install_chromium ;;
+    chromium) install_debian_package chromium "$CHROMIUM_BIN" "the UI test (test/ui)" ;;
+    openssl) install_debian_package openssl "$OPENSSL_BIN" "the security tests (test/security)" ;;
   esac
 done

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -43,8 +43,11 @@ export interface TestPki {
   otherCaCert: string;
 }
 
+const OPENSSL = '/usr/bin/openssl';
+
 function openssl(args: string[], cwd: string): void {
-  execFileSync('/usr/bin/openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (!existsSync(OPENSSL)) throw new Error(`${OPENSSL} is missing: run \`bash scripts/install-tools.sh\` as root; it installs Debian's openssl package`);
+  execFileSync(OPENSSL, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**
