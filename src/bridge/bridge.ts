@@ -23,6 +23,7 @@ import { DLQ_SUBJECT, ensureSignalStreams, SIGNAL_SUBJECTS, SIGNALS_STREAM } fro
 import type { Logger } from '../observability/logger';
 import type { OrchestratorMetrics } from '../observability/metrics';
 import { agentSignal, type CorrelationInput, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
+import { OneAtATime } from './one-at-a-time';
 import { type DlqReason, parseAgentMessage } from './parse';
 
 export interface BridgeOptions {
@@ -87,6 +88,8 @@ class Slots {
 export class SignalBridge {
   private readonly stats: BridgeStats = { received: 0, signalled: 0, duplicates: 0, dlq: {}, retries: 0 };
   private readonly slots: Slots;
+  /** A correlation's messages go to Temporal one at a time (see one-at-a-time.ts). */
+  private readonly handovers = new OneAtATime();
   private messages?: ConsumerMessages;
   private stopping = false;
   private consuming = false;
@@ -180,7 +183,7 @@ export class SignalBridge {
       const corrId = parsed.signal.corr_id;
       const log = logger.child({ ...context, corr_id: corrId, workflow_id: workflowIdFor(corrId) });
       try {
-        await this.signal(parsed.signal, String(message.seq));
+        await this.handovers.run(corrId, () => this.signal(parsed.signal, String(message.seq)));
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
         return await this.onDecidedCorrelation(message, parsed.signal);
