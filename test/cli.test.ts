@@ -2,7 +2,6 @@
  * `orch`, the command-line client, as people run it: the compiled entry point as a child process,
  * against a real Temporal dev server, a real nats-server and the real worker as a child process.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,41 +10,18 @@ import { StorageType } from 'nats';
 import { formatDuration, parseDuration } from '../src/client/duration';
 import { correlationStateSchema } from '../src/contract/correlation-state';
 import { runDemoCorrelation } from '../src/devstack/demo';
-import { compiledEntryPoint, workerProcess } from '../src/devstack/local-stack';
+import { workerProcess } from '../src/devstack/local-stack';
 import { type ManagedProcess, startTemporalDevServer, type TemporalDevServer } from '../src/devstack/processes';
 import { SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../src/nats/streams';
 import { agentSignal, workflowIdFor } from '../src/shared/correlation-api';
 import { correlationWorkflow } from '../src/workflows';
 import { startTestNats, type TestNats } from './support/servers';
 import { envelope, momentum, uniqueCorrId } from './support/signals';
-
-interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  elapsedMs: number;
-}
+import { runOrch, type CommandRun } from './support/run-command';
 
 /** Runs the compiled CLI; `input` goes to its stdin, which is closed either way. */
-function runCli(args: string[], options: { env?: Record<string, string>; input?: string | Buffer } = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [compiledEntryPoint('client/cli'), ...args], {
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(killer);
-      resolve({ status, stdout, stderr, elapsedMs: Date.now() - started });
-    });
-    child.stdin.end(options.input ?? '');
-  });
+function runCli(args: string[], options: { env?: Record<string, string>; input?: string | Buffer } = {}): Promise<CommandRun> {
+  return runOrch(args, options.env, { input: options.input, timeoutMs: 30_000 });
 }
 
 describe('parseDuration', () => {
@@ -141,7 +117,7 @@ describe('orch against real servers', () => {
   const signalCount = async (): Promise<number> => (await nats.jsm.streams.info(SIGNALS)).state.messages;
 
   /** The stream sequence in `published signals.enriched.x -> SIGNALS #12`. */
-  function publishedSeq(run: CliRun, subject: string): number {
+  function publishedSeq(run: CommandRun, subject: string): number {
     const match = new RegExp(`^published ${subject.replace(/\./g, '\\.')} -> SIGNALS #(\\d+)`).exec(run.stdout);
     if (!match) throw new Error(`unexpected output: ${run.stdout}${run.stderr}`);
     return Number(match[1]);

@@ -6,17 +6,9 @@ import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { EncryptionCodec, payloadCodecsOf } from '../src/codec';
 import { ConfigError, loadConfig, settingsHelp } from '../src/config';
+import { errorOf } from './support/errors';
 
 const key = (): string => randomBytes(32).toString('base64');
-
-const errorOf = (fn: () => unknown): Error => {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error');
-};
 
 function keysFile(content: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'codec-keys-')), 'keys');

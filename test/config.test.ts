@@ -3,21 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_POLICY, loadConfig, loadPolicyFile, settingsHelp } from '../src/config';
 import { policySchema } from '../src/contract/policy';
+import { errorOf } from './support/errors';
 
 function policyFile(content: unknown): string {
   const file = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
   return file;
 }
-
-const errorOf = (fn: () => unknown): Error => {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error');
-};
 
 describe('policy validation', () => {
   it.each([

@@ -5,12 +5,12 @@
  * Headless Chromium driven by playwright-core, as in test/ui/ui.test.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { connect, type NatsConnection } from 'nats';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ENCODING } from '../../src/codec';
 import { type LocalStack, startLocalStack } from '../../src/devstack/local-stack';
 import { getFreePort } from '../../src/devstack/processes';
@@ -18,13 +18,8 @@ import { DECISIONS_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/
 import { workflowIdFor } from '../../src/shared/correlation-api';
 import { storedDecisions } from '../support/decisions';
 import { waitFor } from '../support/e2e-stack';
-import { REPO_ROOT } from '../support/paths';
+import { openBrowser, openUntil, SCREENSHOT_DIR } from '../support/browser';
 import { momentum, risk, uniqueCorrId } from '../support/signals';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SCREENSHOT_DIR = join(REPO_ROOT, '.cache', 'ui');
-const PAGE_DEADLINE_MS = 60_000;
 
 let stack: LocalStack;
 let nc: NatsConnection;
@@ -34,25 +29,8 @@ const corrId = uniqueCorrId('codec-ui');
 const workflowId = workflowIdFor(corrId);
 const marker = `desk-note-${randomBytes(6).toString('hex')}`;
 
-/** Opens `url` and reloads it until the page's text satisfies `ready`; returns that text. */
-async function openUntil(url: string, what: string, ready: (text: string) => boolean): Promise<string> {
-  const deadline = Date.now() + PAGE_DEADLINE_MS;
-  let text = '';
-  for (let attempt = 1; ; attempt++) {
-    await page.goto(url, { waitUntil: 'domcontentloaded' });
-    for (let i = 0; i < 16 && !ready(text); i++) {
-      await page.waitForTimeout(250);
-      text = await page.innerText('body').catch(() => '');
-    }
-    if (ready(text)) return text;
-    if (Date.now() > deadline) throw new Error(`after ${attempt} load(s) of ${url} the page still does not show ${what}; it shows:\n${text}`);
-  }
-}
-
 describe('the Temporal UI with payload encryption on', () => {
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-tools.sh\` as root; it installs Debian's chromium package`);
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
     const dataDir = mkdtempSync(join(tmpdir(), 'orch-codec-ui-'));
     stack = await startLocalStack(
       {
@@ -75,8 +53,7 @@ describe('the Temporal UI with payload encryption on', () => {
       if (!(await jsm.streams.info(DECISIONS_STREAM).catch(() => undefined))) return undefined;
       return (await storedDecisions(jsm, corrId))[0];
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    ({ browser, page } = await openBrowser());
   }, 120_000);
 
   afterAll(async () => {
@@ -101,7 +78,7 @@ describe('the Temporal UI with payload encryption on', () => {
   });
 
   it('shows the decision decrypted, fetched by the browser from the codec server', async () => {
-    const text = await openUntil(`${stack.temporal.uiUrl}/namespaces/default/workflows/${workflowId}`, 'the decrypted decision', (t) => t.includes('"reasoning"'));
+    const text = await openUntil(page, `${stack.temporal.uiUrl}/namespaces/default/workflows/${workflowId}`, 'the decrypted decision', (t) => t.includes('"reasoning"'));
     expect(text).toMatch(/"action": "trade"/);
     expect(text).toMatch(/"contributing_agents": \[\s*"momentum",\s*"risk"\s*\]/);
     expect(text).not.toContain(ENCODING);

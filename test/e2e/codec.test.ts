@@ -5,7 +5,6 @@
  * commands (replay, what-if, re-drive, state) work with the same keys, and the codec server lets
  * the temporal CLI (as the UI would) decode the history.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +23,7 @@ import { recoverCorrelation } from '../../src/whatif/history';
 import { storedDecisions } from '../support/decisions';
 import { startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
 import { momentum, risk, uniqueCorrId } from '../support/signals';
+import { runCommand, type CommandRun } from '../support/run-command';
 
 const TIMEOUT_MS = 3_000;
 const INSTRUMENT = 'XPT/CHF';
@@ -38,33 +38,11 @@ let env: Record<string, string>;
 /** A client with the codec, as the CLI and the bridge have. */
 let codecClient: Client;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command; its environment is `extraEnv` over this process's, or `extraEnv` alone. */
-function run(command: string, args: string[], extraEnv: Record<string, string>, inherit = true): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: inherit ? { ...process.env, ...extraEnv } : extraEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(killer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 /** The compiled CLI with the stack's settings and the keys (unless `withKeys` is false). */
-function orch(args: string[], withKeys = true): Promise<Run> {
+function orch(args: string[], withKeys = true): Promise<CommandRun> {
   const base = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => !e[0].startsWith('ORCH_CODEC') && e[1] !== undefined));
-  return run(process.execPath, [compiledEntryPoint('client/cli'), ...args], { ...base, ...env, ...(withKeys ? codecEnv : {}) }, false);
+  return runCommand(process.execPath, [compiledEntryPoint('client/cli'), ...args], { env: { ...base, ...env, ...(withKeys ? codecEnv : {}) } });
 }
 
 /** Every Payload in a proto message, found by its shape (not by the SDK's visitor), with where it is. */
@@ -234,7 +212,7 @@ describe('a correlation decided with payload encryption on', () => {
     try {
       const temporalCli = resolveTool('temporal')!;
       const show = (extra: string[]) =>
-        run(temporalCli, ['workflow', 'show', '--address', stack.temporal.address, '--workflow-id', workflowIdFor(corrId), '--output', 'json', ...extra], {});
+        runCommand(temporalCli, ['workflow', 'show', '--address', stack.temporal.address, '--workflow-id', workflowIdFor(corrId), '--output', 'json', ...extra]);
       const endpoint = `http://127.0.0.1:${port}`;
       const decoded = await show(['--codec-endpoint', endpoint, '--codec-auth', `Bearer ${TOKEN}`]);
       expect(decoded.stderr).toBe('');

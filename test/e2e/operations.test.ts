@@ -3,13 +3,11 @@
  * the compiled CLI as a child process, against the whole orchestrator (a Temporal dev server with
  * the search attributes, nats-server, worker and bridge processes).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { compiledEntryPoint } from '../../src/devstack/local-stack';
 import { parseDuration } from '../../src/client/duration';
 import { readHistoryFile, readRecordedRun } from '../../src/operations/history';
 import { progressLine } from '../../src/operations/progress';
@@ -19,6 +17,7 @@ import { storedDecisions } from '../support/decisions';
 import { startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
 import { envelope, momentum, risk, uniqueCorrId } from '../support/signals';
 import { HISTORY_FIXTURES_DIR, WORKFLOW_BUNDLE_PATH } from '../support/paths';
+import { runOrch, type CommandRun } from '../support/run-command';
 
 const TIMEOUT_MS = 3_000;
 const workDir = mkdtempSync(join(tmpdir(), 'orch-ops-'));
@@ -27,30 +26,9 @@ const quietLogger = { log: ignore, trace: ignore, debug: ignore, info: ignore, w
 let stack: E2EStack;
 let env: Record<string, string>;
 
-interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the compiled CLI with the stack's settings (and `extraEnv`). */
-function runCli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [compiledEntryPoint('client/cli'), ...args], {
-      env: { ...process.env, ...env, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(killer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function runCli(args: string[], extraEnv: Record<string, string> = {}): Promise<CommandRun> {
+  return runOrch(args, { ...env, ...extraEnv });
 }
 
 /** A correlation decided end to end: momentum and risk published on NATS, as agents do. */

@@ -4,7 +4,6 @@
  * checked against the decision rules applied, here, to the signals this test published; and the
  * what-if must leave production alone: no decision published, no workflow started.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,13 +11,13 @@ import { assess, chooseRoute, type Signals } from '../../src/activities/decision
 import type { AgentSignal } from '../../src/contract/agent-signal';
 import { ACTIONS, type Action } from '../../src/contract/decision';
 import { type PolicyInput, policySchema } from '../../src/contract/policy';
-import { compiledEntryPoint } from '../../src/devstack/local-stack';
 import { DECISIONS_STREAM } from '../../src/nats/streams';
 import { workflowIdFor } from '../../src/shared/correlation-api';
 import type { WhatIfReport } from '../../src/whatif/report';
 import { storedDecisions } from '../support/decisions';
 import { startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
 import { momentum, risk } from '../support/signals';
+import { runOrch, type CommandRun } from '../support/run-command';
 
 const COUNT = 220;
 const RECORDED: PolicyInput = { version: 'e2e-whatif-1', timeout_ms: 2_000 };
@@ -72,26 +71,8 @@ function signalsFor(i: number, corrId: string, next: () => number): Signals {
   return signals;
 }
 
-interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [compiledEntryPoint('client/cli'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(killer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function runCli(args: string[], env: Record<string, string>): Promise<CommandRun> {
+  return runOrch(args, env, { timeoutMs: 60_000 });
 }
 
 /** The `from → to  n` lines under a heading of the table (`actions`, `routes`). */

@@ -10,15 +10,7 @@ import { ConfigError, loadConfig } from '../../src/config';
 import { compiledEntryPoint } from '../../src/devstack/local-stack';
 import { natsConnectionOptions } from '../../src/nats/connection';
 import { generateTestPki, type TestPki } from '../support/secure-nats';
-
-const errorOf = (fn: () => unknown): Error => {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error');
-};
+import { errorOf } from '../support/errors';
 
 let pki: TestPki;
 let notPem: string;

@@ -25,15 +25,7 @@ import { WORKFLOW_BUNDLE_PATH } from '../support/paths';
 import { generateTestPki, startTlsProxy, type TestPki, type TlsProxy } from '../support/secure-nats';
 import { startTestNats, type TestNats } from '../support/servers';
 import { uniqueCorrId } from '../support/signals';
-
-const errorOf = (fn: () => unknown): Error => {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error');
-};
+import { errorOf } from '../support/errors';
 
 let pki: TestPki;
 let dir: string;

@@ -5,7 +5,6 @@
  * verification (every correlation decided exactly once, on exactly the signals published for it)
  * and the figures each scenario writes to .cache/chaos/<scenario>.json.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +14,12 @@ import type { AgentSignal } from '../../src/contract/agent-signal';
 import type { OrchestrationDecision } from '../../src/contract/decision';
 import type { PolicyInput } from '../../src/contract/policy';
 import { randomCorrelation } from '../../src/devstack/demo-feed';
-import { bridgeProcess, compiledEntryPoint, workerProcess } from '../../src/devstack/local-stack';
+import { bridgeProcess, workerProcess } from '../../src/devstack/local-stack';
 import { type ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
 import { DECISION_SUBJECT, DECISIONS_STREAM, DLQ_STREAM, ensureDecisionsStream, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
 import { REPO_ROOT, WORKFLOW_BUNDLE_PATH } from './paths';
 import { TcpProxy } from './tcp-proxy';
+import { runOrch, type CommandRun } from './run-command';
 
 // ---------------------------------------------------------------------------------------------
 // Scale
@@ -792,28 +792,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ChaosReport
 // ---------------------------------------------------------------------------------------------
 // The operator CLI
 
-export interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the compiled `orch` CLI against the stack. */
-export function runOrchCli(stack: ChaosStack, args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [compiledEntryPoint('client/cli'), ...args], {
-      env: { ...process.env, ...stack.cliEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(killer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+export function runOrchCli(stack: ChaosStack, args: string[]): Promise<CommandRun> {
+  return runOrch(args, stack.cliEnv, { timeoutMs: 120_000 });
 }

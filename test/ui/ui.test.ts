@@ -4,35 +4,19 @@
  * correlation decided through NATS is found by search attribute and by workflow id, and its page
  * shows the search attributes, the memo's summary and the decision. Screenshots go to .cache/ui/.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startLocalStack, type LocalStack } from '../../src/devstack/local-stack';
 import { getFreePort } from '../../src/devstack/processes';
 import { DECISIONS_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
 import { workflowIdFor } from '../../src/shared/correlation-api';
 import { storedDecisions } from '../support/decisions';
 import { waitFor } from '../support/e2e-stack';
-import { REPO_ROOT } from '../support/paths';
+import { openBrowser, openUntil as openPage, SCREENSHOT_DIR } from '../support/browser';
 import { momentum, risk, uniqueCorrId } from '../support/signals';
-
-const CHROMIUM = '/usr/bin/chromium';
-/** Without the background-networking flags Chromium's own connections crowd out the page's here. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const SCREENSHOT_DIR = join(REPO_ROOT, '.cache', 'ui');
-/** Visibility and the UI's own fetches lag the workflow by a moment: pages are reloaded until they show it. */
-const PAGE_DEADLINE_MS = 60_000;
 
 let stack: LocalStack;
 let nc: NatsConnection;
@@ -41,21 +25,7 @@ let page: Page;
 const corrId = uniqueCorrId('ui');
 const workflowId = workflowIdFor(corrId);
 
-/** Opens `url` and reloads it until the page's text satisfies `ready`; returns that text. */
-async function openUntil(url: string, what: string, ready: (text: string) => boolean): Promise<string> {
-  const deadline = Date.now() + PAGE_DEADLINE_MS;
-  let text = '';
-  for (let attempt = 1; ; attempt++) {
-    await page.goto(url, { waitUntil: 'domcontentloaded' });
-    // Give the single-page app a few seconds to fetch and render before reloading.
-    for (let i = 0; i < 16 && !ready(text); i++) {
-      await page.waitForTimeout(250);
-      text = await page.innerText('body').catch(() => '');
-    }
-    if (ready(text)) return text;
-    if (Date.now() > deadline) throw new Error(`after ${attempt} load(s) of ${url} the page still does not show ${what}; it shows:\n${text}`);
-  }
-}
+const openUntil = (url: string, what: string, ready: (text: string) => boolean): Promise<string> => openPage(page, url, what, ready);
 
 /** The address of the correlation's run in the UI (opening the workflow by id redirects there). */
 let runUrl: string | undefined;
@@ -77,8 +47,6 @@ async function screenshot(name: string): Promise<string> {
 describe('the Temporal UI on the local stack', () => {
   // Inside the describe: its afterAll runs before test/support/setup.ts's, which SIGKILLs every server left.
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-tools.sh\` as root; it installs Debian's chromium package`);
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
     const dataDir = mkdtempSync(join(tmpdir(), 'orch-ui-'));
     stack = await startLocalStack({ dataDir, temporalPort: await getFreePort(), uiPort: await getFreePort(), natsPort: await getFreePort() }, () => undefined);
     nc = await connect({ servers: stack.nats.url });
@@ -95,8 +63,7 @@ describe('the Temporal UI on the local stack', () => {
       return (await storedDecisions(jsm, corrId))[0];
     });
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    ({ browser, page } = await openBrowser());
   }, 120_000);
 
   afterAll(async () => {
