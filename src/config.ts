@@ -60,7 +60,16 @@ const envSchema = z.object({
     .default('orchestrator-bridge')
     .describe('Durable consumer of the bridge on SIGNALS; bridges with the same name share the work.'),
   ORCH_MAX_MESSAGE_BYTES: positiveInt.default(64 * 1024).describe('Largest agent message accepted; larger ones go to the DLQ (bytes).'),
-  ORCH_BRIDGE_CONCURRENCY: positiveInt.default(32).describe('Agent messages one bridge hands to Temporal at once.'),
+  ORCH_BRIDGE_CONCURRENCY: positiveInt.default(32).describe('Agent messages one bridge holds at once: waiting in a batch window or being handed to Temporal.'),
+  ORCH_BRIDGE_BATCH_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(50)
+    .describe(
+      "How long a correlation's first message waits for the others, so they reach Temporal in one signal-with-start; it ends early once every expected agent is in, and 0 sends each message at once (ms).",
+    ),
   ORCH_BRIDGE_ACK_WAIT_MS: positiveMs
     .default(30_000)
     .describe('How long JetStream waits for the bridge to acknowledge a message before redelivering it (ms).'),
@@ -127,7 +136,7 @@ export interface Config {
   shutdownGraceMs: number;
   /** Worker options left to the SDK's defaults when unset. */
   workerTuning: { maxCachedWorkflows?: number; maxConcurrentWorkflowTaskExecutions?: number };
-  bridge: { durableName: string; maxMessageBytes: number; concurrency: number; ackWaitMs: number; maxAckPending: number };
+  bridge: { durableName: string; maxMessageBytes: number; concurrency: number; batchWindowMs: number; ackWaitMs: number; maxAckPending: number };
   /** Payload encryption keys; undefined when encryption is off. `temporal.dataConverter` carries the codec. */
   codec?: KeyRing;
   codecServer: { host: string; port: number; token?: string; corsOrigins: string[] };
@@ -206,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       durableName: settings.ORCH_BRIDGE_DURABLE,
       maxMessageBytes: settings.ORCH_MAX_MESSAGE_BYTES,
       concurrency: settings.ORCH_BRIDGE_CONCURRENCY,
+      batchWindowMs: settings.ORCH_BRIDGE_BATCH_WINDOW_MS,
       ackWaitMs: settings.ORCH_BRIDGE_ACK_WAIT_MS,
       maxAckPending: settings.ORCH_BRIDGE_MAX_ACK_PENDING,
     },

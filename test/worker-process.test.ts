@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compiledEntryPoint, workerProcess } from '../src/devstack/local-stack';
-import { runDemoCorrelation } from '../src/devstack/demo';
+import { runDemoCorrelation } from './support/demo-correlation';
 import { getFreePort } from '../src/devstack/processes';
 import { storedDecisions } from './support/decisions';
 import { useDevServerAndNats } from './support/servers';

@@ -1,16 +1,19 @@
 /**
  * The correlation workflow on Temporal's time-skipping test server, with the production worker,
- * real activities and a real nats-server: timers that last minutes pass in moments.
+ * real activities and a real nats-server: timers that last minutes pass in moments. Correlations
+ * start as the bridge starts them (src/shared/correlation-start.ts).
  */
 import { type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
-import type { CorrelationState } from '../src/contract/correlation-state';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DEFAULT_POLICY } from '../src/config';
+import type { CorrelationState } from '../src/contract/correlation-state';
 import { completeDecisionSchema } from '../src/contract/decision';
-import type { PolicyInput } from '../src/contract/policy';
-import { agentSignal, type CorrelationInput, stateQuery, workflowIdFor } from '../src/shared/correlation-api';
+import { type PolicyInput, policySchema } from '../src/contract/policy';
+import { type AgentSignalEnvelope, agentSignal, agentSignals, stateQuery, WORKFLOW_TYPE, WORKFLOW_TYPE_V1, workflowIdFor } from '../src/shared/correlation-api';
+import { correlationSignalWithStart, type CorrelationWorkflow } from '../src/shared/correlation-start';
 import { SEARCH_ATTRIBUTES as SA } from '../src/shared/search-attributes';
-import { correlationWorkflow } from '../src/workflows';
 import { storedDecisions } from './support/decisions';
+import { historyShape } from './support/history-shape';
 import { createTimeSkippingEnv, startTestNats, type TestNats } from './support/servers';
 import { envelope, momentum, risk, signal, uniqueCorrId } from './support/signals';
 import { createTestWorker } from './support/worker';
@@ -27,20 +30,15 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-/** Starts a correlation the way the bridge does: signal-with-start with its first message. */
-function startCorrelation(taskQueue: string, first: ReturnType<typeof envelope>, policy?: PolicyInput) {
-  const input: CorrelationInput = { corr_id: first.signal.corr_id, ...(policy ? { policy } : {}) };
-  return env.client.workflow.signalWithStart(correlationWorkflow, {
-    workflowId: workflowIdFor(input.corr_id),
-    taskQueue,
-    args: [input],
-    signal: agentSignal,
-    signalArgs: [first],
-  });
+type Handle = WorkflowHandle<CorrelationWorkflow>;
+
+/** Starts a correlation the way the bridge does: one signal-with-start with a batch of its messages. */
+function startCorrelation(taskQueue: string, batch: AgentSignalEnvelope[], policy: PolicyInput = DEFAULT_POLICY): Promise<Handle> {
+  return env.client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(batch[0].signal.corr_id, policySchema.parse(policy), taskQueue, batch));
 }
 
 /** Queries the state until `ready` holds: a query sees the workflow between its tasks. */
-async function queryUntil(handle: WorkflowHandle<typeof correlationWorkflow>, ready: (state: CorrelationState) => boolean): Promise<CorrelationState> {
+async function queryUntil(handle: Handle, ready: (state: CorrelationState) => boolean): Promise<CorrelationState> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const state = await handle.query(stateQuery);
     if (ready(state)) return state;
@@ -50,7 +48,7 @@ async function queryUntil(handle: WorkflowHandle<typeof correlationWorkflow>, re
 }
 
 /** The markdown the UI shows as the workflow's current details. */
-async function currentDetails(handle: WorkflowHandle<typeof correlationWorkflow>): Promise<string> {
+async function currentDetails(handle: WorkflowHandle): Promise<string> {
   const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
   return metadata.currentDetails ?? '';
 }
@@ -62,13 +60,13 @@ async function withWorker<T>(body: (taskQueue: string) => Promise<T>): Promise<T
   return worker.runUntil(body(taskQueue));
 }
 
-describe('correlationWorkflow', () => {
-  it('fans in momentum and risk to one published trade decision', async () => {
+describe('correlationWorkflowV2', () => {
+  it('decides a batch of momentum and risk in one workflow task of nine events, with no timer', async () => {
     const corrId = uniqueCorrId('fanin');
-    const decision = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, envelope(momentum(corrId, undefined, { agent_version: '1.2.1' }), '1'));
-      await handle.signal(agentSignal, envelope(risk(corrId), '2'));
-      return handle.result();
+    const { decision, shape } = await withWorker(async (tq) => {
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId, undefined, { agent_version: '1.2.1' }), '1'), envelope(risk(corrId), '2')]);
+      const decision = await handle.result();
+      return { decision, shape: historyShape(await handle.fetchHistory()) };
     });
     expect(completeDecisionSchema.parse(decision)).toEqual(decision);
     expect(decision).toMatchObject({
@@ -85,20 +83,58 @@ describe('correlationWorkflow', () => {
       ],
     });
     expect(decision.decision.confidence).toBeGreaterThan(0.5);
-    const stored = await storedDecisions(nats.jsm, corrId);
-    expect(stored).toEqual([{ msgId: corrId, decision }]);
+    // The test server records the start's signal after the first task is scheduled (the dev server
+    // before it: test/e2e/bridge.test.ts checks the order there); the events are the same nine.
+    expect({ ...shape, events: [...shape.events].sort() }).toEqual({
+      events: [
+        'MarkerRecorded',
+        'MarkerRecorded',
+        'UpsertWorkflowSearchAttributes',
+        'WorkflowExecutionCompleted',
+        'WorkflowExecutionSignaled',
+        'WorkflowExecutionStarted',
+        'WorkflowTaskCompleted',
+        'WorkflowTaskScheduled',
+        'WorkflowTaskStarted',
+      ],
+      signals: [{ name: 'agentSignals', messages: 2 }],
+      workflowTasks: 1,
+      localActivities: ['scoreAndRoute', 'publishDecision'],
+    });
+    expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision }]);
   });
 
-  it('tells the Temporal UI what it is: search attributes, memo, and the live state of the wait', async () => {
-    const corrId = uniqueCorrId('visible');
-    const { whileWaiting, description } = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, envelope(momentum(corrId, undefined, { source_signal: { instrument: 'BTC/USD' } }), '1'));
-      await queryUntil(handle, (s) => s.metadata.policy_version !== undefined);
-      const whileWaiting = await currentDetails(handle);
-      await handle.signal(agentSignal, envelope(risk(corrId), '2'));
-      await handle.result();
-      return { whileWaiting, description: await handle.describe() };
+  it('waits for the agent whose signal comes later, then decides at once', async () => {
+    const corrId = uniqueCorrId('later');
+    const { decision, shape } = await withWorker(async (tq) => {
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1')]);
+      await queryUntil(handle, (s) => 'momentum' in s.signals);
+      await handle.signal(agentSignals, [envelope(risk(corrId), '2')]);
+      const decision = await handle.result();
+      return { decision, shape: historyShape(await handle.fetchHistory()) };
     });
+    expect(decision).toMatchObject({ decision: { action: 'trade' }, missing_agents: [], partial_data: false });
+    // The timer started for risk was cancelled by its signal, not fired.
+    expect(shape.events.filter((e) => e.startsWith('Timer'))).toEqual(['TimerStarted', 'TimerCanceled']);
+  });
+
+  it('tells the Temporal UI what it is from its start: search attributes, memo, and the live state of the wait', async () => {
+    const corrId = uniqueCorrId('visible');
+    const { atStart, whileWaiting, description } = await withWorker(async (tq) => {
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId, undefined, { source_signal: { instrument: 'BTC/USD' } }), '1')]);
+      await queryUntil(handle, (s) => 'momentum' in s.signals);
+      const atStart = await handle.describe();
+      const whileWaiting = await currentDetails(handle);
+      await handle.signal(agentSignals, [envelope(risk(corrId), '2')]);
+      await handle.result();
+      return { atStart, whileWaiting, description: await handle.describe() };
+    });
+    expect({
+      id: atStart.typedSearchAttributes.get(SA.correlationId),
+      status: atStart.typedSearchAttributes.get(SA.status),
+      policy: atStart.typedSearchAttributes.get(SA.policyVersion),
+      missing: atStart.typedSearchAttributes.get(SA.missingAgents),
+    }).toEqual({ id: corrId, status: 'collecting', policy: 'default-1', missing: ['momentum', 'risk'] });
     expect(whileWaiting).toContain('reported: momentum');
     expect(whileWaiting).toContain('missing: risk');
     expect(whileWaiting).toMatch(/partial-data timer fires at \d{4}-/);
@@ -113,7 +149,11 @@ describe('correlationWorkflow', () => {
       partial: attributes.get(SA.partialData),
       missing: attributes.get(SA.missingAgents),
     }).toEqual({ id: corrId, status: 'completed', action: 'trade', route: 'standard', instrument: 'BTC/USD', policy: 'default-1', partial: false, missing: [] });
-    expect(await description.memo).toMatchObject({ summary: expect.stringContaining(`Correlation ${corrId}: waits for momentum, risk until`) });
+    expect(await description.memo).toEqual({
+      summary: `Correlation ${corrId}: waits for momentum, risk for up to 5m after its first signal (policy default-1), then decides`,
+      expected_agents: ['momentum', 'risk'],
+      timeout_ms: 300_000,
+    });
   });
 
   it('decides insufficient_data when risk never reports, after a 5-minute durable timer', async () => {
@@ -121,7 +161,7 @@ describe('correlationWorkflow', () => {
     const startedAt = await env.currentTimeMs();
     const wallStart = Date.now();
     const { decision, state } = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, envelope(momentum(corrId, { confidence: 0.8 })));
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId, { confidence: 0.8 }))]);
       const decision = await handle.result();
       return { decision, state: await handle.query(stateQuery) };
     });
@@ -142,20 +182,25 @@ describe('correlationWorkflow', () => {
   it('decides on partial data at the timeout when min_agents_threshold is 1', async () => {
     const corrId = uniqueCorrId('partial');
     const decision = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, envelope(momentum(corrId, { confidence: 0.9 })), { version: 'lenient-1', min_agents_threshold: 1 });
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }))], { version: 'lenient-1', min_agents_threshold: 1 });
       return handle.result();
     });
-    expect(['monitor', 'trade']).toContain(decision.decision.action);
-    expect(decision).toMatchObject({ partial_data: true, missing_agents: ['risk'], contributing_agents: ['momentum'], policy_version: 'lenient-1' });
+    // Momentum 0.9 alone, less the 20 % partial-data penalty: 0.72, above trade_min_confidence 0.55.
+    expect(decision).toMatchObject({
+      decision: { action: 'trade', confidence: 0.72 },
+      partial_data: true,
+      missing_agents: ['risk'],
+      contributing_agents: ['momentum'],
+      policy_version: 'lenient-1',
+    });
   });
 
-  it('counts a redelivered message and a repeated agent once', async () => {
+  it('counts a redelivered message and a repeated agent once, within a batch and across batches', async () => {
     const corrId = uniqueCorrId('dupes');
     const { decision, state } = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '10'));
-      await handle.signal(agentSignal, envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '10'));
-      await handle.signal(agentSignal, envelope(momentum(corrId, { trend_direction: 'bearish', confidence: 0.1 }), '11'));
-      await handle.signal(agentSignal, envelope(risk(corrId, { risk_level: 'low' }), '12'));
+      const first = envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '10');
+      const handle = await startCorrelation(tq, [first, first]);
+      await handle.signal(agentSignals, [envelope(momentum(corrId, { trend_direction: 'bearish', confidence: 0.1 }), '11'), envelope(risk(corrId, { risk_level: 'low' }), '12')]);
       const decision = await handle.result();
       return { decision, state: await handle.query(stateQuery) };
     });
@@ -165,14 +210,13 @@ describe('correlationWorkflow', () => {
     expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
   });
 
-  it('reaches the same decision whichever agent reports first', async () => {
+  it('reaches the same decision whichever agent comes first in the batch', async () => {
     const decide = (first: 'momentum' | 'risk') =>
       withWorker(async (tq) => {
         const corrId = uniqueCorrId(`order-${first}`);
         const m = envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.7, momentum_strength: 0.6 }));
         const r = envelope(risk(corrId, { risk_level: 'medium', overall_score: 0.4 }));
-        const handle = await startCorrelation(tq, first === 'momentum' ? m : r);
-        await handle.signal(agentSignal, first === 'momentum' ? r : m);
+        const handle = await startCorrelation(tq, first === 'momentum' ? [m, r] : [r, m]);
         return handle.result();
       });
     const [momentumFirst, riskFirst] = [await decide('momentum'), await decide('risk')];
@@ -180,12 +224,11 @@ describe('correlationWorkflow', () => {
     expect(riskFirst.contributing_agents).toEqual(['momentum', 'risk']);
   });
 
-  it('answers the state query while collecting', async () => {
+  it('answers the state query from its first task, with the policy it was started with', async () => {
     const corrId = uniqueCorrId('query');
     await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, envelope(momentum(corrId), '1'));
-      // The policy arrives from a local activity a moment after the first signal is recorded.
-      const state = await queryUntil(handle, (s) => s.metadata.policy_version !== undefined);
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1')]);
+      const state = await queryUntil(handle, (s) => 'momentum' in s.signals);
       expect(state).toMatchObject({
         corr_id: corrId,
         status: 'collecting',
@@ -194,7 +237,7 @@ describe('correlationWorkflow', () => {
       });
       expect(Date.parse(state.metadata.timeout_at!) - Date.parse(state.metadata.created_at)).toBe(5 * 60_000);
       expect(state.decision).toBeUndefined();
-      await handle.signal(agentSignal, envelope(risk(corrId), '2'));
+      await handle.signal(agentSignals, [envelope(risk(corrId), '2')]);
       await handle.result();
       expect(await handle.query(stateQuery)).toMatchObject({ status: 'completed', decision: { corr_id: corrId } });
     });
@@ -204,48 +247,100 @@ describe('correlationWorkflow', () => {
     const corrId = uniqueCorrId('three');
     const policy = { version: 'three-1', expected_agents: ['momentum', 'risk', 'sentiment'], weights: { momentum: 1, risk: 1, sentiment: 1 } };
     const decision = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, envelope(momentum(corrId, { confidence: 0.9 })), policy);
-      await handle.signal(agentSignal, envelope(risk(corrId, { overall_score: 0.1 })));
-      const state = await queryUntil(handle, (s) => 'risk' in s.signals && s.metadata.expected_agents !== undefined);
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId, { confidence: 0.9 })), envelope(risk(corrId, { overall_score: 0.1 }))], policy);
+      const state = await queryUntil(handle, (s) => 'risk' in s.signals);
       expect(state).toMatchObject({ status: 'collecting', metadata: { expected_agents: ['momentum', 'risk', 'sentiment'] } });
-      await handle.signal(agentSignal, envelope(signal('sentiment', corrId, { confidence: 0.6 })));
+      await handle.signal(agentSignals, [envelope(signal('sentiment', corrId, { confidence: 0.6 }))]);
       return handle.result();
     });
     expect(decision).toMatchObject({ contributing_agents: ['momentum', 'risk', 'sentiment'], partial_data: false, policy_version: 'three-1' });
     expect(decision.decision.confidence).toBeCloseTo((0.9 + 0.9 + 0.6) / 3, 4);
   });
 
+  it('refuses agents beyond max_agents from its very first batch', async () => {
+    const corrId = uniqueCorrId('bounded');
+    const policy = { version: 'bounded-1', expected_agents: ['momentum', 'risk'], max_agents: 2, timeout_ms: 60_000 };
+    const { decision, state } = await withWorker(async (tq) => {
+      const extra = ['a1', 'a2', 'a3'].map((agent) => envelope(signal(agent, corrId, { confidence: 0.5 })));
+      const handle = await startCorrelation(tq, [...extra, envelope(momentum(corrId)), envelope(risk(corrId))], policy);
+      const decision = await handle.result();
+      return { decision, state: await handle.query(stateQuery) };
+    });
+    expect(state.rejected_count).toBe(1);
+    expect(decision.available_agents).toEqual(['a1', 'a2', 'momentum', 'risk']);
+  });
+
+  it('still takes the single agentSignal of the first shape', async () => {
+    const corrId = uniqueCorrId('single');
+    const decision = await withWorker(async (tq) => {
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1')]);
+      await handle.signal(agentSignal, envelope(risk(corrId), '2'));
+      return handle.result();
+    });
+    expect(decision.provenance.map((p) => p.message_id)).toEqual(['1', '2']);
+  });
+
   it('re-drives a correlation from its recorded signals: decides at once, links back, publishes under its own id', async () => {
     const corrId = uniqueCorrId('redrive');
     const workflowId = `${workflowIdFor(corrId)}-redrive-1`;
     const of = { workflow_id: workflowIdFor(corrId), run_id: 'run-of-the-original' };
-    const { decision, memo, timers } = await withWorker(async (tq) => {
-      const handle = await env.client.workflow.start(correlationWorkflow, {
+    const { decision, shape } = await withWorker(async (tq) => {
+      const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
         workflowId,
         taskQueue: tq,
-        args: [{ corr_id: corrId, redrive: { of, signals: [envelope(momentum(corrId, { confidence: 0.9 }), '7')] } }],
+        args: [{ corr_id: corrId, policy: DEFAULT_POLICY, redrive: { of, signals: [envelope(momentum(corrId, { confidence: 0.9 }), '7')] } }],
       });
       const decision = await handle.result();
-      const history = await handle.fetchHistory();
-      const timers = history.events?.filter((e) => e.timerStartedEventAttributes).length;
-      return { decision, memo: await (await handle.describe()).memo, timers };
+      return { decision, shape: historyShape(await handle.fetchHistory()) };
     });
     // Only momentum was recorded: it decides on that at once, with no partial-data timer.
-    expect(timers).toBe(0);
+    expect(shape.events).not.toContain('TimerStarted');
     expect(decision).toMatchObject({ decision: { action: 'insufficient_data' }, redrive_of: of, provenance: [{ agent: 'momentum', message_id: '7' }] });
-    expect(memo).toMatchObject({ redrive_of: of, summary: expect.stringContaining(`re-drive of ${of.workflow_id}`) });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: `${corrId}:${workflowId}`, decision }]);
   });
 
-  it('fails the correlation with an error naming the field of a bad policy', async () => {
+  it('fails, naming what is missing, when started without a policy', async () => {
+    const corrId = uniqueCorrId('nopolicy');
+    const failure = await withWorker(async (tq) => {
+      const handle = await env.client.workflow.start(WORKFLOW_TYPE, { workflowId: workflowIdFor(corrId), taskQueue: tq, args: [{ corr_id: corrId }] });
+      return handle.result().catch((error: unknown) => error);
+    });
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('a validated policy (version, expected_agents, timeout_ms)') });
+  });
+});
+
+describe('correlationWorkflow (the first shape)', () => {
+  it('takes the batch signal of a current bridge while it is still open during an upgrade', async () => {
+    const corrId = uniqueCorrId('v1batch');
+    const decision = await withWorker(async (tq) => {
+      const handle = await env.client.workflow.signalWithStart(WORKFLOW_TYPE_V1, {
+        workflowId: workflowIdFor(corrId),
+        taskQueue: tq,
+        args: [{ corr_id: corrId }],
+        signal: agentSignal,
+        signalArgs: [envelope(momentum(corrId), '1')],
+      });
+      await handle.signal(agentSignals, [envelope(risk(corrId), '2'), envelope(risk(corrId), '3')]);
+      return handle.result();
+    });
+    expect(decision).toMatchObject({ decision: { action: 'trade' }, missing_agents: [], provenance: [{ message_id: '1' }, { message_id: '2' }] });
+  });
+
+  it('fails the correlation with an error naming the field of a bad policy override', async () => {
     const corrId = uniqueCorrId('badpolicy');
     const failure = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, envelope(momentum(corrId)), { version: 'bad', timeout_ms: -1 });
+      const handle = await env.client.workflow.signalWithStart(WORKFLOW_TYPE_V1, {
+        workflowId: workflowIdFor(corrId),
+        taskQueue: tq,
+        args: [{ corr_id: corrId, policy: { version: 'bad', timeout_ms: -1 } }],
+        signal: agentSignal,
+        signalArgs: [envelope(momentum(corrId))],
+      });
       return handle.result().catch((error: unknown) => error);
     });
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     // A local activity's failure reaches the workflow's caller as the activity's own ApplicationFailure.
-    const cause = (failure as WorkflowFailedError).cause;
-    expect(cause).toMatchObject({ type: 'InvalidPolicy', message: expect.stringContaining('timeout_ms') });
+    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidPolicy', message: expect.stringContaining('timeout_ms') });
   });
 });

@@ -2,6 +2,7 @@
  * The correlation workflow's activities, built around their dependencies. Scoring and routing are
  * pure (see decision-rules.ts); publishing does a few milliseconds of idempotent I/O. All of them run
  * as local activities (histories from before that change ran publishing as a normal activity).
+ * `resolvePolicy`, `scoreSignals` and `routeDecision` serve the first workflow shape only.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { JetStreamClient, JetStreamManager } from 'nats';
@@ -35,6 +36,9 @@ export interface PublishResult {
 /** The assessment, the version of the code that made it, and the instrument it is about (for search). */
 export type ScoredAssessment = Assessment & { orchestrator_version: string; instrument?: string };
 
+/** A scored assessment and the route its decision goes to. */
+export type RoutedAssessment = ScoredAssessment & { route: string };
+
 export function createActivities(deps: ActivityDependencies) {
   let streamReady: Promise<void> | undefined;
   const ensureStream = (): Promise<void> => {
@@ -65,6 +69,21 @@ export function createActivities(deps: ActivityDependencies) {
     /** The route a decision goes to, by the policy's routing rules. */
     async routeDecision(input: { signals: Record<string, AgentSignal>; action: Action; policy: Policy }): Promise<string> {
       return chooseRoute(input.signals, input.action, input.policy);
+    },
+
+    /**
+     * Scoring and routing in one step: both are pure, so one recorded result (one marker, one
+     * workflow activation) serves where two did. Used by correlationWorkflowV2.
+     */
+    async scoreAndRoute(input: { signals: Record<string, AgentSignal>; policy: Policy }): Promise<RoutedAssessment> {
+      const assessment = assess(input.signals, input.policy);
+      const instrument = instrumentOf(input.signals);
+      return {
+        ...assessment,
+        route: chooseRoute(input.signals, assessment.action, input.policy),
+        orchestrator_version: ORCHESTRATOR_VERSION,
+        ...(instrument ? { instrument } : {}),
+      };
     },
 
     /**

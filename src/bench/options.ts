@@ -1,7 +1,7 @@
 /** The command line of `npm run bench`: parsing and validation, with errors that name the option. */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../client/duration';
+import { parseDuration } from '../shared/duration';
 import { ConfigError, DEFAULT_POLICY } from '../config';
 
 export type Target = 'local' | 'external';

@@ -1,10 +1,10 @@
 /**
- * The NATS → Temporal bridge: a durable JetStream pull consumer on SIGNALS that turns each agent
- * message into a signal-with-start on its correlation's workflow. A message is acknowledged only
- * once Temporal has it, or once it is safely in the DLQ; nothing is dropped on the way.
+ * The NATS → Temporal bridge: a durable JetStream pull consumer on SIGNALS that turns agent
+ * messages into signal-with-starts on their correlation's workflow. A correlation's messages that
+ * arrive close together go in one batch signal. A message is acknowledged only once Temporal has
+ * it, or once it is safely in the DLQ; nothing is dropped on the way.
  */
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   AckPolicy,
   ConsumerEvents,
@@ -17,26 +17,32 @@ import {
   type JsMsg,
   nanos,
 } from 'nats';
-import type { AgentSignal } from '../contract/agent-signal';
 import type { OrchestrationDecision } from '../contract/decision';
+import type { Policy } from '../contract/policy';
 import { DLQ_SUBJECT, ensureSignalStreams, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
 import type { Logger } from '../observability/logger';
 import type { OrchestratorMetrics } from '../observability/metrics';
-import { agentSignal, type CorrelationInput, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
-import { OneAtATime } from './one-at-a-time';
+import { type AgentSignalEnvelope, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
+import { correlationSignalWithStart } from '../shared/correlation-start';
+import { Gatherer } from './gather';
 import { type DlqReason, parseAgentMessage } from './parse';
+import { ReportedAgents } from './reported-agents';
 
 export interface BridgeOptions {
   js: JetStreamClient;
   jsm: JetStreamManager;
   client: Client;
   taskQueue: string;
+  /** The policy new correlations run under: passed in their start, and its expected agents close a batch early. */
+  policy: Policy;
   logger: Logger;
   /** Durable consumer name; bridges that share it share the work. */
   durableName: string;
   maxMessageBytes: number;
-  /** Messages handled at once. */
+  /** Messages handled at once (waiting in a batch window or being handed over). */
   concurrency: number;
+  /** How long a correlation's first message waits for the others before they go to Temporal together (ms); 0 sends each at once. */
+  batchWindowMs: number;
   /** How long JetStream waits for an ack before redelivering (a crashed bridge's messages come back after this). */
   ackWaitMs: number;
   /** Messages delivered but not yet acknowledged, across all bridges on the consumer. */
@@ -47,12 +53,20 @@ export interface BridgeOptions {
 export interface BridgeStats {
   received: number;
   signalled: number;
+  /** Signal-with-start calls that Temporal accepted; fewer than `signalled` when messages went together. */
+  batches: number;
   duplicates: number;
   dlq: Partial<Record<DlqReason, number>>;
   retries: number;
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
+
+/** A parsed message on its way to Temporal. */
+interface Pending {
+  message: JsMsg;
+  envelope: AgentSignalEnvelope;
+}
 
 /** A counting semaphore: the consume loop waits for a free slot before taking the next message. */
 class Slots {
@@ -86,10 +100,11 @@ class Slots {
 }
 
 export class SignalBridge {
-  private readonly stats: BridgeStats = { received: 0, signalled: 0, duplicates: 0, dlq: {}, retries: 0 };
+  private readonly stats: BridgeStats = { received: 0, signalled: 0, batches: 0, duplicates: 0, dlq: {}, retries: 0 };
   private readonly slots: Slots;
-  /** A correlation's messages go to Temporal one at a time (see one-at-a-time.ts). */
-  private readonly handovers = new OneAtATime();
+  private readonly reported: ReportedAgents;
+  /** A correlation's messages go to Temporal in batches, one batch at a time (see gather.ts). */
+  private readonly batches: Gatherer<Pending>;
   private messages?: ConsumerMessages;
   private stopping = false;
   private consuming = false;
@@ -97,6 +112,12 @@ export class SignalBridge {
 
   constructor(private readonly options: BridgeOptions) {
     this.slots = new Slots(options.concurrency);
+    this.reported = new ReportedAgents(options.policy.expected_agents);
+    this.batches = new Gatherer<Pending>({
+      windowMs: options.batchWindowMs,
+      isComplete: (corrId, batch) => this.reported.completes(corrId, batch.map((p) => p.envelope.signal.agent_name)),
+      handOver: (corrId, batch) => this.handOver(corrId, batch),
+    });
   }
 
   /** Creates the streams and the durable consumer if missing, then starts consuming. */
@@ -111,6 +132,7 @@ export class SignalBridge {
     this.stopping = true;
     await this.messages?.close();
     await this.loop;
+    this.batches.flushAll();
     await this.slots.drained();
   }
 
@@ -175,69 +197,74 @@ export class SignalBridge {
 
   private async handle(message: JsMsg): Promise<void> {
     this.stats.received++;
-    const { logger, maxMessageBytes } = this.options;
-    const context = { subject: message.subject, stream_seq: message.seq, delivery: message.info.deliveryCount };
+    const parsed = parseAgentMessage(message.subject, message.data, this.options.maxMessageBytes);
+    if (!parsed.ok) {
+      await this.deadLetter(message, parsed.reason, parsed.detail).catch((error: unknown) => this.retryLater([message], error, 'cannot publish to the DLQ'));
+      return;
+    }
+    // handOver settles every message itself; a rejection here would be a bug, and still must not lose the message.
+    await this.batches
+      .add(parsed.signal.corr_id, { message, envelope: { message_id: String(message.seq), signal: parsed.signal } })
+      .catch((error: unknown) => this.retryLater([message], error, 'cannot hand the signal to Temporal'));
+  }
+
+  /**
+   * One signal-with-start for a correlation's batch: the first messages create its actor. A closed
+   * correlation is never started again (REJECT_DUPLICATE): each message of the batch is then a
+   * duplicate or late. Never rejects: every message is acknowledged or nak'ed here.
+   */
+  private async handOver(corrId: string, batch: Pending[]): Promise<void> {
+    const { client, policy, taskQueue, logger, metrics } = this.options;
     try {
-      const parsed = parseAgentMessage(message.subject, message.data, maxMessageBytes);
-      if (!parsed.ok) return await this.deadLetter(message, parsed.reason, parsed.detail);
-      const corrId = parsed.signal.corr_id;
-      const log = logger.child({ ...context, corr_id: corrId, workflow_id: workflowIdFor(corrId) });
-      try {
-        await this.handovers.run(corrId, () => this.signal(parsed.signal, String(message.seq)));
-      } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-        return await this.onDecidedCorrelation(message, parsed.signal);
-      }
-      message.ack();
-      this.stats.signalled++;
-      this.options.metrics?.signalsReceived.inc({ outcome: 'signalled' });
-      log.debug('signalled');
+      await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, batch.map((p) => p.envelope)));
     } catch (error) {
-      // Temporal or NATS is unavailable: the message waits in JetStream and comes back later.
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return await this.onDecidedCorrelation(corrId, batch);
+      return this.retryLater(
+        batch.map((p) => p.message),
+        error,
+        'cannot hand the signals to Temporal',
+      );
+    }
+    for (const { message } of batch) message.ack();
+    this.stats.batches++;
+    this.stats.signalled += batch.length;
+    metrics?.signalsReceived.inc({ outcome: 'signalled' }, batch.length);
+    this.reported.record(corrId, batch.map((p) => p.envelope.signal.agent_name));
+    logger.debug({ corr_id: corrId, workflow_id: workflowIdFor(corrId), stream_seqs: batch.map((p) => p.message.seq) }, 'signalled');
+  }
+
+  /** Temporal or NATS is unavailable: the messages wait in JetStream and come back later, with backoff. */
+  private retryLater(messages: JsMsg[], error: unknown, what: string): void {
+    for (const message of messages) {
       this.stats.retries++;
       this.options.metrics?.signalsReceived.inc({ outcome: 'retried' });
       const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** (message.info.deliveryCount - 1));
       message.nak(delay);
-      logger.warn({ ...context, err: error, retry_in_ms: delay }, 'cannot hand the signal to Temporal; will retry');
+      this.options.logger.warn({ subject: message.subject, stream_seq: message.seq, delivery: message.info.deliveryCount, err: error, retry_in_ms: delay }, `${what}; will retry`);
     }
-  }
-
-  /**
-   * Signal-with-start: the first signal creates the correlation's actor. A closed correlation is
-   * never started again (REJECT_DUPLICATE): the late signal is refused instead.
-   */
-  private signal(signal: AgentSignal, messageId: string): Promise<unknown> {
-    const corrId = signal.corr_id;
-    const input: CorrelationInput = { corr_id: corrId };
-    return this.options.client.workflow.signalWithStart(WORKFLOW_TYPE, {
-      workflowId: workflowIdFor(corrId),
-      taskQueue: this.options.taskQueue,
-      args: [input],
-      signal: agentSignal,
-      signalArgs: [{ message_id: messageId, signal }],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    });
   }
 
   /**
    * The correlation has already closed. A redelivery of a message it used (the bridge died between
    * signalling and acknowledging) is a duplicate; anything else arrived too late.
    */
-  private async onDecidedCorrelation(message: JsMsg, signal: AgentSignal): Promise<void> {
-    const handle = this.options.client.workflow.getHandle(workflowIdFor(signal.corr_id));
+  private async onDecidedCorrelation(corrId: string, batch: Pending[]): Promise<void> {
+    const handle = this.options.client.workflow.getHandle(workflowIdFor(corrId));
     const decision = await handle.result().then(
       (result: OrchestrationDecision) => result,
       () => undefined,
     );
-    if (decision?.provenance?.some((entry) => entry.message_id === String(message.seq))) {
-      this.stats.duplicates++;
-      this.options.metrics?.signalsReceived.inc({ outcome: 'duplicate' });
-      message.ack();
-      return;
+    const used = new Set(decision?.provenance?.map((entry) => entry.message_id));
+    for (const { message, envelope } of batch) {
+      if (used.has(envelope.message_id)) {
+        this.stats.duplicates++;
+        this.options.metrics?.signalsReceived.inc({ outcome: 'duplicate' });
+        message.ack();
+        continue;
+      }
+      const detail = decision ? `correlation ${corrId} was decided at ${decision.orchestrated_at}` : `correlation ${corrId} has closed`;
+      await this.deadLetter(message, 'late', detail).catch((error: unknown) => this.retryLater([message], error, 'cannot publish to the DLQ'));
     }
-    const detail = decision ? `correlation ${signal.corr_id} was decided at ${decision.orchestrated_at}` : `correlation ${signal.corr_id} has closed`;
-    await this.deadLetter(message, 'late', detail);
   }
 
   /** Publishes the original bytes to the DLQ with the reason and origin in headers, then acks. */

@@ -1,9 +1,6 @@
-import type { Client } from '@temporalio/client';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import type { AgentSignal } from '../contract/agent-signal';
 import type { OrchestrationDecision } from '../contract/decision';
-import { type AgentSignalEnvelope, agentSignal, workflowIdFor, WORKFLOW_TYPE } from '../shared/correlation-api';
-import type { correlationWorkflow } from '../workflows';
 import { DECISION_SUBJECT, signalSubject } from '../nats/streams';
 
 /** The seed's fan-in example: bullish momentum and medium risk on BTC/USD. */
@@ -14,23 +11,6 @@ export function demoSignals(corrId: string, now = new Date()): AgentSignal[] {
     { schema_version: '1.0.0', agent_name: 'momentum', agent_version: '1.2.1', corr_id: corrId, enriched_at: at, source_signal, analysis: { trend_direction: 'bullish', momentum_strength: 0.78, confidence: 0.85 } },
     { schema_version: '1.0.0', agent_name: 'risk', agent_version: '0.9.0', corr_id: corrId, enriched_at: at, source_signal, analysis: { risk_level: 'medium', overall_score: 0.6, position_sizing: { recommended_size: 10_000 } } },
   ];
-}
-
-/**
- * Runs one correlation straight through Temporal (signal-with-start, then a signal) and waits for
- * its decision.
- */
-export async function runDemoCorrelation(client: Client, taskQueue: string, corrId: string): Promise<OrchestrationDecision> {
-  const [first, ...rest] = demoSignals(corrId).map((signal, i): AgentSignalEnvelope => ({ message_id: `demo-${i + 1}`, signal }));
-  const handle = await client.workflow.signalWithStart<typeof correlationWorkflow, [AgentSignalEnvelope]>(WORKFLOW_TYPE, {
-    workflowId: workflowIdFor(corrId),
-    taskQueue,
-    args: [{ corr_id: corrId }],
-    signal: agentSignal,
-    signalArgs: [first],
-  });
-  for (const envelope of rest) await handle.signal(agentSignal, envelope);
-  return handle.result();
 }
 
 /** Publishes the demo correlation on NATS, as the agents would, and waits for its decision there. */

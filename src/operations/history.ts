@@ -9,7 +9,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import { decodeHistory, encryptedPayloadProblem } from '../codec';
-import { type AgentSignalEnvelope, agentSignal, type CorrelationInput } from '../shared/correlation-api';
+import type { AgentSignalEnvelope, CorrelationInput, CorrelationStart } from '../shared/correlation-api';
+import { recordedEnvelopes, recordedPolicy } from './recorded';
+import type { Policy } from '../contract/policy';
 
 export type History = temporal.api.history.v1.IHistory;
 type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
@@ -100,31 +102,28 @@ export function historyWorkflowType(history: History): string | undefined {
 /** What a correlation run was given: its input and the agent signals it recorded. */
 export interface RecordedRun {
   corrId: string;
-  input: CorrelationInput;
+  input: CorrelationInput | CorrelationStart;
   /** The signals a re-drive gives the correlation: the first per agent, in the order they arrived. */
   signals: AgentSignalEnvelope[];
-  /** Every agentSignal the run recorded, duplicates and late ones included. */
+  /** Every agent message the run recorded, duplicates and late ones included. */
   signalEvents: number;
+  /** The policy the run decided under, when the history says (see `recordedPolicy`). */
+  policy?: Policy;
 }
 
 /**
  * Reads a correlation run's input and recorded signals. The signals are those of a re-drive's own
  * input first (a re-driven run records them there, not as signal events), then the `agentSignal`
- * events, keeping the first message per agent as the workflow does: a duplicate or a second message
+ * and `agentSignals` events, keeping the first message per agent as the workflow does: a duplicate or a second message
  * from the same agent is dropped, and so is a message for another correlation. A signal that came
  * after the decision is kept (it was late for that run, not for a re-drive).
  */
 export function readRecordedRun(history: History): RecordedRun {
-  const input = firstPayload(startedAttributes(history).input) as CorrelationInput | undefined;
+  const input = firstPayload(startedAttributes(history).input) as CorrelationInput | CorrelationStart | undefined;
   if (!input || typeof input.corr_id !== 'string') throw new Error('the history is not a correlation workflow: its input has no corr_id');
-  const received: AgentSignalEnvelope[] = [...(input.redrive?.signals ?? [])];
-  let signalEvents = 0;
-  for (const event of history.events ?? []) {
-    const signaled = event.workflowExecutionSignaledEventAttributes;
-    if (!signaled || signaled.signalName !== agentSignal.name) continue;
-    signalEvents++;
-    received.push(firstPayload(signaled.input) as AgentSignalEnvelope);
-  }
+  const recorded = recordedEnvelopes(history.events ?? [], (payload) => firstPayload({ payloads: payload ? [payload] : [] })) as AgentSignalEnvelope[];
+  const received: AgentSignalEnvelope[] = [...(input.redrive?.signals ?? []), ...recorded];
+  const signalEvents = recorded.length;
   const agents = new Set<string>();
   const messageIds = new Set<string>();
   const signals: AgentSignalEnvelope[] = [];
@@ -136,5 +135,6 @@ export function readRecordedRun(history: History): RecordedRun {
     messageIds.add(envelope.message_id);
     signals.push(envelope);
   }
-  return { corrId: input.corr_id, input, signals, signalEvents };
+  const policy = recordedPolicy(historyWorkflowType(history) ?? '', input, history.events ?? []);
+  return { corrId: input.corr_id, input, signals, signalEvents, ...(policy ? { policy } : {}) };
 }

@@ -5,7 +5,9 @@
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import { type AgentSignalEnvelope, type CorrelationInput, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
+import type { Policy } from '../contract/policy';
+import { type AgentSignalEnvelope, type CorrelationStart, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
+import { startVisibility } from '../shared/correlation-visibility';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import { fetchDecodedHistory, readRecordedRun } from './history';
 import { listExecutions, quote } from './visibility';
@@ -55,6 +57,8 @@ export interface RedrivePlan {
   executionStatus: string;
   /** The signals the re-drive is given: the first per agent, as the run kept them. */
   signals: AgentSignalEnvelope[];
+  /** The policy the run decided under, when its history records it; the re-drive decides under it. */
+  policy?: Policy;
   /** Runs of this correlation the query matched (the newest is re-driven). */
   runsMatched: number;
   earlier: EarlierRedrive[];
@@ -96,7 +100,7 @@ export async function planRun(client: Client, execution: WorkflowExecutionInfo):
   };
   try {
     const run = readRecordedRun(await fetchDecodedHistory(client, execution.workflowId, execution.runId));
-    return { ...base, corrId: run.corrId, signals: run.signals };
+    return { ...base, corrId: run.corrId, signals: run.signals, ...(run.policy ? { policy: run.policy } : {}) };
   } catch (error) {
     return { ...base, corrId: execution.workflowId, signals: [], error: `cannot read its history: ${(error as Error).message}` };
   }
@@ -153,13 +157,15 @@ export async function decide(client: Client, plan: RedrivePlan, options: PlanOpt
 const ID_ATTEMPTS = 5;
 
 /**
- * Starts the re-drive: `correlationWorkflow` with `{ corr_id, redrive: { of, signals } }` under
- * `newWorkflowId`. The id is never reused (REJECT_DUPLICATE): if another re-drive took it since the
- * plan was made, the next number is used.
+ * Starts the re-drive: the current workflow type with `{ corr_id, policy, redrive: { of, signals } }`
+ * under `newWorkflowId`, deciding under the policy the run decided under, or `fallbackPolicy` when
+ * its history does not say (a run of the first shape whose policy failed to resolve). The id is
+ * never reused (REJECT_DUPLICATE): if another re-drive took it since the plan was made, the next
+ * number is used.
  */
-export async function startRedrive(client: Client, taskQueue: string, plan: RedrivePlan): Promise<{ workflowId: string; runId: string }> {
+export async function startRedrive(client: Client, taskQueue: string, plan: RedrivePlan, fallbackPolicy: Policy): Promise<{ workflowId: string; runId: string }> {
   if (!plan.newWorkflowId) throw new Error(`no re-drive planned for ${plan.corrId}`);
-  const input: CorrelationInput = { corr_id: plan.corrId, redrive: { of: plan.of, signals: plan.signals } };
+  const input: CorrelationStart = { corr_id: plan.corrId, policy: plan.policy ?? fallbackPolicy, redrive: { of: plan.of, signals: plan.signals } };
   let n = Number(/-redrive-(\d+)$/.exec(plan.newWorkflowId)![1]);
   for (let attempt = 1; ; attempt++) {
     const workflowId = redriveWorkflowId(plan.corrId, n);
@@ -169,6 +175,7 @@ export async function startRedrive(client: Client, taskQueue: string, plan: Redr
         taskQueue,
         args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        ...startVisibility(input),
       });
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (error) {

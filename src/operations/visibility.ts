@@ -3,7 +3,7 @@
  * them: the same SQL-like filter a user types into the Temporal UI (`temporal workflow list -q`).
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { WORKFLOW_TYPE } from '../shared/correlation-api';
+import { WORKFLOW_TYPES } from '../shared/correlation-api';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 /** A string literal in a visibility query. */
@@ -11,8 +11,8 @@ export function quote(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** Every correlation workflow, whatever else a query says. */
-export const CORRELATION_WORKFLOWS = `WorkflowType = ${quote(WORKFLOW_TYPE)}`;
+/** Every correlation workflow, of either shape, whatever else a query says. */
+export const CORRELATION_WORKFLOWS = `WorkflowType IN (${WORKFLOW_TYPES.map(quote).join(', ')})`;
 
 /** True when the whole clause is one parenthesised group, `(a OR b)` (not `(a) OR (b)`); quoted text is skipped. */
 function isGrouped(clause: string): boolean {

@@ -1,15 +1,27 @@
 /**
- * The correlation workflow's public surface: its id scheme, task queue, signal and query. Shared by
- * the workflow, the bridge and the CLI; it imports no workflow code and no Node modules.
+ * The correlation workflow's public surface: its id scheme, task queue, types, signals and query.
+ * Shared by the workflow, the bridge and the CLI; it imports no workflow code and no Node modules.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { AgentSignal } from '../contract/agent-signal';
 import type { CorrelationState } from '../contract/correlation-state';
-import type { PolicyInput } from '../contract/policy';
+import type { Policy, PolicyInput } from '../contract/policy';
 
 export const WORKFLOW_ID_PREFIX = 'corr-';
 export const DEFAULT_TASK_QUEUE = 'orchestrator';
-export const WORKFLOW_TYPE = 'correlationWorkflow';
+
+/**
+ * The workflow type new correlations start as: one workflow task when the agents report close
+ * together (see src/workflows/correlation-workflow-v2.ts).
+ */
+export const WORKFLOW_TYPE = 'correlationWorkflowV2';
+/**
+ * The first shape, still registered so correlations started by an older bridge, and their
+ * recorded histories, keep working.
+ */
+export const WORKFLOW_TYPE_V1 = 'correlationWorkflow';
+/** Every workflow type a correlation can run as: what visibility queries and history readers accept. */
+export const WORKFLOW_TYPES: readonly string[] = [WORKFLOW_TYPE_V1, WORKFLOW_TYPE];
 
 /** The workflow id of a correlation: one correlation, one actor. */
 export function workflowIdFor(corrId: string): string {
@@ -31,6 +43,19 @@ export interface Redrive {
   signals: AgentSignalEnvelope[];
 }
 
+/** The input of `correlationWorkflowV2`. */
+export interface CorrelationStart {
+  corr_id: string;
+  /**
+   * The policy the correlation runs under, validated by whoever starts it (the bridge: its
+   * configured policy). It is recorded in the start event, so a policy change never alters a
+   * correlation in flight, and the workflow needs no step to look it up.
+   */
+  policy: Policy;
+  redrive?: Redrive;
+}
+
+/** The input of the first shape, `correlationWorkflow`. */
 export interface CorrelationInput {
   corr_id: string;
   /** A policy for this correlation only; the worker's policy applies when absent. */
@@ -38,6 +63,11 @@ export interface CorrelationInput {
   redrive?: Redrive;
 }
 
-/** A signal, not an update: agents publish and move on, and JetStream holds the message until Temporal has it. */
+/** Signals, not updates: agents publish and move on, and JetStream holds the message until Temporal has it. */
 export const agentSignal = defineSignal<[AgentSignalEnvelope]>('agentSignal');
+/**
+ * A correlation's messages that reached the bridge close together, in stream order: one signal,
+ * one history event and one workflow task for all of them. Each keeps its own message id.
+ */
+export const agentSignals = defineSignal<[AgentSignalEnvelope[]]>('agentSignals');
 export const stateQuery = defineQuery<CorrelationState>('state');

@@ -8,9 +8,10 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import type { AgentSignal } from '../contract/agent-signal';
 import type { OrchestrationDecision } from '../contract/decision';
-import { type Policy, policySchema } from '../contract/policy';
+import type { Policy } from '../contract/policy';
 import type { Signals } from '../activities/decision-rules';
-import { type AgentSignalEnvelope, type CorrelationInput, WORKFLOW_ID_PREFIX, WORKFLOW_TYPE } from '../shared/correlation-api';
+import { recordedEnvelopes, recordedPolicy } from '../operations/recorded';
+import { type AgentSignalEnvelope, type CorrelationInput, type CorrelationStart, WORKFLOW_ID_PREFIX, WORKFLOW_TYPES } from '../shared/correlation-api';
 
 type Payload = temporal.api.common.v1.IPayload;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -44,7 +45,7 @@ export interface RecoveredCorrelation {
   };
   /** The decision: the workflow's result. Absent when the run did not complete. */
   decision?: OrchestrationDecision;
-  /** The policy the run decided under, from its resolvePolicy local-activity marker, when readable. */
+  /** The policy the run decided under, from its input (or, for the first shape, its resolvePolicy local-activity marker), when readable. */
   recordedPolicy?: Policy;
   /** Set when the run re-drove an earlier one. */
   redriveOf?: { workflow_id: string; run_id: string };
@@ -72,28 +73,6 @@ function outcomeOf(last: HistoryEvent | undefined): RunOutcome {
   return 'running';
 }
 
-/**
- * The policy the run resolved: the result of its `resolvePolicy` local activity, recorded in a
- * marker. The marker's layout is the SDK's, so this is best effort: undefined when it cannot be read.
- */
-export function recordedPolicyOf(events: readonly HistoryEvent[]): Policy | undefined {
-  for (const event of events) {
-    const marker = event.markerRecordedEventAttributes;
-    if (!marker?.details) continue;
-    try {
-      const data = marker.details.data?.payloads?.[0];
-      const meta = data ? defaultPayloadConverter.fromPayload<{ activity_type?: unknown }>(data) : undefined;
-      if (meta?.activity_type !== 'resolvePolicy') continue;
-      const result = marker.details.result?.payloads?.[0];
-      const parsed = policySchema.safeParse(result ? defaultPayloadConverter.fromPayload<unknown>(result) : undefined);
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      continue;
-    }
-  }
-  return undefined;
-}
-
 function isEnvelope(value: unknown): value is AgentSignalEnvelope {
   const envelope = value as Partial<AgentSignalEnvelope> | null | undefined;
   return typeof envelope?.message_id === 'string' && typeof envelope.signal?.agent_name === 'string' && typeof envelope.signal.analysis === 'object';
@@ -103,7 +82,7 @@ function isEnvelope(value: unknown): value is AgentSignalEnvelope {
  * Recovers a correlation from its workflow history (as `temporal workflow show -o json` exports it,
  * through `historyFromJSON`, or as the client's `fetchHistory` returns it).
  *
- * The signals are the `agentSignal` payloads in history order (a re-drive's recorded signals
+ * The signals are the `agentSignal` and `agentSignals` payloads in history order (a re-drive's recorded signals
  * first), kept as the workflow keeps them: the first message per agent; a repeated message id or a
  * second message from the same agent is a duplicate. When the decision names its inputs
  * (`provenance`), only those count: a signal from another agent came after the decision (late).
@@ -116,8 +95,8 @@ export function recoverCorrelation(history: History, where: string, runId?: stri
   const started = events[0]?.workflowExecutionStartedEventAttributes;
   if (!started) throw new HistoryError(`${where}: not a workflow history (its first event is not WorkflowExecutionStarted)`);
   const type = started.workflowType?.name ?? '';
-  if (type !== WORKFLOW_TYPE) throw new HistoryError(`${where}: not a correlation: workflow type is "${type}", not "${WORKFLOW_TYPE}"`);
-  const input = decode<CorrelationInput>(started.input?.payloads?.[0], 'the workflow input', where);
+  if (!WORKFLOW_TYPES.includes(type)) throw new HistoryError(`${where}: not a correlation: workflow type is "${type}", not one of ${WORKFLOW_TYPES.map((t) => `"${t}"`).join(', ')}`);
+  const input = decode<CorrelationInput | CorrelationStart>(started.input?.payloads?.[0], 'the workflow input', where);
   const corrId = input?.corr_id;
   if (typeof corrId !== 'string' || corrId === '') throw new HistoryError(`${where}: the workflow input has no corr_id`);
   const workflowId = started.workflowId || `${WORKFLOW_ID_PREFIX}${corrId}`;
@@ -134,12 +113,7 @@ export function recoverCorrelation(history: History, where: string, runId?: stri
   const usedIds = decision?.provenance ? new Map(decision.provenance.map((p) => [p.agent, p.message_id])) : undefined;
   const usedAgents = usedIds ? new Set(usedIds.keys()) : decision?.available_agents ? new Set(decision.available_agents) : undefined;
 
-  const envelopes: unknown[] = [...(input.redrive?.signals ?? [])];
-  for (const event of events) {
-    const signaled = event.workflowExecutionSignaledEventAttributes;
-    if (signaled?.signalName !== 'agentSignal') continue;
-    envelopes.push(decode<unknown>(signaled.input?.payloads?.[0], `the agentSignal of event ${String(event.eventId)}`, where));
-  }
+  const envelopes: unknown[] = [...(input.redrive?.signals ?? []), ...recordedEnvelopes(events, (payload, what) => decode<unknown>(payload, what, where))];
 
   const signals: Record<string, AgentSignal> = {};
   const messageIds: Record<string, string> = {};
@@ -169,7 +143,7 @@ export function recoverCorrelation(history: History, where: string, runId?: stri
     }
   }
 
-  const recordedPolicy = recordedPolicyOf(events);
+  const policy = recordedPolicy(type, input, events);
   return {
     workflowId,
     ...(runId || started.originalExecutionRunId ? { runId: runId || started.originalExecutionRunId || undefined } : {}),
@@ -179,7 +153,7 @@ export function recoverCorrelation(history: History, where: string, runId?: stri
     messageIds,
     ignored,
     ...(decision ? { decision } : {}),
-    ...(recordedPolicy ? { recordedPolicy } : {}),
+    ...(policy ? { recordedPolicy: policy } : {}),
     ...(input.redrive ? { redriveOf: input.redrive.of } : {}),
   };
 }

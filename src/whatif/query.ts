@@ -1,6 +1,6 @@
 /** The visibility query that selects the recorded correlations a what-if runs over. Pure. */
 import { CORRELATION_STATUSES, type CorrelationStatus } from '../contract/correlation-state';
-import { WORKFLOW_TYPE } from '../shared/correlation-api';
+import { WORKFLOW_TYPES } from '../shared/correlation-api';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 /** Without --query or --since: the correlations that closed in the last 24 hours. */
@@ -43,7 +43,7 @@ export function parseStatuses(text: string): CorrelationStatus[] {
  * With neither a query nor `sinceMs`, the last 24 hours.
  */
 export function visibilityQuery(selection: Selection, now: Date): string {
-  const clauses = [`WorkflowType = ${quoteValue(WORKFLOW_TYPE, 'workflow type')}`, 'ExecutionStatus != "Running"'];
+  const clauses = [`WorkflowType IN (${WORKFLOW_TYPES.map((t) => quoteValue(t, 'workflow type')).join(', ')})`, 'ExecutionStatus != "Running"'];
   const sinceMs = selection.sinceMs ?? (selection.query === undefined ? DEFAULT_SINCE_MS : undefined);
   if (sinceMs !== undefined) clauses.push(`CloseTime >= "${new Date(now.getTime() - sinceMs).toISOString()}"`);
   const statuses = selection.statuses ?? [];

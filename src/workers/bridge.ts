@@ -18,7 +18,9 @@ Usage: orchestrator-bridge [--help]
 
 Runs the NATS JetStream -> Temporal bridge: a durable pull consumer on the SIGNALS stream
 (signals.enriched.>) that validates each agent message and signals its correlation's workflow
-(signal-with-start). Bad messages go to signals.dlq with their reason. Creates the SIGNALS and DLQ
+(signal-with-start, one batch signal for a correlation's messages that arrive within
+ORCH_BRIDGE_BATCH_WINDOW_MS). New correlations run under the policy of ORCH_POLICY_FILE. Bad
+messages go to signals.dlq with their reason. Creates the SIGNALS and DLQ
 streams and the consumer if missing. Stops on SIGINT or SIGTERM after the messages in flight are
 handled.`,
   async main() {
@@ -34,6 +36,7 @@ handled.`,
         jsm: await nc.jetstreamManager(),
         client,
         taskQueue: config.taskQueue,
+        policy: config.policy,
         logger,
         metrics,
         ...config.bridge,

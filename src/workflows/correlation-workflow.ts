@@ -1,22 +1,17 @@
-import {
-  allHandlersFinished,
-  condition,
-  log,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setCurrentDetails,
-  setHandler,
-  upsertMemo,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
+/**
+ * The first shape of the correlation workflow, `correlationWorkflow`: still registered so that
+ * correlations started by an older bridge finish, and kept exactly as its recorded histories need
+ * it (test/fixtures/histories). New correlations start as correlationWorkflowV2.
+ */
+import { allHandlersFinished, condition, log, patched, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OrchestrationDecision } from '../contract/decision';
 import type { Policy } from '../contract/policy';
-import { agentSignal, type CorrelationInput, stateQuery } from '../shared/correlation-api';
+import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationInput, stateQuery } from '../shared/correlation-api';
+import { decidedSearchAttributes, failedSearchAttributes } from '../shared/correlation-visibility';
 import { SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
+import { io, LOCAL_PUBLISHING, LOCAL_RULES, localIo, PUBLISHING, rules } from './activity-options';
 import { Correlation } from './correlation';
+import { buildDecision } from './decision';
 
 /**
  * Search attributes, memo and summaries for the Temporal UI. They add commands to the history, so
@@ -24,34 +19,11 @@ import { Correlation } from './correlation';
  */
 const VISIBILITY_PATCH = 'visibility-v1';
 
-/** Pure and fast: local activities record their result in one marker event, with no task-queue round trip. */
-const LOCAL_RULES = { startToCloseTimeout: '10s', retry: { initialInterval: '200ms', maximumAttempts: 5 } } as const;
-const rules = proxyLocalActivities<Activities>(LOCAL_RULES);
-
 /**
- * Publishing waits out a NATS outage with backoff; after an hour the correlation fails visibly and
- * can be re-driven. A retry cannot publish twice: JetStream dedupes on Nats-Msg-Id.
- */
-const PUBLISHING = {
-  startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: '1h',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-} as const;
-const io = proxyActivities<Activities>(PUBLISHING);
-
-/**
- * Publishing is a few milliseconds of idempotent I/O, so it runs as a local activity too: its result
- * lands in the same workflow task as the decision, which saves the activity's three history events,
- * a task-queue dispatch and a second workflow task per correlation (see docs/BENCHMARKS.md). Retries
- * past the local retry threshold wait on a durable timer, so an outage still backs off for an hour.
+ * Publishing as a local activity: its result lands in the same workflow task as the decision, which
+ * saves the activity's three history events, a task-queue dispatch and a second workflow task.
  */
 const PUBLISH_LOCALLY_PATCH = 'publish-local-v1';
-const LOCAL_PUBLISHING = {
-  startToCloseTimeout: '10s',
-  scheduleToCloseTimeout: PUBLISHING.scheduleToCloseTimeout,
-  retry: PUBLISHING.retry,
-} as const;
-const localIo = proxyLocalActivities<Activities>(LOCAL_PUBLISHING);
 
 /**
  * One correlation id, one actor: collects each agent's signal until every expected agent has
@@ -66,13 +38,19 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
     if (visible) setCurrentDetails(correlation.describeWait());
   };
 
-  // Registered before the first await, so the signal that started the workflow is handled first.
-  setHandler(agentSignal, (envelope) => {
+  const receive = (envelope: AgentSignalEnvelope): void => {
     const outcome = correlation.receive(envelope, new Date());
     showWait();
     if (outcome !== 'accepted') {
       log.info(`signal ${outcome}`, { corr_id: input.corr_id, message_id: envelope?.message_id, agent: envelope?.signal?.agent_name });
     }
+  };
+  // Registered before the first await, so the signal that started the workflow is handled first.
+  setHandler(agentSignal, receive);
+  // A current bridge sends batches; a run of this shape still open during an upgrade takes them
+  // too. Handlers add no commands, so histories without batches replay unchanged.
+  setHandler(agentSignals, (envelopes) => {
+    for (const envelope of Array.isArray(envelopes) ? envelopes : [envelopes]) receive(envelope);
   });
   setHandler(stateQuery, () => correlation.snapshot());
   for (const envelope of input.redrive?.signals ?? []) correlation.receive(envelope, new Date());
@@ -101,38 +79,14 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
     const route = await rules.routeDecision.executeWithOptions({ ...LOCAL_RULES, summary: `route a ${assessment.action} decision` }, [
       { signals, action: assessment.action, policy },
     ]);
-    const decision: OrchestrationDecision = {
-      corr_id: input.corr_id,
-      orchestrator_version,
-      orchestrated_at: new Date().toISOString(),
-      source_signals: assessment.source_signals,
-      decision: { action: assessment.action, confidence: assessment.confidence, reasoning: assessment.reasoning },
-      route,
-      contributing_agents: assessment.contributing_agents,
-      available_agents: assessment.available_agents,
-      missing_agents: assessment.missing_agents,
-      partial_data: assessment.partial_data,
-      aggregation_method: assessment.aggregation_method,
-      policy_version: policy.version,
-      provenance: correlation.provenance(),
-      ...(input.redrive ? { redrive_of: input.redrive.of } : {}),
-    };
+    const decision = buildDecision(correlation, { ...assessment, route, orchestrator_version }, policy.version, new Date(), input.redrive);
 
     const summary = `publish ${decision.decision.action} to orchestrated.decision`;
     if (patched(PUBLISH_LOCALLY_PATCH)) await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary }, [decision]);
     else await io.publishDecision.executeWithOptions({ ...PUBLISHING, summary }, [decision]);
     correlation.decided(decision, !allReported);
     showWait();
-    if (visible) {
-      upsertSearchAttributes([
-        { key: SA.status, value: allReported ? 'completed' : 'timed_out' },
-        { key: SA.action, value: decision.decision.action },
-        { key: SA.route, value: route },
-        { key: SA.partialData, value: decision.partial_data },
-        { key: SA.missingAgents, value: decision.missing_agents },
-        ...(instrument ? [{ key: SA.instrument, value: instrument }] : []),
-      ]);
-    }
+    if (visible) upsertSearchAttributes(decidedSearchAttributes(decision, !allReported, instrument));
     // Signals that raced the decision are recorded as late by their handler before we return.
     await condition(allHandlersFinished);
     return decision;
@@ -141,7 +95,7 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
     // this code throws a plain Error instead, which retries the workflow task until it is fixed.
     correlation.failed();
     showWait();
-    if (visible) upsertSearchAttributes([{ key: SA.status, value: 'failed' }]);
+    if (visible) upsertSearchAttributes(failedSearchAttributes());
     throw error;
   }
 }

@@ -17,7 +17,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { openTemporal } from '../../src/client/commands/common';
 import { connectTemporalClient } from '../../src/client/temporal-client';
 import { ConfigError, loadConfig } from '../../src/config';
-import { runDemoCorrelation } from '../../src/devstack/demo';
+import { runDemoCorrelation } from '../support/demo-correlation';
 import { compiledEntryPoint, workerProcess } from '../../src/devstack/local-stack';
 import { type ManagedProcess, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
 import { storedDecisions } from '../support/decisions';

@@ -14,7 +14,7 @@ import {
   redriveQuery,
   type RedriveStatus,
 } from '../../operations/visibility';
-import { parseDuration } from '../duration';
+import { parseDuration } from '../../shared/duration';
 import { CliError, type Command, errorMessage, findExecutions, openTemporal, parseCommandLine, UsageError } from './common';
 
 const NAME = 'redrive';
@@ -31,10 +31,10 @@ Usage: orch redrive [--status failed,timed_out] [--since <time>] [--until <time>
 
 Finds correlations that failed or timed out, by a visibility query built from the options, and
 runs each again on the agent signals its run recorded: a new workflow corr-<corr_id>-redrive-<n>
-decides at once on them (no waiting for the partial-data timer) under the worker's current policy,
-and publishes a decision whose redrive_of names the run it re-drives (also in its memo). The
-signals are read from the run's history: the first agentSignal per agent, as the workflow keeps
-them, late ones included.
+decides at once on them (no waiting for the partial-data timer) under the policy the run decided
+under (or, when its history does not record one, ORCH_POLICY_FILE's), and publishes a decision
+whose redrive_of names the run it re-drives (also in its memo). The signals are read from the
+run's history: the first message per agent, as the workflow keeps them, late ones included.
 
 A correlation is re-driven once: one with a re-drive already completed or still running is
 skipped (--force re-drives it again), and so is one that recorded no signal. When several runs of
@@ -242,7 +242,7 @@ export const redriveCommand: Command = {
       const starting = progressBar('re-driving', toStart.length, process.stderr);
       await mapConcurrent(toStart, CONCURRENCY, async (plan) => {
         try {
-          plan.started = await startRedrive(client, config.taskQueue, plan);
+          plan.started = await startRedrive(client, config.taskQueue, plan, config.policy);
         } catch (error) {
           plan.error = `could not start ${plan.newWorkflowId}: ${errorMessage(error)}`;
         }

@@ -9,7 +9,7 @@ import { fetchHistory, type History, HistoryFileError, HistoryNotFoundError, his
 import { mapConcurrent, progressBar } from '../../operations/progress';
 import type { ReplayItem, ReplayOutcome } from '../../operations/replay';
 import { correlationQuery } from '../../operations/visibility';
-import { WORKFLOW_TYPE, workflowIdFor } from '../../shared/correlation-api';
+import { WORKFLOW_TYPES, workflowIdFor } from '../../shared/correlation-api';
 import { CliError, type Command, type CommandContext, errorMessage, findExecutions, openTemporal, parseCommandLine, UsageError } from './common';
 import { corrIdArgument } from './state';
 
@@ -169,7 +169,9 @@ async function replayFiles(options: ReplayOptions, ctx: CommandContext): Promise
       throw new CliError(error instanceof HistoryFileError ? error.message : `cannot read ${file}: ${errorMessage(error)}`, 2);
     }
     const type = historyWorkflowType(history);
-    if (type !== WORKFLOW_TYPE) throw new CliError(`${file} is the history of a ${JSON.stringify(type)} workflow, not of a correlation (${WORKFLOW_TYPE})`, 2);
+    if (type === undefined || !WORKFLOW_TYPES.includes(type)) {
+      throw new CliError(`${file} is the history of a ${JSON.stringify(type)} workflow, not of a correlation (${WORKFLOW_TYPES.join(' or ')})`, 2);
+    }
     return { workflowId: historyWorkflowId(history) ?? file, source: `file ${file}`, history };
   });
   const outcomes = await replay(items, config, (o) => ctx.out(formatOutcome(o)));

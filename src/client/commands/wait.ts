@@ -3,7 +3,7 @@ import { ApplicationFailure, type Client, WorkflowFailedError, WorkflowNotFoundE
 import type { OrchestrationDecision } from '../../contract/decision';
 import { loadConfig } from '../../config';
 import { workflowIdFor } from '../../shared/correlation-api';
-import { formatDuration, parseDuration } from '../duration';
+import { formatDuration, parseDuration } from '../../shared/duration';
 import { CliError, type Command, errorMessage, openTemporal, parseCommandLine, UsageError } from './common';
 import { corrIdArgument, notFound } from './state';
 

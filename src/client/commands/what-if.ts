@@ -16,7 +16,7 @@ import { HistoryError, type RecoveredCorrelation, recoverCorrelation } from '../
 import { DEFAULT_SINCE_MS, parseStatuses, quoteValue, type Selection, visibilityQuery } from '../../whatif/query';
 import { buildReport, formatReport, type WhatIfReport } from '../../whatif/report';
 import { fetchDecodedHistory } from '../../operations/history';
-import { formatDuration, parseDuration } from '../duration';
+import { formatDuration, parseDuration } from '../../shared/duration';
 import { CliError, type Command, errorMessage, openTemporal, parseCommandLine, UsageError } from './common';
 
 const NAME = 'what-if';

@@ -1,0 +1,90 @@
+import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { OrchestrationDecision } from '../contract/decision';
+import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationStart, stateQuery } from '../shared/correlation-api';
+import { LOCAL_PUBLISHING, LOCAL_RULES, localIo, rules } from './activity-options';
+import { Correlation } from './correlation';
+import { buildDecision } from './decision';
+import { showDecided, showFailed, showState } from './visibility';
+
+/**
+ * One correlation id, one actor: collects each agent's signal until every expected agent has
+ * reported or the partial-data timer fires, then scores and routes (one local activity), publishes
+ * (another), and returns the decision.
+ *
+ * Its shape is set by cost. The policy, the first search attributes and the memo come with the
+ * start; the bridge hands over the messages that arrive close together in one batch signal. A
+ * correlation whose agents report together is then one signal-with-start, one workflow task, three
+ * activations and nine history events, with no timer at all.
+ */
+export async function correlationWorkflowV2(input: CorrelationStart): Promise<OrchestrationDecision> {
+  const { corr_id: corrId, policy, redrive } = checked(input);
+  const startedAt = workflowInfo().runStartTime;
+  const timeoutAt = new Date(startedAt.getTime() + policy.timeout_ms);
+  const correlation = new Correlation(corrId, startedAt.toISOString());
+  correlation.start(policy, timeoutAt);
+
+  const receive = (envelope: AgentSignalEnvelope, at: Date): void => {
+    const outcome = correlation.receive(envelope, at);
+    if (outcome !== 'accepted') log.info(`signal ${outcome}`, { corr_id: corrId, message_id: envelope?.message_id, agent: envelope?.signal?.agent_name });
+  };
+  // Registered before the first await, so the signals that started the workflow are handled first.
+  setHandler(agentSignals, (envelopes) => {
+    const at = new Date();
+    for (const envelope of Array.isArray(envelopes) ? envelopes : [envelopes]) receive(envelope, at);
+    showState(correlation);
+  });
+  setHandler(agentSignal, (envelope) => {
+    receive(envelope, new Date());
+    showState(correlation);
+  });
+  setHandler(stateQuery, () => correlation.snapshot());
+  for (const envelope of redrive?.signals ?? []) correlation.receive(envelope, new Date());
+  showState(correlation);
+
+  try {
+    // A re-drive decides at once on the signals it was given: its deadline passed long ago.
+    const allReported =
+      correlation.allExpectedReported ||
+      (!redrive &&
+        (await condition(() => correlation.allExpectedReported, Math.max(1, timeoutAt.getTime() - Date.now()), {
+          summary: `partial-data timeout: waiting for ${correlation.missingAgents().join(', ')}`,
+        })));
+    correlation.beginDeciding();
+
+    const signals = correlation.keptSignals();
+    const { instrument, ...routed } = await rules.scoreAndRoute.executeWithOptions(
+      { ...LOCAL_RULES, summary: `score and route ${Object.keys(signals).length} signal(s)` },
+      [{ signals, policy }],
+    );
+    const decision = buildDecision(correlation, routed, policy.version, new Date(), redrive);
+    await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `publish ${decision.decision.action} to orchestrated.decision` }, [decision]);
+    correlation.decided(decision, !allReported);
+    showState(correlation);
+    showDecided(decision, !allReported, instrument);
+    // Signal handlers are synchronous, so this holds at once; the check keeps it true if one stops being.
+    if (!allHandlersFinished()) await condition(allHandlersFinished);
+    return decision;
+  } catch (error) {
+    // An activity that exhausted its retries fails the workflow, visibly and re-drivable; a bug in
+    // this code throws a plain Error instead, which retries the workflow task until it is fixed.
+    correlation.failed();
+    showState(correlation);
+    showFailed();
+    throw error;
+  }
+}
+
+/**
+ * The starter validated the policy (the bridge, from its configuration); what the workflow itself
+ * relies on is checked again, so a hand-made start fails visibly instead of looping on a TypeError.
+ */
+function checked(input: CorrelationStart): CorrelationStart {
+  const policy = input?.policy;
+  if (typeof input?.corr_id !== 'string' || !Array.isArray(policy?.expected_agents) || typeof policy.timeout_ms !== 'number' || typeof policy.version !== 'string') {
+    throw ApplicationFailure.nonRetryable(
+      'the workflow input needs corr_id and a validated policy (version, expected_agents, timeout_ms): start correlations through the bridge or `orch redrive`',
+      'InvalidInput',
+    );
+  }
+  return input;
+}
