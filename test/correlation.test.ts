@@ -23,6 +23,17 @@ describe('Correlation state', () => {
     expect(Object.keys(c.keptSignals()).sort()).toEqual(['momentum', 'risk']);
   });
 
+  it('counts a kept signal that the recorded decision does not name as late', () => {
+    const c = started();
+    c.receive(envelope(momentum(C), '1'), T0);
+    c.receive(envelope(risk(C), '2'), T0);
+    c.beginDeciding();
+    const decision = { provenance: [{ agent: 'risk', message_id: '2', arrived_at: T0.toISOString() }], missing_agents: ['momentum'] } as never;
+    c.decided(decision, true);
+    expect(c.snapshot()).toMatchObject({ status: 'timed_out', signals: { risk: { agent_name: 'risk' } }, late_count: 1, late_signals: [{ agent_name: 'momentum', message_id: '1' }] });
+    expect(Object.keys(c.keptSignals())).toEqual(['risk']);
+  });
+
   it('ignores a redelivered message and a second message from the same agent', () => {
     const c = started();
     c.receive(envelope(momentum(C, { confidence: 0.9 }), '7'), T0);

@@ -53,7 +53,17 @@ describe('publishDecision', () => {
     const first: PublishResult = await new MockActivityEnvironment({ attempt: 1 }).run(publish, decisionFor(corrId));
     const retry: PublishResult = await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId));
     expect(first.duplicate).toBe(false);
-    expect(retry).toEqual({ ...first, duplicate: true });
+    expect(retry).toEqual({ ...first, duplicate: true, stored: decisionFor(corrId) });
+    expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: decisionFor(corrId) }]);
+  });
+
+  it('returns the decision stored first when a later attempt decided differently', async () => {
+    const corrId = uniqueCorrId('redecided');
+    const publish = activities().publishDecision;
+    await new MockActivityEnvironment({ attempt: 1 }).run(publish, decisionFor(corrId));
+    const other = { ...decisionFor(corrId), decision: { action: 'monitor' as const, confidence: 0.4, reasoning: 'moderate_confidence' } };
+    const retry: PublishResult = await new MockActivityEnvironment({ attempt: 1 }).run(publish, other);
+    expect(retry).toMatchObject({ duplicate: true, stored: decisionFor(corrId) });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: decisionFor(corrId) }]);
   });
 

@@ -4,6 +4,7 @@
  * start as the bridge starts them (src/shared/correlation-start.ts).
  */
 import { type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEFAULT_POLICY } from '../src/config';
 import type { CorrelationState } from '../src/contract/correlation-state';
@@ -268,6 +269,28 @@ describe('correlationWorkflowV2', () => {
     });
     expect(state.rejected_count).toBe(1);
     expect(decision.available_agents).toEqual(['a1', 'a2', 'momentum', 'risk']);
+  });
+
+  it('adopts the decision an earlier attempt of its task published, and counts the signal it did not use as late', async () => {
+    // As if a first attempt decided on risk alone, published, and then failed to complete
+    // (momentum arrived meanwhile): the retry must not contradict what consumers already saw.
+    const corrId = uniqueCorrId('adopt');
+    const earlier = await withWorker(async (tq) => {
+      const handle = await startCorrelation(tq, [envelope(risk(corrId), '2')], { version: 'adopt-1', timeout_ms: 1_000 });
+      return handle.result();
+    });
+    const { decision, state } = await withWorker(async (tq) => {
+      const handle = await env.client.workflow.signalWithStart(WORKFLOW_TYPE, {
+        ...correlationSignalWithStart(corrId, policySchema.parse({ version: 'adopt-1', timeout_ms: 1_000 }), tq, [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')]),
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      });
+      const decision = await handle.result();
+      return { decision, state: await handle.query(stateQuery) };
+    });
+    expect(decision).toEqual(earlier);
+    expect(state).toMatchObject({ status: 'timed_out', late_count: 1, late_signals: [{ agent_name: 'momentum', message_id: '1' }] });
+    expect(Object.keys(state.signals)).toEqual(['risk']);
+    expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: earlier }]);
   });
 
   it('still takes the single agentSignal of the first shape', async () => {

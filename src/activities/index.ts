@@ -31,6 +31,12 @@ export interface PublishResult {
   seq: number;
   /** True when JetStream had already stored this decision: a retried publish, dropped. */
   duplicate: boolean;
+  /**
+   * With `duplicate`: the decision JetStream had stored, which consumers saw. It can differ from
+   * the one just offered: a workflow task that failed after publishing (a signal arrived before it
+   * could complete) runs again with that signal and decides anew. The stored one stands.
+   */
+  stored?: OrchestrationDecision;
 }
 
 /** The assessment, the version of the code that made it, and the instrument it is about (for search). */
@@ -110,8 +116,16 @@ export function createActivities(deps: ActivityDependencies) {
         stream_seq: ack.seq,
         duplicate: ack.duplicate,
       });
-      if (!ack.duplicate) deps.metrics?.recordDecision(decision);
-      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+      if (!ack.duplicate) {
+        deps.metrics?.recordDecision(decision);
+        return { stream: ack.stream, seq: ack.seq, duplicate: false };
+      }
+      // A duplicate's ack carries the sequence of the message first stored under its id.
+      const stored = await deps.jsm.streams.getMessage(ack.stream, { seq: ack.seq }).then(
+        (message) => message.json<OrchestrationDecision>(),
+        () => undefined,
+      );
+      return { stream: ack.stream, seq: ack.seq, duplicate: true, ...(stored ? { stored } : {}) };
     },
   };
 }

@@ -230,7 +230,10 @@ export class SignalBridge {
     this.stats.signalled += batch.length;
     metrics?.signalsReceived.inc({ outcome: 'signalled' }, batch.length);
     this.reported.record(corrId, batch.map((p) => p.envelope.signal.agent_name));
-    logger.debug({ corr_id: corrId, workflow_id: workflowIdFor(corrId), stream_seqs: batch.map((p) => p.message.seq) }, 'signalled');
+    logger.debug(
+      { corr_id: corrId, workflow_id: workflowIdFor(corrId), stream_seqs: batch.map((p) => p.message.seq), deliveries: batch.map((p) => p.message.info.deliveryCount) },
+      'signalled',
+    );
   }
 
   /** Temporal or NATS is unavailable: the messages wait in JetStream and come back later, with backoff. */

@@ -3,7 +3,7 @@ import type { OrchestrationDecision } from '../contract/decision';
 import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationStart, stateQuery } from '../shared/correlation-api';
 import { LOCAL_PUBLISHING, LOCAL_RULES, localIo, rules } from './activity-options';
 import { Correlation } from './correlation';
-import { buildDecision } from './decision';
+import { buildDecision, sameInputs } from './decision';
 import { showDecided, showFailed, showState } from './visibility';
 
 /**
@@ -43,12 +43,11 @@ export async function correlationWorkflowV2(input: CorrelationStart): Promise<Or
 
   try {
     // A re-drive decides at once on the signals it was given: its deadline passed long ago.
-    const allReported =
-      correlation.allExpectedReported ||
-      (!redrive &&
-        (await condition(() => correlation.allExpectedReported, Math.max(1, timeoutAt.getTime() - Date.now()), {
-          summary: `partial-data timeout: waiting for ${correlation.missingAgents().join(', ')}`,
-        })));
+    if (!correlation.allExpectedReported && !redrive) {
+      await condition(() => correlation.allExpectedReported, Math.max(1, timeoutAt.getTime() - Date.now()), {
+        summary: `partial-data timeout: waiting for ${correlation.missingAgents().join(', ')}`,
+      });
+    }
     correlation.beginDeciding();
 
     const signals = correlation.keptSignals();
@@ -56,11 +55,14 @@ export async function correlationWorkflowV2(input: CorrelationStart): Promise<Or
       { ...LOCAL_RULES, summary: `score and route ${Object.keys(signals).length} signal(s)` },
       [{ signals, policy }],
     );
-    const decision = buildDecision(correlation, routed, policy.version, new Date(), redrive);
-    await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `publish ${decision.decision.action} to orchestrated.decision` }, [decision]);
-    correlation.decided(decision, !allReported);
+    const ours = buildDecision(correlation, routed, policy.version, new Date(), redrive);
+    const published = await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `publish ${ours.decision.action} to orchestrated.decision` }, [ours]);
+    // What consumers saw is the decision: one an earlier attempt of this task published stands.
+    const decision = published.stored ?? ours;
+    const timedOut = decision.missing_agents.length > 0;
+    correlation.decided(decision, timedOut);
     showState(correlation);
-    showDecided(decision, !allReported, instrument);
+    showDecided(decision, timedOut, sameInputs(decision, ours) ? instrument : undefined);
     // Signal handlers are synchronous, so this holds at once; the check keeps it true if one stops being.
     if (!allHandlersFinished()) await condition(allHandlersFinished);
     return decision;

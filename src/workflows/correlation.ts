@@ -53,8 +53,7 @@ export class Correlation {
     }
     const receipt = { message_id: envelope.message_id, arrived_at: arrivedAt.toISOString() };
     if (this.status !== 'collecting') {
-      this.lateCount++;
-      if (this.lateSignals.length < MAX_LATE_SIGNALS_KEPT) this.lateSignals.push({ ...receipt, agent_name: agent });
+      this.recordLate(agent, receipt);
       return 'late';
     }
     const maxAgents = this.policy?.max_agents ?? Number.POSITIVE_INFINITY;
@@ -101,7 +100,20 @@ export class Correlation {
     this.status = 'deciding';
   }
 
+  /**
+   * Records the decision. A kept signal the decision does not name came after it: that happens
+   * when the decision is one an earlier attempt of the workflow task published (see
+   * publishDecision), and the signal is then late like any other.
+   */
   decided(decision: OrchestrationDecision, timedOut: boolean): void {
+    const used = new Set(decision.provenance.map((p) => `${p.agent}\u0000${p.message_id}`));
+    for (const agent of Object.keys(this.signals)) {
+      const receipt = this.receipts[agent];
+      if (used.has(`${agent}\u0000${receipt.message_id}`)) continue;
+      delete this.signals[agent];
+      delete this.receipts[agent];
+      this.recordLate(agent, receipt);
+    }
     this.decision = decision;
     this.status = timedOut ? 'timed_out' : 'completed';
   }
@@ -149,6 +161,11 @@ export class Correlation {
       rejected_count: this.rejected,
       ...(this.decision ? { decision: this.decision } : {}),
     };
+  }
+
+  private recordLate(agent: string, receipt: Receipt): void {
+    this.lateCount++;
+    if (this.lateSignals.length < MAX_LATE_SIGNALS_KEPT) this.lateSignals.push({ ...receipt, agent_name: agent });
   }
 
   private isExpected(agent: string): boolean {

@@ -28,3 +28,9 @@ export function buildDecision(
     ...(redrive ? { redrive_of: redrive.of } : {}),
   };
 }
+
+/** Whether two decisions rest on exactly the same messages. */
+export function sameInputs(a: OrchestrationDecision, b: OrchestrationDecision): boolean {
+  const ids = (d: OrchestrationDecision): string => d.provenance.map((p) => `${p.agent}:${p.message_id}`).join(',');
+  return ids(a) === ids(b);
+}
