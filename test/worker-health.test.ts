@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { demoSignals } from '../src/devstack/demo';
 import { workerProcess } from '../src/devstack/local-stack';
 import { getFreePort } from '../src/devstack/processes';
-import { agentSignal, workflowIdFor, WORKFLOW_TYPE } from '../src/shared/correlation-api';
+import { DEFAULT_POLICY } from '../src/config';
+import { WORKFLOW_TYPE } from '../src/shared/correlation-api';
+import { correlationSignalWithStart } from '../src/shared/correlation-start';
 import { storedDecisions } from './support/decisions';
 import { waitFor } from './support/e2e-stack';
 import { useDevServerAndNats } from './support/servers';
@@ -17,17 +19,10 @@ import { uniqueCorrId } from './support/signals';
 const servers = useDevServerAndNats();
 const logDir = mkdtempSync(join(tmpdir(), 'orch-health-'));
 
-async function startCorrelation(taskQueue: string, corrId: string) {
-  const [first, second] = demoSignals(corrId).map((signal, i) => ({ message_id: String(i + 1), signal }));
-  const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE, {
-    workflowId: workflowIdFor(corrId),
-    taskQueue,
-    args: [{ corr_id: corrId }],
-    signal: agentSignal,
-    signalArgs: [first],
-  });
-  await handle.signal(agentSignal, second);
-  return handle;
+/** The demo correlation, handed over as the bridge would: one signal-with-start with both signals. */
+function startCorrelation(taskQueue: string, corrId: string) {
+  const envelopes = demoSignals(corrId).map((signal, i) => ({ message_id: String(i + 1), signal }));
+  return servers.client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, envelopes));
 }
 
 it('serves /livez, /readyz and /metrics with the SDK’s and the orchestrator’s metrics', async () => {
@@ -46,7 +41,8 @@ it('serves /livez, /readyz and /metrics with the SDK’s and the orchestrator’
 
     await (await startCorrelation(taskQueue, uniqueCorrId('metrics'))).result();
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/orchestrator_decisions_total\{action="trade",route="crypto_high_risk"\} 1|orchestrator_decisions_total\{action="trade",route="standard"\} 1/);
+    // The demo: BTC/USD with medium risk, which no route of the default policy takes.
+    expect(metrics).toMatch(/orchestrator_decisions_total\{action="trade",route="standard"\} 1/);
     expect(metrics).toMatch(/orchestrator_decision_latency_seconds_count 1/);
     expect(metrics).toMatch(/orchestrator_agent_arrival_seconds_count\{agent="risk"\} 1/);
     expect(metrics).toMatch(/^temporal_[a-z_]+/m);

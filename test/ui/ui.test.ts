@@ -76,7 +76,7 @@ describe('the Temporal UI on the local stack', () => {
     const query = encodeURIComponent(`CorrelationId = "${corrId}"`);
     const text = await openUntil(`${stack.temporal.uiUrl}/namespaces/default/workflows?query=${query}`, `a listed ${workflowId}`, (t) => t.includes(workflowId));
     // One row: this correlation, completed, of the correlation workflow type; the filter is shown.
-    expect(text).toMatch(new RegExp(`Completed\\s+${workflowId}\\s+[0-9a-f-]{36}\\s+correlationWorkflow`));
+    expect(text).toMatch(new RegExp(`Completed\\s+${workflowId}\\s+[0-9a-f-]{36}\\s+correlationWorkflowV2`));
     expect(text).toContain(`"${corrId}"`);
     expect(text).toMatch(/1–1\s+of 1/);
     await screenshot('workflow-list');
@@ -87,7 +87,7 @@ describe('the Temporal UI on the local stack', () => {
     runUrl = page.url().replace(/\/history$/, '');
     expect(text).toContain(workflowId);
     expect(text).toContain('Completed');
-    expect(text).toContain('correlationWorkflow');
+    expect(text).toContain('correlationWorkflowV2');
     expect(text).toMatch(/"action": "trade"/);
     expect(text).toMatch(/"route": "standard"/);
     expect(text).toMatch(/"contributing_agents": \[\s*"momentum",\s*"risk"\s*\]/);
@@ -117,11 +117,15 @@ describe('the Temporal UI on the local stack', () => {
   it('says in words what the correlation is: the memo summary, and the summaries of its steps', async () => {
     const run = await theRunUrl();
     const memo = await openUntil(`${run}/memo`, 'the memo', (t) => t.includes('"summary"'));
-    expect(memo).toMatch(new RegExp(`"summary": "Correlation ${corrId}: waits for momentum, risk until \\S+ \\(policy default-1\\), then decides"`));
+    expect(memo).toContain(`"summary": "Correlation ${corrId}: waits for momentum, risk for up to 5m after its first signal (policy default-1), then decides"`);
     expect(memo).toMatch(/"expected_agents": \[\s*"momentum",\s*"risk"\s*\]/);
     await screenshot('memo');
 
     const metadata = await openUntil(`${run}/user-metadata`, 'the steps with summaries', (t) => t.includes('publish trade to orchestrated.decision'));
-    for (const summary of ['score 2 signal(s)', 'route a trade decision', 'publish trade to orchestrated.decision']) expect(metadata).toContain(summary);
+    for (const summary of ['score and route 2 signal(s)', 'publish trade to orchestrated.decision']) expect(metadata).toContain(summary);
+    // The workflow's own summary, from its start, is rendered (as markdown) in a frame of its own.
+    const frame = page.frameLocator('iframe[title="output"]').first();
+    expect(await frame.locator('body').innerText({ timeout: 10_000 })).toContain(`correlation ${corrId}: momentum, risk within 5m`);
+    await screenshot('user-metadata');
   }, 90_000);
 });
