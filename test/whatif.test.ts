@@ -18,7 +18,7 @@ import { compareCorrelation, type CorrelationDiff, decide, isSkipped } from '../
 import { HistoryError, recoverCorrelation } from '../src/whatif/history';
 import { parseStatuses, visibilityQuery } from '../src/whatif/query';
 import { buildReport, formatReport, summarize } from '../src/whatif/report';
-import { HISTORY_FIXTURES_DIR } from './support/paths';
+import { HISTORY_FIXTURES_DIR, V2_HISTORY_FIXTURES_DIR } from './support/paths';
 import { envelope, momentum, risk } from './support/signals';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -86,6 +86,21 @@ describe('recoverCorrelation on recorded histories', () => {
       const before = recoverCorrelation(load(name, join(HISTORY_FIXTURES_DIR, 'pre-visibility')), name);
       expect(before.messageIds).toEqual(now.messageIds);
       expect(before.decision?.decision).toEqual(now.decision?.decision);
+    }
+  });
+
+  it("reads the current shape's histories, batch signals and all, as it reads the first shape's", () => {
+    for (const name of FIXTURES) {
+      const first = recoverCorrelation(load(name), name);
+      const current = recoverCorrelation(load(name, V2_HISTORY_FIXTURES_DIR), name);
+      expect(current.messageIds).toEqual(first.messageIds);
+      expect(current.ignored).toEqual(first.ignored);
+      expect(current.decision?.decision).toEqual(first.decision?.decision);
+    }
+    // Its policy comes from its input, where the bridge put it.
+    expect(recoverCorrelation(load('timeout-partial-decision', V2_HISTORY_FIXTURES_DIR), 'v2').recordedPolicy).toMatchObject({ version: 'fixture-1', timeout_ms: 1_500, min_agents_threshold: 1 });
+    for (const name of ['spread-fan-in', 'single-signals']) {
+      expect(recoverCorrelation(load(name, V2_HISTORY_FIXTURES_DIR), name).messageIds).toEqual({ momentum: '1', risk: '2' });
     }
   });
 
