@@ -1,5 +1,5 @@
 /**
- * The ceiling's worker: polls its own task queue for `ceilingWorkflow` and reports each completed
+ * The ceilings' worker: polls its own task queue for the two ceiling workflows and reports each completed
  * workflow on NATS (core, batched every 50 ms) so the bench can time it without asking Temporal.
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
@@ -7,7 +7,7 @@ import { connect } from 'nats';
 import { ConfigError, loadConfig } from '../config';
 import { natsConnectionOptions } from '../nats/connection';
 import { runMain } from '../process/run-main';
-import type { CeilingSinks } from './ceiling-workflow';
+import type { CeilingActivities, CeilingSinks } from './ceiling-workflow';
 
 const FLUSH_EVERY_MS = 50;
 
@@ -18,7 +18,8 @@ runMain({
 Usage: node dist/src/bench/ceiling-worker.js
 
 The bench's ceiling worker (started by \`npm run bench -- --ceiling\`): runs the minimal
-ceilingWorkflow on BENCH_CEILING_TASK_QUEUE and publishes completions on BENCH_CEILING_SUBJECT.
+ceilingWorkflow and ceilingFanInWorkflow on BENCH_CEILING_TASK_QUEUE and publishes completions on
+BENCH_CEILING_SUBJECT.
 Stops on SIGINT or SIGTERM.`,
   async main() {
     const taskQueue = process.env.BENCH_CEILING_TASK_QUEUE;
@@ -36,6 +37,7 @@ Stops on SIGINT or SIGTERM.`,
       done = [];
     };
     const timer = setInterval(flush, FLUSH_EVERY_MS);
+    const activities: CeilingActivities = { noop: async () => undefined };
     const sinks: InjectedSinks<CeilingSinks> = {
       bench: {
         completed: { fn: (info) => void done.push([info.workflowId, performance.timeOrigin + performance.now()]), callDuringReplay: false },
@@ -47,6 +49,7 @@ Stops on SIGINT or SIGTERM.`,
         namespace: config.temporal.namespace,
         taskQueue,
         workflowsPath: require.resolve('./ceiling-workflow'),
+        activities,
         // The bench's client encrypts when the target's settings turn payload encryption on.
         ...(config.temporal.dataConverter ? { dataConverter: config.temporal.dataConverter } : {}),
         sinks,

@@ -7,7 +7,7 @@ import { repoRoot } from '../devstack/tools';
 import { runMain } from '../process/run-main';
 import { shutdownSignal } from '../process/shutdown';
 import { parseBenchOptions, USAGE } from './options';
-import { correlationsPerMinute, type PhaseOutcome, runCeilingPhase, runOrchestratorPhase } from './phases';
+import { type CeilingKind, correlationsPerMinute, type PhaseOutcome, runCeilingPhase, runOrchestratorPhase } from './phases';
 import { machineFacts } from './machine';
 import { correctnessProblems, formatTable, phaseChart, type PhaseSummary, summarizePhase } from './report';
 import { renderChart } from './svg';
@@ -36,7 +36,7 @@ runMain({
     const target = await openTarget(options, say);
     let failed = true;
     let orchestrator: PhaseOutcome | undefined;
-    let ceiling: PhaseOutcome | undefined;
+    const ceilings: Partial<Record<CeilingKind, PhaseOutcome>> = {};
     try {
       const nc = await connect({ ...target.nats, name: 'orchestrator-bench', maxReconnectAttempts: -1 });
       try {
@@ -46,7 +46,7 @@ runMain({
         if (options.ceiling && !interrupted) {
           if (await target.quiesce()) say("ceiling: stopped the orchestrator's bridge and worker, so no leftover work competes with it");
           else if (orchestrator.book.undecided > 0) say(`warning: ${orchestrator.book.undecided} correlations are still undecided: their work competes with the ceiling`);
-          ceiling = await runCeilingPhase(context);
+          for (const kind of ['c1', 'c2'] as const) if (!interrupted) ceilings[kind] = await runCeilingPhase(context, kind);
         }
       } finally {
         await nc.drain();
@@ -56,15 +56,20 @@ runMain({
       await target.stop(failed);
     }
 
-    const summaries: Array<{ name: string; summary: PhaseSummary }> = [
-      { name: 'orchestrator', summary: summarizePhase('signals', orchestrator.ratePerMinute, orchestrator.result, orchestrator.book, orchestrator.dlq) },
+    const summaries: Array<{ name: string; key: string; summary: PhaseSummary }> = [
+      { name: 'orchestrator', key: 'orchestrator', summary: summarizePhase('signals', orchestrator.ratePerMinute, orchestrator.result, orchestrator.book, orchestrator.dlq, orchestrator.dbTime) },
     ];
-    if (ceiling) summaries.push({ name: 'ceiling', summary: summarizePhase('workflows', ceiling.ratePerMinute, ceiling.result, ceiling.book) });
-    const [ours, bare] = [summaries[0].summary, summaries[1]?.summary];
-    const ratio = bare
+    for (const [kind, outcome] of Object.entries(ceilings) as Array<[CeilingKind, PhaseOutcome]>) {
+      summaries.push({ name: `ceiling ${kind.toUpperCase()}`, key: `ceiling${kind.toUpperCase()}`, summary: summarizePhase(kind === 'c1' ? 'workflows' : 'signals', outcome.ratePerMinute, outcome.result, outcome.book, undefined, outcome.dbTime) });
+    }
+    const ours = summaries[0].summary;
+    const ceilingSummary = (key: string): PhaseSummary | undefined => summaries.find((s) => s.key === key)?.summary;
+    const rateOf = (s: PhaseSummary | undefined): number | null | undefined => (options.findCapacity ? s?.capacity?.sustainableCorrelationsPerSecond : s?.decidedPerSecondDuringLoad);
+    const ratio = options.ceiling
       ? {
-          atOfferedLoad: options.findCapacity ? null : ratioOf(ours.decidedPerSecondDuringLoad, bare.decidedPerSecondDuringLoad),
-          atCapacity: options.findCapacity ? ratioOf(ours.capacity?.sustainableCorrelationsPerSecond, bare.capacity?.sustainableCorrelationsPerSecond) : null,
+          basis: options.findCapacity ? 'sustainable correlations per second at capacity' : 'correlations decided per second during the load, at the same offered load',
+          oursOverC1: ratioOf(rateOf(ours), rateOf(ceilingSummary('ceilingC1'))),
+          oursOverC2: ratioOf(rateOf(ours), rateOf(ceilingSummary('ceilingC2'))),
         }
       : undefined;
     const problems = summaries.map((s) => correctnessProblems(s.summary, s.name, options.findCapacity));
@@ -84,22 +89,25 @@ runMain({
       correctness: { ok: errors.length === 0, errors, warnings },
       ratio: ratio ?? null,
       orchestrator: { summary: ours, series: orchestrator.result.series },
-      ...(ceiling && bare ? { ceiling: { summary: bare, series: ceiling.result.series } } : {}),
+      ...Object.fromEntries(
+        (Object.entries(ceilings) as Array<[CeilingKind, PhaseOutcome]>).map(([kind, outcome]) => [`ceiling${kind.toUpperCase()}`, { summary: ceilingSummary(`ceiling${kind.toUpperCase()}`), series: outcome.result.series }]),
+      ),
     };
     writeFileSync(join(options.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
     const subtitle = `${options.agents.join('+')}, ${options.partialShare * 100} % partial, timeout ${options.timeoutMs} ms, ${options.target} target, ${machine.nproc} cores, load avg ${machine.loadAverageAtStart[0]} at start`;
     const chartTitle = options.findCapacity ? `capacity search from ${options.ratePerMinute} signals/min` : `${options.ratePerMinute} signals/min for ${options.durationMs / 1000} s`;
     writeFileSync(join(options.outDir, 'chart.svg'), renderChart(phaseChart(`orchestrator: ${chartTitle}`, subtitle, orchestrator.result.series, 'decisions', orchestrator.result.steps)));
-    if (ceiling) {
-      writeFileSync(join(options.outDir, 'ceiling.svg'), renderChart(phaseChart('ceiling: bare workflows (signal-with-start, complete)', subtitle, ceiling.result.series, 'workflows', ceiling.result.steps)));
+    for (const [kind, outcome] of Object.entries(ceilings) as Array<[CeilingKind, PhaseOutcome]>) {
+      const title = kind === 'c1' ? 'ceiling C1: bare workflows (signal-with-start, complete)' : 'ceiling C2: bare fan-in (batched signal-with-starts, no-op local activity)';
+      writeFileSync(join(options.outDir, `ceiling-${kind}.svg`), renderChart(phaseChart(title, subtitle, outcome.result.series, 'workflows', outcome.result.steps)));
     }
-
     say('');
     say(formatTable(summaries, ratio));
     say('');
     for (const warning of warnings) say(`warning: ${warning}`);
     say(errors.length === 0 ? 'correctness: ok (every correlation decided exactly once, nothing in the DLQ, no send errors)' : `correctness: FAILED\n  ${errors.join('\n  ')}`);
-    say(`results: ${join(options.outDir, 'result.json')}, chart: ${join(options.outDir, 'chart.svg')}${ceiling ? `, ${join(options.outDir, 'ceiling.svg')}` : ''}`);
+    const charts = ['chart.svg', ...Object.keys(ceilings).map((kind) => `ceiling-${kind}.svg`)].map((file) => join(options.outDir, file));
+    say(`results: ${join(options.outDir, 'result.json')}, charts: ${charts.join(', ')}`);
     if (errors.length > 0) process.exitCode = 1;
   },
 });

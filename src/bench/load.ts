@@ -1,7 +1,7 @@
 /**
- * The load: one async loop paced to a rate, with a bounded number of sends awaiting their
- * acknowledgement (a slow server shows as lag, not as unbounded memory), and the agents' signals it
- * publishes on NATS, correlation after correlation.
+ * The load: correlations started at a steady rate, each sending its units (agent signals, or
+ * signal-with-starts for the ceiling) at the offsets its arrival plan gives, with a bounded number
+ * of sends awaiting their acknowledgement (a slow server shows as backlog, not as unbounded memory).
  */
 import type { JetStreamClient } from 'nats';
 import type { AgentSignal } from '../contract/agent-signal';
@@ -10,6 +10,12 @@ import { signalSubject } from '../nats/streams';
 import { type CorrelationBook, wallClockMs } from './observer';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** When each unit of correlation n goes out, in ms after its first (which is at 0); one entry per unit. */
+export type ArrivalPlan = (n: number) => number[];
+
+/** Sends unit `index` of correlation n. */
+export type Send = (n: number, index: number) => Promise<void>;
 
 export interface PacerStats {
   /** Units due by now at the rates set so far. */
@@ -23,9 +29,18 @@ export interface PacerStats {
   maxBacklog: number;
 }
 
-/** Sends units (signals, or workflows for the ceiling) at `ratePerMinute`, at most `maxInFlight` unacknowledged. */
+interface Arrival {
+  at: number;
+  n: number;
+  index: number;
+}
+
+/** Starts correlations at `ratePerMinute` units a minute and sends their units as planned, at most `maxInFlight` unacknowledged. */
 export class Pacer {
-  private due = 0;
+  private dueCorrelations = 0;
+  private started = 0;
+  /** Scheduled units not sent yet, in the order they fall due. */
+  private readonly scheduled: Arrival[] = [];
   private sentCount = 0;
   private errors = 0;
   private inFlight = 0;
@@ -36,14 +51,14 @@ export class Pacer {
   private readonly errorSamples: string[] = [];
 
   /**
-   * @param atBoundary whether the units sent so far end a group (a correlation's signals): on stop,
-   *   the pacer finishes the group it is in, so no correlation is left without its last agents.
+   * @param unitsPerCorrelation average units of a correlation, to turn the unit rate into correlation starts
    */
   constructor(
     private ratePerMinute: number,
+    private readonly unitsPerCorrelation: number,
     private readonly maxInFlight: number,
-    private readonly send: (unit: number) => Promise<void>,
-    private readonly atBoundary: () => boolean = () => true,
+    private readonly plan: ArrivalPlan,
+    private readonly send: Send,
   ) {}
 
   get rate(): number {
@@ -60,7 +75,7 @@ export class Pacer {
   }
 
   stats(): PacerStats {
-    return { offered: Math.floor(this.due), sent: this.sentCount, errors: this.errors, inFlight: this.inFlight, maxBacklog: this.maxBacklog };
+    return { offered: this.sentCount + this.dueNotSent(performance.now()), sent: this.sentCount, errors: this.errors, inFlight: this.inFlight, maxBacklog: this.maxBacklog };
   }
 
   /** The first few send errors, for the report. */
@@ -68,7 +83,7 @@ export class Pacer {
     return [...this.errorSamples];
   }
 
-  /** Stops sending and waits for the sends in flight to settle. */
+  /** Starts no more correlations, sends the rest of those started (so none lacks its last agents), and waits for the sends in flight. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
@@ -76,34 +91,57 @@ export class Pacer {
     while (this.inFlight > 0) await new Promise<void>((resolve) => (this.wake = resolve));
   }
 
+  private dueNotSent(now: number): number {
+    let due = 0;
+    while (due < this.scheduled.length && this.scheduled[due].at <= now) due++;
+    return due;
+  }
+
+  private schedule(arrival: Arrival): void {
+    // Binary search for the first later arrival: equal times keep their order.
+    let lo = 0;
+    let hi = this.scheduled.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.scheduled[mid].at <= arrival.at) lo = mid + 1;
+      else hi = mid;
+    }
+    this.scheduled.splice(lo, 0, arrival);
+  }
+
   private async run(): Promise<void> {
     let last = performance.now();
-    while (!this.stopping) {
+    while (!this.stopping || this.scheduled.length > 0) {
       const now = performance.now();
-      this.due += ((now - last) * this.ratePerMinute) / 60_000;
+      if (!this.stopping) {
+        this.dueCorrelations += ((now - last) * this.ratePerMinute) / this.unitsPerCorrelation / 60_000;
+        while (this.started < Math.floor(this.dueCorrelations)) {
+          const n = this.started++;
+          this.plan(n).forEach((offset, index) => this.schedule({ at: now + offset, n, index }));
+        }
+      }
       last = now;
-      this.maxBacklog = Math.max(this.maxBacklog, Math.floor(this.due) - this.sentCount);
-      while (!this.stopping && this.sentCount < Math.floor(this.due)) {
+      this.maxBacklog = Math.max(this.maxBacklog, this.dueNotSent(now));
+      while (this.scheduled.length > 0 && this.scheduled[0].at <= performance.now()) {
         if (this.inFlight >= this.maxInFlight) {
           await new Promise<void>((resolve) => (this.wake = resolve));
           continue;
         }
-        this.issue(this.sentCount++);
+        const { n, index } = this.scheduled.shift() as Arrival;
+        this.issue(n, index);
       }
-      const untilNext = ((Math.floor(this.due) + 1 - this.due) * 60_000) / this.ratePerMinute;
-      await sleep(Math.min(20, Math.max(1, untilNext)));
-    }
-    while (!this.atBoundary()) {
-      if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => (this.wake = resolve));
-      else this.issue(this.sentCount++);
+      const nextArrival = this.scheduled.length > 0 ? this.scheduled[0].at - performance.now() : Number.POSITIVE_INFINITY;
+      const nextStart = this.stopping ? Number.POSITIVE_INFINITY : ((Math.floor(this.dueCorrelations) + 1 - this.dueCorrelations) * this.unitsPerCorrelation * 60_000) / this.ratePerMinute;
+      await sleep(Math.max(1, Math.min(20, nextArrival, nextStart)));
     }
   }
 
-  private issue(unit: number): void {
+  private issue(n: number, index: number): void {
     this.inFlight++;
+    this.sentCount++;
     let promise: Promise<void>;
     try {
-      promise = this.send(unit);
+      promise = this.send(n, index);
     } catch (error) {
       promise = Promise.reject(error);
     }
@@ -133,6 +171,17 @@ export function signalsPerCorrelation(agents: number, partialShare: number): num
   return agents - partialShare;
 }
 
+/**
+ * How a correlation's agents report: the first at once, each other one after a delay drawn
+ * uniformly from [0, spreadMs] (0: all together). A partial correlation leaves out its last agent.
+ */
+export function agentArrivals(agents: number, partialShare: number, spreadMs: number, random: () => number = Math.random): ArrivalPlan {
+  return (n) => {
+    const count = isPartialCorrelation(n, partialShare) ? agents - 1 : agents;
+    return Array.from({ length: count }, (_, i) => (i === 0 ? 0 : Math.round(random() * spreadMs)));
+  };
+}
+
 /** One agent's signal about a correlation; momentum and risk look like the demo agents' signals. */
 function signalsFor(corrId: string, agents: string[]): AgentSignal[] {
   const [momentum, risk] = randomCorrelation(corrId, false);
@@ -143,36 +192,36 @@ function signalsFor(corrId: string, agents: string[]): AgentSignal[] {
   });
 }
 
-export interface SignalPublisherOptions {
+export interface SignalLoadOptions {
   js: JetStreamClient;
   book: CorrelationBook;
   /** Correlation ids are `<prefix><n>`. */
   prefix: string;
   agents: string[];
   partialShare: number;
+  /** The spread of a correlation's agents (see agentArrivals). */
+  spreadMs: number;
 }
 
 /**
- * The `send` of the orchestrator's load: each call publishes the next agent signal, going through
- * the agents of correlation 0, then of correlation 1, and so on; a partial correlation leaves out
- * its last agent. The first signal of each correlation is recorded in the book as it goes out.
- * `atBoundary` tells whether the current correlation's signals have all been sent.
+ * The orchestrator's load: correlation n's agents publish on NATS as planned. The first signal
+ * of each correlation is recorded in the book as it goes out.
  */
-export function signalPublisher(options: SignalPublisherOptions): { send: (unit: number) => Promise<void>; atBoundary: () => boolean } {
-  const { js, book, prefix, agents, partialShare } = options;
-  let n = -1;
-  let pending: AgentSignal[] = [];
-  const atBoundary = (): boolean => pending.length === 0;
-  const send = (): Promise<void> => {
-    if (pending.length === 0) {
-      n++;
+export function signalLoad(options: SignalLoadOptions): { plan: ArrivalPlan; send: Send } {
+  const { js, book, prefix, agents, partialShare, spreadMs } = options;
+  const open = new Map<number, { signals: AgentSignal[]; left: number }>();
+  const plan = agentArrivals(agents.length, partialShare, spreadMs);
+  const send: Send = (n, index) => {
+    let correlation = open.get(n);
+    if (!correlation) {
       const partial = isPartialCorrelation(n, partialShare);
-      const signals = signalsFor(`${prefix}${n}`, agents);
-      pending = partial ? signals.slice(0, -1) : signals;
+      correlation = { signals: signalsFor(`${prefix}${n}`, agents), left: partial ? agents.length - 1 : agents.length };
+      open.set(n, correlation);
       book.sent(n, wallClockMs(), partial);
     }
-    const signal = pending.shift() as AgentSignal;
+    if (--correlation.left === 0) open.delete(n);
+    const signal = correlation.signals[index];
     return js.publish(signalSubject(signal.agent_name), JSON.stringify(signal)).then(() => undefined);
   };
-  return { send, atBoundary };
+  return { plan, send };
 }

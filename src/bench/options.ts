@@ -14,6 +14,8 @@ export interface BenchOptions {
   agents: string[];
   /** Share of correlations whose last agent never reports; they decide at the policy timeout. */
   partialShare: number;
+  /** Each agent after a correlation's first reports after a delay uniform in [0, this] (ms); 0: all together. */
+  agentSpreadMs: number;
   /** Partial-data timeout of the policy the local stack runs with. */
   timeoutMs: number;
   target: Target;
@@ -53,6 +55,9 @@ Options:
   --agents A,B           agents reporting on each correlation (default: ${DEFAULT_POLICY.expected_agents.join(',')})
   --partial-share X      share of correlations whose last agent never reports; they decide at the
                          policy timeout (default: 0.1)
+  --agent-spread D       how far apart a correlation's agents report: the first at once, each other
+                         one after a delay drawn uniformly from 0 to D, e.g. 2s (default: 0, all
+                         together)
   --timeout-ms N         partial-data timeout of the policy the local stack runs with (default: 5000)
   --target T             local: start Temporal, NATS, the worker and the bridge in a fresh temp data
                          dir; external: use TEMPORAL_ADDRESS / NATS_URL and the worker and bridge
@@ -64,7 +69,9 @@ Options:
   --step-factor X        rate multiplier between capacity steps (default: 1.5)
   --max-steps N          most capacity steps (default: 20)
   --p95-bound D          latency bound of a sustainable step (default: 1s)
-  --ceiling              also measure bare workflows (signal-with-start, complete) on the same server
+  --ceiling              then measure the engine's ceilings on the same server at the same load:
+                         C1, bare workflows (signal-with-start, complete), and C2, a bare fan-in
+                         (the bridge's signal-with-starts, wait for all, one no-op local activity)
   --settle D             after the last publish, how long to wait for the last decisions (default: 30s)
   --max-in-flight N      publishes awaiting their ack at once; a slow server shows as lag (default: 256)
   --pids name=PID,...    external target: processes to sample, e.g. worker=123,bridge=456
@@ -80,6 +87,7 @@ Durations take a unit (ms, s, m, h); a bare number is seconds.
 Examples:
   npm run bench -- --rate 5000 --duration 60s --ceiling
   npm run bench -- --find-capacity --rate 3000 --step-duration 30s --p95-bound 1s --ceiling
+  npm run bench -- --rate 5000 --duration 60s --agent-spread 2s --ceiling
   npm run bench -- --rate 5000 --duration 60s --workers 2 --bridges 2
   npm run bench -- --rate 600 --duration 20s --partial-share 0.1 --timeout-ms 2000
   TEMPORAL_ADDRESS=temporal:7233 NATS_URL=nats://nats:4222 npm run bench -- --target external --pids worker=123,bridge=456`;
@@ -137,6 +145,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
         duration: { type: 'string', default: '60s' },
         agents: { type: 'string', default: DEFAULT_POLICY.expected_agents.join(',') },
         'partial-share': { type: 'string', default: '0.1' },
+        'agent-spread': { type: 'string', default: '0' },
         'timeout-ms': { type: 'string', default: '5000' },
         target: { type: 'string', default: 'local' },
         out: { type: 'string' },
@@ -196,6 +205,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
     durationMs: duration('duration', values.duration),
     agents,
     partialShare,
+    agentSpreadMs: values['agent-spread'].trim() === '0' ? 0 : duration('agent-spread', values['agent-spread']),
     timeoutMs,
     target,
     outDir: values.out ?? join(repoRoot, '.cache', 'bench', timestampForPath(now)),

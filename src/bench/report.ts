@@ -1,4 +1,5 @@
 /** What a run found: the summary of each phase, the correctness checks, the table on stdout and the chart's data. */
+import { type DbTime, type DbTimeSummary, summarizeDbTime } from './engine-metrics';
 import type { CorrelationBook, DlqCount } from './observer';
 import { MACHINE } from './resources';
 import type { CapacityStep, PhaseResult, SecondSample } from './run';
@@ -63,6 +64,8 @@ export interface PhaseSummary {
   resources: Record<string, ResourceSummary>;
   /** CPU (% of one core) the machine spent on processes this run did not sample, on average under load: how busy it was otherwise. */
   otherWorkCpuAvgPct: number | null;
+  /** The Temporal server's database time per correlation decided (its own metrics), when it exposes them. */
+  engine: DbTimeSummary | null;
   capacity?: CapacitySummary;
 }
 
@@ -120,7 +123,7 @@ function summarizeResources(series: SecondSample[], cpuSeconds: Record<string, n
   return out;
 }
 
-export function summarizePhase(unit: string, ratePerMinute: number, result: PhaseResult, book: CorrelationBook, dlq?: DlqCount): PhaseSummary {
+export function summarizePhase(unit: string, ratePerMinute: number, result: PhaseResult, book: CorrelationBook, dlq?: DlqCount, dbTime?: DbTime): PhaseSummary {
   const loadMinutes = result.loadMs / 60_000;
   const partial = book.partialLatencies.length + countUndecidedPartial(book);
   const lost = book.published - book.decided;
@@ -157,6 +160,7 @@ export function summarizePhase(unit: string, ratePerMinute: number, result: Phas
     ...(dlq ? { dlq } : {}),
     resources: summarizeResources(result.series, result.cpuSeconds, book.decided),
     otherWorkCpuAvgPct: otherWorkCpu(result.series),
+    engine: dbTime ? summarizeDbTime(dbTime, book.decided) : null,
     ...(result.steps ? { capacity: summarizeCapacity(result.steps) } : {}),
   };
 }
@@ -194,7 +198,14 @@ function latencyCell(stats: PhaseSummary['latencyMs']['complete']): string {
   return `${ms(stats.p50)} / ${ms(stats.p95)} / ${ms(stats.p99)} / ${ms(stats.max)} / ${ms(stats.mean)}`;
 }
 
-export function formatTable(phases: Array<{ name: string; summary: PhaseSummary }>, ratio: { atOfferedLoad: number | null; atCapacity: number | null } | undefined): string {
+export interface Ratio {
+  /** What the ratios compare. */
+  basis: string;
+  oursOverC1: number | null;
+  oursOverC2: number | null;
+}
+
+export function formatTable(phases: Array<{ name: string; summary: PhaseSummary }>, ratio: Ratio | undefined): string {
   const rows: string[][] = [['', ...phases.map((p) => p.name)]];
   const row = (label: string, cell: (s: PhaseSummary) => string): void => void rows.push([label, ...phases.map((p) => cell(p.summary))]);
   row('load', (s) => `${s.loadSeconds} s + ${s.settleSeconds} s settle${s.interrupted ? ' (interrupted)' : ''}`);
@@ -219,6 +230,8 @@ export function formatTable(phases: Array<{ name: string; summary: PhaseSummary 
     row(`${name} RSS start/max/end`, (s) => (s.resources[name] ? `${mb(s.resources[name].rssStartMb)} / ${mb(s.resources[name].rssMaxMb)} / ${mb(s.resources[name].rssEndMb)}` : '-'));
     row(`${name} CPU ms per correlation`, (s) => String(s.resources[name]?.cpuMsPerCorrelation ?? '-'));
   }
+  row('engine DB ms per correlation', (s) => (s.engine ? `${s.engine.dbMsPerCorrelation} (execution ${s.engine.persistenceMsPerCorrelation}, visibility ${s.engine.visibilityMsPerCorrelation})` : '-'));
+  row('engine DB operations per correlation', (s) => (s.engine ? String(s.engine.requestsPerCorrelation) : '-'));
   if (phases.some((p) => p.summary.capacity)) {
     row('sustainable rate', (s) =>
       s.capacity?.sustainableRatePerMinute != null ? `${s.capacity.sustainableRatePerMinute} ${s.unit}/min (${s.capacity.sustainableCorrelationsPerSecond} correlations/s)` : 'none',
@@ -228,8 +241,7 @@ export function formatTable(phases: Array<{ name: string; summary: PhaseSummary 
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  if (ratio?.atOfferedLoad != null) lines.push(`ours / ceiling at the same offered load: ${ratio.atOfferedLoad}`);
-  if (ratio?.atCapacity != null) lines.push(`ours / ceiling at capacity: ${ratio.atCapacity}`);
+  if (ratio) lines.push(`ours / C1: ${ratio.oursOverC1 ?? '-'}   ours / C2: ${ratio.oursOverC2 ?? '-'}   (${ratio.basis})`);
   return lines.join('\n');
 }
 

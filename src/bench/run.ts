@@ -2,8 +2,7 @@
  * One measured phase (the orchestrator's, or the ceiling's): paced load at a fixed rate or in
  * rising capacity steps, a sample every second, progress every 5 s, then the settle.
  */
-import type { PacerStats } from './load';
-import { Pacer } from './load';
+import { type ArrivalPlan, Pacer, type PacerStats, type Send } from './load';
 import type { CorrelationBook } from './observer';
 import type { ProcessSample, ResourceSampler } from './resources';
 import { percentile, sortedCopy } from './stats';
@@ -36,9 +35,9 @@ export interface PhaseConfig {
   capacity?: CapacityPlan;
   settleMs: number;
   maxInFlight: number;
-  send: (unit: number) => Promise<void>;
-  /** Whether the units sent so far complete a correlation (see Pacer); always, when absent. */
-  atBoundary?: () => boolean;
+  /** When each correlation's units go out, and how one is sent (see Pacer). */
+  plan: ArrivalPlan;
+  send: Send;
   book: CorrelationBook;
   sampler: ResourceSampler;
   /** The process whose RSS the progress lines show. */
@@ -127,7 +126,7 @@ export function judgeStep(latencies: Array<number | undefined>, keptUp: number, 
 
 export async function runPhase(config: PhaseConfig): Promise<PhaseResult> {
   const { book, sampler, say, capacity } = config;
-  const pacer = new Pacer(config.ratePerMinute, config.maxInFlight, config.send, config.atBoundary);
+  const pacer = new Pacer(config.ratePerMinute, config.unitsPerCorrelation, config.maxInFlight, config.plan, config.send);
   const series: SecondSample[] = [];
   const steps: OpenStep[] = [];
   const startedAt = performance.now();

@@ -21,6 +21,10 @@ export interface BenchTarget {
   /** Settings for child processes the bench starts (the ceiling worker). */
   processEnv: Record<string, string>;
   decisionDedupeWindowMs: number;
+  /** The bridge's batch window, which the fan-in ceiling (C2) batches with too. */
+  batchWindowMs: number;
+  /** The Temporal server's Prometheus metrics, for its database time; local target only. */
+  temporalMetricsUrl?: string;
   /** The policy the local stack runs with; undefined for an external target (its worker's own). */
   policy?: PolicyInput;
   /** Where process logs go. */
@@ -59,6 +63,7 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
       temporal: config.temporal,
       processEnv: {},
       decisionDedupeWindowMs: config.nats.decisionDedupeWindowMs,
+      batchWindowMs: config.bridge.batchWindowMs,
       logDir: options.outDir,
       pids: () => ({ ...options.pids }),
       quiesce: async () => false,
@@ -94,6 +99,8 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
     temporal: { connectionOptions: { address: stack.temporal.address }, namespace: 'default' },
     processEnv: { TEMPORAL_ADDRESS: stack.temporal.address, NATS_URL: stack.nats.url },
     decisionDedupeWindowMs: settings.nats.decisionDedupeWindowMs,
+    batchWindowMs: settings.bridge.batchWindowMs,
+    ...(stack.temporal.metricsUrl ? { temporalMetricsUrl: stack.temporal.metricsUrl } : {}),
     policy,
     logDir: stack.logDir,
     dataDir,

@@ -87,10 +87,12 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
   const uiOrigins = [`http://127.0.0.1:${options.uiPort}`, `http://localhost:${options.uiPort}`].join(',');
 
   progress('starting the Temporal dev server and nats-server');
+  const metricsPort = await getFreePort();
   const [temporal, nats] = await Promise.all([
     startTemporalDevServer({
       port: options.temporalPort,
       uiPort: options.uiPort,
+      metricsPort,
       dbFile: join(options.dataDir, 'temporal.sqlite'),
       logFile: join(logDir, 'temporal.log'),
       ...(codecPort ? { extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}`] } : {}),

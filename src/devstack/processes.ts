@@ -214,15 +214,19 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
 export class TemporalDevServer extends ManagedProcess {
   readonly address: string;
   readonly uiUrl: string | undefined;
+  /** The server's own Prometheus metrics (its persistence latencies among them), when asked for. */
+  readonly metricsUrl: string | undefined;
 
   constructor(
     readonly port: number,
     uiPort: number | false,
+    metricsPort: number | undefined,
     spec: ProcessSpec,
   ) {
     super(spec);
     this.address = `127.0.0.1:${port}`;
     this.uiUrl = uiPort === false ? undefined : `http://127.0.0.1:${uiPort}`;
+    this.metricsUrl = metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}/metrics`;
   }
 
   protected override isReady(): Promise<boolean> {
@@ -243,6 +247,8 @@ export interface TemporalDevServerOptions {
   uiPort?: number | false;
   /** SQLite file for persistence across restarts; in-memory when omitted. */
   dbFile?: string;
+  /** Serves the server's Prometheus metrics on this port. */
+  metricsPort?: number;
   namespace?: string;
   /** name -> type (Text, Keyword, Int, Double, Bool, Datetime, KeywordList); the orchestrator's by default. */
   searchAttributes?: Record<string, string>;
@@ -262,10 +268,11 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
   }
   args.push('--log-level', 'warn');
+  if (opts.metricsPort !== undefined) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.namespace) args.push('--namespace', opts.namespace);
   for (const [name, type] of Object.entries(opts.searchAttributes ?? SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
   args.push(...(opts.extraArgs ?? []));
-  const server = new TemporalDevServer(port, uiPort, { label: 'temporal dev server', command, args, logFile: opts.logFile });
+  const server = new TemporalDevServer(port, uiPort, opts.metricsPort, { label: 'temporal dev server', command, args, logFile: opts.logFile });
   await server.start();
   return server;
 }

@@ -1,6 +1,7 @@
 /** The harness's pure parts: /proc parsing, the correlation book, partial spreading, capacity judging. */
 import type { JetStreamClient } from 'nats';
-import { isPartialCorrelation, Pacer, signalPublisher, signalsPerCorrelation } from '../../src/bench/load';
+import { agentArrivals, isPartialCorrelation, Pacer, signalLoad, signalsPerCorrelation } from '../../src/bench/load';
+import { dbTimeBetween, parseDbTime, summarizeDbTime } from '../../src/bench/engine-metrics';
 import { correlationNumber, CorrelationBook } from '../../src/bench/observer';
 import { toolVersions } from '../../src/bench/machine';
 import { summarizeCapacity } from '../../src/bench/report';
@@ -102,14 +103,15 @@ describe('bench harness parts', () => {
 
   it('paces with a bounded number of sends in flight: a slow server shows as backlog', async () => {
     const pending: Array<() => void> = [];
-    const pacer = new Pacer(600_000, 3, () => new Promise<void>((resolve) => pending.push(resolve)));
+    const pacer = new Pacer(600_000, 1, 3, () => [0], () => new Promise<void>((resolve) => pending.push(resolve)));
     pacer.start();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(pacer.stats()).toMatchObject({ sent: 3, inFlight: 3 });
     expect(pacer.stats().offered).toBeGreaterThan(3);
     const stopped = pacer.stop();
-    pending.splice(0).forEach((resolve) => resolve());
+    const release = setInterval(() => pending.splice(0).forEach((resolve) => resolve()), 5);
     await stopped;
+    clearInterval(release);
     const stats = pacer.stats();
     expect(stats.inFlight).toBe(0);
     expect(stats.maxBacklog).toBeGreaterThan(0);
@@ -118,7 +120,7 @@ describe('bench harness parts', () => {
 
   it('counts failed sends as errors and keeps going', async () => {
     let calls = 0;
-    const pacer = new Pacer(60_000, 10, () => (++calls % 2 === 0 ? Promise.reject(new Error('no responders')) : Promise.resolve()));
+    const pacer = new Pacer(60_000, 1, 10, () => [0], () => (++calls % 2 === 0 ? Promise.reject(new Error('no responders')) : Promise.resolve()));
     pacer.start();
     await new Promise((resolve) => setTimeout(resolve, 100));
     await pacer.stop();
@@ -128,18 +130,35 @@ describe('bench harness parts', () => {
     expect(pacer.errorMessages()[0]).toBe('no responders');
   });
 
-  it('finishes the correlation it is in when stopped, so none is left without its last agents', async () => {
-    let sent = 0;
-    const pacer = new Pacer(60_000, 10, async () => void sent++, () => sent % 3 === 0);
+  it('sends each unit of a correlation at its planned offset, and finishes the correlations it started when stopped', async () => {
+    const sends: Array<{ n: number; index: number; at: number }> = [];
+    const t0 = performance.now();
+    // 3 units a correlation at 1,800 units a minute: a correlation every 100 ms, its units at 0, 150 and 60 ms.
+    const pacer = new Pacer(1_800, 3, 10, () => [0, 150, 60], async (n, index) => void sends.push({ n, index, at: performance.now() - t0 }));
     pacer.start();
-    await new Promise((resolve) => setTimeout(resolve, 110));
+    await new Promise((resolve) => setTimeout(resolve, 250));
     await pacer.stop();
-    expect(sent).toBeGreaterThan(0);
-    expect(sent % 3).toBe(0);
-    expect(pacer.stats().sent).toBe(sent);
+    const correlations = new Set(sends.map((s) => s.n)).size;
+    expect(correlations).toBeGreaterThanOrEqual(2);
+    // Every correlation started got all three units, in the order of their offsets.
+    expect(sends).toHaveLength(correlations * 3);
+    for (let n = 0; n < correlations; n++) {
+      const own = sends.filter((s) => s.n === n);
+      expect(own.map((s) => s.index)).toEqual([0, 2, 1]);
+      expect(own[2].at - own[0].at).toBeGreaterThanOrEqual(145);
+    }
+    expect(pacer.stats().sent).toBe(sends.length);
   });
 
-  it('publishes each agent of a correlation in turn, leaving the last agent out of partial ones', async () => {
+  it('plans arrivals: the first agent at once, the others within the spread, one agent fewer for a partial correlation', () => {
+    const draws = [0.5, 1, 0.25];
+    const plan = agentArrivals(3, 0.5, 2_000, () => draws.shift() ?? 0);
+    expect(plan(0)).toEqual([0, 1_000, 2_000]);
+    expect(plan(1)).toEqual([0, 500]); // partial: the last agent never reports
+    expect(agentArrivals(2, 0, 0)(7)).toEqual([0, 0]);
+  });
+
+  it('publishes each agent of a correlation, leaving the last agent out of partial ones', async () => {
     const published: Array<{ subject: string; corrId: string; agent: string; instrument: unknown }> = [];
     const js = {
       publish: async (subject: string, data: string) => {
@@ -149,11 +168,8 @@ describe('bench harness parts', () => {
       },
     } as unknown as JetStreamClient;
     const book = new CorrelationBook();
-    const { send, atBoundary } = signalPublisher({ js, book, prefix: 'bench-t-', agents: ['momentum', 'risk', 'news'], partialShare: 0.5 });
-    for (let unit = 0; unit < 5; unit++) {
-      await send(unit);
-      expect(atBoundary()).toBe(unit === 2 || unit === 4);
-    }
+    const { plan, send } = signalLoad({ js, book, prefix: 'bench-t-', agents: ['momentum', 'risk', 'news'], partialShare: 0.5, spreadMs: 0 });
+    for (const n of [0, 1]) for (let index = 0; index < plan(n).length; index++) await send(n, index);
     expect(published.map((p) => `${p.corrId}:${p.agent}`)).toEqual([
       'bench-t-0:momentum', 'bench-t-0:risk', 'bench-t-0:news', // complete
       'bench-t-1:momentum', 'bench-t-1:risk', // partial: news never reports
@@ -164,5 +180,40 @@ describe('bench harness parts', () => {
     expect(book.published).toBe(2);
     expect(book.isPartial(0)).toBe(false);
     expect(book.isPartial(1)).toBe(true);
+  });
+
+  it("reads the engine's database time from its /metrics, per store and operation, and per correlation", () => {
+    const scrape = (create: number, visibility: number) =>
+      parseDbTime(
+        [
+          '# TYPE persistence_latency histogram',
+          `persistence_latency_bucket{operation="CreateWorkflowExecution",le="0.01"} ${create}`,
+          `persistence_latency_sum{namespace="default",operation="CreateWorkflowExecution",service_name="history"} ${create * 0.002}`,
+          `persistence_latency_count{namespace="default",operation="CreateWorkflowExecution",service_name="history"} ${create}`,
+          `persistence_latency_sum{namespace="default",operation="UpdateWorkflowExecution",service_name="history"} 0.5`,
+          `persistence_latency_count{namespace="default",operation="UpdateWorkflowExecution",service_name="history"} 100`,
+          `visibility_persistence_latency_sum{operation="RecordWorkflowExecutionStarted"} ${visibility * 0.001}`,
+          `visibility_persistence_latency_count{operation="RecordWorkflowExecutionStarted"} ${visibility}`,
+        ].join('\n'),
+      );
+    const phase = dbTimeBetween(scrape(10, 10), scrape(110, 60));
+    expect(phase).toEqual({
+      persistenceSeconds: expect.closeTo(0.2, 9),
+      persistenceRequests: 100,
+      visibilitySeconds: expect.closeTo(0.05, 9),
+      visibilityRequests: 50,
+      byOperation: { CreateWorkflowExecution: { seconds: expect.closeTo(0.2, 9), count: 100 }, RecordWorkflowExecutionStarted: { seconds: expect.closeTo(0.05, 9), count: 50 } },
+    });
+    expect(summarizeDbTime(phase, 100)).toEqual({
+      dbMsPerCorrelation: 2.5,
+      persistenceMsPerCorrelation: 2,
+      visibilityMsPerCorrelation: 0.5,
+      requestsPerCorrelation: 1.5,
+      topOperations: [
+        { operation: 'CreateWorkflowExecution', msPerCorrelation: 2, perCorrelation: 1 },
+        { operation: 'RecordWorkflowExecutionStarted', msPerCorrelation: 0.5, perCorrelation: 0.5 },
+      ],
+    });
+    expect(summarizeDbTime(phase, 0)).toBeNull();
   });
 });

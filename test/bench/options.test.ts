@@ -21,6 +21,7 @@ describe('bench options', () => {
       durationMs: 60_000,
       agents: ['momentum', 'risk'],
       partialShare: 0.1,
+      agentSpreadMs: 0,
       timeoutMs: 5000,
       target: 'local',
       outDir: '/repo/.cache/bench/2026-11-22T04-05-06',
@@ -37,6 +38,12 @@ describe('bench options', () => {
       bridges: 1,
     });
     expect(options.runId).toMatch(/^[a-z0-9]{1,6}$/);
+  });
+
+  it('reads the spread of the agents as a duration', () => {
+    expect(parse('--agent-spread', '2s').agentSpreadMs).toBe(2_000);
+    expect(parse('--agent-spread', '250ms').agentSpreadMs).toBe(250);
+    expect(errorOf('--agent-spread', 'wide').message).toContain('--agent-spread: invalid duration "wide"');
   });
 
   it('reads durations with units, and bare numbers as seconds', () => {

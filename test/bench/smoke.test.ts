@@ -19,6 +19,7 @@ interface PhaseJson {
     latencyMs: { complete: { count: number }; partial: { count: number } };
     dlq?: { ours: number };
     resources: Record<string, { rssMaxMb: number | null }>;
+    engine: { dbMsPerCorrelation: number } | null;
   };
   series: Array<{ t: number; decided: number }>;
 }
@@ -68,8 +69,9 @@ describe('npm run bench (smoke)', () => {
       config: { ratePerMinute: number; agents: string[] };
       machine: { nproc: number; node: string };
       orchestrator: PhaseJson;
-      ceiling: PhaseJson;
-      ratio: { atOfferedLoad: number | null };
+      ceilingC1: PhaseJson;
+      ceilingC2: PhaseJson;
+      ratio: { basis: string; oursOverC1: number | null; oursOverC2: number | null };
     };
     expect(result.correctness).toMatchObject({ ok: true, errors: [] });
     expect(result.config).toMatchObject({ ratePerMinute: 600, agents: ['momentum', 'risk'] });
@@ -97,13 +99,18 @@ describe('npm run bench (smoke)', () => {
     expect(result.orchestrator.series.length).toBeGreaterThanOrEqual(20);
     expect(result.orchestrator.series.reduce((sum, s) => sum + s.decided, 0)).toBe(ours.correlations.started);
 
-    const bare = result.ceiling.summary;
-    expect(bare.correlations.started).toBeGreaterThan(50);
-    expect(bare.correlations).toMatchObject({ decided: bare.correlations.started, lost: 0, duplicated: 0, unexpected: 0 });
-    expect(bare.sendErrors).toBe(0);
-    expect(result.ratio.atOfferedLoad).toEqual(expect.any(Number));
+    for (const ceiling of [result.ceilingC1.summary, result.ceilingC2.summary]) {
+      expect(ceiling.correlations.started).toBeGreaterThan(50);
+      expect(ceiling.correlations).toMatchObject({ decided: ceiling.correlations.started, lost: 0, duplicated: 0, unexpected: 0 });
+      expect(ceiling.sendErrors).toBe(0);
+    }
+    // C2 starts the correlations ours starts, with the same share of partial ones.
+    expect(result.ceilingC2.summary.correlations.partial).toBeGreaterThan(0);
+    expect(result.ratio).toEqual({ basis: expect.stringContaining('same offered load'), oursOverC1: expect.any(Number), oursOverC2: expect.any(Number) });
+    // The engine's own database time, from its metrics, for every phase.
+    for (const phase of [ours, result.ceilingC1.summary, result.ceilingC2.summary]) expect(phase.engine?.dbMsPerCorrelation).toBeGreaterThan(0);
 
-    for (const file of ['chart.svg', 'ceiling.svg']) {
+    for (const file of ['chart.svg', 'ceiling-c1.svg', 'ceiling-c2.svg']) {
       const svg = parseXml(readFileSync(join(out, file), 'utf8'));
       expect(svg.name).toBe('svg');
       const series = findAll(svg, (e) => e.name === 'path').map((p) => p.attributes['data-series']);
