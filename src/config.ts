@@ -54,6 +54,12 @@ const envSchema = z.object({
     .optional()
     .describe("Open correlations a worker keeps in memory between their tasks; fewer means replays (default: the SDK's, about 600 per GB of heap)."),
   ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt.optional().describe("Workflow tasks a worker runs at once (default: the SDK's, 40)."),
+  ORCH_NON_STICKY_TO_STICKY_POLL_RATIO: z.coerce
+    .number()
+    .gt(0)
+    .max(10)
+    .optional()
+    .describe("Workflow-task pollers on the shared task queue per poller on the worker's own (sticky) queue; a correlation's first task always comes from the shared one (default: the SDK's, 0.2)."),
   ORCH_BRIDGE_DURABLE: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'must be a valid consumer name: letters, digits, _ and -')
@@ -135,7 +141,7 @@ export interface Config {
   workflowBundlePath?: string;
   shutdownGraceMs: number;
   /** Worker options left to the SDK's defaults when unset. */
-  workerTuning: { maxCachedWorkflows?: number; maxConcurrentWorkflowTaskExecutions?: number };
+  workerTuning: { maxCachedWorkflows?: number; maxConcurrentWorkflowTaskExecutions?: number; nonStickyToStickyPollRatio?: number };
   bridge: { durableName: string; maxMessageBytes: number; concurrency: number; batchWindowMs: number; ackWaitMs: number; maxAckPending: number };
   /** Payload encryption keys; undefined when encryption is off. `temporal.dataConverter` carries the codec. */
   codec?: KeyRing;
@@ -210,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(settings.ORCH_MAX_CONCURRENT_WORKFLOW_TASKS !== undefined
         ? { maxConcurrentWorkflowTaskExecutions: settings.ORCH_MAX_CONCURRENT_WORKFLOW_TASKS }
         : {}),
+      ...(settings.ORCH_NON_STICKY_TO_STICKY_POLL_RATIO !== undefined ? { nonStickyToStickyPollRatio: settings.ORCH_NON_STICKY_TO_STICKY_POLL_RATIO } : {}),
     },
     bridge: {
       durableName: settings.ORCH_BRIDGE_DURABLE,

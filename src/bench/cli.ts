@@ -84,6 +84,7 @@ runMain({
         ...options,
         correlationsPerMinute: Number(correlationsPerMinute(options).toFixed(2)),
         policy: target.policy ?? 'the external worker policy',
+        engineAsRun: target.engine ?? 'the external server',
       },
       machine: { ...machine, loadAverageAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))) },
       correctness: { ok: errors.length === 0, errors, warnings },

@@ -33,6 +33,8 @@ export interface BenchOptions {
   pids: Record<string, number>;
   /** Extra settings for the local stack's worker and bridge. */
   stackEnv: Record<string, string>;
+  /** Local target: the dev server's dynamic configuration and SQLite pragmas, on top of the stack's own. */
+  engine: { dynamicConfig: Record<string, string>; sqlitePragmas: Record<string, string> };
   /** Local stack: workers on the task queue and bridges on the durable consumer (scale-out). */
   workers: number;
   bridges: number;
@@ -77,6 +79,10 @@ Options:
   --pids name=PID,...    external target: processes to sample, e.g. worker=123,bridge=456
   --stack-env K=V        local target: a setting for the worker and bridge (repeatable), e.g.
                          --stack-env ORCH_BRIDGE_CONCURRENCY=64
+  --dynamic-config K=V   local target: a dynamic configuration value for the Temporal dev server
+                         (repeatable; a JSON value), e.g. --dynamic-config history.hostLevelCacheMaxSize=32768
+  --sqlite-pragma K=V    local target: a SQLite pragma for the dev server's database file
+                         (repeatable), e.g. --sqlite-pragma cache_size=-262144
   --workers N            local target: orchestrator workers sharing the task queue (default: 1)
   --bridges N            local target: bridges sharing the durable consumer (default: 1)
   --keep-data            local target: keep the temp data dir (logs, SQLite, JetStream store)
@@ -159,6 +165,8 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
         'max-in-flight': { type: 'string', default: '256' },
         pids: { type: 'string', default: '' },
         'stack-env': { type: 'string', multiple: true, default: [] },
+        'dynamic-config': { type: 'string', multiple: true, default: [] },
+        'sqlite-pragma': { type: 'string', multiple: true, default: [] },
         workers: { type: 'string', default: '1' },
         bridges: { type: 'string', default: '1' },
         'keep-data': { type: 'boolean', default: false },
@@ -194,6 +202,11 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
   if (Object.keys(pids).length > 0 && target === 'local') fail('pids', 'only for --target external: the local stack knows its own processes');
   const stackEnv = pairs('stack-env', values['stack-env'], SETTING_NAME, () => true);
   if (Object.keys(stackEnv).length > 0 && target === 'external') fail('stack-env', 'only for --target local: an external worker has its own settings');
+  const dynamicConfig = pairs('dynamic-config', values['dynamic-config'], /^[A-Za-z][A-Za-z0-9_.]*$/, (v) => v !== '');
+  const sqlitePragmas = pairs('sqlite-pragma', values['sqlite-pragma'], /^[a-z_]+$/, (v) => v !== '');
+  for (const [option, given] of [['dynamic-config', dynamicConfig], ['sqlite-pragma', sqlitePragmas]] as const) {
+    if (Object.keys(given).length > 0 && target === 'external') fail(option, 'only for --target local: an external server has its own configuration');
+  }
   const processCount = (option: 'workers' | 'bridges'): number => {
     const count = number(option, values[option], (x) => Number.isInteger(x) && x >= 1 && x <= 16, 'a whole number from 1 to 16');
     if (count !== 1 && target === 'external') fail(option, 'only for --target local: an external target runs its own processes');
@@ -219,6 +232,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
     maxInFlight: number('max-in-flight', values['max-in-flight'], (x) => Number.isInteger(x) && x > 0, 'a whole number above 0'),
     pids,
     stackEnv,
+    engine: { dynamicConfig, sqlitePragmas },
     workers: processCount('workers'),
     bridges: processCount('bridges'),
     keepData: values['keep-data'],

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { ConnectionOptions, JetStreamManager } from 'nats';
 import { type Config, ConfigError, loadConfig } from '../config';
 import type { PolicyInput } from '../contract/policy';
-import { type LocalStack, startLocalStack } from '../devstack/local-stack';
-import type { ManagedProcess } from '../devstack/processes';
+import { ENGINE_SETTINGS, type EngineSettings, type LocalStack, startLocalStack } from '../devstack/local-stack';
+import { BASE_SQLITE_PRAGMAS, type ManagedProcess } from '../devstack/processes';
 import { getFreePort } from '../process/free-port';
 import { natsConnectionOptions } from '../nats/connection';
 import { SIGNALS_STREAM } from '../nats/streams';
@@ -25,6 +25,8 @@ export interface BenchTarget {
   batchWindowMs: number;
   /** The Temporal server's Prometheus metrics, for its database time; local target only. */
   temporalMetricsUrl?: string;
+  /** The dev server's dynamic configuration and SQLite pragmas as run; local target only. */
+  engine?: EngineSettings;
   /** The policy the local stack runs with; undefined for an external target (its worker's own). */
   policy?: PolicyInput;
   /** Where process logs go. */
@@ -87,7 +89,7 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
   let stack: LocalStack;
   try {
     stack = await startLocalStack(
-      { dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile }, workers: options.workers, bridges: options.bridges },
+      { dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile }, workers: options.workers, bridges: options.bridges, engine: options.engine },
       say,
     );
   } catch (error) {
@@ -101,6 +103,10 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
     decisionDedupeWindowMs: settings.nats.decisionDedupeWindowMs,
     batchWindowMs: settings.bridge.batchWindowMs,
     ...(stack.temporal.metricsUrl ? { temporalMetricsUrl: stack.temporal.metricsUrl } : {}),
+    engine: {
+      dynamicConfig: { ...ENGINE_SETTINGS.dynamicConfig, ...options.engine.dynamicConfig },
+      sqlitePragmas: { ...BASE_SQLITE_PRAGMAS, ...ENGINE_SETTINGS.sqlitePragmas, ...options.engine.sqlitePragmas },
+    },
     policy,
     logDir: stack.logDir,
     dataDir,

@@ -20,7 +20,23 @@ export interface LocalStackOptions {
   /** Workers on the task queue and bridges on the durable consumer, to show how they scale out (default 1 each). */
   workers?: number;
   bridges?: number;
+  /** Engine settings on top of ENGINE_SETTINGS (a key given here wins): for measuring one at a time. */
+  engine?: EngineSettings;
 }
+
+export interface EngineSettings {
+  dynamicConfig?: Record<string, string>;
+  sqlitePragmas?: Record<string, string>;
+}
+
+/**
+ * How the dev server is set up for the orchestrator's load, each setting measured on its own
+ * (docs/BENCHMARKS.md, "The engine set up for this load").
+ */
+export const ENGINE_SETTINGS: Required<EngineSettings> = {
+  dynamicConfig: {},
+  sqlitePragmas: {},
+};
 
 export interface LocalStack {
   temporal: TemporalDevServer;
@@ -93,6 +109,8 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
       port: options.temporalPort,
       uiPort: options.uiPort,
       metricsPort,
+      dynamicConfig: { ...ENGINE_SETTINGS.dynamicConfig, ...options.engine?.dynamicConfig },
+      sqlitePragmas: { ...ENGINE_SETTINGS.sqlitePragmas, ...options.engine?.sqlitePragmas },
       dbFile: join(options.dataDir, 'temporal.sqlite'),
       logFile: join(logDir, 'temporal.log'),
       ...(codecPort ? { extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}`] } : {}),

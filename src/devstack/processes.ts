@@ -249,12 +249,19 @@ export interface TemporalDevServerOptions {
   dbFile?: string;
   /** Serves the server's Prometheus metrics on this port. */
   metricsPort?: number;
+  /** Dynamic configuration, key → JSON value (`--dynamic-config-value key=value`). */
+  dynamicConfig?: Record<string, string>;
+  /** SQLite pragmas for the database file, on top of WAL and synchronous=OFF (a key given here wins). */
+  sqlitePragmas?: Record<string, string>;
   namespace?: string;
   /** name -> type (Text, Keyword, Int, Double, Bool, Datetime, KeywordList); the orchestrator's by default. */
   searchAttributes?: Record<string, string>;
   logFile?: string;
   extraArgs?: string[];
 }
+
+/** With SQLite's default rollback journal and full sync every write waits on the disk: far too slow. */
+export const BASE_SQLITE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'WAL', synchronous: 'OFF' };
 
 /** `temporal server start-dev`, ready once `temporal operator cluster health` reports SERVING. */
 export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}): Promise<TemporalDevServer> {
@@ -264,9 +271,10 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
   args.push(...(uiPort === false ? ['--headless'] : ['--ui-port', String(uiPort)]));
   if (opts.dbFile) {
-    // With SQLite's default rollback journal and full sync every write waits on the disk: far too slow.
-    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
+    const pragmas = { ...BASE_SQLITE_PRAGMAS, ...opts.sqlitePragmas };
+    args.push('--db-filename', opts.dbFile, ...Object.entries(pragmas).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]));
   }
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${value}`);
   args.push('--log-level', 'warn');
   if (opts.metricsPort !== undefined) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.namespace) args.push('--namespace', opts.namespace);

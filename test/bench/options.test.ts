@@ -40,6 +40,15 @@ describe('bench options', () => {
     expect(options.runId).toMatch(/^[a-z0-9]{1,6}$/);
   });
 
+  it('reads dev-server dynamic configuration and SQLite pragmas for the local target, refusing them for an external one', () => {
+    expect(parse('--dynamic-config', 'history.hostLevelCacheMaxSize=32768', '--dynamic-config', 'system.forceSearchAttributesCacheRefreshOnRead=false', '--sqlite-pragma', 'cache_size=-262144').engine).toEqual({
+      dynamicConfig: { 'history.hostLevelCacheMaxSize': '32768', 'system.forceSearchAttributesCacheRefreshOnRead': 'false' },
+      sqlitePragmas: { cache_size: '-262144' },
+    });
+    expect(errorOf('--dynamic-config', 'novalue').message).toBe('--dynamic-config: expected name=value, got "novalue"');
+    expect(errorOf('--target', 'external', '--sqlite-pragma', 'temp_store=MEMORY').message).toContain('--sqlite-pragma: only for --target local');
+  });
+
   it('reads the spread of the agents as a duration', () => {
     expect(parse('--agent-spread', '2s').agentSpreadMs).toBe(2_000);
     expect(parse('--agent-spread', '250ms').agentSpreadMs).toBe(250);
