@@ -39,6 +39,8 @@ export interface BenchOptions {
   workers: number;
   bridges: number;
   keepData: boolean;
+  /** Local target: the worker and the bridge write V8 CPU profiles (one per thread) to <out>/profiles. */
+  profile: boolean;
   runId: string;
 }
 
@@ -86,6 +88,10 @@ Options:
   --workers N            local target: orchestrator workers sharing the task queue (default: 1)
   --bridges N            local target: bridges sharing the durable consumer (default: 1)
   --keep-data            local target: keep the temp data dir (logs, SQLite, JetStream store)
+  --profile              local target: run the worker and the bridge under node --cpu-prof; the
+                         profiles (one per thread: the worker's workflow thread is its own) go to
+                         <out>/profiles; read them with node scripts/cpu-profile-top.js. The
+                         profiler slows both processes: not for figures
   --run-id ID            correlation ids are bench-<run-id>-<n> (default: random)
 
 Durations take a unit (ms, s, m, h); a bare number is seconds.
@@ -170,6 +176,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
         workers: { type: 'string', default: '1' },
         bridges: { type: 'string', default: '1' },
         'keep-data': { type: 'boolean', default: false },
+        profile: { type: 'boolean', default: false },
         'run-id': { type: 'string' },
       },
     }));
@@ -204,6 +211,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
   if (Object.keys(stackEnv).length > 0 && target === 'external') fail('stack-env', 'only for --target local: an external worker has its own settings');
   const dynamicConfig = pairs('dynamic-config', values['dynamic-config'], /^[A-Za-z][A-Za-z0-9_.]*$/, (v) => v !== '');
   const sqlitePragmas = pairs('sqlite-pragma', values['sqlite-pragma'], /^[a-z_]+$/, (v) => v !== '');
+  if (values.profile && target === 'external') fail('profile', 'only for --target local: profile an external worker with node --cpu-prof yourself');
   for (const [option, given] of [['dynamic-config', dynamicConfig], ['sqlite-pragma', sqlitePragmas]] as const) {
     if (Object.keys(given).length > 0 && target === 'external') fail(option, 'only for --target local: an external server has its own configuration');
   }
@@ -236,6 +244,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
     workers: processCount('workers'),
     bridges: processCount('bridges'),
     keepData: values['keep-data'],
+    profile: values.profile,
     runId,
   };
 }

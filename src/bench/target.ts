@@ -89,7 +89,8 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
   let stack: LocalStack;
   try {
     stack = await startLocalStack(
-      { dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile }, workers: options.workers, bridges: options.bridges, engine: options.engine },
+      { dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile }, workers: options.workers, bridges: options.bridges, engine: options.engine,
+        ...(options.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(options.outDir, 'profiles')}`] } : {}) },
       say,
     );
   } catch (error) {

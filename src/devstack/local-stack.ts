@@ -20,6 +20,8 @@ export interface LocalStackOptions {
   /** Workers on the task queue and bridges on the durable consumer, to show how they scale out (default 1 each). */
   workers?: number;
   bridges?: number;
+  /** Options for node itself in the worker and bridge processes, e.g. --cpu-prof. */
+  nodeArgs?: string[];
   /** Engine settings on top of ENGINE_SETTINGS (a key given here wins): for measuring one at a time. */
   engine?: EngineSettings;
 }
@@ -74,25 +76,25 @@ export function compiledEntryPoint(relative: string): string {
  * Its HTTP endpoint gets a port of the system's choosing unless `env` names one, so several run
  * side by side.
  */
-function orchestratorProcess(entryPoint: string, label: string, readyMessage: string, env: Record<string, string>, logFile?: string): ManagedProcess {
+function orchestratorProcess(entryPoint: string, label: string, readyMessage: string, env: Record<string, string>, logFile?: string, nodeArgs: string[] = []): ManagedProcess {
   return new ManagedProcess({
     label,
     command: process.execPath,
-    args: [compiledEntryPoint(entryPoint)],
+    args: [...nodeArgs, compiledEntryPoint(entryPoint)],
     env: { ORCH_HTTP_PORT: '0', ...env },
     logFile,
     readyLine: new RegExp(`"msg":"${readyMessage}"`),
   });
 }
 
-/** The orchestrator worker as a child process. */
-export function workerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
-  return orchestratorProcess('workers/worker', 'orchestrator worker', 'worker polling', env, logFile);
+/** The orchestrator worker as a child process; `nodeArgs` go to node itself (e.g. --cpu-prof). */
+export function workerProcess(env: Record<string, string>, logFile?: string, nodeArgs?: string[]): ManagedProcess {
+  return orchestratorProcess('workers/worker', 'orchestrator worker', 'worker polling', env, logFile, nodeArgs);
 }
 
 /** The NATS → Temporal bridge as a child process. */
-export function bridgeProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
-  return orchestratorProcess('workers/bridge', 'orchestrator bridge', 'bridge consuming', env, logFile);
+export function bridgeProcess(env: Record<string, string>, logFile?: string, nodeArgs?: string[]): ManagedProcess {
+  return orchestratorProcess('workers/bridge', 'orchestrator bridge', 'bridge consuming', env, logFile, nodeArgs);
 }
 
 /** The payload encryption codec server as a child process (it needs ORCH_CODEC_KEYS and ORCH_CODEC_SERVER_PORT in `env`). */
@@ -131,8 +133,8 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
   const [workerCount, bridgeCount] = [options.workers ?? 1, options.bridges ?? 1];
   progress(workerCount === 1 && bridgeCount === 1 ? 'starting the orchestrator worker and bridge' : `starting ${workerCount} orchestrator workers and ${bridgeCount} bridges`);
   const logFile = (name: string, i: number): string => join(logDir, i === 0 ? `${name}.log` : `${name}-${i + 1}.log`);
-  const workers = Array.from({ length: workerCount }, (_, i) => workerProcess(env, logFile('worker', i)));
-  const bridges = Array.from({ length: bridgeCount }, (_, i) => bridgeProcess(env, logFile('bridge', i)));
+  const workers = Array.from({ length: workerCount }, (_, i) => workerProcess(env, logFile('worker', i), options.nodeArgs));
+  const bridges = Array.from({ length: bridgeCount }, (_, i) => bridgeProcess(env, logFile('bridge', i), options.nodeArgs));
   const codecServer = codecPort
     ? codecServerProcess(
         { ...env, ORCH_CODEC_SERVER_HOST: '127.0.0.1', ORCH_CODEC_SERVER_PORT: String(codecPort), ORCH_CODEC_CORS_ORIGINS: uiOrigins },

@@ -1,0 +1,84 @@
+/**
+ * What one correlation costs the engine and the worker, in each workflow shape, on the dev server:
+ * workflow tasks, history events and activations (how many times the worker ran its code). These
+ * are the counts behind docs/BENCHMARKS.md; speed itself is the benchmark's to measure.
+ */
+import { WORKFLOW_TYPE, WORKFLOW_TYPE_V1, agentSignal, agentSignals, workflowIdFor } from '../src/shared/correlation-api';
+import { correlationSignalWithStart } from '../src/shared/correlation-start';
+import { DEFAULT_POLICY } from '../src/config';
+import { createActivities } from '../src/activities';
+import { WORKFLOWS_PATH } from '../src/workers/create-worker';
+import { type InjectedSinks, NativeConnection, Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { ActivationSinks } from './support/count-activations';
+import { historyShape } from './support/history-shape';
+import { useDevServerAndNats } from './support/servers';
+import { envelope, momentum, risk, uniqueCorrId } from './support/signals';
+
+const servers = useDevServerAndNats();
+const activations = new Map<string, number>();
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = uniqueCorrId('cost');
+
+beforeAll(async () => {
+  const sinks: InjectedSinks<ActivationSinks> = {
+    activations: { count: { fn: (_info, runId) => void activations.set(runId, (activations.get(runId) ?? 0) + 1), callDuringReplay: false } },
+  };
+  worker = await Worker.create({
+    connection: await NativeConnection.connect({ address: servers.temporal.address }),
+    taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities({ policy: DEFAULT_POLICY, js: servers.nats.js, jsm: servers.nats.jsm, decisionDedupeWindowMs: 60_000 }),
+    interceptors: { workflowModules: [require.resolve('./support/count-activations')] },
+    sinks,
+  });
+  running = worker.run();
+}, 60_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+});
+
+async function costOf(handle: WorkflowHandle) {
+  await handle.result();
+  const shape = historyShape(await handle.fetchHistory());
+  const { runId } = await handle.describe();
+  return { workflowTasks: shape.workflowTasks, events: shape.events.length, activations: activations.get(runId) };
+}
+
+/** Waits until the first workflow task has completed, so the next signal comes in a task of its own. Reads history: a query would be an activation too. */
+async function firstTaskDone(handle: WorkflowHandle): Promise<void> {
+  while (!(await handle.fetchHistory()).events?.some((e) => e.workflowTaskCompletedEventAttributes)) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+describe('what a complete correlation costs', () => {
+  it('its agents together, as the bridge batches them: 1 workflow task, 9 events, 3 activations', async () => {
+    const corrId = uniqueCorrId('together');
+    const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))]));
+    expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 9, activations: 3 });
+  });
+
+  it('its agents apart: 2 workflow tasks, 15 events, 4 activations', async () => {
+    const corrId = uniqueCorrId('apart');
+    const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId))]));
+    await firstTaskDone(handle);
+    await handle.signal(agentSignals, [envelope(risk(corrId))]);
+    expect(await costOf(handle)).toEqual({ workflowTasks: 2, events: 15, activations: 4 });
+  });
+
+  it('in the first shape, its two signals apart as the old bridge sent them: 2 workflow tasks, 23 events, 6 activations', async () => {
+    const corrId = uniqueCorrId('first-shape');
+    const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE_V1, {
+      workflowId: workflowIdFor(corrId),
+      taskQueue,
+      args: [{ corr_id: corrId }],
+      signal: agentSignal,
+      signalArgs: [envelope(momentum(corrId))],
+    });
+    await firstTaskDone(handle);
+    await handle.signal(agentSignal, envelope(risk(corrId)));
+    expect(await costOf(handle)).toEqual({ workflowTasks: 2, events: 23, activations: 6 });
+  });
+});
