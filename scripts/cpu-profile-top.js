@@ -3,6 +3,7 @@
 // thread: the worker's workflow thread is its own file). Prints each file's busiest functions by
 // self time, and its time by source module. docs/BENCHMARKS.md has the recipe.
 'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script that plain node runs */
 const { readFileSync } = require('node:fs');
 const { basename } = require('node:path');
 
