@@ -34,7 +34,7 @@ export interface BenchOptions {
   /** Extra settings for the local stack's worker and bridge. */
   stackEnv: Record<string, string>;
   /** Local target: the dev server's dynamic configuration and SQLite pragmas, on top of the stack's own. */
-  engine: { dynamicConfig: Record<string, string>; sqlitePragmas: Record<string, string> };
+  engine: { dynamicConfig: Record<string, string>; sqlitePragmas: Record<string, string>; env: Record<string, string> };
   /** Local stack: workers on the task queue and bridges on the durable consumer (scale-out). */
   workers: number;
   bridges: number;
@@ -85,6 +85,8 @@ Options:
                          (repeatable; a JSON value), e.g. --dynamic-config history.hostLevelCacheMaxSize=32768
   --sqlite-pragma K=V    local target: a SQLite pragma for the dev server's database file
                          (repeatable), e.g. --sqlite-pragma cache_size=-262144
+  --temporal-env K=V     local target: an environment variable for the dev server (repeatable),
+                         e.g. --temporal-env GOGC=200
   --workers N            local target: orchestrator workers sharing the task queue (default: 1)
   --bridges N            local target: bridges sharing the durable consumer (default: 1)
   --keep-data            local target: keep the temp data dir (logs, SQLite, JetStream store)
@@ -173,6 +175,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
         'stack-env': { type: 'string', multiple: true, default: [] },
         'dynamic-config': { type: 'string', multiple: true, default: [] },
         'sqlite-pragma': { type: 'string', multiple: true, default: [] },
+        'temporal-env': { type: 'string', multiple: true, default: [] },
         workers: { type: 'string', default: '1' },
         bridges: { type: 'string', default: '1' },
         'keep-data': { type: 'boolean', default: false },
@@ -211,8 +214,9 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
   if (Object.keys(stackEnv).length > 0 && target === 'external') fail('stack-env', 'only for --target local: an external worker has its own settings');
   const dynamicConfig = pairs('dynamic-config', values['dynamic-config'], /^[A-Za-z][A-Za-z0-9_.]*$/, (v) => v !== '');
   const sqlitePragmas = pairs('sqlite-pragma', values['sqlite-pragma'], /^[a-z_]+$/, (v) => v !== '');
+  const temporalEnv = pairs('temporal-env', values['temporal-env'], SETTING_NAME, () => true);
   if (values.profile && target === 'external') fail('profile', 'only for --target local: profile an external worker with node --cpu-prof yourself');
-  for (const [option, given] of [['dynamic-config', dynamicConfig], ['sqlite-pragma', sqlitePragmas]] as const) {
+  for (const [option, given] of [['dynamic-config', dynamicConfig], ['sqlite-pragma', sqlitePragmas], ['temporal-env', temporalEnv]] as const) {
     if (Object.keys(given).length > 0 && target === 'external') fail(option, 'only for --target local: an external server has its own configuration');
   }
   const processCount = (option: 'workers' | 'bridges'): number => {
@@ -240,7 +244,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
     maxInFlight: number('max-in-flight', values['max-in-flight'], (x) => Number.isInteger(x) && x > 0, 'a whole number above 0'),
     pids,
     stackEnv,
-    engine: { dynamicConfig, sqlitePragmas },
+    engine: { dynamicConfig, sqlitePragmas, env: temporalEnv },
     workers: processCount('workers'),
     bridges: processCount('bridges'),
     keepData: values['keep-data'],

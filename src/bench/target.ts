@@ -107,6 +107,7 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
     engine: {
       dynamicConfig: { ...ENGINE_SETTINGS.dynamicConfig, ...options.engine.dynamicConfig },
       sqlitePragmas: { ...BASE_SQLITE_PRAGMAS, ...ENGINE_SETTINGS.sqlitePragmas, ...options.engine.sqlitePragmas },
+      env: { ...ENGINE_SETTINGS.env, ...options.engine.env },
     },
     policy,
     logDir: stack.logDir,

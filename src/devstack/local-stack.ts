@@ -29,6 +29,8 @@ export interface LocalStackOptions {
 export interface EngineSettings {
   dynamicConfig?: Record<string, string>;
   sqlitePragmas?: Record<string, string>;
+  /** The dev server's environment, e.g. GOGC. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -47,6 +49,7 @@ export const ENGINE_SETTINGS: Required<EngineSettings> = {
     'matching.numTaskqueueWritePartitions': '1',
   },
   sqlitePragmas: {},
+  env: {},
 };
 
 export interface LocalStack {
@@ -122,6 +125,7 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
       metricsPort,
       dynamicConfig: { ...ENGINE_SETTINGS.dynamicConfig, ...options.engine?.dynamicConfig },
       sqlitePragmas: { ...ENGINE_SETTINGS.sqlitePragmas, ...options.engine?.sqlitePragmas },
+      env: { ...ENGINE_SETTINGS.env, ...options.engine?.env },
       dbFile: join(options.dataDir, 'temporal.sqlite'),
       logFile: join(logDir, 'temporal.log'),
       ...(codecPort ? { extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}`] } : {}),

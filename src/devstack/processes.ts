@@ -253,6 +253,8 @@ export interface TemporalDevServerOptions {
   dynamicConfig?: Record<string, string>;
   /** SQLite pragmas for the database file, on top of WAL and synchronous=OFF (a key given here wins). */
   sqlitePragmas?: Record<string, string>;
+  /** Added to the server's environment, e.g. GOGC for its Go garbage collector. */
+  env?: Record<string, string>;
   namespace?: string;
   /** name -> type (Text, Keyword, Int, Double, Bool, Datetime, KeywordList); the orchestrator's by default. */
   searchAttributes?: Record<string, string>;
@@ -280,7 +282,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   if (opts.namespace) args.push('--namespace', opts.namespace);
   for (const [name, type] of Object.entries(opts.searchAttributes ?? SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
   args.push(...(opts.extraArgs ?? []));
-  const server = new TemporalDevServer(port, uiPort, opts.metricsPort, { label: 'temporal dev server', command, args, logFile: opts.logFile });
+  const server = new TemporalDevServer(port, uiPort, opts.metricsPort, { label: 'temporal dev server', command, args, logFile: opts.logFile, env: opts.env });
   await server.start();
   return server;
 }

@@ -44,7 +44,9 @@ describe('bench options', () => {
     expect(parse('--dynamic-config', 'history.hostLevelCacheMaxSize=32768', '--dynamic-config', 'system.forceSearchAttributesCacheRefreshOnRead=false', '--sqlite-pragma', 'cache_size=-262144').engine).toEqual({
       dynamicConfig: { 'history.hostLevelCacheMaxSize': '32768', 'system.forceSearchAttributesCacheRefreshOnRead': 'false' },
       sqlitePragmas: { cache_size: '-262144' },
+      env: {},
     });
+    expect(parse('--temporal-env', 'GOGC=200').engine.env).toEqual({ GOGC: '200' });
     expect(errorOf('--dynamic-config', 'novalue').message).toBe('--dynamic-config: expected name=value, got "novalue"');
     expect(errorOf('--target', 'external', '--sqlite-pragma', 'temp_store=MEMORY').message).toContain('--sqlite-pragma: only for --target local');
   });
