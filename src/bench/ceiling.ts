@@ -74,7 +74,7 @@ export function fanInLoad(options: FanInLoadOptions): { plan: ArrivalPlan; send:
   return {
     plan: agentArrivals(agents.length, partialShare, spreadMs),
     send: (n, index) => {
-      if (index === 0) book.sent(n, wallClockMs(), isPartialCorrelation(n, partialShare));
+      book.sent(n, wallClockMs(), isPartialCorrelation(n, partialShare));
       return batches.add(`${prefix}${n}`, index);
     },
   };

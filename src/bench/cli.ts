@@ -8,7 +8,7 @@ import { runMain } from '../process/run-main';
 import { shutdownSignal } from '../process/shutdown';
 import { parseBenchOptions, USAGE } from './options';
 import { type CeilingKind, correlationsPerMinute, type PhaseOutcome, runCeilingPhase, runOrchestratorPhase } from './phases';
-import { machineFacts } from './machine';
+import { machineFacts, speedProbeMs } from './machine';
 import { correctnessProblems, formatTable, phaseChart, type PhaseSummary, summarizePhase } from './report';
 import { renderChart } from './svg';
 import { openTarget, waitForSignalsStream } from './target';
@@ -72,6 +72,7 @@ runMain({
           oursOverC2: ratioOf(rateOf(ours), rateOf(ceilingSummary('ceilingC2'))),
         }
       : undefined;
+    const speedProbeMsAtEnd = speedProbeMs();
     const problems = summaries.map((s) => correctnessProblems(s.summary, s.name, options.findCapacity));
     const errors = problems.flatMap((p) => p.errors);
     const warnings = problems.flatMap((p) => p.warnings);
@@ -86,7 +87,7 @@ runMain({
         policy: target.policy ?? 'the external worker policy',
         engineAsRun: target.engine ?? 'the external server',
       },
-      machine: { ...machine, loadAverageAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))) },
+      machine: { ...machine, loadAverageAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))), speedProbeMsAtEnd },
       correctness: { ok: errors.length === 0, errors, warnings },
       ratio: ratio ?? null,
       orchestrator: { summary: ours, series: orchestrator.result.series },
@@ -104,6 +105,7 @@ runMain({
     }
     say('');
     say(formatTable(summaries, ratio));
+    say(`machine speed probe: ${machine.speedProbeMsAtStart} ms before the run, ${speedProbeMsAtEnd} ms after it (the same work; lower is faster)`);
     say('');
     for (const warning of warnings) say(`warning: ${warning}`);
     say(errors.length === 0 ? 'correctness: ok (every correlation decided exactly once, nothing in the DLQ, no send errors)' : `correctness: FAILED\n  ${errors.join('\n  ')}`);

@@ -204,21 +204,21 @@ export interface SignalLoadOptions {
 }
 
 /**
- * The orchestrator's load: correlation n's agents publish on NATS as planned. The first signal
- * of each correlation is recorded in the book as it goes out.
+ * The orchestrator's load: correlation n's agents publish on NATS as planned. Each signal is
+ * recorded in the book as it goes out.
  */
 export function signalLoad(options: SignalLoadOptions): { plan: ArrivalPlan; send: Send } {
   const { js, book, prefix, agents, partialShare, spreadMs } = options;
   const open = new Map<number, { signals: AgentSignal[]; left: number }>();
   const plan = agentArrivals(agents.length, partialShare, spreadMs);
   const send: Send = (n, index) => {
+    const partial = isPartialCorrelation(n, partialShare);
     let correlation = open.get(n);
     if (!correlation) {
-      const partial = isPartialCorrelation(n, partialShare);
       correlation = { signals: signalsFor(`${prefix}${n}`, agents), left: partial ? agents.length - 1 : agents.length };
       open.set(n, correlation);
-      book.sent(n, wallClockMs(), partial);
     }
+    book.sent(n, wallClockMs(), partial);
     if (--correlation.left === 0) open.delete(n);
     const signal = correlation.signals[index];
     return js.publish(signalSubject(signal.agent_name), JSON.stringify(signal)).then(() => undefined);

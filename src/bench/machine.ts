@@ -14,6 +14,9 @@ export interface MachineFacts {
   os: string;
   loadAverageAtStart: number[];
   loadAverageAtEnd?: number[];
+  /** How fast the machine ran a fixed piece of work before the run, and after it (see `speedProbeMs`). */
+  speedProbeMsAtStart: number;
+  speedProbeMsAtEnd?: number;
   tools: Record<string, string>;
   packages: Record<string, string>;
   git?: { commit: string; dirty: boolean };
@@ -27,6 +30,30 @@ export function toolVersions(installLog: string): Record<string, string> {
     if (match) tools[match[1]] = match[2];
   }
   return tools;
+}
+
+const PROBE_ITERATIONS = 20_000_000;
+
+/**
+ * Milliseconds of CPU one thread takes for a fixed loop (the best of three, so a preemption does
+ * not count): how fast this machine is now. Virtual machines of one kind drift by tens of per cent
+ * from hour to hour; runs compared across time should be compared with this next to them.
+ */
+export function speedProbeMs(): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const start = process.cpuUsage();
+    let x = 0x9e3779b9;
+    for (let i = 0; i < PROBE_ITERATIONS; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+    }
+    const used = process.cpuUsage(start);
+    if (x === 0) throw new Error('unreachable: the probe keeps its result');
+    best = Math.min(best, (used.user + used.system) / 1000);
+  }
+  return round(best);
 }
 
 export function machineFacts(repoRoot: string): MachineFacts {
@@ -54,6 +81,7 @@ export function machineFacts(repoRoot: string): MachineFacts {
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     loadAverageAtStart: os.loadavg().map(round),
+    speedProbeMsAtStart: speedProbeMs(),
     tools: existsSync(logPath) ? toolVersions(readFileSync(logPath, 'utf8')) : {},
     packages,
     ...(git ? { git } : {}),

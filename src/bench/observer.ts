@@ -19,11 +19,14 @@ export function correlationNumber(id: string, prefix: string): number | undefine
 
 export class CorrelationBook {
   private readonly firstSentAt: number[] = [];
+  private readonly lastSentAt: number[] = [];
   private readonly partialPlan: boolean[] = [];
   private readonly decidedAt: number[] = [];
   private readonly decisionCount: number[] = [];
   /** First-signal-to-decision latencies (ms) of correlations all of whose agents reported. */
   readonly completeLatencies: number[] = [];
+  /** The same from their last signal: what the orchestrator adds once the last agent has reported. */
+  readonly completeLatenciesFromLast: number[] = [];
   /** The same for partial correlations, which decide at the policy timeout. */
   readonly partialLatencies: number[] = [];
   published = 0;
@@ -40,8 +43,9 @@ export class CorrelationBook {
   private windowLatencies: number[] = [];
   private windowDecided = 0;
 
-  /** The first signal of correlation n went out at `at`. */
+  /** A signal of correlation n went out at `at`; the first one starts its latency. */
   sent(n: number, at: number, partial: boolean): void {
+    this.lastSentAt[n] = Math.max(this.lastSentAt[n] ?? at, at);
     if (this.firstSentAt[n] !== undefined) return;
     this.firstSentAt[n] = at;
     this.partialPlan[n] = partial;
@@ -72,6 +76,7 @@ export class CorrelationBook {
       this.partialLatencies.push(latency);
     } else {
       this.completeLatencies.push(latency);
+      this.completeLatenciesFromLast.push(at - this.lastSentAt[n]);
       this.windowLatencies.push(latency);
       if (missingAgents > 0) this.decidedIncomplete++;
     }

@@ -53,6 +53,8 @@ export interface PhaseSummary {
   };
   latencyMs: {
     complete: ReturnType<typeof roundStats>;
+    /** Complete correlations again, from their last signal (with agents spread out, the time the agents themselves took is left out). */
+    completeFromLastSignal: ReturnType<typeof roundStats>;
     partial: ReturnType<typeof roundStats>;
   };
   decidedPerSecondDuringLoad: number;
@@ -153,7 +155,11 @@ export function summarizePhase(unit: string, ratePerMinute: number, result: Phas
       unexpected: book.unexpected,
       completeDecidedIncomplete: book.decidedIncomplete,
     },
-    latencyMs: { complete: roundStats(summarize(book.completeLatencies)), partial: roundStats(summarize(book.partialLatencies)) },
+    latencyMs: {
+      complete: roundStats(summarize(book.completeLatencies)),
+      completeFromLastSignal: roundStats(summarize(book.completeLatenciesFromLast)),
+      partial: roundStats(summarize(book.partialLatencies)),
+    },
     decidedPerSecondDuringLoad: result.loadMs > 0 ? round(result.decidedDuringLoad / (result.loadMs / 1000)) : 0,
     decidedPerSecondOverall: span > 0 ? round(book.decided / span) : 0,
     errorRate: sent > 0 ? round((result.pacer.errors + lost) / sent, 6) : 0,
@@ -217,6 +223,7 @@ export function formatTable(phases: Array<{ name: string; summary: PhaseSummary 
   row('decided', (s) => String(s.correlations.decided));
   row('lost / duplicated', (s) => `${s.correlations.lost} / ${s.correlations.duplicated}`);
   row('latency p50/p95/p99/max/mean', (s) => latencyCell(s.latencyMs.complete));
+  row('  from the last signal', (s) => latencyCell(s.latencyMs.completeFromLastSignal));
   row('  partial (incl. timeout)', (s) => latencyCell(s.latencyMs.partial));
   row('decided/s during load', (s) => String(s.decidedPerSecondDuringLoad));
   row('error rate', (s) => `${(s.errorRate * 100).toFixed(3)} % (${s.sendErrors} send errors)`);

@@ -47,7 +47,7 @@ describe('bench harness parts', () => {
     const book = new CorrelationBook();
     book.sent(0, 1000, false);
     book.sent(1, 1010, true);
-    book.sent(0, 2000, false); // a second signal of correlation 0: the first one counts
+    book.sent(0, 1100, false); // a second signal of correlation 0: the first one starts its latency
     book.decision(0, 1250);
     book.decision(0, 1300); // a duplicate
     book.decision(0, 1400);
@@ -63,6 +63,7 @@ describe('bench harness parts', () => {
     book.decision(1, 6010, 1);
     expect(book.partialLatencies).toEqual([5000]);
     expect(book.completeLatencies).toEqual([250]);
+    expect(book.completeLatenciesFromLast).toEqual([150]);
     expect(book.takeWindow()).toEqual({ decided: 2, latencies: [250] });
     expect(book.takeWindow()).toEqual({ decided: 0, latencies: [] });
     expect(correlationNumber('bench-abc-42', 'bench-abc-')).toBe(42);

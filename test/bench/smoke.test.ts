@@ -67,7 +67,7 @@ describe('npm run bench (smoke)', () => {
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
       correctness: { ok: boolean; errors: string[] };
       config: { ratePerMinute: number; agents: string[] };
-      machine: { nproc: number; node: string };
+      machine: { nproc: number; node: string; speedProbeMsAtStart: number; speedProbeMsAtEnd: number };
       orchestrator: PhaseJson;
       ceilingC1: PhaseJson;
       ceilingC2: PhaseJson;
@@ -77,6 +77,8 @@ describe('npm run bench (smoke)', () => {
     expect(result.config).toMatchObject({ ratePerMinute: 600, agents: ['momentum', 'risk'] });
     expect(result.machine.nproc).toBeGreaterThan(0);
     expect(result.machine.node).toBe(process.version);
+    expect(result.machine).toMatchObject({ speedProbeMsAtStart: expect.any(Number), speedProbeMsAtEnd: expect.any(Number) });
+    expect(output).toMatch(/machine speed probe: [\d.]+ ms before the run, [\d.]+ ms after it/);
 
     const ours = result.orchestrator.summary;
     expect(ours.correlations.started).toBeGreaterThan(50);
