@@ -1,12 +1,15 @@
-/** The publishDecision activity in isolation, against a real nats-server. */
+/** The publishing activities in isolation, against a real nats-server. */
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type PublishResult } from '../src/activities';
+import { createActivities, type DecideResult, type PublishResult } from '../src/activities';
 import { DEFAULT_POLICY } from '../src/config';
+import type { AgentSignal } from '../src/contract/agent-signal';
 import type { OrchestrationDecision } from '../src/contract/decision';
+import type { DecisionFrame } from '../src/shared/decision-record';
 import { DECISION_SUBJECT, DECISIONS_STREAM } from '../src/nats/streams';
 import { storedDecisions } from './support/decisions';
 import { startTestNats, type TestNats } from './support/servers';
-import { uniqueCorrId } from './support/signals';
+import { momentum, risk, uniqueCorrId } from './support/signals';
 
 let nats: TestNats;
 
@@ -76,5 +79,44 @@ describe('publishDecision', () => {
     await expect(new MockActivityEnvironment().run(publish, decisionFor(corrId))).rejects.toThrow();
     await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId));
     expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
+  });
+});
+
+describe('decideAndPublish', () => {
+  const frameFor = (corrId: string): DecisionFrame => ({
+    corr_id: corrId,
+    orchestrated_at: '2026-01-15T10:30:05.000Z',
+    policy_version: 'default-1',
+    provenance: [
+      { agent: 'momentum', message_id: '1', arrived_at: '2026-01-15T10:30:00.000Z' },
+      { agent: 'risk', message_id: '2', arrived_at: '2026-01-15T10:30:00.000Z' },
+    ],
+  });
+
+  it('scores, routes and publishes once; a retried attempt gets the stored decision back', async () => {
+    const corrId = uniqueCorrId('decide');
+    const signals = { momentum: { ...momentum(corrId), source_signal: { instrument: 'AAPL' } }, risk: risk(corrId) };
+    const input = { signals, policy: DEFAULT_POLICY, frame: frameFor(corrId) };
+    const decide = activities().decideAndPublish;
+    const first: DecideResult = await new MockActivityEnvironment({ attempt: 1 }).run(decide, input);
+    const retry: DecideResult = await new MockActivityEnvironment({ attempt: 2 }).run(decide, input);
+    expect(first).toMatchObject({
+      duplicate: false,
+      instrument: 'AAPL',
+      decision: { ...frameFor(corrId), decision: { action: 'trade', reasoning: 'high_momentum_acceptable_risk' }, route: 'standard', contributing_agents: ['momentum', 'risk'], missing_agents: [] },
+    });
+    expect(retry).toEqual({ ...first, duplicate: true });
+    expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: first.decision }]);
+  });
+
+  it('fails at once, without retries and without publishing, when the rules throw on the signals', async () => {
+    const corrId = uniqueCorrId('rules-throw');
+    const broken = { ...momentum(corrId), analysis: undefined } as unknown as AgentSignal;
+    const failure = await new MockActivityEnvironment()
+      .run(activities().decideAndPublish, { signals: { momentum: broken }, policy: DEFAULT_POLICY, frame: frameFor(corrId) })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'DecisionRulesFailed', nonRetryable: true, message: expect.stringMatching(/^the decision rules failed on this correlation's signals: /) });
+    expect(await storedDecisions(nats.jsm, corrId)).toEqual([]);
   });
 });

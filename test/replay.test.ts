@@ -10,9 +10,10 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { HISTORY_FIXTURES_DIR, WORKFLOW_BUNDLE_PATH } from './support/paths';
 
 /**
- * The current shape's histories in v2/ (correlationWorkflowV2); the first shape's at the top
- * (correlationWorkflow), with those recorded before its `publish-local-v1` patch in
- * pre-local-publish/ and before its `visibility-v1` patch in pre-visibility/.
+ * The current shape's histories in v3/ (correlationWorkflowV3), the second shape's in v2/
+ * (correlationWorkflowV2); the first shape's at the top (correlationWorkflow), with those recorded
+ * before its `publish-local-v1` patch in pre-local-publish/ and before its `visibility-v1` patch in
+ * pre-visibility/.
  */
 const fixtures = readdirSync(HISTORY_FIXTURES_DIR, { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.json'))
@@ -23,10 +24,10 @@ function histories() {
 }
 
 describe('replay of recorded correlations', () => {
-  it('has fixtures of every path of both shapes, and of the first shape before each of its patches', () => {
+  it('has fixtures of every path of each shape, and of the first shape before each of its patches', () => {
     const paths = ['full-fan-in.json', 'risk-first-with-duplicates.json', 'timeout-insufficient-data.json', 'timeout-partial-decision.json'];
-    const v2 = [...paths, 'redrive.json', 'single-signals.json', 'spread-fan-in.json'].map((p) => join('v2', p));
-    expect(fixtures).toEqual([...paths, ...['pre-local-publish', 'pre-visibility'].flatMap((dir) => paths.map((p) => join(dir, p))), ...v2].sort());
+    const batched = ['v2', 'v3'].flatMap((dir) => [...paths, 'redrive.json', 'single-signals.json', 'spread-fan-in.json'].map((p) => join(dir, p)));
+    expect(fixtures).toEqual([...paths, ...['pre-local-publish', 'pre-visibility'].flatMap((dir) => paths.map((p) => join(dir, p))), ...batched].sort());
   });
 
   it('replays every recorded history against the current workflow code', async () => {

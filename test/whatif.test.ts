@@ -18,7 +18,7 @@ import { compareCorrelation, type CorrelationDiff, decide, isSkipped } from '../
 import { HistoryError, recoverCorrelation } from '../src/whatif/history';
 import { parseStatuses, visibilityQuery } from '../src/whatif/query';
 import { buildReport, formatReport, summarize } from '../src/whatif/report';
-import { HISTORY_FIXTURES_DIR, V2_HISTORY_FIXTURES_DIR } from './support/paths';
+import { HISTORY_FIXTURES_DIR } from './support/paths';
 import { envelope, momentum, risk } from './support/signals';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -89,18 +89,19 @@ describe('recoverCorrelation on recorded histories', () => {
     }
   });
 
-  it("reads the current shape's histories, batch signals and all, as it reads the first shape's", () => {
+  it.each(['v2', 'v3'])("reads the batched shape's histories in %s/, batch signals and all, as it reads the first shape's", (dir) => {
+    const folder = join(HISTORY_FIXTURES_DIR, dir);
     for (const name of FIXTURES) {
       const first = recoverCorrelation(load(name), name);
-      const current = recoverCorrelation(load(name, V2_HISTORY_FIXTURES_DIR), name);
-      expect(current.messageIds).toEqual(first.messageIds);
-      expect(current.ignored).toEqual(first.ignored);
-      expect(current.decision?.decision).toEqual(first.decision?.decision);
+      const batched = recoverCorrelation(load(name, folder), name);
+      expect(batched.messageIds).toEqual(first.messageIds);
+      expect(batched.ignored).toEqual(first.ignored);
+      expect(batched.decision?.decision).toEqual(first.decision?.decision);
     }
     // Its policy comes from its input, where the bridge put it.
-    expect(recoverCorrelation(load('timeout-partial-decision', V2_HISTORY_FIXTURES_DIR), 'v2').recordedPolicy).toMatchObject({ version: 'fixture-1', timeout_ms: 1_500, min_agents_threshold: 1 });
+    expect(recoverCorrelation(load('timeout-partial-decision', folder), dir).recordedPolicy).toMatchObject({ version: 'fixture-1', timeout_ms: 1_500, min_agents_threshold: 1 });
     for (const name of ['spread-fan-in', 'single-signals']) {
-      expect(recoverCorrelation(load(name, V2_HISTORY_FIXTURES_DIR), name).messageIds).toEqual({ momentum: '1', risk: '2' });
+      expect(recoverCorrelation(load(name, folder), name).messageIds).toEqual({ momentum: '1', risk: '2' });
     }
   });
 
@@ -136,7 +137,7 @@ describe('recoverCorrelation on recorded histories', () => {
     const history = load('full-fan-in');
     const [started, ...rest] = history.events ?? [];
     const other = { ...started, workflowExecutionStartedEventAttributes: { ...started.workflowExecutionStartedEventAttributes, workflowType: { name: 'somethingElse' } } };
-    expect(() => recoverCorrelation({ events: [other, ...rest] }, 'other.json')).toThrow(new HistoryError('other.json: not a correlation: workflow type is "somethingElse", not one of "correlationWorkflow", "correlationWorkflowV2"'));
+    expect(() => recoverCorrelation({ events: [other, ...rest] }, 'other.json')).toThrow(new HistoryError('other.json: not a correlation: workflow type is "somethingElse", not one of "correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3"'));
     const isRiskSignal = (e: (typeof rest)[number]): boolean => {
       const payload = e.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
       return payload !== undefined && defaultPayloadConverter.fromPayload<AgentSignalEnvelope>(payload).signal.agent_name === 'risk';
@@ -270,17 +271,17 @@ describe('visibility query', () => {
   const now = new Date('2026-11-22T12:00:00Z');
 
   it('defaults to the correlations closed in the last 24 hours', () => {
-    expect(visibilityQuery({}, now)).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-21T12:00:00.000Z"');
+    expect(visibilityQuery({}, now)).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-21T12:00:00.000Z"');
   });
 
   it('narrows by time, CorrelationStatus, PolicyVersion and a query of the user', () => {
     expect(visibilityQuery({ sinceMs: 3_600_000, statuses: ['timed_out', 'completed'], policyVersion: 'v1', query: 'Instrument = "BTC/USD"' }, now)).toBe(
-      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-22T11:00:00.000Z" AND ' +
+      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-22T11:00:00.000Z" AND ' +
         'CorrelationStatus IN ("timed_out", "completed") AND PolicyVersion = "v1" AND (Instrument = "BTC/USD")',
     );
     // A query alone sets no time bound.
     expect(visibilityQuery({ query: 'CorrelationId = "x"', statuses: ['failed'] }, now)).toBe(
-      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2") AND ExecutionStatus != "Running" AND CorrelationStatus = "failed" AND (CorrelationId = "x")',
+      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3") AND ExecutionStatus != "Running" AND CorrelationStatus = "failed" AND (CorrelationId = "x")',
     );
   });
 

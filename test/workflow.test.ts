@@ -10,7 +10,7 @@ import { DEFAULT_POLICY } from '../src/config';
 import type { CorrelationState } from '../src/contract/correlation-state';
 import { completeDecisionSchema } from '../src/contract/decision';
 import { type PolicyInput, policySchema } from '../src/contract/policy';
-import { type AgentSignalEnvelope, agentSignal, agentSignals, stateQuery, WORKFLOW_TYPE, WORKFLOW_TYPE_V1, workflowIdFor } from '../src/shared/correlation-api';
+import { type AgentSignalEnvelope, agentSignal, agentSignals, stateQuery, WORKFLOW_TYPE, WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, workflowIdFor } from '../src/shared/correlation-api';
 import { correlationSignalWithStart, type CorrelationWorkflow } from '../src/shared/correlation-start';
 import { SEARCH_ATTRIBUTES as SA } from '../src/shared/search-attributes';
 import { storedDecisions } from './support/decisions';
@@ -34,8 +34,8 @@ afterAll(async () => {
 type Handle = WorkflowHandle<CorrelationWorkflow>;
 
 /** Starts a correlation the way the bridge does: one signal-with-start with a batch of its messages. */
-function startCorrelation(taskQueue: string, batch: AgentSignalEnvelope[], policy: PolicyInput = DEFAULT_POLICY): Promise<Handle> {
-  return env.client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(batch[0].signal.corr_id, policySchema.parse(policy), taskQueue, batch));
+function startCorrelation(taskQueue: string, batch: AgentSignalEnvelope[], policy: PolicyInput = DEFAULT_POLICY, workflowType = WORKFLOW_TYPE): Promise<Handle> {
+  return env.client.workflow.signalWithStart(workflowType, correlationSignalWithStart(batch[0].signal.corr_id, policySchema.parse(policy), taskQueue, batch));
 }
 
 /** Queries the state until `ready` holds: a query sees the workflow between its tasks. */
@@ -61,8 +61,30 @@ async function withWorker<T>(body: (taskQueue: string) => Promise<T>): Promise<T
   return worker.runUntil(body(taskQueue));
 }
 
-describe('correlationWorkflowV2', () => {
-  it('decides a batch of momentum and risk in one workflow task of nine events, with no timer', async () => {
+/**
+ * As if a first attempt decided on risk alone, published, and then failed to complete (momentum
+ * arrived meanwhile): the retry must not contradict what consumers already saw.
+ */
+async function expectAdoption(workflowType: string): Promise<void> {
+  const corrId = uniqueCorrId('adopt');
+  const policy = { version: 'adopt-1', timeout_ms: 1_000 };
+  const earlier = await withWorker(async (tq) => (await startCorrelation(tq, [envelope(risk(corrId), '2')], policy, workflowType)).result());
+  const { decision, state } = await withWorker(async (tq) => {
+    const handle = await env.client.workflow.signalWithStart(workflowType, {
+      ...correlationSignalWithStart(corrId, policySchema.parse(policy), tq, [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')]),
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    });
+    const decision = await handle.result();
+    return { decision, state: await handle.query(stateQuery) };
+  });
+  expect(decision).toEqual(earlier);
+  expect(state).toMatchObject({ status: 'timed_out', late_count: 1, late_signals: [{ agent_name: 'momentum', message_id: '1' }] });
+  expect(Object.keys(state.signals)).toEqual(['risk']);
+  expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: earlier }]);
+}
+
+describe('correlationWorkflowV3', () => {
+  it('decides a batch of momentum and risk in one workflow task of eight events, with no timer', async () => {
     const corrId = uniqueCorrId('fanin');
     const { decision, shape } = await withWorker(async (tq) => {
       const handle = await startCorrelation(tq, [envelope(momentum(corrId, undefined, { agent_version: '1.2.1' }), '1'), envelope(risk(corrId), '2')]);
@@ -85,10 +107,9 @@ describe('correlationWorkflowV2', () => {
     });
     expect(decision.decision.confidence).toBeGreaterThan(0.5);
     // The test server records the start's signal after the first task is scheduled (the dev server
-    // before it: test/e2e/bridge.test.ts checks the order there); the events are the same nine.
+    // before it: test/e2e/bridge.test.ts checks the order there); the events are the same eight.
     expect({ ...shape, events: [...shape.events].sort() }).toEqual({
       events: [
-        'MarkerRecorded',
         'MarkerRecorded',
         'UpsertWorkflowSearchAttributes',
         'WorkflowExecutionCompleted',
@@ -100,7 +121,7 @@ describe('correlationWorkflowV2', () => {
       ],
       signals: [{ name: 'agentSignals', messages: 2 }],
       workflowTasks: 1,
-      localActivities: ['scoreAndRoute', 'publishDecision'],
+      localActivities: ['decideAndPublish'],
     });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision }]);
   });
@@ -272,25 +293,7 @@ describe('correlationWorkflowV2', () => {
   });
 
   it('adopts the decision an earlier attempt of its task published, and counts the signal it did not use as late', async () => {
-    // As if a first attempt decided on risk alone, published, and then failed to complete
-    // (momentum arrived meanwhile): the retry must not contradict what consumers already saw.
-    const corrId = uniqueCorrId('adopt');
-    const earlier = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, [envelope(risk(corrId), '2')], { version: 'adopt-1', timeout_ms: 1_000 });
-      return handle.result();
-    });
-    const { decision, state } = await withWorker(async (tq) => {
-      const handle = await env.client.workflow.signalWithStart(WORKFLOW_TYPE, {
-        ...correlationSignalWithStart(corrId, policySchema.parse({ version: 'adopt-1', timeout_ms: 1_000 }), tq, [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')]),
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      });
-      const decision = await handle.result();
-      return { decision, state: await handle.query(stateQuery) };
-    });
-    expect(decision).toEqual(earlier);
-    expect(state).toMatchObject({ status: 'timed_out', late_count: 1, late_signals: [{ agent_name: 'momentum', message_id: '1' }] });
-    expect(Object.keys(state.signals)).toEqual(['risk']);
-    expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: earlier }]);
+    await expectAdoption(WORKFLOW_TYPE);
   });
 
   it('still takes the single agentSignal of the first shape', async () => {
@@ -330,6 +333,24 @@ describe('correlationWorkflowV2', () => {
     });
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('a validated policy (version, expected_agents, timeout_ms)') });
+  });
+});
+
+describe('correlationWorkflowV2 (the batched shape that decides in two steps)', () => {
+  it('decides a batch as before: one workflow task of nine events, scoring and publishing apart', async () => {
+    const corrId = uniqueCorrId('v2');
+    const { decision, shape } = await withWorker(async (tq) => {
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')], DEFAULT_POLICY, WORKFLOW_TYPE_V2);
+      return { decision: await handle.result(), shape: historyShape(await handle.fetchHistory()) };
+    });
+    expect(decision).toMatchObject({ corr_id: corrId, decision: { action: 'trade' }, route: 'standard', missing_agents: [] });
+    expect(shape).toMatchObject({ workflowTasks: 1, localActivities: ['scoreAndRoute', 'publishDecision'] });
+    expect(shape.events).toHaveLength(9);
+    expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision }]);
+  });
+
+  it('adopts the decision an earlier attempt of its task published', async () => {
+    await expectAdoption(WORKFLOW_TYPE_V2);
   });
 });
 

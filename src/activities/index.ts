@@ -2,7 +2,9 @@
  * The correlation workflow's activities, built around their dependencies. Scoring and routing are
  * pure (see decision-rules.ts); publishing does a few milliseconds of idempotent I/O. All of them run
  * as local activities (histories from before that change ran publishing as a normal activity).
- * `resolvePolicy`, `scoreSignals` and `routeDecision` serve the first workflow shape only.
+ * `decideAndPublish` serves the current shape, correlationWorkflowV3; `scoreAndRoute` and
+ * `publishDecision` serve correlationWorkflowV2, and `resolvePolicy`, `scoreSignals`,
+ * `routeDecision` and `publishDecision` the first shape.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { JetStreamClient, JetStreamManager } from 'nats';
@@ -13,6 +15,7 @@ import { describeIssues } from '../contract/errors';
 import { type Policy, type PolicyInput, policySchema } from '../contract/policy';
 import { DECISION_SUBJECT, ensureDecisionsStream } from '../nats/streams';
 import type { OrchestratorMetrics } from '../observability/metrics';
+import { buildDecision, type DecisionFrame, sameInputs } from '../shared/decision-record';
 import { ORCHESTRATOR_VERSION } from '../version';
 import { assess, type Assessment, chooseRoute, instrumentOf } from './decision-rules';
 
@@ -55,6 +58,37 @@ export function createActivities(deps: ActivityDependencies) {
     return streamReady;
   };
 
+  async function publish(decision: OrchestrationDecision): Promise<PublishResult> {
+    log.debug('publishing decision', { corr_id: decision.corr_id });
+    await ensureStream();
+    const headers = natsHeaders();
+    headers.set('Content-Type', 'application/json');
+    const ack = await deps.js
+      .publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID: decisionMessageId(decision), headers })
+      .catch((error: unknown) => {
+        // No stream captures the subject (deleted while we ran): let the retry create it again.
+        if ((error as { code?: string }).code === ErrorCode.NoResponders) streamReady = undefined;
+        throw error;
+      });
+    log.info('decision published', {
+      corr_id: decision.corr_id,
+      action: decision.decision.action,
+      route: decision.route,
+      stream_seq: ack.seq,
+      duplicate: ack.duplicate,
+    });
+    if (!ack.duplicate) {
+      deps.metrics?.recordDecision(decision);
+      return { stream: ack.stream, seq: ack.seq, duplicate: false };
+    }
+    // A duplicate's ack carries the sequence of the message first stored under its id.
+    const stored = await deps.jsm.streams.getMessage(ack.stream, { seq: ack.seq }).then(
+      (message) => message.json<OrchestrationDecision>(),
+      () => undefined,
+    );
+    return { stream: ack.stream, seq: ack.seq, duplicate: true, ...(stored ? { stored } : {}) };
+  }
+
   return {
     /** The policy a correlation runs under: its own if it brought one (validated), else the worker's. */
     async resolvePolicy(override?: PolicyInput): Promise<Policy> {
@@ -82,14 +116,7 @@ export function createActivities(deps: ActivityDependencies) {
      * workflow activation) serves where two did. Used by correlationWorkflowV2.
      */
     async scoreAndRoute(input: { signals: Record<string, AgentSignal>; policy: Policy }): Promise<RoutedAssessment> {
-      const assessment = assess(input.signals, input.policy);
-      const instrument = instrumentOf(input.signals);
-      return {
-        ...assessment,
-        route: chooseRoute(input.signals, assessment.action, input.policy),
-        orchestrator_version: ORCHESTRATOR_VERSION,
-        ...(instrument ? { instrument } : {}),
-      };
+      return scoreAndRoute(input);
     },
 
     /**
@@ -97,40 +124,60 @@ export function createActivities(deps: ActivityDependencies) {
      * the copy a retried attempt may publish after an earlier attempt's ack was lost. A re-driven
      * decision is a deliberate second one: its id is `<corr_id>:<its workflow id>`.
      */
-    async publishDecision(decision: OrchestrationDecision): Promise<PublishResult> {
-      log.debug('publishing decision', { corr_id: decision.corr_id });
-      await ensureStream();
-      const headers = natsHeaders();
-      headers.set('Content-Type', 'application/json');
-      const ack = await deps.js
-        .publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID: decisionMessageId(decision), headers })
-        .catch((error: unknown) => {
-          // No stream captures the subject (deleted while we ran): let the retry create it again.
-          if ((error as { code?: string }).code === ErrorCode.NoResponders) streamReady = undefined;
-          throw error;
-        });
-      log.info('decision published', {
-        corr_id: decision.corr_id,
-        action: decision.decision.action,
-        route: decision.route,
-        stream_seq: ack.seq,
-        duplicate: ack.duplicate,
-      });
-      if (!ack.duplicate) {
-        deps.metrics?.recordDecision(decision);
-        return { stream: ack.stream, seq: ack.seq, duplicate: false };
-      }
-      // A duplicate's ack carries the sequence of the message first stored under its id.
-      const stored = await deps.jsm.streams.getMessage(ack.stream, { seq: ack.seq }).then(
-        (message) => message.json<OrchestrationDecision>(),
-        () => undefined,
-      );
-      return { stream: ack.stream, seq: ack.seq, duplicate: true, ...(stored ? { stored } : {}) };
+    publishDecision: publish,
+
+    /**
+     * Scoring, routing and publishing in one step, for correlationWorkflowV3: one recorded result
+     * and one workflow activation where correlationWorkflowV2 needs two. Scoring is pure, so a
+     * retried attempt decides the same way, and the publish is deduplicated as in publishDecision.
+     * Returns the decision consumers saw: an earlier attempt's, if one was already stored.
+     */
+    async decideAndPublish(input: { signals: Record<string, AgentSignal>; policy: Policy; frame: DecisionFrame }): Promise<DecideResult> {
+      const { instrument, ...routed } = rulesOrFail(() => scoreAndRoute(input));
+      const ours = buildDecision(input.frame, routed);
+      const published = await publish(ours);
+      const decision = published.stored ?? ours;
+      return { decision, duplicate: published.duplicate, ...(instrument && sameInputs(decision, ours) ? { instrument } : {}) };
     },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** What deciding in one step gives the workflow. */
+export interface DecideResult {
+  /** The decision consumers saw on orchestrated.decision. */
+  decision: OrchestrationDecision;
+  /** True when an earlier attempt had already published it. */
+  duplicate: boolean;
+  /** The instrument the decision is about, when it rests on the inputs given (for search). */
+  instrument?: string;
+}
+
+/**
+ * The rules are pure: if they throw on these signals, every retry would too. Fail the step at once
+ * (the workflow fails visibly and can be re-driven once fixed) rather than retry it for the hour
+ * that publishing is allowed.
+ */
+function rulesOrFail<T>(apply: () => T): T {
+  try {
+    return apply();
+  } catch (error) {
+    throw ApplicationFailure.nonRetryable(`the decision rules failed on this correlation's signals: ${error instanceof Error ? error.message : String(error)}`, 'DecisionRulesFailed');
+  }
+}
+
+/** Scoring and routing: both pure, one result. */
+function scoreAndRoute(input: { signals: Record<string, AgentSignal>; policy: Policy }): RoutedAssessment {
+  const assessment = assess(input.signals, input.policy);
+  const instrument = instrumentOf(input.signals);
+  return {
+    ...assessment,
+    route: chooseRoute(input.signals, assessment.action, input.policy),
+    orchestrator_version: ORCHESTRATOR_VERSION,
+    ...(instrument ? { instrument } : {}),
+  };
+}
 
 function decisionMessageId(decision: OrchestrationDecision): string {
   if (!decision.redrive_of) return decision.corr_id;

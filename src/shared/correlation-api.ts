@@ -12,16 +12,18 @@ export const DEFAULT_TASK_QUEUE = 'orchestrator';
 
 /**
  * The workflow type new correlations start as: one workflow task when the agents report close
- * together (see src/workflows/correlation-workflow-v2.ts).
+ * together, and one step to decide (see src/workflows/batched-correlation.ts).
  */
-export const WORKFLOW_TYPE = 'correlationWorkflowV2';
+export const WORKFLOW_TYPE = 'correlationWorkflowV3';
+/** The batched shape that decided in two steps, still registered for correlations in flight and recorded histories. */
+export const WORKFLOW_TYPE_V2 = 'correlationWorkflowV2';
 /**
  * The first shape, still registered so correlations started by an older bridge, and their
  * recorded histories, keep working.
  */
 export const WORKFLOW_TYPE_V1 = 'correlationWorkflow';
 /** Every workflow type a correlation can run as: what visibility queries and history readers accept. */
-export const WORKFLOW_TYPES: readonly string[] = [WORKFLOW_TYPE_V1, WORKFLOW_TYPE];
+export const WORKFLOW_TYPES: readonly string[] = [WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE];
 
 /** The workflow id of a correlation: one correlation, one actor. */
 export function workflowIdFor(corrId: string): string {
@@ -43,7 +45,7 @@ export interface Redrive {
   signals: AgentSignalEnvelope[];
 }
 
-/** The input of `correlationWorkflowV2`. */
+/** The input of `correlationWorkflowV3` (and `correlationWorkflowV2`). */
 export interface CorrelationStart {
   corr_id: string;
   /**

@@ -10,7 +10,7 @@ import type { Policy } from '../contract/policy';
 import { type AgentSignalEnvelope, agentSignals, type CorrelationStart, workflowIdFor } from './correlation-api';
 import { startVisibility } from './correlation-visibility';
 
-/** The signature of correlationWorkflowV2, for typed starts without importing workflow code. */
+/** The signature of the correlation workflows, for typed starts without importing workflow code. */
 export type CorrelationWorkflow = (start: CorrelationStart) => Promise<OrchestrationDecision>;
 
 export function correlationSignalWithStart(

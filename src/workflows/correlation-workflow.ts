@@ -8,10 +8,11 @@ import type { OrchestrationDecision } from '../contract/decision';
 import type { Policy } from '../contract/policy';
 import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationInput, stateQuery } from '../shared/correlation-api';
 import { decidedSearchAttributes, failedSearchAttributes } from '../shared/correlation-visibility';
+import { buildDecision } from '../shared/decision-record';
 import { SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { io, LOCAL_PUBLISHING, LOCAL_RULES, localIo, PUBLISHING, rules } from './activity-options';
 import { Correlation } from './correlation';
-import { buildDecision } from './decision';
+import { decisionFrame } from './decision';
 
 /**
  * Search attributes, memo and summaries for the Temporal UI. They add commands to the history, so
@@ -79,7 +80,7 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
     const route = await rules.routeDecision.executeWithOptions({ ...LOCAL_RULES, summary: `route a ${assessment.action} decision` }, [
       { signals, action: assessment.action, policy },
     ]);
-    const decision = buildDecision(correlation, { ...assessment, route, orchestrator_version }, policy.version, new Date(), input.redrive);
+    const decision = buildDecision(decisionFrame(correlation, policy.version, new Date(), input.redrive), { ...assessment, route, orchestrator_version });
 
     const summary = `publish ${decision.decision.action} to orchestrated.decision`;
     if (patched(PUBLISH_LOCALLY_PATCH)) await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary }, [decision]);

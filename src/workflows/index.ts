@@ -1,2 +1,2 @@
 export { correlationWorkflow } from './correlation-workflow';
-export { correlationWorkflowV2 } from './correlation-workflow-v2';
+export { correlationWorkflowV2, correlationWorkflowV3 } from './batched-correlation';

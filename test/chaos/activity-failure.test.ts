@@ -1,7 +1,7 @@
 /**
  * Chaos (f): activities that fail.
  * - Publishing decisions while NATS is down for the worker (a TCP proxy between the worker and
- *   nats-server drops its connections and refuses new ones): publishDecision fails and retries with
+ *   nats-server drops its connections and refuses new ones): the publishing activity fails and retries with
  *   backoff, then succeeds once NATS is back; a retry whose earlier attempt did reach JetStream is
  *   dropped by the Nats-Msg-Id dedupe.
  * - Poisoned correlations, started (signal-with-start, as a caller could) with a per-correlation

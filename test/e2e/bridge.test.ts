@@ -35,7 +35,7 @@ describe('bridge end to end', () => {
     expect(stored.decision.provenance.map((p) => p.message_id)).toEqual([String(momentumSeq), String(riskSeq)]);
   });
 
-  it('hands agents that report together to Temporal in one signal-with-start: one workflow task, nine events', async () => {
+  it('hands agents that report together to Temporal in one signal-with-start: one workflow task, eight events', async () => {
     const corrId = uniqueCorrId('e2e-shape');
     const seqs = await Promise.all([stack.publish('momentum', momentum(corrId)), stack.publish('risk', risk(corrId))]);
     const [stored] = await stack.decisionsFor(corrId);
@@ -48,13 +48,12 @@ describe('bridge end to end', () => {
         'WorkflowTaskStarted',
         'WorkflowTaskCompleted',
         'MarkerRecorded',
-        'MarkerRecorded',
         'UpsertWorkflowSearchAttributes',
         'WorkflowExecutionCompleted',
       ],
       signals: [{ name: 'agentSignals', messages: 2 }],
       workflowTasks: 1,
-      localActivities: ['scoreAndRoute', 'publishDecision'],
+      localActivities: ['decideAndPublish'],
     });
     expect(stored.decision.provenance.map((p) => p.message_id).sort()).toEqual(seqs.map(String).sort());
     // What the UI lists for it, set by the start itself.

@@ -1,22 +1,63 @@
 import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { AgentSignal } from '../contract/agent-signal';
 import type { OrchestrationDecision } from '../contract/decision';
+import type { Policy } from '../contract/policy';
 import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationStart, stateQuery } from '../shared/correlation-api';
+import { buildDecision, type DecisionFrame, sameInputs } from '../shared/decision-record';
 import { LOCAL_PUBLISHING, LOCAL_RULES, localIo, rules } from './activity-options';
 import { Correlation } from './correlation';
-import { buildDecision, sameInputs } from './decision';
+import { decisionFrame } from './decision';
 import { showDecided, showFailed, showState } from './visibility';
 
 /**
  * One correlation id, one actor: collects each agent's signal until every expected agent has
- * reported or the partial-data timer fires, then scores and routes (one local activity), publishes
- * (another), and returns the decision.
+ * reported or the partial-data timer fires, then scores, routes and publishes in one local
+ * activity, and returns the decision.
  *
  * Its shape is set by cost. The policy, the first search attributes and the memo come with the
  * start; the bridge hands over the messages that arrive close together in one batch signal. A
- * correlation whose agents report together is then one signal-with-start, one workflow task, three
- * activations and nine history events, with no timer at all.
+ * correlation whose agents report together is then one signal-with-start, one workflow task, two
+ * activations and eight history events, with no timer at all.
+ */
+export async function correlationWorkflowV3(input: CorrelationStart): Promise<OrchestrationDecision> {
+  return runCorrelation(input, decideInOneStep);
+}
+
+/**
+ * The same actor, deciding in two local activities (score and route, then publish): three
+ * activations and nine events. Registered for the correlations an older bridge started and for
+ * their recorded histories; nothing starts it any more.
  */
 export async function correlationWorkflowV2(input: CorrelationStart): Promise<OrchestrationDecision> {
+  return runCorrelation(input, decideInTwoSteps);
+}
+
+/** What the rules decide on: the kept signals, the policy, and the frame of the decision. */
+interface DecisionInput {
+  signals: Record<string, AgentSignal>;
+  policy: Policy;
+  frame: DecisionFrame;
+}
+
+/** The decision consumers saw, and the instrument to search it by when it rests on these inputs. */
+type Decide = (input: DecisionInput) => Promise<{ decision: OrchestrationDecision; instrument?: string }>;
+
+const decideInOneStep: Decide = (input) =>
+  localIo.decideAndPublish.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `decide on ${Object.keys(input.signals).length} signal(s) and publish to orchestrated.decision` }, [input]);
+
+async function decideInTwoSteps({ signals, policy, frame }: DecisionInput): ReturnType<Decide> {
+  const { instrument, ...routed } = await rules.scoreAndRoute.executeWithOptions(
+    { ...LOCAL_RULES, summary: `score and route ${Object.keys(signals).length} signal(s)` },
+    [{ signals, policy }],
+  );
+  const ours = buildDecision(frame, routed);
+  const published = await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `publish ${ours.decision.action} to orchestrated.decision` }, [ours]);
+  // What consumers saw is the decision: one an earlier attempt of this task published stands.
+  const decision = published.stored ?? ours;
+  return { decision, ...(instrument && sameInputs(decision, ours) ? { instrument } : {}) };
+}
+
+async function runCorrelation(input: CorrelationStart, decide: Decide): Promise<OrchestrationDecision> {
   const { corr_id: corrId, policy, redrive } = checked(input);
   const startedAt = workflowInfo().runStartTime;
   const timeoutAt = new Date(startedAt.getTime() + policy.timeout_ms);
@@ -50,19 +91,11 @@ export async function correlationWorkflowV2(input: CorrelationStart): Promise<Or
     }
     correlation.beginDeciding();
 
-    const signals = correlation.keptSignals();
-    const { instrument, ...routed } = await rules.scoreAndRoute.executeWithOptions(
-      { ...LOCAL_RULES, summary: `score and route ${Object.keys(signals).length} signal(s)` },
-      [{ signals, policy }],
-    );
-    const ours = buildDecision(correlation, routed, policy.version, new Date(), redrive);
-    const published = await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `publish ${ours.decision.action} to orchestrated.decision` }, [ours]);
-    // What consumers saw is the decision: one an earlier attempt of this task published stands.
-    const decision = published.stored ?? ours;
+    const { decision, instrument } = await decide({ signals: correlation.keptSignals(), policy, frame: decisionFrame(correlation, policy.version, new Date(), redrive) });
     const timedOut = decision.missing_agents.length > 0;
     correlation.decided(decision, timedOut);
     showState(correlation);
-    showDecided(decision, timedOut, sameInputs(decision, ours) ? instrument : undefined);
+    showDecided(decision, timedOut, instrument);
     // Signal handlers are synchronous, so this holds at once; the check keeps it true if one stops being.
     if (!allHandlersFinished()) await condition(allHandlersFinished);
     return decision;

@@ -1,0 +1,43 @@
+/**
+ * How a decision record is put together from what the workflow knows (its frame: whose, when, on
+ * which messages) and what the rules concluded. Pure: the workflows and the activity that decides
+ * in one step share it, so a decision looks the same whichever shape made it.
+ */
+import type { RoutedAssessment } from '../activities';
+import type { OrchestrationDecision, ProvenanceEntry } from '../contract/decision';
+import type { Redrive } from './correlation-api';
+
+/** The part of a decision the workflow fixes before the rules run. */
+export interface DecisionFrame {
+  corr_id: string;
+  orchestrated_at: string;
+  policy_version: string;
+  provenance: ProvenanceEntry[];
+  redrive_of?: Redrive['of'];
+}
+
+/** The decision a correlation publishes: the rules' assessment and route, and exactly the inputs it used. */
+export function buildDecision(frame: DecisionFrame, { orchestrator_version, route, ...assessment }: Omit<RoutedAssessment, 'instrument'>): OrchestrationDecision {
+  return {
+    corr_id: frame.corr_id,
+    orchestrator_version,
+    orchestrated_at: frame.orchestrated_at,
+    source_signals: assessment.source_signals,
+    decision: { action: assessment.action, confidence: assessment.confidence, reasoning: assessment.reasoning },
+    route,
+    contributing_agents: assessment.contributing_agents,
+    available_agents: assessment.available_agents,
+    missing_agents: assessment.missing_agents,
+    partial_data: assessment.partial_data,
+    aggregation_method: assessment.aggregation_method,
+    policy_version: frame.policy_version,
+    provenance: frame.provenance,
+    ...(frame.redrive_of ? { redrive_of: frame.redrive_of } : {}),
+  };
+}
+
+/** Whether two decisions rest on exactly the same messages. */
+export function sameInputs(a: OrchestrationDecision, b: OrchestrationDecision): boolean {
+  const ids = (d: OrchestrationDecision): string => d.provenance.map((p) => `${p.agent}:${p.message_id}`).join(',');
+  return ids(a) === ids(b);
+}
