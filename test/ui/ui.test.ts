@@ -91,8 +91,8 @@ describe('the Temporal UI on the local stack', () => {
     expect(text).toMatch(/"action": "trade"/);
     expect(text).toMatch(/"route": "standard"/);
     expect(text).toMatch(/"contributing_agents": \[\s*"momentum",\s*"risk"\s*\]/);
-    // The event history names the publishing local activity and its summary.
-    expect(text).toMatch(/Local Activity\s+Activity Type\s+publishDecision\s+Summary\s+publish trade to orchestrated\.decision/);
+    // The event history names the deciding local activity and its summary.
+    expect(text).toMatch(/Local Activity\s+Activity Type\s+decideAndPublish\s+Summary\s+decide on 2 signal\(s\) and publish to orchestrated\.decision/);
     // The UI redirects to the run's own address; the other tabs hang off it.
     expect(runUrl).toMatch(new RegExp(`/workflows/${workflowId}/[0-9a-f-]{36}$`));
     await screenshot('workflow-decision');
@@ -121,8 +121,8 @@ describe('the Temporal UI on the local stack', () => {
     expect(memo).toMatch(/"expected_agents": \[\s*"momentum",\s*"risk"\s*\]/);
     await screenshot('memo');
 
-    const metadata = await openUntil(`${run}/user-metadata`, 'the steps with summaries', (t) => t.includes('publish trade to orchestrated.decision'));
-    for (const summary of ['score and route 2 signal(s)', 'publish trade to orchestrated.decision']) expect(metadata).toContain(summary);
+    const metadata = await openUntil(`${run}/user-metadata`, 'the steps with summaries', (t) => t.includes('and publish to orchestrated.decision'));
+    expect(metadata).toContain('decide on 2 signal(s) and publish to orchestrated.decision');
     // The workflow's own summary, from its start, is rendered (as markdown) in a frame of its own.
     const frame = page.frameLocator('iframe[title="output"]').first();
     expect(await frame.locator('body').innerText({ timeout: 10_000 })).toContain(`correlation ${corrId}: momentum, risk within 5m`);
