@@ -1,5 +1,5 @@
 import { SignalBridge } from '../bridge/bridge';
-import { connectTemporalClient } from '../client/temporal-client';
+import { connectNativeTemporalClient } from '../client/temporal-client';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
 import { startHealthServer } from '../observability/http';
@@ -30,7 +30,7 @@ handled.`,
     const resources = new Resources();
     try {
       const nc = resources.add(await connectNats(config.nats, 'orchestrator-bridge', logger), (c) => c.drain());
-      const client = resources.add(await connectTemporalClient(config.temporal), (c) => c.connection.close());
+      const client = resources.add(await connectNativeTemporalClient(config.temporal), (c) => c.connection.close());
       const bridge = new SignalBridge({
         js: nc.jetstream(),
         jsm: await nc.jetstreamManager(),
