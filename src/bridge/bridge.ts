@@ -17,13 +17,13 @@ import {
   type JsMsg,
   nanos,
 } from 'nats';
-import type { OrchestrationDecision } from '../contract/decision';
 import type { Policy } from '../contract/policy';
 import { DLQ_SUBJECT, ensureSignalStreams, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
 import type { Logger } from '../observability/logger';
 import type { OrchestratorMetrics } from '../observability/metrics';
 import { type AgentSignalEnvelope, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
 import { correlationSignalWithStart } from '../shared/correlation-start';
+import { type ClosedRun, readClosedRun } from './closed-run';
 import { Gatherer } from './gather';
 import { type DlqReason, parseAgentMessage } from './parse';
 import { ReportedAgents } from './reported-agents';
@@ -187,11 +187,17 @@ export class SignalBridge {
     }
   }
 
-  /** Logs what an operator must know (missed heartbeats, a deleted consumer), not every pull. */
+  /**
+   * Logs what an operator must know (missed heartbeats, a deleted consumer), not every pull. A
+   * deleted consumer never comes back by itself (the client would look for it forever), so the
+   * iterator is stopped and the consume loop re-creates it.
+   */
   private async logConsumerStatus(messages: ConsumerMessages): Promise<void> {
     const notable = new Set<string>(Object.values(ConsumerEvents));
     for await (const status of await messages.status()) {
-      if (notable.has(status.type)) this.options.logger.warn({ consumer_event: status.type, data: status.data }, `consumer ${status.type}`);
+      if (!notable.has(status.type)) continue;
+      this.options.logger.warn({ consumer_event: status.type, data: status.data }, `consumer ${status.type}`);
+      if (status.type === ConsumerEvents.ConsumerDeleted || status.type === ConsumerEvents.ConsumerNotFound) messages.stop();
     }
   }
 
@@ -218,7 +224,7 @@ export class SignalBridge {
     try {
       await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, batch.map((p) => p.envelope)));
     } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) return await this.onDecidedCorrelation(corrId, batch);
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return await this.onClosedCorrelation(corrId, batch);
       return this.retryLater(
         batch.map((p) => p.message),
         error,
@@ -248,24 +254,26 @@ export class SignalBridge {
   }
 
   /**
-   * The correlation has already closed. A redelivery of a message it used (the bridge died between
-   * signalling and acknowledging) is a duplicate; anything else arrived too late.
+   * The correlation has already closed. A message its run received (a redelivery: the bridge died
+   * between signalling and acknowledging) has had its fate there, used, counted as a duplicate or
+   * recorded as late, so it is a duplicate here; one it never received arrived too late. Until the
+   * run's history can be read, the messages wait in JetStream.
    */
-  private async onDecidedCorrelation(corrId: string, batch: Pending[]): Promise<void> {
-    const handle = this.options.client.workflow.getHandle(workflowIdFor(corrId));
-    const decision = await handle.result().then(
-      (result: OrchestrationDecision) => result,
-      () => undefined,
-    );
-    const used = new Set(decision?.provenance?.map((entry) => entry.message_id));
+  private async onClosedCorrelation(corrId: string, batch: Pending[]): Promise<void> {
+    let run: ClosedRun;
+    try {
+      run = await readClosedRun(this.options.client, corrId);
+    } catch (error) {
+      return this.retryLater(batch.map((p) => p.message), error, `cannot read the history of closed correlation ${corrId}`);
+    }
     for (const { message, envelope } of batch) {
-      if (used.has(envelope.message_id)) {
+      if (run.received.has(envelope.message_id)) {
         this.stats.duplicates++;
         this.options.metrics?.signalsReceived.inc({ outcome: 'duplicate' });
         message.ack();
         continue;
       }
-      const detail = decision ? `correlation ${corrId} was decided at ${decision.orchestrated_at}` : `correlation ${corrId} has closed`;
+      const detail = run.decision ? `correlation ${corrId} was decided at ${run.decision.orchestrated_at}` : `correlation ${corrId} has closed without a decision`;
       await this.deadLetter(message, 'late', detail).catch((error: unknown) => this.retryLater([message], error, 'cannot publish to the DLQ'));
     }
   }

@@ -14,10 +14,11 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ENCODING, METADATA_KEY_ID } from '../../src/codec';
 import { loadConfig } from '../../src/config';
-import { codecServerProcess, compiledEntryPoint } from '../../src/devstack/local-stack';
+import { bridgeProcess, codecServerProcess, compiledEntryPoint } from '../../src/devstack/local-stack';
 import { getFreePort, type ManagedProcess } from '../../src/devstack/processes';
 import { resolveTool } from '../../src/devstack/tools';
 import { fetchDecodedHistory, fetchHistory, readRecordedRun } from '../../src/operations/history';
+import { SIGNALS_STREAM } from '../../src/nats/streams';
 import { workflowIdFor } from '../../src/shared/correlation-api';
 import { recoverCorrelation } from '../../src/whatif/history';
 import { storedDecisions } from '../support/decisions';
@@ -26,6 +27,8 @@ import { momentum, risk, uniqueCorrId } from '../support/signals';
 import { runCommand, type CommandRun } from '../support/run-command';
 
 const TIMEOUT_MS = 3_000;
+/** The bridge's durable consumer (the default of ORCH_BRIDGE_DURABLE). */
+const DURABLE = 'orchestrator-bridge';
 const INSTRUMENT = 'XPT/CHF';
 const workDir = mkdtempSync(join(tmpdir(), 'orch-codec-e2e-'));
 const TOKEN = randomBytes(24).toString('hex');
@@ -257,4 +260,40 @@ describe('re-driving with payload encryption on', () => {
     expect(text(started.input!.payloads![0].metadata!.encoding)).toBe(ENCODING);
     expect(defaultPayloadConverter.fromPayload((await fetchDecodedHistory(codecClient, plan.correlations[0].new_workflow_id)).events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0])).toMatchObject({ corr_id: corrId });
   }, 120_000);
+});
+
+describe('a closed correlation whose history the bridge cannot read', () => {
+  it('keeps its redelivered messages in JetStream, never calls them late, and settles them once it can read it', async () => {
+    const corrId = await decidedCorrelation(`desk-note-${randomBytes(6).toString('hex')}`);
+    const seqs = (await storedDecisions(stack.nats.jsm, corrId))[0].decision.provenance.map((p) => p.message_id);
+    const idle = async (): Promise<true | undefined> => {
+      const info = await stack.nats.jsm.consumers.info(SIGNALS_STREAM, DURABLE).catch(() => undefined);
+      return info && info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
+    };
+    await waitFor('the bridge to settle the correlation', idle);
+    const dlqOf = async (): Promise<string[]> => (await stack.dlqEntries()).map((e) => e.header.get('Orch-Original-Seq')).filter((seq) => seqs.includes(seq));
+
+    // A bridge whose keys cannot open this history (as after a botched key rotation), and every
+    // message of SIGNALS delivered again (the consumer deleted and re-created).
+    await stack.bridge.stop();
+    const wrongKeys = bridgeProcess(
+      { ...env, ORCH_POLICY_FILE: join(stack.logDir, 'policy.json'), ORCH_CODEC_KEYS: `other:${randomBytes(32).toString('base64')}`, ORCH_CODEC_KEY_ID: 'other' },
+      join(workDir, 'bridge-wrong-keys.log'),
+    );
+    await wrongKeys.start();
+    try {
+      await stack.nats.jsm.consumers.delete(SIGNALS_STREAM, DURABLE);
+      await waitFor('the redelivered messages to be retried', async () => {
+        const info = await stack.nats.jsm.consumers.info(SIGNALS_STREAM, DURABLE).catch(() => undefined);
+        return info && info.num_redelivered > 0 ? true : undefined;
+      }, 90_000);
+      expect(await dlqOf()).toEqual([]);
+    } finally {
+      await wrongKeys.stop();
+    }
+    // With the keys back, the messages are what they are: duplicates of the ones the run used.
+    await stack.bridge.start();
+    await waitFor('the bridge to settle the redelivered messages', idle, 60_000);
+    expect(await dlqOf()).toEqual([]);
+  }, 240_000);
 });

@@ -1,0 +1,29 @@
+/**
+ * What a closed correlation's run did with the messages it was given, read from its history: the
+ * ids of every agent message it received (used, counted as a duplicate or recorded as late) and
+ * its decision. The bridge asks when a message comes for a correlation that has closed.
+ */
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { OrchestrationDecision } from '../contract/decision';
+import { fetchDecodedHistory } from '../operations/history';
+import { recordedEnvelopes } from '../operations/recorded';
+import { workflowIdFor } from '../shared/correlation-api';
+
+export interface ClosedRun {
+  /** Message ids of every agent message the run received. */
+  received: Set<string>;
+  /** The run's result, when it completed with one. */
+  decision?: OrchestrationDecision;
+}
+
+/** Reads the latest run of the correlation's workflow; rejects when the history cannot be read. */
+export async function readClosedRun(client: Client, corrId: string): Promise<ClosedRun> {
+  const history = await fetchDecodedHistory(client, workflowIdFor(corrId));
+  const events = history.events ?? [];
+  const envelopes = recordedEnvelopes(events, (payload) => (payload ? defaultPayloadConverter.fromPayload(payload) : undefined));
+  const received = new Set(envelopes.map((e) => (e as { message_id?: unknown })?.message_id).filter((id): id is string => typeof id === 'string'));
+  const result = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+  const decision = result ? defaultPayloadConverter.fromPayload<OrchestrationDecision>(result) : undefined;
+  return { received, ...(decision ? { decision } : {}) };
+}
