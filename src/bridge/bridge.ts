@@ -7,6 +7,7 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import {
   AckPolicy,
+  type ConsumerConfig,
   ConsumerEvents,
   type ConsumerMessages,
   DeliverPolicy,
@@ -15,6 +16,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  millis,
   nanos,
 } from 'nats';
 import type { Policy } from '../contract/policy';
@@ -61,6 +63,17 @@ export interface BridgeStats {
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
+
+/** The consumer settings the bridge owns; JetStream can change each of them on a live consumer. */
+type ConsumerSettings = Required<Pick<ConsumerConfig, 'filter_subject' | 'ack_wait' | 'max_deliver' | 'max_ack_pending'>>;
+
+/** Each setting of `wanted` that `actual` has otherwise, in words (durations in ms). */
+function consumerDifferences(actual: Partial<ConsumerConfig>, wanted: ConsumerSettings): Array<{ setting: string; was: string; now: string }> {
+  const shown = (key: keyof ConsumerSettings, value: unknown): string => (value === undefined ? 'unset' : key === 'ack_wait' ? `${millis(Number(value))} ms` : String(value));
+  return (Object.keys(wanted) as Array<keyof ConsumerSettings>)
+    .filter((key) => actual[key] !== wanted[key])
+    .map((key) => ({ setting: key, was: shown(key, actual[key]), now: shown(key, wanted[key]) }));
+}
 
 /** A parsed message on its way to Temporal. */
 interface Pending {
@@ -145,22 +158,40 @@ export class SignalBridge {
     return { ...this.stats, dlq: { ...this.stats.dlq } };
   }
 
+  /**
+   * Creates the durable consumer, or brings an existing one to the configured settings (ack wait,
+   * max ack pending, max deliver, filter: JetStream changes these in place), logging each
+   * difference it fixed. An ack policy other than explicit cannot be changed in place and is refused.
+   */
   private async ensureConsumer(): Promise<void> {
-    const { jsm, durableName, ackWaitMs, maxAckPending } = this.options;
-    try {
-      await jsm.consumers.info(SIGNALS_STREAM, durableName);
-    } catch {
-      await jsm.consumers.add(SIGNALS_STREAM, {
-        durable_name: durableName,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: SIGNAL_SUBJECTS,
-        ack_wait: nanos(ackWaitMs),
-        // Never give up on a message: while Temporal is down it is nak'ed with a backoff instead.
-        max_deliver: -1,
-        max_ack_pending: maxAckPending,
-      });
+    const { jsm, durableName, logger } = this.options;
+    const wanted = this.consumerSettings();
+    const existing = await jsm.consumers.info(SIGNALS_STREAM, durableName).catch(() => undefined);
+    if (!existing) {
+      await jsm.consumers.add(SIGNALS_STREAM, { durable_name: durableName, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ...wanted });
+      return;
     }
+    if (existing.config.ack_policy !== AckPolicy.Explicit) {
+      throw new Error(
+        `consumer ${durableName} on ${SIGNALS_STREAM} acknowledges with ack policy "${existing.config.ack_policy}", but the bridge acknowledges each message: ` +
+          `delete it (nats consumer rm ${SIGNALS_STREAM} ${durableName}) or set ORCH_BRIDGE_DURABLE to a new name`,
+      );
+    }
+    const changed = consumerDifferences(existing.config, wanted);
+    if (changed.length === 0) return;
+    await jsm.consumers.update(SIGNALS_STREAM, durableName, wanted);
+    for (const { setting, was, now } of changed) logger.warn({ consumer: durableName, setting, was, now }, `consumer ${durableName}: ${setting} was ${was}, set to ${now}`);
+  }
+
+  /** What the bridge's configuration says the durable consumer must be. */
+  private consumerSettings(): ConsumerSettings {
+    return {
+      filter_subject: SIGNAL_SUBJECTS,
+      ack_wait: nanos(this.options.ackWaitMs),
+      // Never give up on a message: while Temporal is down it is nak'ed with a backoff instead.
+      max_deliver: -1,
+      max_ack_pending: this.options.maxAckPending,
+    };
   }
 
   /** Consumes until stopped; if the consumer vanishes or the iterator ends, re-creates it and goes on. */
