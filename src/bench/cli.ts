@@ -28,20 +28,21 @@ runMain({
     const startedAt = new Date();
     const machine = machineFacts(root);
     let interrupted = false;
-    let stopTarget: (() => Promise<void>) | undefined;
+    /** What the bench started, once it has: what an abort stops. */
+    const started: { target?: { stop(failed: boolean): Promise<void> } } = {};
     void shutdownSignal().then((signal) => {
       interrupted = true;
       say(`received ${signal}: ending the load, then settling (again to abort)`);
       // A second signal aborts: no result, but nothing the bench started is left running.
       void shutdownSignal().then(async (again) => {
         say(`received ${again} again: aborting without a result; stopping what the bench started`);
-        await stopTarget?.().catch((error: unknown) => say(`could not stop everything: ${String(error)}`));
+        await started.target?.stop(true).catch((error: unknown) => say(`could not stop everything: ${String(error)}`));
         process.exit(130);
       });
     });
 
     const target = await openTarget(options, say);
-    stopTarget = () => target.stop(true);
+    started.target = target;
     let failed = true;
     let orchestrator: PhaseOutcome | undefined;
     const ceilings: Partial<Record<CeilingKind, PhaseOutcome>> = {};
