@@ -15,7 +15,7 @@ import { describeIssues } from '../contract/errors';
 import { type Policy, type PolicyInput, policySchema } from '../contract/policy';
 import { DECISION_SUBJECT, ensureDecisionsStream } from '../nats/streams';
 import type { OrchestratorMetrics } from '../observability/metrics';
-import { buildDecision, type DecisionFrame, sameInputs } from '../shared/decision-record';
+import { buildDecision, type DecisionFrame, decisionSeen } from '../shared/decision-record';
 import { ORCHESTRATOR_VERSION } from '../version';
 import { assess, type Assessment, chooseRoute, instrumentOf } from './decision-rules';
 
@@ -136,8 +136,7 @@ export function createActivities(deps: ActivityDependencies) {
       const { instrument, ...routed } = rulesOrFail(() => scoreAndRoute(input));
       const ours = buildDecision(input.frame, routed);
       const published = await publish(ours);
-      const decision = published.stored ?? ours;
-      return { decision, duplicate: published.duplicate, ...(instrument && sameInputs(decision, ours) ? { instrument } : {}) };
+      return { ...decisionSeen(ours, published.stored, instrument), duplicate: published.duplicate };
     },
   };
 }

@@ -36,8 +36,18 @@ export function buildDecision(frame: DecisionFrame, { orchestrator_version, rout
   };
 }
 
+/**
+ * What consumers saw once a decision was published: the one JetStream had already stored under its
+ * id, if an earlier attempt of the task published it, else ours; and the instrument to search it
+ * by, when it rests on the same messages as ours.
+ */
+export function decisionSeen(ours: OrchestrationDecision, stored: OrchestrationDecision | undefined, instrument: string | undefined): { decision: OrchestrationDecision; instrument?: string } {
+  const decision = stored ?? ours;
+  return { decision, ...(instrument && sameInputs(decision, ours) ? { instrument } : {}) };
+}
+
 /** Whether two decisions rest on exactly the same messages. */
-export function sameInputs(a: OrchestrationDecision, b: OrchestrationDecision): boolean {
+function sameInputs(a: OrchestrationDecision, b: OrchestrationDecision): boolean {
   const ids = (d: OrchestrationDecision): string => d.provenance.map((p) => `${p.agent}:${p.message_id}`).join(',');
   return ids(a) === ids(b);
 }

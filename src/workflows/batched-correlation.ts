@@ -3,7 +3,7 @@ import type { AgentSignal } from '../contract/agent-signal';
 import type { OrchestrationDecision } from '../contract/decision';
 import type { Policy } from '../contract/policy';
 import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationStart, stateQuery } from '../shared/correlation-api';
-import { buildDecision, type DecisionFrame, sameInputs } from '../shared/decision-record';
+import { buildDecision, type DecisionFrame, decisionSeen } from '../shared/decision-record';
 import { LOCAL_PUBLISHING, LOCAL_RULES, localIo, rules } from './activity-options';
 import { Correlation } from './correlation';
 import { decisionFrame } from './decision';
@@ -52,9 +52,7 @@ async function decideInTwoSteps({ signals, policy, frame }: DecisionInput): Retu
   );
   const ours = buildDecision(frame, routed);
   const published = await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `publish ${ours.decision.action} to orchestrated.decision` }, [ours]);
-  // What consumers saw is the decision: one an earlier attempt of this task published stands.
-  const decision = published.stored ?? ours;
-  return { decision, ...(instrument && sameInputs(decision, ours) ? { instrument } : {}) };
+  return decisionSeen(ours, published.stored, instrument);
 }
 
 async function runCorrelation(input: CorrelationStart, decide: Decide): Promise<OrchestrationDecision> {
