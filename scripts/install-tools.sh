@@ -2,8 +2,10 @@
 # Installs the pinned external servers the orchestrator runs against into .tools/.
 set -euo pipefail
 
-NATS_SERVER_VERSION=v2.12.1
-NATS_SERVER_GO_MIN=1.24
+# 2.12.7+ keeps a block's write cache while a consumer reads at the head of the stream; 2.12.1 reloaded
+# the whole block from disk on the next write (measured: 2.9 -> 1.0 ms of nats-server CPU per correlation).
+NATS_SERVER_VERSION=v2.12.15
+NATS_SERVER_GO_MIN=1.25
 TEMPORAL_CLI_VERSION=v1.5.1 # later tags carry a replace directive and cannot be go-installed
 TEMPORAL_CLI_GO_MIN=1.25
 TEST_SERVER_VERSION=1.38.0
