@@ -11,7 +11,9 @@ import { z } from 'zod';
 import { codecDataConverter, type KeyRing, keyRing, KeyRingError, parseKeyEntries } from './codec';
 import { describeIssues, ValidationError } from './contract/errors';
 import { type Policy, policySchema } from './contract/policy';
+import type { StreamsSettings } from './nats/streams';
 import { DEFAULT_TASK_QUEUE } from './shared/correlation-api';
+import { CLOCK_MARGIN_MS, minimumDedupeWindowMs, PUBLISH_RETRY_HORIZON_MS } from './shared/publish-horizon';
 
 /** The policy used when ORCH_POLICY_FILE is not set: every default of the policy schema. */
 export const DEFAULT_POLICY: Policy = policySchema.parse({ version: 'default-1' });
@@ -21,6 +23,19 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const positiveInt = z.coerce.number().int().positive();
 const positiveMs = positiveInt;
+const HOUR_MS = 60 * 60_000;
+const DAY_MS = 24 * HOUR_MS;
+const GIB = 1024 ** 3;
+
+/** How long a stream keeps a message: ORCH_<STREAM>_MAX_AGE_MS. */
+const streamMaxAge = (what: string, fallback: number, note = '') => positiveMs.default(fallback).describe(`How long ${what} keeps a message (ms)${note}.`);
+/** How many bytes a stream holds: ORCH_<STREAM>_MAX_BYTES. */
+const streamMaxBytes = (what: string, fallback: number) => z.coerce.number().int().min(-1).default(fallback).describe(`Most bytes ${what} holds (-1: no limit).`);
+/**
+ * What a full stream does: ORCH_<STREAM>_DISCARD. `new` (refuse the publish, loudly) is the default
+ * everywhere: a full stream must never drop what nobody has read yet.
+ */
+const streamDiscard = (what: string) => z.enum(['new', 'old']).default('new').describe(`What ${what} does when full: new refuses the publish, old drops the oldest message.`);
 
 const envSchema = z.object({
   ORCH_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE).describe('Task queue the worker polls and workflows start on.'),
@@ -42,8 +57,20 @@ const envSchema = z.object({
     .describe('Port of /livez, /readyz and /metrics (0 turns the endpoint off).'),
   ORCH_WORKFLOW_BUNDLE: z.string().min(1).optional().describe('Prebuilt workflow bundle (npm run bundle); the worker bundles at start when unset.'),
   ORCH_DECISION_DEDUPE_WINDOW_MS: positiveMs
-    .default(15 * 60_000)
-    .describe('How long JetStream remembers a decision id, so a retried publish is dropped (ms).'),
+    .default(2 * HOUR_MS)
+    .describe(
+      "How long DECISIONS remembers a decision id, so that a second publish of it is dropped (ms); at least the policy's timeout_ms plus the hour publishing may retry plus 5 minutes, and no longer than ORCH_DECISIONS_MAX_AGE_MS.",
+    ),
+  ORCH_NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1).describe('Replicas of the SIGNALS, SIGNALS_DLQ and DECISIONS streams (3 on a NATS cluster).'),
+  ORCH_SIGNALS_MAX_AGE_MS: streamMaxAge('SIGNALS', 12 * HOUR_MS, '; below the Temporal namespace retention minus an hour, or the bridge refuses to start'),
+  ORCH_SIGNALS_MAX_BYTES: streamMaxBytes('SIGNALS', GIB),
+  ORCH_SIGNALS_DISCARD: streamDiscard('SIGNALS'),
+  ORCH_DLQ_MAX_AGE_MS: streamMaxAge('SIGNALS_DLQ', 14 * DAY_MS),
+  ORCH_DLQ_MAX_BYTES: streamMaxBytes('SIGNALS_DLQ', GIB / 4),
+  ORCH_DLQ_DISCARD: streamDiscard('SIGNALS_DLQ'),
+  ORCH_DECISIONS_MAX_AGE_MS: streamMaxAge('DECISIONS', 7 * DAY_MS),
+  ORCH_DECISIONS_MAX_BYTES: streamMaxBytes('DECISIONS', GIB),
+  ORCH_DECISIONS_DISCARD: streamDiscard('DECISIONS'),
   ORCH_SHUTDOWN_GRACE_MS: positiveMs
     .default(30_000)
     .describe('How long a stopping worker lets in-flight activities finish before cancelling them (ms).'),
@@ -120,7 +147,6 @@ export function settingsHelp(): string {
 
 export interface NatsSettings {
   servers: string[];
-  decisionDedupeWindowMs: number;
   credsFile?: string;
   user?: string;
   password?: string;
@@ -137,6 +163,8 @@ export interface Config {
   policy: Policy;
   logLevel: LogLevel;
   nats: NatsSettings;
+  /** Limits of the three streams, which the bridge (SIGNALS, SIGNALS_DLQ) and the worker (DECISIONS) keep them to. */
+  streams: StreamsSettings;
   httpPort: number;
   workflowBundlePath?: string;
   shutdownGraceMs: number;
@@ -189,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   checkTemporalTls(temporal.connectionOptions.tls, env);
   const codec = loadCodecKeys(settings);
+  const policy = settings.ORCH_POLICY_FILE ? loadPolicyFile(settings.ORCH_POLICY_FILE) : DEFAULT_POLICY;
   return {
     temporal: {
       connectionOptions: { ...temporal.connectionOptions, address: temporal.connectionOptions.address ?? '127.0.0.1:7233' },
@@ -196,11 +225,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(codec ? { dataConverter: codecDataConverter(codec) } : {}),
     },
     taskQueue: settings.ORCH_TASK_QUEUE,
-    policy: settings.ORCH_POLICY_FILE ? loadPolicyFile(settings.ORCH_POLICY_FILE) : DEFAULT_POLICY,
+    policy,
     logLevel: settings.ORCH_LOG_LEVEL,
     nats: {
       servers: settings.NATS_URL.split(',').map((s) => s.trim()).filter(Boolean),
-      decisionDedupeWindowMs: settings.ORCH_DECISION_DEDUPE_WINDOW_MS,
       credsFile: settings.NATS_CREDS_FILE,
       user: settings.NATS_USER,
       password: settings.NATS_PASSWORD,
@@ -208,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tlsCertFile: settings.NATS_TLS_CERT_FILE,
       tlsKeyFile: settings.NATS_TLS_KEY_FILE,
     },
+    streams: streamsSettings(settings, policy),
     httpPort: settings.ORCH_HTTP_PORT,
     workflowBundlePath: settings.ORCH_WORKFLOW_BUNDLE,
     shutdownGraceMs: settings.ORCH_SHUTDOWN_GRACE_MS,
@@ -233,6 +262,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: settings.ORCH_CODEC_SERVER_TOKEN,
       corsOrigins: (settings.ORCH_CODEC_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     },
+  };
+}
+
+/**
+ * The streams' limits. DECISIONS must remember a decision id for as long as its run may publish it
+ * (src/shared/publish-horizon.ts), and JetStream keeps no id longer than the stream keeps messages.
+ */
+function streamsSettings(settings: z.infer<typeof envSchema>, policy: Policy): StreamsSettings {
+  const replicas = settings.ORCH_NATS_REPLICAS;
+  const dedupeWindowMs = settings.ORCH_DECISION_DEDUPE_WINDOW_MS;
+  const minimum = minimumDedupeWindowMs(policy.timeout_ms);
+  if (dedupeWindowMs < minimum) {
+    throw new ConfigError(
+      `invalid configuration: ORCH_DECISION_DEDUPE_WINDOW_MS is ${dedupeWindowMs} ms, shorter than the policy's timeout_ms (${policy.timeout_ms} ms) ` +
+        `plus the ${PUBLISH_RETRY_HORIZON_MS / 60_000} minutes publishing may retry plus ${CLOCK_MARGIN_MS / 60_000} minutes for clocks: a decision published again late could reach consumers twice. Set it to at least ${minimum}`,
+    );
+  }
+  if (dedupeWindowMs > settings.ORCH_DECISIONS_MAX_AGE_MS) {
+    throw new ConfigError(
+      `invalid configuration: ORCH_DECISION_DEDUPE_WINDOW_MS (${dedupeWindowMs} ms) is longer than ORCH_DECISIONS_MAX_AGE_MS (${settings.ORCH_DECISIONS_MAX_AGE_MS} ms): JetStream forgets an id when its message ages out. Raise ORCH_DECISIONS_MAX_AGE_MS`,
+    );
+  }
+  return {
+    signals: { replicas, maxAgeMs: settings.ORCH_SIGNALS_MAX_AGE_MS, maxBytes: settings.ORCH_SIGNALS_MAX_BYTES, discard: settings.ORCH_SIGNALS_DISCARD },
+    dlq: { replicas, maxAgeMs: settings.ORCH_DLQ_MAX_AGE_MS, maxBytes: settings.ORCH_DLQ_MAX_BYTES, discard: settings.ORCH_DLQ_DISCARD },
+    decisions: { replicas, maxAgeMs: settings.ORCH_DECISIONS_MAX_AGE_MS, maxBytes: settings.ORCH_DECISIONS_MAX_BYTES, discard: settings.ORCH_DECISIONS_DISCARD, dedupeWindowMs },
   };
 }
 
@@ -295,3 +350,6 @@ function checkTemporalTls(tls: NativeConnectionOptions['tls'], env: NodeJS.Proce
     throw new ConfigError('invalid Temporal connection settings: TEMPORAL_TLS_CLIENT_CERT_PATH (or _DATA) and TEMPORAL_TLS_CLIENT_KEY_PATH (or _DATA) must be set together');
   }
 }
+
+/** The streams' limits when nothing is configured: what tests and tools use to declare the streams as the processes do. */
+export const DEFAULT_STREAMS: StreamsSettings = streamsSettings(envSchema.parse({}), DEFAULT_POLICY);

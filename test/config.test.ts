@@ -5,6 +5,8 @@ import { ConfigError, DEFAULT_POLICY, loadConfig, loadPolicyFile, settingsHelp }
 import { policySchema } from '../src/contract/policy';
 import { errorOf } from './support/errors';
 
+const HOUR_MS = 3_600_000;
+
 function policyFile(content: unknown): string {
   const file = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
@@ -65,6 +67,42 @@ describe('configuration', () => {
     const error = errorOf(() => loadConfig({ ORCH_MAX_CACHED_WORKFLOWS: '-1', ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: 'many' }));
     expect(error.message).toContain('ORCH_MAX_CACHED_WORKFLOWS');
     expect(error.message).toContain('ORCH_MAX_CONCURRENT_WORKFLOW_TASKS');
+  });
+
+  it('reads the limits of the three streams, with defaults that refuse rather than drop when a stream is full', () => {
+    expect(loadConfig({}).streams).toEqual({
+      signals: { replicas: 1, maxAgeMs: 12 * HOUR_MS, maxBytes: 1024 ** 3, discard: 'new' },
+      dlq: { replicas: 1, maxAgeMs: 14 * 24 * HOUR_MS, maxBytes: 1024 ** 3 / 4, discard: 'new' },
+      decisions: { replicas: 1, maxAgeMs: 7 * 24 * HOUR_MS, maxBytes: 1024 ** 3, discard: 'new', dedupeWindowMs: 2 * HOUR_MS },
+    });
+    const configured = loadConfig({ ORCH_NATS_REPLICAS: '3', ORCH_SIGNALS_MAX_AGE_MS: '3600000', ORCH_DECISIONS_DISCARD: 'old', ORCH_DLQ_MAX_BYTES: '-1' }).streams;
+    expect(configured).toMatchObject({
+      signals: { replicas: 3, maxAgeMs: HOUR_MS },
+      dlq: { replicas: 3, maxBytes: -1 },
+      decisions: { replicas: 3, discard: 'old' },
+    });
+    const error = errorOf(() => loadConfig({ ORCH_NATS_REPLICAS: '0', ORCH_SIGNALS_DISCARD: 'oldest' }));
+    expect(error.message).toContain('ORCH_NATS_REPLICAS');
+    expect(error.message).toContain('ORCH_SIGNALS_DISCARD');
+  });
+
+  it("refuses a decision dedupe window shorter than the policy's timeout plus the hour publishing may retry, saying the least it must be", () => {
+    const error = errorOf(() => loadConfig({ ORCH_DECISION_DEDUPE_WINDOW_MS: String(15 * 60_000) }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe(
+      "invalid configuration: ORCH_DECISION_DEDUPE_WINDOW_MS is 900000 ms, shorter than the policy's timeout_ms (300000 ms) plus the 60 minutes publishing may retry plus 5 minutes for clocks: " +
+        'a decision published again late could reach consumers twice. Set it to at least 4200000',
+    );
+    expect(loadConfig({ ORCH_DECISION_DEDUPE_WINDOW_MS: '4200000' }).streams.decisions.dedupeWindowMs).toBe(4_200_000);
+    const longTimeout = policyFile({ version: 'slow', timeout_ms: 2 * HOUR_MS });
+    expect(errorOf(() => loadConfig({ ORCH_POLICY_FILE: longTimeout })).message).toContain('Set it to at least 11100000');
+  });
+
+  it('refuses a dedupe window longer than DECISIONS keeps messages, since JetStream forgets an id with its message', () => {
+    const error = errorOf(() => loadConfig({ ORCH_DECISION_DEDUPE_WINDOW_MS: String(3 * HOUR_MS), ORCH_DECISIONS_MAX_AGE_MS: String(2 * HOUR_MS) }));
+    expect(error.message).toBe(
+      'invalid configuration: ORCH_DECISION_DEDUPE_WINDOW_MS (10800000 ms) is longer than ORCH_DECISIONS_MAX_AGE_MS (7200000 ms): JetStream forgets an id when its message ages out. Raise ORCH_DECISIONS_MAX_AGE_MS',
+    );
   });
 
   it('documents every setting with its default for --help', () => {

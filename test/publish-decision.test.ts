@@ -1,12 +1,14 @@
 /** The publishing activities in isolation, against a real nats-server. */
 import { ApplicationFailure } from '@temporalio/common';
+import { nanos, StorageType } from 'nats';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type DecideResult, type PublishResult } from '../src/activities';
-import { DEFAULT_POLICY } from '../src/config';
+import { DEFAULT_POLICY, DEFAULT_STREAMS } from '../src/config';
 import type { AgentSignal } from '../src/contract/agent-signal';
 import type { OrchestrationDecision } from '../src/contract/decision';
 import type { DecisionFrame } from '../src/shared/decision-record';
-import { DECISION_SUBJECT, DECISIONS_STREAM } from '../src/nats/streams';
+import { DECISION_SUBJECT, DECISIONS_STREAM, declareDecisionsStream } from '../src/nats/streams';
+import { CLOCK_MARGIN_MS } from '../src/shared/publish-horizon';
 import { storedDecisions } from './support/decisions';
 import { startTestNats, type TestNats } from './support/servers';
 import { momentum, risk, uniqueCorrId } from './support/signals';
@@ -39,14 +41,17 @@ function decisionFor(corrId: string): OrchestrationDecision {
   };
 }
 
-const activities = () => createActivities({ policy: DEFAULT_POLICY, js: nats.js, jsm: nats.jsm, decisionDedupeWindowMs: 60_000 });
+const DECISIONS = declareDecisionsStream(DEFAULT_STREAMS);
+const activities = () => createActivities({ policy: DEFAULT_POLICY, js: nats.js, jsm: nats.jsm, decisions: DECISIONS });
+/** The default duplicate window of DECISIONS (2 h). */
+const WINDOW_MS = DEFAULT_STREAMS.decisions.dedupeWindowMs;
 
 describe('publishDecision', () => {
   it('creates the DECISIONS stream when it is missing, on file storage', async () => {
     await expect(nats.jsm.streams.info(DECISIONS_STREAM)).rejects.toThrow(/stream not found/);
     const result = await new MockActivityEnvironment().run(activities().publishDecision, decisionFor(uniqueCorrId('first')));
     const info = await nats.jsm.streams.info(DECISIONS_STREAM);
-    expect(info.config).toMatchObject({ subjects: [DECISION_SUBJECT], storage: 'file', duplicate_window: 60_000 * 1_000_000 });
+    expect(info.config).toMatchObject({ subjects: [DECISION_SUBJECT], storage: 'file', duplicate_window: DECISIONS.duplicate_window, max_age: DECISIONS.max_age });
     expect(result).toMatchObject({ stream: DECISIONS_STREAM, duplicate: false });
   });
 
@@ -78,6 +83,41 @@ describe('publishDecision', () => {
     // The first attempt fails (no stream answers) and the retry recreates the stream.
     await expect(new MockActivityEnvironment().run(publish, decisionFor(corrId))).rejects.toThrow();
     await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId));
+    expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
+  });
+});
+
+describe('a decision published once, ever', () => {
+  it("widens a shorter duplicate window an operator gave DECISIONS before publishing, so a copy published after that window is still dropped", async () => {
+    await nats.jsm.streams.delete(DECISIONS_STREAM).catch(() => undefined);
+    const operatorWindowMs = 1_000;
+    await nats.jsm.streams.add({ name: DECISIONS_STREAM, subjects: [DECISION_SUBJECT], storage: StorageType.File, duplicate_window: nanos(operatorWindowMs) });
+    const corrId = uniqueCorrId('operator-window');
+    const publish = activities().publishDecision;
+    const first: PublishResult = await new MockActivityEnvironment().run(publish, decisionFor(corrId), Date.now());
+    // The operator's window has to pass: time itself is what this test is about.
+    await new Promise((resolve) => setTimeout(resolve, operatorWindowMs + 500));
+    const second: PublishResult = await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId), Date.now());
+    expect(second).toEqual({ ...first, duplicate: true, stored: decisionFor(corrId) });
+    expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: decisionFor(corrId) }]);
+    expect((await nats.jsm.streams.info(DECISIONS_STREAM)).config.duplicate_window).toBe(nanos(WINDOW_MS));
+  });
+
+  it("refuses to publish once its run is so old that an earlier copy may have left the duplicate window, and says how to decide it again", async () => {
+    const corrId = uniqueCorrId('past-horizon');
+    const runStartedAtMs = Date.now() - (WINDOW_MS - CLOCK_MARGIN_MS) - 1_000;
+    const failure = await new MockActivityEnvironment().run(activities().publishDecision, decisionFor(corrId), runStartedAtMs).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'PublishHorizonPassed', nonRetryable: true, message: expect.stringContaining(`decision ${corrId} was not published by `) });
+    expect((failure as Error).message).toMatch(/Re-drive the correlation \(orch redrive\) to decide it again under a new id$/);
+    expect(await storedDecisions(nats.jsm, corrId)).toEqual([]);
+  });
+
+  it('publishes a decision whose run is still within the horizon', async () => {
+    const corrId = uniqueCorrId('within-horizon');
+    const runStartedAtMs = Date.now() - (WINDOW_MS - CLOCK_MARGIN_MS) + 60_000;
+    const result: PublishResult = await new MockActivityEnvironment().run(activities().publishDecision, decisionFor(corrId), runStartedAtMs);
+    expect(result.duplicate).toBe(false);
     expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
   });
 });

@@ -5,7 +5,8 @@
  */
 import { WORKFLOW_TYPE, WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, agentSignal, agentSignals, workflowIdFor } from '../src/shared/correlation-api';
 import { correlationSignalWithStart } from '../src/shared/correlation-start';
-import { DEFAULT_POLICY } from '../src/config';
+import { DEFAULT_POLICY, DEFAULT_STREAMS } from '../src/config';
+import { declareDecisionsStream } from '../src/nats/streams';
 import { createActivities } from '../src/activities';
 import { WORKFLOWS_PATH } from '../src/workers/create-worker';
 import { type InjectedSinks, NativeConnection, Worker } from '@temporalio/worker';
@@ -29,7 +30,7 @@ beforeAll(async () => {
     connection: await NativeConnection.connect({ address: servers.temporal.address }),
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ policy: DEFAULT_POLICY, js: servers.nats.js, jsm: servers.nats.jsm, decisionDedupeWindowMs: 60_000 }),
+    activities: createActivities({ policy: DEFAULT_POLICY, js: servers.nats.js, jsm: servers.nats.jsm, decisions: declareDecisionsStream(DEFAULT_STREAMS) }),
     interceptors: { workflowModules: [require.resolve('./support/count-activations')] },
     sinks,
   });

@@ -292,6 +292,28 @@ describe('correlationWorkflowV3', () => {
     expect(decision.available_agents).toEqual(['a1', 'a2', 'momentum', 'risk']);
   });
 
+  it('decides at once when it has taken max_signals messages, refusing the rest, so a looping agent cannot grow its history', async () => {
+    const corrId = uniqueCorrId('signal-limit');
+    const policy = { version: 'limit-1', max_signals: 5, timeout_ms: 10 * 60_000 };
+    const { decision, state, events } = await withWorker(async (tq) => {
+      const loop = (from: number, count: number) => Array.from({ length: count }, (_, i) => envelope(momentum(corrId), String(from + i)));
+      const handle = await startCorrelation(tq, loop(1, 3), policy);
+      await queryUntil(handle, (s) => s.duplicates === 2);
+      // The fifth message reaches the limit: the correlation stops waiting for risk.
+      await handle.signal(agentSignals, loop(4, 4));
+      const decision = await handle.result();
+      return { decision, state: await handle.query(stateQuery), events: (await handle.fetchHistory()).events?.length ?? 0 };
+    });
+    expect(decision).toMatchObject({
+      missing_agents: ['risk'],
+      decided_early: { rule: 'signal_limit', detail: "took 5 messages, the policy's max_signals; the rest were rejected" },
+      decision: { action: 'insufficient_data' },
+    });
+    expect(state).toMatchObject({ status: 'completed', duplicates: 4, rejected_count: 2 });
+    // Decided long before its 10-minute timer: no timer fired, two batches, one decision.
+    expect(events).toBeLessThan(20);
+  });
+
   it('adopts the decision an earlier attempt of its task published, and counts the signal it did not use as late', async () => {
     await expectAdoption(WORKFLOW_TYPE);
   });

@@ -8,14 +8,15 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { JetStreamClient, JetStreamManager } from 'nats';
-import { ErrorCode, headers as natsHeaders } from 'nats';
+import { ErrorCode, headers as natsHeaders, millis } from 'nats';
 import type { AgentSignal } from '../contract/agent-signal';
 import type { Action, OrchestrationDecision } from '../contract/decision';
 import { describeIssues } from '../contract/errors';
 import { type Policy, type PolicyInput, policySchema } from '../contract/policy';
-import { DECISION_SUBJECT, ensureDecisionsStream } from '../nats/streams';
+import { DECISION_SUBJECT, type DeclaredStream, describeStreamChange, reconcileStream } from '../nats/streams';
 import type { OrchestratorMetrics } from '../observability/metrics';
 import { buildDecision, type DecisionFrame, decisionSeen } from '../shared/decision-record';
+import { publishDeadlineMs } from '../shared/publish-horizon';
 import { ORCHESTRATOR_VERSION } from '../version';
 import { assess, type Assessment, chooseRoute, instrumentOf } from './decision-rules';
 
@@ -24,7 +25,8 @@ export interface ActivityDependencies {
   policy: Policy;
   js: JetStreamClient;
   jsm: JetStreamManager;
-  decisionDedupeWindowMs: number;
+  /** DECISIONS as configured: re-created so when it goes missing; its duplicate window bounds when a run may publish. */
+  decisions: DeclaredStream;
   /** Where published decisions are counted; optional for tests and tools. */
   metrics?: OrchestratorMetrics;
 }
@@ -51,15 +53,33 @@ export type RoutedAssessment = ScoredAssessment & { route: string };
 export function createActivities(deps: ActivityDependencies) {
   let streamReady: Promise<void> | undefined;
   const ensureStream = (): Promise<void> => {
-    streamReady ??= ensureDecisionsStream(deps.jsm, deps.decisionDedupeWindowMs).catch((error: unknown) => {
-      streamReady = undefined;
-      throw error;
-    });
+    streamReady ??= reconcileStream(deps.jsm, deps.decisions).then(
+      (changes) => changes.forEach((change) => log.warn(describeStreamChange(change), { ...change })),
+      (error: unknown) => {
+        streamReady = undefined;
+        throw error;
+      },
+    );
     return streamReady;
   };
+  const dedupeWindowMs = millis(deps.decisions.duplicate_window ?? 0);
 
-  async function publish(decision: OrchestrationDecision): Promise<PublishResult> {
+  /**
+   * Publishes with Nats-Msg-Id = the decision id, so JetStream drops the copy a second attempt
+   * publishes. `runStartedAtMs` (the run's start, recorded by Temporal) bounds when that may
+   * happen: past the deadline an earlier copy may have left the duplicate window, so this run
+   * fails instead (visibly; `orch redrive` decides it again under a new id).
+   */
+  async function publish(decision: OrchestrationDecision, runStartedAtMs?: number): Promise<PublishResult> {
     log.debug('publishing decision', { corr_id: decision.corr_id });
+    if (runStartedAtMs !== undefined && Date.now() > publishDeadlineMs(runStartedAtMs, dedupeWindowMs)) {
+      throw ApplicationFailure.nonRetryable(
+        `decision ${decisionMessageId(decision)} was not published by ${new Date(publishDeadlineMs(runStartedAtMs, dedupeWindowMs)).toISOString()}, ` +
+          `while DECISIONS would still drop a second copy (its duplicate window is ${dedupeWindowMs} ms from the run's start at ${new Date(runStartedAtMs).toISOString()}); ` +
+          'publishing now could reach consumers twice. Re-drive the correlation (orch redrive) to decide it again under a new id',
+        'PublishHorizonPassed',
+      );
+    }
     await ensureStream();
     const headers = natsHeaders();
     headers.set('Content-Type', 'application/json');
@@ -122,7 +142,8 @@ export function createActivities(deps: ActivityDependencies) {
     /**
      * Publishes the decision on orchestrated.decision with Nats-Msg-Id = corr_id, so JetStream drops
      * the copy a retried attempt may publish after an earlier attempt's ack was lost. A re-driven
-     * decision is a deliberate second one: its id is `<corr_id>:<its workflow id>`.
+     * decision is a deliberate second one: its id is `<corr_id>:<its workflow id>`. Histories of
+     * the first shape call it without the run's start, and keep the window as their only bound.
      */
     publishDecision: publish,
 
@@ -132,16 +153,25 @@ export function createActivities(deps: ActivityDependencies) {
      * retried attempt decides the same way, and the publish is deduplicated as in publishDecision.
      * Returns the decision consumers saw: an earlier attempt's, if one was already stored.
      */
-    async decideAndPublish(input: { signals: Record<string, AgentSignal>; policy: Policy; frame: DecisionFrame }): Promise<DecideResult> {
+    async decideAndPublish(input: DecideInput): Promise<DecideResult> {
       const { instrument, ...routed } = rulesOrFail(() => scoreAndRoute(input));
       const ours = buildDecision(input.frame, routed);
-      const published = await publish(ours);
+      const published = await publish(ours, input.run_started_at_ms);
       return { ...decisionSeen(ours, published.stored, instrument), duplicate: published.duplicate };
     },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** What deciding in one step needs: the kept signals, the policy, the decision's frame, and when the run started. */
+export interface DecideInput {
+  signals: Record<string, AgentSignal>;
+  policy: Policy;
+  frame: DecisionFrame;
+  /** The run's start (Temporal's, so the same in every attempt); histories recorded before it existed omit it. */
+  run_started_at_ms?: number;
+}
 
 /** What deciding in one step gives the workflow. */
 export interface DecideResult {

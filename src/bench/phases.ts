@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { connectTemporalClient } from '../client/temporal-client';
-import { ensureDecisionsStream } from '../nats/streams';
+import { reconcileStream } from '../nats/streams';
 import { bareLoad, ceilingWorkerProcess, fanInLoad } from './ceiling';
 import { type DbTime, dbTimeBetween, scrapeDbTime } from './engine-metrics';
 import { signalLoad, signalsPerCorrelation } from './load';
@@ -55,7 +55,7 @@ export function runOrchestratorPhase({ options, target, nc, say, interrupted }: 
     const book = new CorrelationBook();
     // The worker creates DECISIONS with its first decision; creating it first (the same way) lets the
     // observer's consumer start before the first signal goes out.
-    await ensureDecisionsStream(await nc.jetstreamManager(), target.decisionDedupeWindowMs);
+    await reconcileStream(await nc.jetstreamManager(), target.decisions);
     const watch = await watchDecisions(nc, js, prefix, book);
     say(
       `orchestrator: ${options.findCapacity ? `capacity search from ${options.ratePerMinute}` : options.ratePerMinute} signals/min ` +

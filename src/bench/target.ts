@@ -12,7 +12,7 @@ import { ENGINE_SETTINGS, type EngineSettings, type LocalStack, startLocalStack 
 import { BASE_SQLITE_PRAGMAS, type ManagedProcess } from '../devstack/processes';
 import { getFreePort } from '../process/free-port';
 import { natsConnectionOptions } from '../nats/connection';
-import { SIGNALS_STREAM } from '../nats/streams';
+import { type DeclaredStream, declareDecisionsStream, SIGNALS_STREAM } from '../nats/streams';
 import type { BenchOptions } from './options';
 
 export interface BenchTarget {
@@ -20,7 +20,8 @@ export interface BenchTarget {
   temporal: Config['temporal'];
   /** Settings for child processes the bench starts (the ceiling worker). */
   processEnv: Record<string, string>;
-  decisionDedupeWindowMs: number;
+  /** DECISIONS as the worker declares it: the bench creates it first, so its observer can start before the first signal. */
+  decisions: DeclaredStream;
   /** The bridge's batch window, which the fan-in ceiling (C2) batches with too. */
   batchWindowMs: number;
   /** The Temporal server's Prometheus metrics, for its database time; local target only. */
@@ -64,7 +65,7 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
       nats: natsConnectionOptions(config.nats),
       temporal: config.temporal,
       processEnv: {},
-      decisionDedupeWindowMs: config.nats.decisionDedupeWindowMs,
+      decisions: declareDecisionsStream(config.streams),
       batchWindowMs: config.bridge.batchWindowMs,
       logDir: options.outDir,
       pids: () => ({ ...options.pids }),
@@ -101,7 +102,7 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
     nats: { servers: stack.nats.url },
     temporal: { connectionOptions: { address: stack.temporal.address }, namespace: 'default' },
     processEnv: { TEMPORAL_ADDRESS: stack.temporal.address, NATS_URL: stack.nats.url },
-    decisionDedupeWindowMs: settings.nats.decisionDedupeWindowMs,
+    decisions: declareDecisionsStream(settings.streams),
     batchWindowMs: settings.bridge.batchWindowMs,
     ...(stack.temporal.metricsUrl ? { temporalMetricsUrl: stack.temporal.metricsUrl } : {}),
     engine: {

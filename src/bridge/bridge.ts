@@ -5,6 +5,7 @@
  * it, or once it is safely in the DLQ; nothing is dropped on the way.
  */
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import {
   AckPolicy,
   type ConsumerConfig,
@@ -20,15 +21,17 @@ import {
   nanos,
 } from 'nats';
 import type { Policy } from '../contract/policy';
-import { DLQ_SUBJECT, ensureSignalStreams, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
+import { type DeclaredStream, describeStreamChange, DLQ_SUBJECT, reconcileStream, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
 import type { Logger } from '../observability/logger';
 import type { OrchestratorMetrics } from '../observability/metrics';
 import { type AgentSignalEnvelope, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
 import { correlationSignalWithStart } from '../shared/correlation-start';
 import { type ClosedRun, readClosedRun } from './closed-run';
+import { expiredBecause, signalHorizonMs, unsafeSignalsAge } from './expiry';
 import { Gatherer } from './gather';
 import { type DlqReason, parseAgentMessage } from './parse';
 import { ReportedAgents } from './reported-agents';
+import { permanentRejection } from './temporal-errors';
 
 export interface BridgeOptions {
   js: JetStreamClient;
@@ -45,6 +48,8 @@ export interface BridgeOptions {
   concurrency: number;
   /** How long a correlation's first message waits for the others before they go to Temporal together (ms); 0 sends each at once. */
   batchWindowMs: number;
+  /** SIGNALS and SIGNALS_DLQ as configured: created, or brought to these limits, at start. */
+  streams: { signals: DeclaredStream; dlq: DeclaredStream };
   /** How long JetStream waits for an ack before redelivering (a crashed bridge's messages come back after this). */
   ackWaitMs: number;
   /** Messages delivered but not yet acknowledged, across all bridges on the consumer. */
@@ -63,6 +68,16 @@ export interface BridgeStats {
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
+/**
+ * The most message bytes one batch carries: Temporal refuses a payload over 2 MiB (its default
+ * `limit.blobSize.error`), and a batch of many large messages could otherwise reach it.
+ */
+export const MAX_BATCH_BYTES = 1024 * 1024;
+
+/** A configuration the bridge refuses to run with; the message says what to change. */
+export class BridgeConfigError extends Error {
+  override readonly name = 'BridgeConfigError';
+}
 
 /** The consumer settings the bridge owns; JetStream can change each of them on a live consumer. */
 type ConsumerSettings = Required<Pick<ConsumerConfig, 'filter_subject' | 'ack_wait' | 'max_deliver' | 'max_ack_pending'>>;
@@ -122,6 +137,8 @@ export class SignalBridge {
   private stopping = false;
   private consuming = false;
   private loop?: Promise<void>;
+  /** Messages older than this (ms) are `expired`; set at start from the namespace's retention. */
+  private horizonMs = Number.POSITIVE_INFINITY;
 
   constructor(private readonly options: BridgeOptions) {
     this.slots = new Slots(options.concurrency);
@@ -130,14 +147,35 @@ export class SignalBridge {
       windowMs: options.batchWindowMs,
       isComplete: (corrId, batch) => this.reported.completes(corrId, batch.map((p) => p.envelope.signal.agent_name)),
       handOver: (corrId, batch) => this.handOver(corrId, batch),
+      batchLimit: { maxWeight: MAX_BATCH_BYTES, weightOf: (p) => p.message.data.byteLength },
     });
   }
 
-  /** Creates the streams and the durable consumer if missing, then starts consuming. */
+  /**
+   * Checks that no message can outlive its correlation's run in Temporal, creates the streams and
+   * the durable consumer or brings them to the configuration (logging each change), then starts
+   * consuming.
+   */
   async start(): Promise<void> {
-    await ensureSignalStreams(this.options.jsm);
+    const { jsm, streams, logger } = this.options;
+    const retentionMs = await this.namespaceRetentionMs();
+    const unsafe = unsafeSignalsAge(millis(streams.signals.max_age), retentionMs);
+    if (unsafe) throw new BridgeConfigError(unsafe);
+    this.horizonMs = signalHorizonMs(retentionMs);
+    for (const stream of [streams.signals, streams.dlq]) {
+      for (const change of await reconcileStream(jsm, stream)) logger.warn(change, describeStreamChange(change));
+    }
     await this.ensureConsumer();
     this.loop = this.consumeUntilStopped();
+  }
+
+  /** How long Temporal keeps a closed correlation's run: the namespace's retention. */
+  private async namespaceRetentionMs(): Promise<number> {
+    const { client } = this.options;
+    const { config } = await client.workflowService.describeNamespace({ namespace: client.options.namespace });
+    const retentionMs = optionalTsToMs(config?.workflowExecutionRetentionTtl);
+    if (!retentionMs) throw new BridgeConfigError(`namespace ${client.options.namespace} reports no workflow retention; the bridge needs it to know how long a closed correlation stays known`);
+    return retentionMs;
   }
 
   /** Stops taking messages and waits for those in flight to be acknowledged or nak'ed. */
@@ -239,6 +277,11 @@ export class SignalBridge {
       await this.deadLetter(message, parsed.reason, parsed.detail).catch((error: unknown) => this.retryLater([message], error, 'cannot publish to the DLQ'));
       return;
     }
+    const expired = expiredBecause({ storedAtMs: millis(message.info.timestampNanos), enrichedAt: parsed.signal.enriched_at }, Date.now(), this.horizonMs);
+    if (expired) {
+      await this.deadLetter(message, 'expired', expired).catch((error: unknown) => this.retryLater([message], error, 'cannot publish to the DLQ'));
+      return;
+    }
     // handOver settles every message itself; a rejection here would be a bug, and still must not lose the message.
     await this.batches
       .add(parsed.signal.corr_id, { message, envelope: { message_id: String(message.seq), signal: parsed.signal } })
@@ -256,6 +299,8 @@ export class SignalBridge {
       await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, batch.map((p) => p.envelope)));
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return await this.onClosedCorrelation(corrId, batch);
+      const rejection = permanentRejection(error);
+      if (rejection) return await this.onRejected(corrId, batch, rejection);
       return this.retryLater(
         batch.map((p) => p.message),
         error,
@@ -270,6 +315,22 @@ export class SignalBridge {
     logger.debug(
       { corr_id: corrId, workflow_id: workflowIdFor(corrId), stream_seqs: batch.map((p) => p.message.seq), deliveries: batch.map((p) => p.message.info.deliveryCount) },
       'signalled',
+    );
+  }
+
+  /**
+   * Temporal refused the call in a way no retry can change (an invalid argument, a denied
+   * permission). One message of a batch can be the cause, so each goes again alone; a message
+   * refused on its own goes to the DLQ with Temporal's reason.
+   */
+  private async onRejected(corrId: string, batch: Pending[], rejection: string): Promise<void> {
+    if (batch.length > 1) {
+      for (const pending of batch) await this.handOver(corrId, [pending]);
+      return;
+    }
+    const [{ message }] = batch;
+    await this.deadLetter(message, 'temporal_rejected', `Temporal refused the signal for correlation ${corrId}: ${rejection}`).catch((error: unknown) =>
+      this.retryLater([message], error, 'cannot publish to the DLQ'),
     );
   }
 

@@ -12,6 +12,11 @@ export interface GatherOptions<T> {
   isComplete(key: string, batch: readonly T[]): boolean;
   /** Hands one batch over. Items that arrive meanwhile form the key's next batch, handed over when this one settles. */
   handOver(key: string, batch: T[]): Promise<void>;
+  /**
+   * The most a batch may weigh, so that it fits in one call; the items beyond go in the next batch.
+   * A single item heavier than this still goes, alone.
+   */
+  batchLimit?: { maxWeight: number; weightOf(item: T): number };
 }
 
 interface Waiting<T> {
@@ -56,10 +61,22 @@ export class Gatherer<T> {
     return this.keys.size;
   }
 
+  /** How many of the first waiting items fit in one batch (at least one). */
+  private fitting(open: Array<Waiting<T>>): number {
+    const limit = this.options.batchLimit;
+    if (!limit) return open.length;
+    let weight = 0;
+    for (let i = 0; i < open.length; i++) {
+      weight += limit.weightOf(open[i].item);
+      if (weight > limit.maxWeight) return Math.max(1, i);
+    }
+    return open.length;
+  }
+
   private handOver(key: string, state: KeyState<T>): void {
     clearTimeout(state.timer);
     state.timer = undefined;
-    const batch = state.open.splice(0);
+    const batch = state.open.splice(0, this.fitting(state.open));
     if (batch.length === 0) {
       this.keys.delete(key);
       return;

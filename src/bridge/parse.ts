@@ -7,7 +7,7 @@ import { describeIssues } from '../contract/errors';
 import { SIGNAL_SUBJECT_PREFIX } from '../nats/streams';
 
 /** Why a message went to the DLQ; machine-readable, carried in the `Orch-Dlq-Reason` header. */
-export type DlqReason = 'oversize' | 'not_json' | 'schema_violation' | 'unsupported_schema_version' | 'subject_mismatch' | 'late';
+export type DlqReason = 'oversize' | 'not_json' | 'schema_violation' | 'unsupported_schema_version' | 'subject_mismatch' | 'late' | 'expired' | 'temporal_rejected';
 
 export type ParseResult = { ok: true; signal: AgentSignal } | { ok: false; reason: DlqReason; detail: string };
 

@@ -15,6 +15,15 @@ export const provenanceEntrySchema = z.looseObject({
 });
 
 /**
+ * Why a correlation decided before its expected agents were all in: the rule that fired
+ * (`signal_limit`: the run took as many messages as the policy allows) and what it saw.
+ */
+export const earlyDecisionSchema = z.looseObject({
+  rule: z.string().min(1),
+  detail: z.string().optional(),
+});
+
+/**
  * Readers' contract for `orchestrated.decision`. Only the fields decisions have always carried are
  * required, so v1.0.0 decisions still validate; this orchestrator always fills in every field
  * (see `completeDecisionSchema`).
@@ -45,6 +54,8 @@ export const orchestrationDecisionSchema = z
     provenance: z.array(provenanceEntrySchema).optional(),
     /** Set on a decision made by re-driving an earlier run of the correlation. */
     redrive_of: z.looseObject({ workflow_id: z.string().min(1), run_id: z.string().min(1) }).optional(),
+    /** Set when the correlation decided before every expected agent had reported, and says why. */
+    decided_early: earlyDecisionSchema.optional(),
   })
   .meta({ title: 'OrchestrationDecision', description: 'One decision per correlation, on orchestrated.decision.' });
 
@@ -60,4 +71,5 @@ export const completeDecisionSchema = orchestrationDecisionSchema.required({
 });
 
 export type ProvenanceEntry = z.output<typeof provenanceEntrySchema>;
+export type EarlyDecision = z.output<typeof earlyDecisionSchema>;
 export type OrchestrationDecision = z.output<typeof completeDecisionSchema>;

@@ -46,6 +46,12 @@ export const policySchema = z
     min_agents_threshold: z.number().int().min(1).optional(),
     /** Most distinct agents one correlation keeps; more are refused, so an actor stays bounded. */
     max_agents: z.number().int().min(1).max(256).default(16),
+    /**
+     * Most agent messages one correlation takes, duplicates included. The one that reaches it makes
+     * the correlation decide at once on what it has (`decided_early.rule: signal_limit`), and later
+     * ones are refused, so an agent stuck in a loop cannot grow a run's history towards Temporal's limits.
+     */
+    max_signals: z.number().int().min(1).max(10_000).default(200),
     /** Weight of each agent in the confidence score; agents not listed get `default_weight`. */
     weights: z.record(agentNameSchema, z.number().nonnegative()).default({ momentum: 0.5, risk: 0.5 }),
     default_weight: z.number().nonnegative().default(0),

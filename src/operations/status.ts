@@ -7,6 +7,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { optionalTsToDate, optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection, nanos } from 'nats';
+import { JsApiError, jsApiErrorCode } from '../nats/api-errors';
 import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM } from '../nats/streams';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
@@ -134,9 +135,8 @@ function healthName(code: number | null | undefined): string {
 }
 
 function isNotFound(error: unknown): boolean {
-  const code = (error as { api_error?: { err_code?: number; code?: number } })?.api_error;
-  // 10059 stream not found, 10014 consumer not found.
-  return code?.err_code === 10059 || code?.err_code === 10014 || code?.code === 404;
+  const code = jsApiErrorCode(error);
+  return code === JsApiError.StreamNotFound || code === JsApiError.ConsumerNotFound || (error as { api_error?: { code?: number } })?.api_error?.code === 404;
 }
 
 async function streamStatus(jsm: JetStreamManager, name: string): Promise<StreamStatus | null> {

@@ -4,7 +4,7 @@
  * in one step share it, so a decision looks the same whichever shape made it.
  */
 import type { RoutedAssessment } from '../activities';
-import type { OrchestrationDecision, ProvenanceEntry } from '../contract/decision';
+import type { EarlyDecision, OrchestrationDecision, ProvenanceEntry } from '../contract/decision';
 import type { Redrive } from './correlation-api';
 
 /** The part of a decision the workflow fixes before the rules run. */
@@ -14,6 +14,7 @@ export interface DecisionFrame {
   policy_version: string;
   provenance: ProvenanceEntry[];
   redrive_of?: Redrive['of'];
+  decided_early?: EarlyDecision;
 }
 
 /** The decision a correlation publishes: the rules' assessment and route, and exactly the inputs it used. */
@@ -33,6 +34,7 @@ export function buildDecision(frame: DecisionFrame, { orchestrator_version, rout
     policy_version: frame.policy_version,
     provenance: frame.provenance,
     ...(frame.redrive_of ? { redrive_of: frame.redrive_of } : {}),
+    ...(frame.decided_early ? { decided_early: frame.decided_early } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { SignalBridge } from '../bridge/bridge';
 import { connectNativeTemporalClient } from '../client/temporal-client';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
+import { declareDlqStream, declareSignalsStream } from '../nats/streams';
 import { startHealthServer } from '../observability/http';
 import { createLogger } from '../observability/logger';
 import { OrchestratorMetrics } from '../observability/metrics';
@@ -20,9 +21,10 @@ Runs the NATS JetStream -> Temporal bridge: a durable pull consumer on the SIGNA
 (signals.enriched.>) that validates each agent message and signals its correlation's workflow
 (signal-with-start, one batch signal for a correlation's messages that arrive within
 ORCH_BRIDGE_BATCH_WINDOW_MS). New correlations run under the policy of ORCH_POLICY_FILE. Bad
-messages go to signals.dlq with their reason. Creates the SIGNALS and DLQ
-streams and the consumer if missing. Stops on SIGINT or SIGTERM after the messages in flight are
-handled.`,
+messages go to signals.dlq with their reason. Creates the SIGNALS and DLQ streams and the
+consumer if missing, or brings them to the configured limits; refuses to start when SIGNALS would
+keep a message longer than the Temporal namespace keeps its correlation's run. Stops on SIGINT or
+SIGTERM after the messages in flight are handled.`,
   async main() {
     const config = loadConfig();
     const logger = createLogger(config.logLevel, 'bridge');
@@ -39,6 +41,7 @@ handled.`,
         policy: config.policy,
         logger,
         metrics,
+        streams: { signals: declareSignalsStream(config.streams), dlq: declareDlqStream(config.streams) },
         ...config.bridge,
       });
       await bridge.start();

@@ -3,6 +3,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
+import { declareDecisionsStream, describeStreamChange, reconcileStream } from '../nats/streams';
 import { startHealthServer } from '../observability/http';
 import { createLogger, installTemporalRuntime } from '../observability/logger';
 import { OrchestratorMetrics } from '../observability/metrics';
@@ -30,13 +31,12 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
     try {
       const nc = resources.add(await connectNats(config.nats, 'orchestrator-worker', logger), (c) => c.drain());
       const connection = resources.add(await NativeConnection.connect(config.temporal.connectionOptions), (c) => c.close());
-      const activities = createActivities({
-        policy: config.policy,
-        js: nc.jetstream(),
-        jsm: await nc.jetstreamManager(),
-        decisionDedupeWindowMs: config.nats.decisionDedupeWindowMs,
-        metrics,
-      });
+      const jsm = await nc.jetstreamManager();
+      const decisions = declareDecisionsStream(config.streams);
+      // Before the first decision: a DECISIONS stream left with a shorter duplicate window (an
+      // operator's, or JetStream's 2-minute default) would let a late second publish through.
+      for (const change of await reconcileStream(jsm, decisions)) logger.warn(change, describeStreamChange(change));
+      const activities = createActivities({ policy: config.policy, js: nc.jetstream(), jsm, decisions, metrics });
       const worker = await createOrchestratorWorker({
         connection,
         namespace: config.temporal.namespace,

@@ -5,17 +5,19 @@
  */
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { PUBLISH_RETRY_HORIZON_MS } from '../shared/publish-horizon';
 
 /** Pure and fast: scoring, routing, resolving a policy. */
 export const LOCAL_RULES = { startToCloseTimeout: '10s', retry: { initialInterval: '200ms', maximumAttempts: 5 } } as const;
 
 /**
  * Publishing waits out a NATS outage with backoff; after an hour the correlation fails visibly and
- * can be re-driven. A retry cannot publish twice: JetStream dedupes on Nats-Msg-Id.
+ * can be re-driven. A retry cannot publish twice: JetStream dedupes on Nats-Msg-Id, for longer than
+ * any retry can come (src/shared/publish-horizon.ts).
  */
 export const PUBLISHING = {
   startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: '1h',
+  scheduleToCloseTimeout: PUBLISH_RETRY_HORIZON_MS,
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 } as const;
 

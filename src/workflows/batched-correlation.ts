@@ -1,9 +1,8 @@
 import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { AgentSignal } from '../contract/agent-signal';
+import type { DecideInput } from '../activities';
 import type { OrchestrationDecision } from '../contract/decision';
-import type { Policy } from '../contract/policy';
 import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationStart, stateQuery } from '../shared/correlation-api';
-import { buildDecision, type DecisionFrame, decisionSeen } from '../shared/decision-record';
+import { buildDecision, decisionSeen } from '../shared/decision-record';
 import { LOCAL_PUBLISHING, LOCAL_RULES, localIo, rules } from './activity-options';
 import { Correlation } from './correlation';
 import { decisionFrame } from './decision';
@@ -32,26 +31,19 @@ export async function correlationWorkflowV2(input: CorrelationStart): Promise<Or
   return runCorrelation(input, decideInTwoSteps);
 }
 
-/** What the rules decide on: the kept signals, the policy, and the frame of the decision. */
-interface DecisionInput {
-  signals: Record<string, AgentSignal>;
-  policy: Policy;
-  frame: DecisionFrame;
-}
-
 /** The decision consumers saw, and the instrument to search it by when it rests on these inputs. */
-type Decide = (input: DecisionInput) => Promise<{ decision: OrchestrationDecision; instrument?: string }>;
+type Decide = (input: Required<DecideInput>) => Promise<{ decision: OrchestrationDecision; instrument?: string }>;
 
 const decideInOneStep: Decide = (input) =>
   localIo.decideAndPublish.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `decide on ${Object.keys(input.signals).length} signal(s) and publish to orchestrated.decision` }, [input]);
 
-async function decideInTwoSteps({ signals, policy, frame }: DecisionInput): ReturnType<Decide> {
+async function decideInTwoSteps({ signals, policy, frame, run_started_at_ms }: Required<DecideInput>): ReturnType<Decide> {
   const { instrument, ...routed } = await rules.scoreAndRoute.executeWithOptions(
     { ...LOCAL_RULES, summary: `score and route ${Object.keys(signals).length} signal(s)` },
     [{ signals, policy }],
   );
   const ours = buildDecision(frame, routed);
-  const published = await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `publish ${ours.decision.action} to orchestrated.decision` }, [ours]);
+  const published = await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `publish ${ours.decision.action} to orchestrated.decision` }, [ours, run_started_at_ms]);
   return decisionSeen(ours, published.stored, instrument);
 }
 
@@ -82,15 +74,21 @@ async function runCorrelation(input: CorrelationStart, decide: Decide): Promise<
 
   try {
     // A re-drive decides at once on the signals it was given: its deadline passed long ago.
-    if (!correlation.allExpectedReported && !redrive) {
-      await condition(() => correlation.allExpectedReported, Math.max(1, timeoutAt.getTime() - Date.now()), {
+    if (!correlation.readyToDecide && !redrive) {
+      await condition(() => correlation.readyToDecide, Math.max(1, timeoutAt.getTime() - Date.now()), {
         summary: `partial-data timeout: waiting for ${correlation.missingAgents().join(', ')}`,
       });
     }
     correlation.beginDeciding();
 
-    const { decision, instrument } = await decide({ signals: correlation.keptSignals(), policy, frame: decisionFrame(correlation, policy.version, new Date(), redrive) });
-    const timedOut = decision.missing_agents.length > 0;
+    const { decision, instrument } = await decide({
+      signals: correlation.keptSignals(),
+      policy,
+      frame: decisionFrame(correlation, policy.version, new Date(), redrive),
+      run_started_at_ms: startedAt.getTime(),
+    });
+    // Decided with agents missing: at the timeout, unless a rule decided it early.
+    const timedOut = decision.missing_agents.length > 0 && !decision.decided_early;
     correlation.decided(decision, timedOut);
     showState(correlation);
     showDecided(decision, timedOut, instrument);

@@ -4,7 +4,7 @@
  */
 import type { AgentSignal } from '../contract/agent-signal';
 import type { CorrelationState, CorrelationStatus } from '../contract/correlation-state';
-import type { OrchestrationDecision, ProvenanceEntry } from '../contract/decision';
+import type { EarlyDecision, OrchestrationDecision, ProvenanceEntry } from '../contract/decision';
 import type { Policy } from '../contract/policy';
 import type { AgentSignalEnvelope } from '../shared/correlation-api';
 
@@ -15,12 +15,14 @@ export type ReceiveOutcome = 'accepted' | 'duplicate' | 'late' | 'rejected';
 
 type Receipt = { message_id: string; arrived_at: string };
 
-export type CorrelationPolicy = Pick<Policy, 'version' | 'expected_agents' | 'min_agents_threshold' | 'max_agents'>;
+/** `max_signals` is absent from the policies recorded before it existed: no limit for those runs. */
+export type CorrelationPolicy = Pick<Policy, 'version' | 'expected_agents' | 'min_agents_threshold' | 'max_agents'> & Partial<Pick<Policy, 'max_signals'>>;
 
 export class Correlation {
   private status: CorrelationStatus = 'collecting';
   private readonly signals: Record<string, AgentSignal> = {};
   private readonly receipts: Record<string, Receipt> = {};
+  private received = 0;
   private duplicates = 0;
   private rejected = 0;
   private lateCount = 0;
@@ -37,9 +39,15 @@ export class Correlation {
   /**
    * Records one agent message. The first message per agent is kept; a redelivery or a second
    * message from the same agent is a duplicate and never counts twice. Anything arriving after the
-   * decision is late: counted, never decided on.
+   * decision is late: counted, never decided on. Past the policy's `max_signals` every message is
+   * rejected: an agent stuck in a loop cannot grow the run without bound.
    */
   receive(envelope: AgentSignalEnvelope, arrivedAt: Date): ReceiveOutcome {
+    this.received++;
+    if (this.received > (this.policy?.max_signals ?? Number.POSITIVE_INFINITY)) {
+      this.rejected++;
+      return 'rejected';
+    }
     const signal = envelope?.signal;
     if (typeof envelope?.message_id !== 'string' || typeof signal?.agent_name !== 'string' || signal.corr_id !== this.corrId) {
       this.rejected++;
@@ -70,6 +78,22 @@ export class Correlation {
   start(policy: CorrelationPolicy, timeoutAt: Date): void {
     this.policy = policy;
     this.timeoutAt = timeoutAt.toISOString();
+  }
+
+  /** True once the run has received as many messages as the policy allows: it must decide now. */
+  get signalLimitReached(): boolean {
+    return this.received >= (this.policy?.max_signals ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** Nothing left to wait for: every expected agent is in, or the run may take no more messages. */
+  get readyToDecide(): boolean {
+    return this.allExpectedReported || this.signalLimitReached;
+  }
+
+  /** Why the correlation decides before its expected agents are all in, if it does. */
+  earlyDecision(): EarlyDecision | undefined {
+    if (this.allExpectedReported || !this.signalLimitReached) return undefined;
+    return { rule: 'signal_limit', detail: `took ${this.policy?.max_signals} messages, the policy's max_signals; the rest were rejected` };
   }
 
   get allExpectedReported(): boolean {

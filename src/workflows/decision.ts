@@ -4,11 +4,13 @@ import type { Correlation } from './correlation';
 
 /** The frame of the decision a correlation is about to make: whose, when, on which messages. */
 export function decisionFrame(correlation: Correlation, policyVersion: string, at: Date, redrive: Redrive | undefined): DecisionFrame {
+  const early = correlation.earlyDecision();
   return {
     corr_id: correlation.corrId,
     orchestrated_at: at.toISOString(),
     policy_version: policyVersion,
     provenance: correlation.provenance(),
     ...(redrive ? { redrive_of: redrive.of } : {}),
+    ...(early ? { decided_early: early } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { momentum, risk, uniqueCorrId } from '../support/signals';
 let stack: E2EStack;
 
 beforeAll(async () => {
-  stack = await startE2EStack({ version: 'outage-1', timeout_ms: 60_000 }, {}, true);
+  stack = await startE2EStack({ version: 'outage-1', timeout_ms: 60_000 }, {}, { persistent: true });
 }, 60_000);
 
 afterAll(async () => {

@@ -74,8 +74,12 @@ const analysisArb = fc
   )
   .chain((known) => extras(KNOWN_ANALYSIS).map((more) => ({ ...more, ...known }) as { [key: string]: Json }));
 
+/**
+ * When a valid signal was enriched: any time from 12 hours ago on. One enriched longer ago than the
+ * namespace's retention allows is `expired` instead (test/e2e/retention.test.ts).
+ */
 const isoDate = fc
-  .date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+  .date({ min: new Date(Date.now() - 12 * 3_600_000), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
   .chain((date) => fc.constantFrom(date.toISOString(), date.toISOString().replace('Z', '+02:00'), date.toISOString().replace(/\.\d+Z$/, '-05:30')));
 
 /** A valid signal object, as an agent of that name would send it. */

@@ -16,7 +16,8 @@ import type { PolicyInput } from '../../src/contract/policy';
 import { randomCorrelation } from '../../src/devstack/demo-feed';
 import { bridgeProcess, workerProcess } from '../../src/devstack/local-stack';
 import { type ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
-import { DECISION_SUBJECT, DECISIONS_STREAM, DLQ_STREAM, ensureDecisionsStream, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
+import { DEFAULT_STREAMS } from '../../src/config';
+import { DECISION_SUBJECT, DECISIONS_STREAM, declareDecisionsStream, DLQ_STREAM, reconcileStream, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
 import { REPO_ROOT, WORKFLOW_BUNDLE_PATH } from './paths';
 import { TcpProxy } from './tcp-proxy';
 import { runOrch, type CommandRun } from './run-command';
@@ -103,7 +104,6 @@ export interface ChaosStack {
 }
 
 export const BRIDGE_DURABLE = 'orchestrator-bridge';
-export const DEDUPE_WINDOW_MS = 15 * 60_000;
 
 export async function startChaosStack(options: ChaosStackOptions): Promise<ChaosStack> {
   const dir = mkdtempSync(join(tmpdir(), `orch-chaos-${options.scenario}-`));
@@ -141,7 +141,7 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   // The worker creates it with its first decision, with the same settings; the ledger reads it from the start.
-  await ensureDecisionsStream(jsm, DEDUPE_WINDOW_MS);
+  await reconcileStream(jsm, declareDecisionsStream(DEFAULT_STREAMS));
   await pollUntil('the SIGNALS stream', () => jsm.streams.info(SIGNALS_STREAM).then(() => true), 30_000);
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
 

@@ -37,16 +37,20 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-/**
- * @param env extra settings for the worker and bridge
- * @param persistent keep Temporal's state in a SQLite file, so the server can be restarted
- */
-export async function startE2EStack(policy: PolicyInput, env: Record<string, string> = {}, persistent = false): Promise<E2EStack> {
+export interface E2EServerOptions {
+  /** Keep Temporal's state in a SQLite file, so the server can be restarted. */
+  persistent?: boolean;
+  /** Dynamic configuration of the dev server, e.g. a lower payload size limit. */
+  dynamicConfig?: Record<string, string>;
+}
+
+/** @param env extra settings for the worker and bridge */
+export async function startE2EStack(policy: PolicyInput, env: Record<string, string> = {}, server: E2EServerOptions = {}): Promise<E2EStack> {
   const logDir = mkdtempSync(join(tmpdir(), 'orch-e2e-'));
   const policyFile = join(logDir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(policy));
   const [temporal, nats] = await Promise.all([
-    startTemporalDevServer({ uiPort: false, ...(persistent ? { dbFile: join(logDir, 'temporal.sqlite') } : {}) }),
+    startTemporalDevServer({ uiPort: false, dynamicConfig: server.dynamicConfig, ...(server.persistent ? { dbFile: join(logDir, 'temporal.sqlite') } : {}) }),
     startTestNats(),
   ]);
   const processEnv = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.server.url, ORCH_POLICY_FILE: policyFile, ORCH_LOG_LEVEL: 'debug', ...env };

@@ -1,7 +1,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
-import { DEFAULT_POLICY } from '../../src/config';
+import { DEFAULT_POLICY, DEFAULT_STREAMS } from '../../src/config';
+import { declareDecisionsStream } from '../../src/nats/streams';
 import type { Policy } from '../../src/contract/policy';
 import { createOrchestratorWorker } from '../../src/workers/create-worker';
 import { WORKFLOW_BUNDLE_PATH } from './paths';
@@ -13,7 +14,7 @@ export function createTestWorker(env: TestWorkflowEnvironment, nats: TestNats, t
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    activities: createActivities({ policy, js: nats.js, jsm: nats.jsm, decisionDedupeWindowMs: 60_000 }),
+    activities: createActivities({ policy, js: nats.js, jsm: nats.jsm, decisions: declareDecisionsStream(DEFAULT_STREAMS) }),
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
   });
 }
