@@ -87,6 +87,12 @@ const envSchema = z.object({
     .max(10)
     .optional()
     .describe("Workflow-task pollers on the shared task queue per poller on the worker's own (sticky) queue; a correlation's first task always comes from the shared one (default: the SDK's, 0.2)."),
+  ORCH_WORKER_RUNS_BRIDGE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .describe(
+      "true: the worker also runs the bridge, in its own process, and starts new correlations eagerly (Temporal hands their first workflow task back with the start, with no trip through the task queue).",
+    ),
   ORCH_BRIDGE_DURABLE: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'must be a valid consumer name: letters, digits, _ and -')
@@ -171,6 +177,8 @@ export interface Config {
   /** Worker options left to the SDK's defaults when unset. */
   workerTuning: { maxCachedWorkflows?: number; maxConcurrentWorkflowTaskExecutions?: number; nonStickyToStickyPollRatio?: number };
   bridge: { durableName: string; maxMessageBytes: number; concurrency: number; batchWindowMs: number; ackWaitMs: number; maxAckPending: number };
+  /** The worker runs the bridge in its process and starts correlations eagerly (ORCH_WORKER_RUNS_BRIDGE). */
+  workerRunsBridge: boolean;
   /** Payload encryption keys; undefined when encryption is off. `temporal.dataConverter` carries the codec. */
   codec?: KeyRing;
   codecServer: { host: string; port: number; token?: string; corsOrigins: string[] };
@@ -255,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ackWaitMs: settings.ORCH_BRIDGE_ACK_WAIT_MS,
       maxAckPending: settings.ORCH_BRIDGE_MAX_ACK_PENDING,
     },
+    workerRunsBridge: settings.ORCH_WORKER_RUNS_BRIDGE === 'true',
     ...(codec ? { codec } : {}),
     codecServer: {
       host: settings.ORCH_CODEC_SERVER_HOST,

@@ -5,13 +5,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoSignals } from '../src/devstack/demo';
 import { workerProcess } from '../src/devstack/local-stack';
 import { getFreePort } from '../src/devstack/processes';
-import { DEFAULT_POLICY } from '../src/config';
-import { WORKFLOW_TYPE } from '../src/shared/correlation-api';
-import { correlationSignalWithStart } from '../src/shared/correlation-start';
 import { storedDecisions } from './support/decisions';
+import { startDemoCorrelation } from './support/demo-correlation';
 import { waitFor } from './support/e2e-stack';
 import { useDevServerAndNats } from './support/servers';
 import { uniqueCorrId } from './support/signals';
@@ -19,11 +16,6 @@ import { uniqueCorrId } from './support/signals';
 const servers = useDevServerAndNats();
 const logDir = mkdtempSync(join(tmpdir(), 'orch-health-'));
 
-/** The demo correlation, handed over as the bridge would: one signal-with-start with both signals. */
-function startCorrelation(taskQueue: string, corrId: string) {
-  const envelopes = demoSignals(corrId).map((signal, i) => ({ message_id: String(i + 1), signal }));
-  return servers.client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, envelopes));
-}
 
 it('serves /livez, /readyz and /metrics with the SDK’s and the orchestrator’s metrics', async () => {
   const port = await getFreePort();
@@ -39,7 +31,7 @@ it('serves /livez, /readyz and /metrics with the SDK’s and the orchestrator’
     });
     expect(ready).toEqual({ ready: true, checks: { temporal: true, nats: true, polling: true } });
 
-    await (await startCorrelation(taskQueue, uniqueCorrId('metrics'))).result();
+    await (await startDemoCorrelation(servers.client, taskQueue, uniqueCorrId('metrics'))).result();
     const metrics = await (await fetch(`${base}/metrics`)).text();
     // The demo: BTC/USD with medium risk, which no route of the default policy takes.
     expect(metrics).toMatch(/orchestrator_decisions_total\{action="trade",route="standard"\} 1/);
@@ -72,7 +64,7 @@ it('lets an activity that is running when SIGTERM arrives finish before exiting'
   // NATS frozen (SIGSTOP): publishing the decision waits for its ack, so the activity is in flight.
   process.kill(servers.nats.server.pid!, 'SIGSTOP');
   const corrId = uniqueCorrId('inflight');
-  const handle = await startCorrelation(taskQueue, corrId);
+  const handle = await startDemoCorrelation(servers.client, taskQueue, corrId);
   // A local activity is not listed among the workflow's pending activities; its own log says it runs.
   await waitFor('publishDecision to be running', async () => (readFileSync(logFile, 'utf8').includes('"publishing decision"') ? true : undefined));
 

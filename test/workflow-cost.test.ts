@@ -3,14 +3,14 @@
  * workflow tasks, history events and activations (how many times the worker ran its code). These
  * are the counts behind docs/BENCHMARKS.md; speed itself is the benchmark's to measure.
  */
-import { WORKFLOW_TYPE, WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, agentSignal, agentSignals, workflowIdFor } from '../src/shared/correlation-api';
-import { correlationSignalWithStart } from '../src/shared/correlation-start';
+import { WORKFLOW_TYPE, WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE_V3, agentSignal, agentSignals, workflowIdFor } from '../src/shared/correlation-api';
+import { correlationSignalWithStart, correlationStart } from '../src/shared/correlation-start';
 import { DEFAULT_POLICY, DEFAULT_STREAMS } from '../src/config';
 import { declareDecisionsStream } from '../src/nats/streams';
 import { createActivities } from '../src/activities';
 import { WORKFLOWS_PATH } from '../src/workers/create-worker';
 import { type InjectedSinks, NativeConnection, Worker } from '@temporalio/worker';
-import type { WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { ActivationSinks } from './support/count-activations';
 import { historyShape } from './support/history-shape';
 import { useDevServerAndNats } from './support/servers';
@@ -19,6 +19,7 @@ import { envelope, momentum, risk, uniqueCorrId } from './support/signals';
 const servers = useDevServerAndNats();
 const activations = new Map<string, number>();
 let worker: Worker;
+let eagerClient: Client;
 let running: Promise<void>;
 const taskQueue = uniqueCorrId('cost');
 
@@ -26,8 +27,11 @@ beforeAll(async () => {
   const sinks: InjectedSinks<ActivationSinks> = {
     activations: { count: { fn: (_info, runId) => void activations.set(runId, (activations.get(runId) ?? 0) + 1), callDuringReplay: false } },
   };
+  const connection = await NativeConnection.connect({ address: servers.temporal.address });
+  // A client on the worker's connection, as the bridge in the worker's process has: it can start eagerly.
+  eagerClient = new Client({ connection });
   worker = await Worker.create({
-    connection: await NativeConnection.connect({ address: servers.temporal.address }),
+    connection,
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities({ policy: DEFAULT_POLICY, js: servers.nats.js, jsm: servers.nats.jsm, decisions: declareDecisionsStream(DEFAULT_STREAMS) }),
@@ -55,9 +59,23 @@ async function firstTaskDone(handle: WorkflowHandle): Promise<void> {
 }
 
 describe('what a complete correlation costs', () => {
-  it('its agents together, as the bridge batches them: 1 workflow task, 8 events, 2 activations', async () => {
+  it('its agents together, started eagerly by the bridge in the worker process: 1 workflow task, handed back with the start, 7 events, 2 activations', async () => {
     const corrId = uniqueCorrId('together');
-    const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))]));
+    const handle = await eagerClient.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))], true));
+    expect(handle.eagerlyStarted).toBe(true);
+    expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 7, activations: 2 });
+  });
+
+  it('its agents together, started by a bridge of its own through the task queue: the same 7 events', async () => {
+    const corrId = uniqueCorrId('together-queued');
+    const handle = await servers.client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))], false));
+    expect(handle.eagerlyStarted).toBe(false);
+    expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 7, activations: 2 });
+  });
+
+  it('in the third shape, started by signal-with-start: 1 workflow task, 8 events, 2 activations', async () => {
+    const corrId = uniqueCorrId('third-shape');
+    const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE_V3, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))]));
     expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 8, activations: 2 });
   });
 
@@ -67,12 +85,12 @@ describe('what a complete correlation costs', () => {
     expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 9, activations: 3 });
   });
 
-  it('its agents apart: 2 workflow tasks, 14 events, 3 activations', async () => {
+  it('its agents apart: 2 workflow tasks, 13 events, 3 activations', async () => {
     const corrId = uniqueCorrId('apart');
-    const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId))]));
+    const handle = await eagerClient.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId))], true));
     await firstTaskDone(handle);
     await handle.signal(agentSignals, [envelope(risk(corrId))]);
-    expect(await costOf(handle)).toEqual({ workflowTasks: 2, events: 14, activations: 3 });
+    expect(await costOf(handle)).toEqual({ workflowTasks: 2, events: 13, activations: 3 });
   });
 
   it('in the first shape, its two signals apart as the old bridge sent them: 2 workflow tasks, 23 events, 6 activations', async () => {

@@ -10,8 +10,8 @@ import { DEFAULT_POLICY } from '../src/config';
 import type { CorrelationState } from '../src/contract/correlation-state';
 import { completeDecisionSchema } from '../src/contract/decision';
 import { type PolicyInput, policySchema } from '../src/contract/policy';
-import { type AgentSignalEnvelope, agentSignal, agentSignals, stateQuery, WORKFLOW_TYPE, WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, workflowIdFor } from '../src/shared/correlation-api';
-import { correlationSignalWithStart, type CorrelationWorkflow } from '../src/shared/correlation-start';
+import { type AgentSignalEnvelope, agentSignal, agentSignals, stateQuery, WORKFLOW_TYPE, WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE_V3, workflowIdFor } from '../src/shared/correlation-api';
+import { correlationSignalWithStart, correlationStart, type CorrelationWorkflow } from '../src/shared/correlation-start';
 import { SEARCH_ATTRIBUTES as SA } from '../src/shared/search-attributes';
 import { storedDecisions } from './support/decisions';
 import { historyShape } from './support/history-shape';
@@ -33,9 +33,15 @@ afterAll(async () => {
 
 type Handle = WorkflowHandle<CorrelationWorkflow>;
 
-/** Starts a correlation the way the bridge does: one signal-with-start with a batch of its messages. */
+/**
+ * Starts a correlation the way the bridge does: the current shape with its first batch in the start
+ * (not eagerly: this client is not on the worker's connection), an earlier shape by
+ * signal-with-start, as the bridges of its time did.
+ */
 function startCorrelation(taskQueue: string, batch: AgentSignalEnvelope[], policy: PolicyInput = DEFAULT_POLICY, workflowType = WORKFLOW_TYPE): Promise<Handle> {
-  return env.client.workflow.signalWithStart(workflowType, correlationSignalWithStart(batch[0].signal.corr_id, policySchema.parse(policy), taskQueue, batch));
+  const [corrId, validPolicy] = [batch[0].signal.corr_id, policySchema.parse(policy)];
+  if (workflowType === WORKFLOW_TYPE) return env.client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, validPolicy, taskQueue, batch, false));
+  return env.client.workflow.signalWithStart(workflowType, correlationSignalWithStart(corrId, validPolicy, taskQueue, batch));
 }
 
 /** Queries the state until `ready` holds: a query sees the workflow between its tasks. */
@@ -83,8 +89,8 @@ async function expectAdoption(workflowType: string): Promise<void> {
   expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: earlier }]);
 }
 
-describe('correlationWorkflowV3', () => {
-  it('decides a batch of momentum and risk in one workflow task of eight events, with no timer', async () => {
+describe('correlationWorkflowV4', () => {
+  it('decides the batch of momentum and risk it was started with in one workflow task of seven events, with no timer', async () => {
     const corrId = uniqueCorrId('fanin');
     const { decision, shape } = await withWorker(async (tq) => {
       const handle = await startCorrelation(tq, [envelope(momentum(corrId, undefined, { agent_version: '1.2.1' }), '1'), envelope(risk(corrId), '2')]);
@@ -106,24 +112,37 @@ describe('correlationWorkflowV3', () => {
       ],
     });
     expect(decision.decision.confidence).toBeGreaterThan(0.5);
-    // The test server records the start's signal after the first task is scheduled (the dev server
-    // before it: test/e2e/bridge.test.ts checks the order there); the events are the same eight.
-    expect({ ...shape, events: [...shape.events].sort() }).toEqual({
+    expect(shape).toEqual({
       events: [
+        'WorkflowExecutionStarted',
+        'WorkflowTaskScheduled',
+        'WorkflowTaskStarted',
+        'WorkflowTaskCompleted',
         'MarkerRecorded',
         'UpsertWorkflowSearchAttributes',
         'WorkflowExecutionCompleted',
-        'WorkflowExecutionSignaled',
-        'WorkflowExecutionStarted',
-        'WorkflowTaskCompleted',
-        'WorkflowTaskScheduled',
-        'WorkflowTaskStarted',
       ],
-      signals: [{ name: 'agentSignals', messages: 2 }],
+      startMessages: 2,
+      signals: [],
       workflowTasks: 1,
       localActivities: ['decideAndPublish'],
     });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision }]);
+  });
+
+  it('keeps the messages it was started with ahead of signals that arrived before its first task, as the stream ordered them', async () => {
+    const corrId = uniqueCorrId('order');
+    const taskQueue = uniqueCorrId('tq');
+    // Started and signalled before any worker polls: its first task sees both.
+    const handle = await startCorrelation(taskQueue, [envelope(momentum(corrId, { confidence: 0.9 }), '1')]);
+    await handle.signal(agentSignals, [envelope(momentum(corrId, { confidence: 0.1 }), '2'), envelope(risk(corrId), '3')]);
+    const worker = await createTestWorker(env, nats, taskQueue);
+    const { decision, state } = await worker.runUntil(async () => ({ decision: await handle.result(), state: await handle.query(stateQuery) }));
+    expect(decision.provenance.map((p) => [p.agent, p.message_id])).toEqual([
+      ['momentum', '1'],
+      ['risk', '3'],
+    ]);
+    expect(state).toMatchObject({ duplicates: 1, late_count: 0 });
   });
 
   it('waits for the agent whose signal comes later, then decides at once', async () => {
@@ -355,6 +374,39 @@ describe('correlationWorkflowV3', () => {
     });
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('a validated policy (version, expected_agents, timeout_ms)') });
+  });
+});
+
+describe('correlationWorkflowV3 (started by signal-with-start, as the bridges before eager start did)', () => {
+  it('decides the batch signal it was started with in one workflow task of eight events', async () => {
+    const corrId = uniqueCorrId('v3');
+    const { decision, shape } = await withWorker(async (tq) => {
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')], DEFAULT_POLICY, WORKFLOW_TYPE_V3);
+      return { decision: await handle.result(), shape: historyShape(await handle.fetchHistory()) };
+    });
+    expect(decision).toMatchObject({ contributing_agents: ['momentum', 'risk'], missing_agents: [] });
+    // The test server records the start's signal after the first task is scheduled (the dev server
+    // before it); the events are the same eight.
+    expect({ ...shape, events: [...shape.events].sort() }).toEqual({
+      events: [
+        'MarkerRecorded',
+        'UpsertWorkflowSearchAttributes',
+        'WorkflowExecutionCompleted',
+        'WorkflowExecutionSignaled',
+        'WorkflowExecutionStarted',
+        'WorkflowTaskCompleted',
+        'WorkflowTaskScheduled',
+        'WorkflowTaskStarted',
+      ],
+      startMessages: 0,
+      signals: [{ name: 'agentSignals', messages: 2 }],
+      workflowTasks: 1,
+      localActivities: ['decideAndPublish'],
+    });
+  });
+
+  it('adopts the decision an earlier attempt of its task published', async () => {
+    await expectAdoption(WORKFLOW_TYPE_V3);
   });
 });
 

@@ -35,7 +35,7 @@ export interface BenchOptions {
   stackEnv: Record<string, string>;
   /** Local target: the dev server's dynamic configuration and SQLite pragmas, on top of the stack's own. */
   engine: { dynamicConfig: Record<string, string>; sqlitePragmas: Record<string, string>; env: Record<string, string> };
-  /** Local stack: workers on the task queue and bridges on the durable consumer (scale-out). */
+  /** Local stack: workers on the task queue (each running the bridge, by default) and bridges of their own (scale-out). */
   workers: number;
   bridges: number;
   keepData: boolean;
@@ -87,8 +87,10 @@ Options:
                          (repeatable), e.g. --sqlite-pragma cache_size=-262144
   --temporal-env K=V     local target: an environment variable for the dev server (repeatable),
                          e.g. --temporal-env GOGC=200
-  --workers N            local target: orchestrator workers sharing the task queue (default: 1)
-  --bridges N            local target: bridges sharing the durable consumer (default: 1)
+  --workers N            local target: orchestrator workers sharing the task queue, each running
+                         the bridge in its process (default: 1)
+  --bridges N            local target: bridges of their own on the same durable consumer
+                         (default: 0; with --stack-env ORCH_WORKER_RUNS_BRIDGE=false, the only ones)
   --keep-data            local target: keep the temp data dir (logs, SQLite, JetStream store)
   --profile              local target: run the worker and the bridge under node --cpu-prof; the
                          profiles (one per thread: the worker's workflow thread is its own) go to
@@ -177,7 +179,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
         'sqlite-pragma': { type: 'string', multiple: true, default: [] },
         'temporal-env': { type: 'string', multiple: true, default: [] },
         workers: { type: 'string', default: '1' },
-        bridges: { type: 'string', default: '1' },
+        bridges: { type: 'string', default: '0' },
         'keep-data': { type: 'boolean', default: false },
         profile: { type: 'boolean', default: false },
         'run-id': { type: 'string' },
@@ -219,9 +221,9 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
   for (const [option, given] of [['dynamic-config', dynamicConfig], ['sqlite-pragma', sqlitePragmas], ['temporal-env', temporalEnv]] as const) {
     if (Object.keys(given).length > 0 && target === 'external') fail(option, 'only for --target local: an external server has its own configuration');
   }
-  const processCount = (option: 'workers' | 'bridges'): number => {
-    const count = number(option, values[option], (x) => Number.isInteger(x) && x >= 1 && x <= 16, 'a whole number from 1 to 16');
-    if (count !== 1 && target === 'external') fail(option, 'only for --target local: an external target runs its own processes');
+  const processCount = (option: 'workers' | 'bridges', least: number): number => {
+    const count = number(option, values[option], (x) => Number.isInteger(x) && x >= least && x <= 16, `a whole number from ${least} to 16`);
+    if (count !== least && target === 'external') fail(option, 'only for --target local: an external target runs its own processes');
     return count;
   };
 
@@ -245,8 +247,8 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
     pids,
     stackEnv,
     engine: { dynamicConfig, sqlitePragmas, env: temporalEnv },
-    workers: processCount('workers'),
-    bridges: processCount('bridges'),
+    workers: processCount('workers', 1),
+    bridges: processCount('bridges', 0),
     keepData: values['keep-data'],
     profile: values.profile,
     runId,

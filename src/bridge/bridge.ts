@@ -21,11 +21,12 @@ import {
   nanos,
 } from 'nats';
 import type { Policy } from '../contract/policy';
-import { type DeclaredStream, describeStreamChange, DLQ_SUBJECT, reconcileStream, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
+import type { Config } from '../config';
+import { type DeclaredStream, declareDlqStream, declareSignalsStream, describeStreamChange, DLQ_SUBJECT, reconcileStream, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
 import type { Logger } from '../observability/logger';
 import type { OrchestratorMetrics } from '../observability/metrics';
 import { type AgentSignalEnvelope, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
-import { correlationSignalWithStart } from '../shared/correlation-start';
+import { correlationSignalWithStart, correlationStart } from '../shared/correlation-start';
 import { type ClosedRun, readClosedRun } from './closed-run';
 import { expiredBecause, signalHorizonMs, unsafeSignalsAge } from './expiry';
 import { Gatherer } from './gather';
@@ -50,6 +51,11 @@ export interface BridgeOptions {
   batchWindowMs: number;
   /** SIGNALS and SIGNALS_DLQ as configured: created, or brought to these limits, at start. */
   streams: { signals: DeclaredStream; dlq: DeclaredStream };
+  /**
+   * Ask Temporal to hand a new correlation's first workflow task back with its start: only when
+   * `client` is on the connection of a worker of the task queue, in this process.
+   */
+  eagerStart: boolean;
   /** How long JetStream waits for an ack before redelivering (a crashed bridge's messages come back after this). */
   ackWaitMs: number;
   /** Messages delivered but not yet acknowledged, across all bridges on the consumer. */
@@ -60,14 +66,19 @@ export interface BridgeOptions {
 export interface BridgeStats {
   received: number;
   signalled: number;
-  /** Signal-with-start calls that Temporal accepted; fewer than `signalled` when messages went together. */
+  /** Calls (start or signal-with-start) that Temporal accepted; fewer than `signalled` when messages went together. */
   batches: number;
+  /** Correlations this bridge started with their first messages in the input, and how many of those eagerly. */
+  started: number;
+  startedEagerly: number;
   duplicates: number;
   dlq: Partial<Record<DlqReason, number>>;
   retries: number;
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
+/** How often the bridge logs its counts. */
+const STATS_INTERVAL_MS = 30_000;
 /**
  * The most message bytes one batch carries: Temporal refuses a payload over 2 MiB (its default
  * `limit.blobSize.error`), and a batch of many large messages could otherwise reach it.
@@ -127,8 +138,22 @@ class Slots {
   }
 }
 
+/** A bridge as configured (ORCH_BRIDGE_*, ORCH_SIGNALS_*, ORCH_DLQ_*, the policy), on the given connections. */
+export function configuredBridge(
+  config: Pick<Config, 'bridge' | 'streams' | 'policy' | 'taskQueue'>,
+  deps: Pick<BridgeOptions, 'js' | 'jsm' | 'client' | 'logger' | 'metrics' | 'eagerStart'>,
+): SignalBridge {
+  return new SignalBridge({
+    ...deps,
+    ...config.bridge,
+    taskQueue: config.taskQueue,
+    policy: config.policy,
+    streams: { signals: declareSignalsStream(config.streams), dlq: declareDlqStream(config.streams) },
+  });
+}
+
 export class SignalBridge {
-  private readonly stats: BridgeStats = { received: 0, signalled: 0, batches: 0, duplicates: 0, dlq: {}, retries: 0 };
+  private readonly stats: BridgeStats = { received: 0, signalled: 0, batches: 0, started: 0, startedEagerly: 0, duplicates: 0, dlq: {}, retries: 0 };
   private readonly slots: Slots;
   private readonly reported: ReportedAgents;
   /** A correlation's messages go to Temporal in batches, one batch at a time (see gather.ts). */
@@ -139,6 +164,9 @@ export class SignalBridge {
   private loop?: Promise<void>;
   /** Messages older than this (ms) are `expired`; set at start from the namespace's retention. */
   private horizonMs = Number.POSITIVE_INFINITY;
+  private statsTimer?: ReturnType<typeof setInterval>;
+  /** Settles once the bridge has stopped; the same promise for every caller of stop(). */
+  private stopped?: Promise<void>;
 
   constructor(private readonly options: BridgeOptions) {
     this.slots = new Slots(options.concurrency);
@@ -167,6 +195,7 @@ export class SignalBridge {
     }
     await this.ensureConsumer();
     this.loop = this.consumeUntilStopped();
+    this.statsTimer = setInterval(() => logger.info(this.snapshot(), 'bridge stats'), STATS_INTERVAL_MS);
   }
 
   /** How long Temporal keeps a closed correlation's run: the namespace's retention. */
@@ -179,12 +208,19 @@ export class SignalBridge {
   }
 
   /** Stops taking messages and waits for those in flight to be acknowledged or nak'ed. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopped ??= this.drain();
+    return this.stopped;
+  }
+
+  private async drain(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.statsTimer);
     await this.messages?.close();
     await this.loop;
     this.batches.flushAll();
     await this.slots.drained();
+    this.options.logger.info(this.snapshot(), 'bridge stopped');
   }
 
   /** True while a consume loop is open on the durable consumer. */
@@ -289,14 +325,17 @@ export class SignalBridge {
   }
 
   /**
-   * One signal-with-start for a correlation's batch: the first messages create its actor. A closed
-   * correlation is never started again (REJECT_DUPLICATE): each message of the batch is then a
-   * duplicate or late. Never rejects: every message is acknowledged or nak'ed here.
+   * One call for a correlation's batch. The first messages start its actor, in the start input
+   * (eagerly, when this bridge runs in a worker's process); later ones are signalled to it. A
+   * closed correlation is never started again (REJECT_DUPLICATE): each message of the batch is
+   * then a duplicate or late. Never rejects: every message is acknowledged or nak'ed here.
    */
   private async handOver(corrId: string, batch: Pending[]): Promise<void> {
     const { client, policy, taskQueue, logger, metrics } = this.options;
+    const envelopes = batch.map((p) => p.envelope);
     try {
-      await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, batch.map((p) => p.envelope)));
+      const started = !this.reported.has(corrId) && (await this.startCorrelation(corrId, envelopes));
+      if (!started) await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, envelopes));
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return await this.onClosedCorrelation(corrId, batch);
       const rejection = permanentRejection(error);
@@ -316,6 +355,20 @@ export class SignalBridge {
       { corr_id: corrId, workflow_id: workflowIdFor(corrId), stream_seqs: batch.map((p) => p.message.seq), deliveries: batch.map((p) => p.message.info.deliveryCount) },
       'signalled',
     );
+  }
+
+  /** Starts the correlation with these messages in its input; false when it exists already, running or closed. */
+  private async startCorrelation(corrId: string, envelopes: AgentSignalEnvelope[]): Promise<boolean> {
+    const { client, policy, taskQueue, eagerStart } = this.options;
+    try {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, policy, taskQueue, envelopes, eagerStart));
+      this.stats.started++;
+      if (handle.eagerlyStarted) this.stats.startedEagerly++;
+      return true;
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw error;
+    }
   }
 
   /**

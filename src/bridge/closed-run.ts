@@ -4,11 +4,11 @@
  * its decision. The bridge asks when a message comes for a correlation that has closed.
  */
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { OrchestrationDecision } from '../contract/decision';
 import { fetchDecodedHistory } from '../operations/history';
 import { recordedEnvelopes } from '../operations/recorded';
-import { workflowIdFor } from '../shared/correlation-api';
+import { type CorrelationStart, workflowIdFor } from '../shared/correlation-api';
 
 export interface ClosedRun {
   /** Message ids of every agent message the run received. */
@@ -21,7 +21,9 @@ export interface ClosedRun {
 export async function readClosedRun(client: Client, corrId: string): Promise<ClosedRun> {
   const history = await fetchDecodedHistory(client, workflowIdFor(corrId));
   const events = history.events ?? [];
-  const envelopes = recordedEnvelopes(events, (payload) => (payload ? defaultPayloadConverter.fromPayload(payload) : undefined));
+  const decode = (payload: Payload | null | undefined): unknown => (payload ? defaultPayloadConverter.fromPayload(payload) : undefined);
+  const input = (decode(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]) ?? {}) as CorrelationStart;
+  const envelopes = recordedEnvelopes(input, events, decode);
   const received = new Set(envelopes.map((e) => (e as { message_id?: unknown })?.message_id).filter((id): id is string => typeof id === 'string'));
   const result = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
   const decision = result ? defaultPayloadConverter.fromPayload<OrchestrationDecision>(result) : undefined;

@@ -1,7 +1,8 @@
 /**
  * Which agents of an open correlation this bridge has already handed to Temporal, so a later
- * message that completes the set is handed over at once instead of waiting out a batch window.
- * A latency aid only: bounded, forgetful (oldest first), and per bridge.
+ * message that completes the set is handed over at once instead of waiting out a batch window,
+ * and goes as a signal to the running correlation rather than as a start. An aid only: bounded,
+ * forgetful (oldest first), and per bridge; a guess it gets wrong costs one more call.
  */
 export class ReportedAgents {
   private readonly byCorrelation = new Map<string, Set<string>>();
@@ -16,6 +17,11 @@ export class ReportedAgents {
     const seen = new Set(this.byCorrelation.get(corrId));
     for (const agent of agents) seen.add(agent);
     return this.expected.every((agent) => seen.has(agent));
+  }
+
+  /** Whether this bridge handed over messages of the correlation before, and not yet every expected agent: it runs. */
+  has(corrId: string): boolean {
+    return this.byCorrelation.has(corrId);
   }
 
   /** Records agents handed over; a correlation with every expected agent in needs no record. */

@@ -8,7 +8,7 @@ import type { Config } from '../config';
  */
 export async function connectTemporalClient(temporal: Config['temporal']): Promise<Client & { connection: Connection }> {
   const connection = await Connection.connect(temporal.connectionOptions);
-  return withClient(temporal, connection);
+  return clientOn(temporal, connection);
 }
 
 /**
@@ -17,9 +17,10 @@ export async function connectTemporalClient(temporal: Config['temporal']): Promi
  */
 export async function connectNativeTemporalClient(temporal: Config['temporal']): Promise<Client & { connection: NativeConnection }> {
   const connection = await NativeConnection.connect(temporal.connectionOptions);
-  return withClient(temporal, connection);
+  return clientOn(temporal, connection);
 }
 
-function withClient<C extends ConnectionLike>(temporal: Config['temporal'], connection: C): Client & { connection: C } {
+/** A client of the configured namespace and data converter on an open connection (a worker's, to start workflows eagerly). */
+export function clientOn<C extends ConnectionLike>(temporal: Config['temporal'], connection: C): Client & { connection: C } {
   return Object.assign(new Client({ connection, namespace: temporal.namespace, ...(temporal.dataConverter ? { dataConverter: temporal.dataConverter } : {}) }), { connection });
 }

@@ -17,7 +17,11 @@ export interface LocalStackOptions {
   natsPort: number;
   /** Extra settings for the orchestrator's own processes (see `--help` of the worker). */
   env?: Record<string, string>;
-  /** Workers on the task queue and bridges on the durable consumer, to show how they scale out (default 1 each). */
+  /**
+   * Workers on the task queue (default 1), each running the bridge in its process so that it starts
+   * correlations eagerly, unless `env` sets ORCH_WORKER_RUNS_BRIDGE=false; and bridges of their own
+   * on the same durable consumer (default 0), to scale bridges apart from workers.
+   */
   workers?: number;
   bridges?: number;
   /** Options for node itself in the worker and bridge processes, e.g. --cpu-prof. */
@@ -105,6 +109,13 @@ export function codecServerProcess(env: Record<string, string>, logFile?: string
   return orchestratorProcess('workers/codec-server', 'orchestrator codec server', 'codec server listening', env, logFile);
 }
 
+/** `the orchestrator worker, with the bridge in its process`, `2 orchestrator workers, each with the bridge in its process, and 1 bridge of its own`, … */
+function describeProcesses(workers: number, bridgeInWorkers: boolean, bridges: number): string {
+  const withBridge = bridgeInWorkers ? (workers === 1 ? ', with the bridge in its process' : ', each with the bridge in its process') : '';
+  const ownBridges = bridges === 0 ? '' : `${withBridge ? ',' : ''} and ${bridges === 1 ? 'a bridge' : `${bridges} bridges`} of ${bridges === 1 ? 'its' : 'their'} own`;
+  return `${workers === 1 ? 'the orchestrator worker' : `${workers} orchestrator workers`}${withBridge}${ownBridges}`;
+}
+
 export async function startLocalStack(options: LocalStackOptions, progress: (line: string) => void): Promise<LocalStack> {
   const logDir = join(options.dataDir, 'logs');
   mkdirSync(join(options.dataDir, 'nats'), { recursive: true });
@@ -132,10 +143,12 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
     }),
     startNatsServer({ port: options.natsPort, storeDir: join(options.dataDir, 'nats'), logFile: join(logDir, 'nats.log') }),
   ]);
-  const env = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, ...options.env };
+  const env = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, ORCH_WORKER_RUNS_BRIDGE: 'true', ...options.env };
 
-  const [workerCount, bridgeCount] = [options.workers ?? 1, options.bridges ?? 1];
-  progress(workerCount === 1 && bridgeCount === 1 ? 'starting the orchestrator worker and bridge' : `starting ${workerCount} orchestrator workers and ${bridgeCount} bridges`);
+  const [workerCount, bridgeCount] = [options.workers ?? 1, options.bridges ?? 0];
+  const bridgeInWorkers = env.ORCH_WORKER_RUNS_BRIDGE === 'true';
+  if (!bridgeInWorkers && bridgeCount === 0) throw new Error('nothing would consume SIGNALS: with ORCH_WORKER_RUNS_BRIDGE=false, start at least one bridge of its own');
+  progress(`starting ${describeProcesses(workerCount, bridgeInWorkers, bridgeCount)}`);
   const logFile = (name: string, i: number): string => join(logDir, i === 0 ? `${name}.log` : `${name}-${i + 1}.log`);
   const workers = Array.from({ length: workerCount }, (_, i) => workerProcess(env, logFile('worker', i), options.nodeArgs));
   const bridges = Array.from({ length: bridgeCount }, (_, i) => bridgeProcess(env, logFile('bridge', i), options.nodeArgs));

@@ -18,7 +18,7 @@ runMain({
 Usage: npm start [-- [options]]
 
 Starts the orchestrator locally: the Temporal dev server with its web UI, nats-server with
-JetStream, the worker and the bridge. Everything persists under --data-dir, so a second start
+JetStream, and the worker with the bridge in its process. Everything persists under --data-dir, so a second start
 resumes in-flight correlations. Publishes one demo correlation on NATS and prints its decision,
 then runs a demo feed of agents and prints progress until Ctrl-C.
 
@@ -63,7 +63,7 @@ Options:
     };
 
     try {
-      // The bridge creates the SIGNALS stream as it starts.
+      // The bridge (in the worker) creates the SIGNALS stream as it starts.
       const jsm = await nc.jetstreamManager();
       while (!(await jsm.streams.info(SIGNALS_STREAM).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 100));
 

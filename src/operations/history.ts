@@ -121,9 +121,8 @@ export interface RecordedRun {
 export function readRecordedRun(history: History): RecordedRun {
   const input = firstPayload(startedAttributes(history).input) as CorrelationInput | CorrelationStart | undefined;
   if (!input || typeof input.corr_id !== 'string') throw new Error('the history is not a correlation workflow: its input has no corr_id');
-  const recorded = recordedEnvelopes(history.events ?? [], (payload) => firstPayload({ payloads: payload ? [payload] : [] })) as AgentSignalEnvelope[];
-  const received: AgentSignalEnvelope[] = [...(input.redrive?.signals ?? []), ...recorded];
-  const signalEvents = recorded.length;
+  const received = recordedEnvelopes(input, history.events ?? [], (payload) => firstPayload({ payloads: payload ? [payload] : [] })) as AgentSignalEnvelope[];
+  const signalEvents = received.length - (input.redrive?.signals.length ?? 0);
   const agents = new Set<string>();
   const messageIds = new Set<string>();
   const signals: AgentSignalEnvelope[] = [];

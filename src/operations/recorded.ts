@@ -8,13 +8,19 @@ type Payload = temporal.api.common.v1.IPayload;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /**
- * Every agent message of the history, in the order the workflow received them: one per
- * `agentSignal` event, and each of an `agentSignals` batch in its order.
+ * Every agent message the run was given, in the order the workflow received them: those of its
+ * start input first (a re-drive's recorded signals, then the messages a V4 start brought), then
+ * one per `agentSignal` event and each of an `agentSignals` batch in its order.
  *
+ * @param input the run's decoded input
  * @param decode turns a signal event's payload into its value; `what` names the event for errors
  */
-export function recordedEnvelopes(events: readonly HistoryEvent[], decode: (payload: Payload | null | undefined, what: string) => unknown): unknown[] {
-  const envelopes: unknown[] = [];
+export function recordedEnvelopes(
+  input: Pick<CorrelationStart, 'signals' | 'redrive'>,
+  events: readonly HistoryEvent[],
+  decode: (payload: Payload | null | undefined, what: string) => unknown,
+): unknown[] {
+  const envelopes: unknown[] = [...(input.redrive?.signals ?? []), ...(Array.isArray(input.signals) ? input.signals : [])];
   for (const event of events) {
     const signaled = event.workflowExecutionSignaledEventAttributes;
     if (signaled?.signalName === agentSignal.name) {

@@ -11,10 +11,14 @@ export const WORKFLOW_ID_PREFIX = 'corr-';
 export const DEFAULT_TASK_QUEUE = 'orchestrator';
 
 /**
- * The workflow type new correlations start as: one workflow task when the agents report close
- * together, and one step to decide (see src/workflows/batched-correlation.ts).
+ * The workflow type new correlations start as: its first messages come in its start input, so a
+ * bridge next to a worker can start it eagerly (the first workflow task comes back with the
+ * start); one workflow task when the agents report close together, and one step to decide (see
+ * src/workflows/batched-correlation.ts).
  */
-export const WORKFLOW_TYPE = 'correlationWorkflowV3';
+export const WORKFLOW_TYPE = 'correlationWorkflowV4';
+/** The shape whose first messages came in a signal, still registered for correlations in flight and recorded histories. */
+export const WORKFLOW_TYPE_V3 = 'correlationWorkflowV3';
 /** The batched shape that decided in two steps, still registered for correlations in flight and recorded histories. */
 export const WORKFLOW_TYPE_V2 = 'correlationWorkflowV2';
 /**
@@ -23,7 +27,7 @@ export const WORKFLOW_TYPE_V2 = 'correlationWorkflowV2';
  */
 export const WORKFLOW_TYPE_V1 = 'correlationWorkflow';
 /** Every workflow type a correlation can run as: what visibility queries and history readers accept. */
-export const WORKFLOW_TYPES: readonly string[] = [WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE];
+export const WORKFLOW_TYPES: readonly string[] = [WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE_V3, WORKFLOW_TYPE];
 
 /** The workflow id of a correlation: one correlation, one actor. */
 export function workflowIdFor(corrId: string): string {
@@ -45,9 +49,11 @@ export interface Redrive {
   signals: AgentSignalEnvelope[];
 }
 
-/** The input of `correlationWorkflowV3` (and `correlationWorkflowV2`). */
+/** The input of `correlationWorkflowV4` (and of V3 and V2, which never had `signals`). */
 export interface CorrelationStart {
   corr_id: string;
+  /** The messages that started the correlation (V4): received before any signal, in stream order. */
+  signals?: AgentSignalEnvelope[];
   /**
    * The policy the correlation runs under, validated by whoever starts it (the bridge: its
    * configured policy). It is recorded in the start event, so a policy change never alters a

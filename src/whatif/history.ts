@@ -113,7 +113,7 @@ export function recoverCorrelation(history: History, where: string, runId?: stri
   const usedIds = decision?.provenance ? new Map(decision.provenance.map((p) => [p.agent, p.message_id])) : undefined;
   const usedAgents = usedIds ? new Set(usedIds.keys()) : decision?.available_agents ? new Set(decision.available_agents) : undefined;
 
-  const envelopes: unknown[] = [...(input.redrive?.signals ?? []), ...recordedEnvelopes(events, (payload, what) => decode<unknown>(payload, what, where))];
+  const envelopes = recordedEnvelopes(input, events, (payload, what) => decode<unknown>(payload, what, where));
 
   const signals: Record<string, AgentSignal> = {};
   const messageIds: Record<string, string> = {};

@@ -1,4 +1,6 @@
 import { Connection } from '@temporalio/client';
+import { configuredBridge, type SignalBridge } from '../bridge/bridge';
+import { clientOn } from '../client/temporal-client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../config';
@@ -11,6 +13,7 @@ import { natsConnected, temporalServing } from '../observability/readiness';
 import { getFreePort } from '../process/free-port';
 import { Resources } from '../process/resources';
 import { runMain } from '../process/run-main';
+import { shutdownSignal } from '../process/shutdown';
 import { createOrchestratorWorker } from './create-worker';
 
 runMain({
@@ -18,8 +21,10 @@ runMain({
 Usage: orchestrator-worker [--help]
 
 Runs the Temporal worker of the orchestrator: the correlation workflow and its scoring, routing and
-publishing activities. Connects to Temporal and NATS as configured below and stops gracefully on
-SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
+publishing activities; with ORCH_WORKER_RUNS_BRIDGE=true also the NATS bridge, which then starts
+correlations eagerly on this worker. Connects to Temporal and NATS as configured below and stops
+gracefully on SIGINT or SIGTERM (the bridge drains its messages; in-flight activities get
+ORCH_SHUTDOWN_GRACE_MS to finish).`,
   async main() {
     const config = loadConfig();
     const logger = createLogger(config.logLevel, 'worker');
@@ -47,20 +52,34 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
         dataConverter: config.temporal.dataConverter,
         ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
       });
+      // The bridge in this process starts correlations on the worker's own connection, so Temporal
+      // can hand each one's first workflow task straight back to this worker (eager start).
+      const bridge = config.workerRunsBridge
+        ? configuredBridge(config, { js: nc.jetstream(), jsm, client: clientOn(config.temporal, connection), logger, metrics, eagerStart: true })
+        : undefined;
       if (config.httpPort > 0) {
         const probeConnection = resources.add(await Connection.connect(config.temporal.connectionOptions), (c) => c.close());
         const probe = resources.add(temporalServing(probeConnection), async (p) => p.stop());
         const health = await startHealthServer({
           port: config.httpPort,
-          readiness: { temporal: probe.check, nats: natsConnected(nc), polling: () => worker.getState() === 'RUNNING' },
+          readiness: {
+            temporal: probe.check,
+            nats: natsConnected(nc),
+            polling: () => worker.getState() === 'RUNNING',
+            ...(bridge ? { consuming: () => bridge.isConsuming() } : {}),
+          },
           metrics: async () => `${await metrics.registry.metrics()}\n${await fetchText(`http://${sdkMetricsUrl}/metrics`)}`,
         });
         resources.add(health, (h) => h.close());
         logger.info({ port: health.port }, 'serving /livez, /readyz and /metrics');
       }
+      // Resolves after the SDK's own SIGINT/SIGTERM handling has shut the worker down gracefully.
+      const running = worker.run();
+      if (bridge) await startBridge(bridge, worker, running, resources);
       logger.info(
         {
           task_queue: config.taskQueue,
+          bridge: bridge ? `in this process, durable ${config.bridge.durableName}, eager start` : 'none (ORCH_WORKER_RUNS_BRIDGE=false)',
           namespace: config.temporal.namespace,
           policy_version: config.policy.version,
           max_cached_workflows: worker.options.maxCachedWorkflows,
@@ -70,8 +89,7 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
         },
         'worker polling',
       );
-      // Resolves after the SDK's own SIGINT/SIGTERM handling has shut the worker down gracefully.
-      await worker.run();
+      await running;
       logger.info('worker stopped');
     } catch (error) {
       logger.error({ err: error }, 'worker failed');
@@ -81,6 +99,23 @@ SIGINT or SIGTERM (in-flight activities get ORCH_SHUTDOWN_GRACE_MS to finish).`,
     }
   },
 });
+
+/**
+ * Starts the bridge once the worker runs (an eager start needs a worker to hand its task to), and
+ * stops it at the first SIGINT or SIGTERM, while the SDK drains the worker; if it cannot start
+ * (a configuration it refuses), the worker stops too.
+ */
+async function startBridge(bridge: SignalBridge, worker: Worker, running: Promise<void>, resources: Resources): Promise<void> {
+  try {
+    await bridge.start();
+  } catch (error) {
+    worker.shutdown();
+    await running;
+    throw error;
+  }
+  resources.add(bridge, (b) => b.stop());
+  void shutdownSignal().then(() => bridge.stop());
+}
 
 async function fetchText(url: string): Promise<string> {
   const response = await fetch(url);

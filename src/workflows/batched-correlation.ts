@@ -13,10 +13,21 @@ import { showDecided, showFailed, showState } from './visibility';
  * reported or the partial-data timer fires, then scores, routes and publishes in one local
  * activity, and returns the decision.
  *
- * Its shape is set by cost. The policy, the first search attributes and the memo come with the
- * start; the bridge hands over the messages that arrive close together in one batch signal. A
- * correlation whose agents report together is then one signal-with-start, one workflow task, two
- * activations and eight history events, with no timer at all.
+ * Its shape is set by cost. The policy, the first search attributes, the memo and the first
+ * messages come with the start (later ones in batch signals), so a bridge in the worker's process
+ * starts it eagerly: Temporal hands the first workflow task back with the start, with no trip
+ * through the task queue. A correlation whose agents report together is then one start, one
+ * workflow task, two activations and seven history events, with no timer at all.
+ */
+export async function correlationWorkflowV4(input: CorrelationStart): Promise<OrchestrationDecision> {
+  return runCorrelation(input, decideInOneStep);
+}
+
+/**
+ * The same actor, started by signal-with-start: its first messages came in a signal, not in its
+ * input. Registered for the correlations an older bridge started and for their recorded
+ * histories; a new type for the new start, so that an older worker never takes a correlation whose
+ * first messages it would not look for.
  */
 export async function correlationWorkflowV3(input: CorrelationStart): Promise<OrchestrationDecision> {
   return runCorrelation(input, decideInOneStep);
@@ -58,7 +69,12 @@ async function runCorrelation(input: CorrelationStart, decide: Decide): Promise<
     const outcome = correlation.receive(envelope, at);
     if (outcome !== 'accepted') log.info(`signal ${outcome}`, { corr_id: corrId, message_id: envelope?.message_id, agent: envelope?.signal?.agent_name });
   };
-  // Registered before the first await, so the signals that started the workflow are handled first.
+  // What the start brought first: a re-drive's recorded signals, or the messages that started it.
+  // Signals that came meanwhile wait in the SDK until their handler is set, just below, and so
+  // come after them, in stream order, whenever the first workflow task runs.
+  const arrivedAt = new Date();
+  for (const envelope of [...(redrive?.signals ?? []), ...(input.signals ?? [])]) receive(envelope, arrivedAt);
+  // Registered before the first await, so the signals already received are handled in this task.
   setHandler(agentSignals, (envelopes) => {
     const at = new Date();
     for (const envelope of Array.isArray(envelopes) ? envelopes : [envelopes]) receive(envelope, at);
@@ -69,7 +85,6 @@ async function runCorrelation(input: CorrelationStart, decide: Decide): Promise<
     showState(correlation);
   });
   setHandler(stateQuery, () => correlation.snapshot());
-  for (const envelope of redrive?.signals ?? []) correlation.receive(envelope, new Date());
   showState(correlation);
 
   try {

@@ -1,2 +1,2 @@
 export { correlationWorkflow } from './correlation-workflow';
-export { correlationWorkflowV2, correlationWorkflowV3 } from './batched-correlation';
+export { correlationWorkflowV2, correlationWorkflowV3, correlationWorkflowV4 } from './batched-correlation';

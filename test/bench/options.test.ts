@@ -35,7 +35,7 @@ describe('bench options', () => {
       pids: {},
       stackEnv: {},
       workers: 1,
-      bridges: 1,
+      bridges: 0,
     });
     expect(options.runId).toMatch(/^[a-z0-9]{1,6}$/);
   });
@@ -99,7 +99,7 @@ describe('bench options', () => {
     [['--target', 'external', '--stack-env', 'ORCH_LOG_LEVEL=warn'], '--stack-env: only for --target local'],
     [['--run-id', 'a b'], '--run-id: expected 1-40 letters'],
     [['--workers', '0'], '--workers: expected a whole number from 1 to 16, got "0"'],
-    [['--bridges', '1.5'], '--bridges: expected a whole number from 1 to 16'],
+    [['--bridges', '1.5'], '--bridges: expected a whole number from 0 to 16'],
     [['--target', 'external', '--workers', '2'], '--workers: only for --target local'],
     [['--frobnicate'], "Unknown option '--frobnicate'"],
     [['extra'], "Unexpected argument 'extra'"],

@@ -1,8 +1,8 @@
 /**
- * `npm run bench` for real, briefly: a local stack of its own, scaled out to two workers and two
- * bridges, ~20 s of load at a modest rate with partial correlations and a short timeout, then the
- * ceiling. Asserts correctness only, never speed: every correlation decided once, and both workers
- * and both bridges took a share of the work.
+ * `npm run bench` for real, briefly: a local stack of its own, scaled out to two workers (each with
+ * the bridge in its process) and a bridge of its own, ~20 s of load at a modest rate with partial
+ * correlations and a short timeout, then the ceiling. Asserts correctness only, never speed: every
+ * correlation decided once, and every worker and bridge took a share of the work.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -58,11 +58,11 @@ describe('npm run bench (smoke)', () => {
   it('decides every correlation exactly once, sends nothing to the DLQ, and writes result.json and the charts', async () => {
     const out = mkdtempSync(join(tmpdir(), 'orch-bench-smoke-'));
     const args = ['--rate', '600', '--duration', '20s', '--partial-share', '0.1', '--timeout-ms', '2000', '--settle', '30s', '--ceiling', '--out', out];
-    const { code, output } = await runBench([...args, '--workers', '2', '--bridges', '2', '--keep-data']);
+    const { code, output } = await runBench([...args, '--workers', '2', '--bridges', '1', '--keep-data']);
     if (code !== 0) throw new Error(`bench exited ${code}:\n${output}`);
     expect(output).toMatch(/\[orchestrator +5s\] .*decided/);
     expect(output).toContain('correctness: ok');
-    expect(output).toContain('starting 2 orchestrator workers and 2 bridges');
+    expect(output).toContain('starting 2 orchestrator workers, each with the bridge in its process, and a bridge of its own');
 
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
       correctness: { ok: boolean; errors: string[] };
@@ -87,16 +87,19 @@ describe('npm run bench (smoke)', () => {
     expect(ours.latencyMs.complete.count + ours.latencyMs.partial.count).toBe(ours.correlations.started);
     expect(ours.sendErrors).toBe(0);
     expect(ours.dlq?.ours).toBe(0);
-    for (const name of ['worker', 'worker-2', 'bridge', 'bridge-2']) expect(ours.resources[name].rssMaxMb).toBeGreaterThan(0);
+    for (const name of ['worker', 'worker-2', 'bridge']) expect(ours.resources[name].rssMaxMb).toBeGreaterThan(0);
 
-    // Scale-out: each worker published some of the decisions, each bridge signalled some of the agents' messages.
+    // Scale-out: each worker published some of the decisions, each bridge (the two in the workers'
+    // processes, the one of its own) signalled some of the agents' messages, and only those in a
+    // worker's process started correlations eagerly.
     const logDir = /kept the data dir (\S+) \(logs in (\S+)\)/.exec(output)![2];
     const published = ['worker.log', 'worker-2.log'].map((file) => logLines(join(logDir, file)).filter((l) => l.msg === 'decision published').length);
     expect(published.every((n) => n > 0)).toBe(true);
     expect(published[0] + published[1]).toBe(ours.correlations.started);
-    const signalled = ['bridge.log', 'bridge-2.log'].map((file) => logLines(join(logDir, file)).filter((l) => l.msg === 'bridge stopped').at(-1)!.signalled as number);
-    expect(signalled.every((n) => n > 0)).toBe(true);
-    expect(signalled[0] + signalled[1]).toBeGreaterThanOrEqual(ours.sentUnits);
+    const bridges = ['worker.log', 'worker-2.log', 'bridge.log'].map((file) => logLines(join(logDir, file)).filter((l) => l.msg === 'bridge stopped').at(-1)!);
+    expect(bridges.every((b) => (b.signalled as number) > 0)).toBe(true);
+    expect(bridges.reduce((sum, b) => sum + (b.signalled as number), 0)).toBeGreaterThanOrEqual(ours.sentUnits);
+    expect(bridges.map((b) => (b.startedEagerly as number) > 0)).toEqual([true, true, false]);
     rmSync(/kept the data dir (\S+)/.exec(output)![1], { recursive: true, force: true });
     expect(result.orchestrator.series.length).toBeGreaterThanOrEqual(20);
     expect(result.orchestrator.series.reduce((sum, s) => sum + s.decided, 0)).toBe(ours.correlations.started);

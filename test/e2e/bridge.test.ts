@@ -35,7 +35,7 @@ describe('bridge end to end', () => {
     expect(stored.decision.provenance.map((p) => p.message_id)).toEqual([String(momentumSeq), String(riskSeq)]);
   });
 
-  it('hands agents that report together to Temporal in one signal-with-start: one workflow task, eight events', async () => {
+  it('starts a correlation whose agents report together with both messages in its start: one workflow task, seven events', async () => {
     const corrId = uniqueCorrId('e2e-shape');
     const seqs = await Promise.all([stack.publish('momentum', momentum(corrId)), stack.publish('risk', risk(corrId))]);
     const [stored] = await stack.decisionsFor(corrId);
@@ -43,7 +43,6 @@ describe('bridge end to end', () => {
     expect(historyShape(await handle.fetchHistory())).toEqual({
       events: [
         'WorkflowExecutionStarted',
-        'WorkflowExecutionSignaled',
         'WorkflowTaskScheduled',
         'WorkflowTaskStarted',
         'WorkflowTaskCompleted',
@@ -51,7 +50,8 @@ describe('bridge end to end', () => {
         'UpsertWorkflowSearchAttributes',
         'WorkflowExecutionCompleted',
       ],
-      signals: [{ name: 'agentSignals', messages: 2 }],
+      startMessages: 2,
+      signals: [],
       workflowTasks: 1,
       localActivities: ['decideAndPublish'],
     });
@@ -68,10 +68,8 @@ describe('bridge end to end', () => {
     await stack.publish('risk', risk(corrId));
     const [stored] = await stack.decisionsFor(corrId);
     expect(stored.decision).toMatchObject({ missing_agents: [], partial_data: false });
-    expect(historyShape(await handle.fetchHistory()).signals).toEqual([
-      { name: 'agentSignals', messages: 1 },
-      { name: 'agentSignals', messages: 1 },
-    ]);
+    const shape = historyShape(await handle.fetchHistory());
+    expect({ startMessages: shape.startMessages, signals: shape.signals }).toEqual({ startMessages: 1, signals: [{ name: 'agentSignals', messages: 1 }] });
   });
 
   it('decides three correlations published in parallel', async () => {

@@ -128,8 +128,18 @@ describe('a correlation decided with payload encryption on', () => {
       for (const plain of [corrId, 'momentum', 'risk', INSTRUMENT, marker]) expect({ path, plain, found: text(payload.data).includes(plain) }).toEqual({ path, plain, found: false });
     }
     const encrypted = payloads.filter((p) => !isSearchAttribute(p.path) && !coreMarkers.includes(p));
-    // Input, two signals, local-activity markers, activity input and result, memo, summaries, the result…
-    expect(encrypted.length).toBeGreaterThan(8);
+    // Everything the workflow and its clients wrote: the input (with both signals), the memo, the
+    // summaries, the local activity's result and the workflow's.
+    expect(encrypted.map((p) => p.path).sort()).toEqual([
+      'events.0.userMetadata.summary',
+      'events.0.workflowExecutionStartedEventAttributes.input.payloads.0',
+      'events.0.workflowExecutionStartedEventAttributes.memo.fields.expected_agents',
+      'events.0.workflowExecutionStartedEventAttributes.memo.fields.summary',
+      'events.0.workflowExecutionStartedEventAttributes.memo.fields.timeout_ms',
+      'events.4.markerRecordedEventAttributes.details.result.payloads.0',
+      'events.4.userMetadata.summary',
+      'events.6.workflowExecutionCompletedEventAttributes.result.payloads.0',
+    ]);
     for (const { path, payload } of encrypted) {
       expect({ path, encoding: text(payload.metadata?.encoding), key: text(payload.metadata?.[METADATA_KEY_ID]) }).toEqual({ path, encoding: ENCODING, key: 'current' });
       const data = Buffer.from(payload.data ?? []);

@@ -1,17 +1,21 @@
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { DEFAULT_POLICY } from '../../src/config';
 import type { OrchestrationDecision } from '../../src/contract/decision';
 import type { Policy } from '../../src/contract/policy';
 import { demoSignals } from '../../src/devstack/demo';
 import { type AgentSignalEnvelope, WORKFLOW_TYPE } from '../../src/shared/correlation-api';
-import { correlationSignalWithStart } from '../../src/shared/correlation-start';
+import { correlationStart, type CorrelationWorkflow } from '../../src/shared/correlation-start';
 
 /**
- * Runs the demo correlation straight through Temporal, as the bridge would hand it over (one
- * signal-with-start with both signals), and waits for its decision.
+ * Starts the demo correlation straight on Temporal, as a bridge of its own would hand it over: one
+ * start with both signals in its input.
  */
-export async function runDemoCorrelation(client: Client, taskQueue: string, corrId: string, policy: Policy = DEFAULT_POLICY): Promise<OrchestrationDecision> {
+export function startDemoCorrelation(client: Client, taskQueue: string, corrId: string, policy: Policy = DEFAULT_POLICY): Promise<WorkflowHandle<CorrelationWorkflow>> {
   const envelopes = demoSignals(corrId).map((signal, i): AgentSignalEnvelope => ({ message_id: `demo-${i + 1}`, signal }));
-  const handle = await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, envelopes));
-  return handle.result();
+  return client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, policy, taskQueue, envelopes, false));
+}
+
+/** Runs the demo correlation and waits for its decision. */
+export async function runDemoCorrelation(client: Client, taskQueue: string, corrId: string, policy: Policy = DEFAULT_POLICY): Promise<OrchestrationDecision> {
+  return (await startDemoCorrelation(client, taskQueue, corrId, policy)).result();
 }

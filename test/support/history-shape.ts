@@ -7,6 +7,8 @@ type History = temporal.api.history.v1.IHistory;
 export interface HistoryShape {
   /** Event types in order, e.g. `WorkflowExecutionStarted`. */
   events: string[];
+  /** Agent messages the start input carried (the first batch of a correlationWorkflowV4). */
+  startMessages: number;
   /** Each signal event: its name and how many agent messages it carried. */
   signals: Array<{ name: string; messages: number }>;
   workflowTasks: number;
@@ -29,12 +31,15 @@ export function historyShape(history: History): HistoryShape {
     const value = payload ? defaultPayloadConverter.fromPayload<unknown>(payload) : undefined;
     return [{ name: s.signalName ?? '', messages: Array.isArray(value) ? value.length : 1 }];
   });
+  const input = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const started = input ? defaultPayloadConverter.fromPayload<{ signals?: unknown }>(input) : undefined;
   const localActivities = events.flatMap((e) => {
     const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0];
     return data ? [String(defaultPayloadConverter.fromPayload<{ activity_type?: unknown }>(data).activity_type)] : [];
   });
   return {
     events: events.map(eventType),
+    startMessages: Array.isArray(started?.signals) ? started.signals.length : 0,
     signals,
     workflowTasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
     localActivities,
