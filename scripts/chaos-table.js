@@ -62,14 +62,15 @@ for (const r of reports) {
 }
 lines.push('');
 lines.push(
-  row(['scenario', 'scale', 'correlations (partial)', 'signals', 'redelivered', 'republishes deduped', 'deliberate DLQ', 'policy timeout (s)', 'run (s)', 'load avg start → end', 'started']),
-  row(['---', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '---', '---']),
+  row(['scenario', 'scale', 'seed', 'correlations (partial)', 'signals', 'redelivered', 'republishes deduped', 'deliberate DLQ', 'policy timeout (s)', 'run (s)', 'load avg start → end', 'started']),
+  row(['---', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '---', '---']),
 );
 for (const r of reports) {
   lines.push(
     row([
       r.scenario,
       r.scale,
+      r.seed ?? '–',
       `${r.correlations} (${r.partial_correlations})`,
       r.signals_published,
       r.redelivered_signals,

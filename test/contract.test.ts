@@ -81,6 +81,25 @@ describe('orchestration decision contract', () => {
     ).toBe(true);
   });
 
+  it('accepts a 0.2.0 decision with degraded_agents and a decisive early decision, and a reader of the v1.0.0 fields still finds them', () => {
+    const degraded = {
+      corr_id: 'test_004',
+      orchestrator_version: '0.2.0',
+      orchestrated_at: '2026-12-04T10:30:00Z',
+      source_signals: { momentum: 0.9 },
+      decision: { action: 'trade', confidence: 0.72, reasoning: 'high_momentum_acceptable_risk' },
+      missing_agents: ['risk'],
+      partial_data: true,
+      degraded_agents: ['risk'],
+      decided_early: { rule: 'decisive_signal', detail: 'risk_blocked: risk reported risk_level blocked' },
+    };
+    expect(decision(degraded)).toBe(true);
+    // A consumer that validates with the schema of 0.1.0 (kept as it was published) still accepts it.
+    const published = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'contract', 'orchestration_decision.0.1.0.schema.json'), 'utf8'));
+    expect(addFormats(new Ajv2020({ strict: false })).validate({ ...published, $id: 'old-consumer' }, degraded)).toBe(true);
+    expect(decision({ ...degraded, degraded_agents: ['Not An Agent!'] })).toBe(false);
+  });
+
   it('rejects an unknown action and a confidence outside [0, 1]', () => {
     const base = { corr_id: 'c', orchestrator_version: '1', orchestrated_at: '2024-01-15T10:30:00Z', source_signals: {} };
     expect(decision({ ...base, decision: { action: 'yolo', confidence: 0.5, reasoning: 'r' } })).toBe(false);

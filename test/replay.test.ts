@@ -10,7 +10,8 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { HISTORY_FIXTURES_DIR, WORKFLOW_BUNDLE_PATH } from './support/paths';
 
 /**
- * The current shape's histories in v4/ (correlationWorkflowV4, started with its first messages in
+ * The current shape's histories in v5/ (correlationWorkflowV5: per-agent waiting, and the agents'
+ * circuit breaker), the fourth in v4/ (correlationWorkflowV4, started with its first messages in
  * its input), the third shape's in v3/ (started by signal-with-start), the second shape's in v2/
  * (correlationWorkflowV2); the first shape's at the top (correlationWorkflow), with those recorded
  * before its `publish-local-v1` patch in pre-local-publish/ and before its `visibility-v1` patch in
@@ -27,8 +28,9 @@ function histories() {
 describe('replay of recorded correlations', () => {
   it('has fixtures of every path of each shape, and of the first shape before each of its patches', () => {
     const paths = ['full-fan-in.json', 'risk-first-with-duplicates.json', 'timeout-insufficient-data.json', 'timeout-partial-decision.json'];
-    const batched = ['v2', 'v3', 'v4'].flatMap((dir) => [...paths, 'redrive.json', 'single-signals.json', 'spread-fan-in.json'].map((p) => join(dir, p)));
-    expect(fixtures).toEqual([...paths, ...['pre-local-publish', 'pre-visibility'].flatMap((dir) => paths.map((p) => join(dir, p))), ...batched].sort());
+    const batched = ['v2', 'v3', 'v4', 'v5'].flatMap((dir) => [...paths, 'redrive.json', 'single-signals.json', 'spread-fan-in.json'].map((p) => join(dir, p)));
+    const perAgent = ['agent-deadline.json', 'optional-agent.json', 'decisive-signal.json', 'degraded-agent.json', 'breaker-open-half-open-closed.json'].map((p) => join('v5', p));
+    expect(fixtures).toEqual([...paths, ...['pre-local-publish', 'pre-visibility'].flatMap((dir) => paths.map((p) => join(dir, p))), ...batched, ...perAgent].sort());
   });
 
   it('replays every recorded history against the current workflow code', async () => {

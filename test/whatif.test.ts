@@ -137,7 +137,7 @@ describe('recoverCorrelation on recorded histories', () => {
     const history = load('full-fan-in');
     const [started, ...rest] = history.events ?? [];
     const other = { ...started, workflowExecutionStartedEventAttributes: { ...started.workflowExecutionStartedEventAttributes, workflowType: { name: 'somethingElse' } } };
-    expect(() => recoverCorrelation({ events: [other, ...rest] }, 'other.json')).toThrow(new HistoryError('other.json: not a correlation: workflow type is "somethingElse", not one of "correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4"'));
+    expect(() => recoverCorrelation({ events: [other, ...rest] }, 'other.json')).toThrow(new HistoryError('other.json: not a correlation: workflow type is "somethingElse", not one of "correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5"'));
     const isRiskSignal = (e: (typeof rest)[number]): boolean => {
       const payload = e.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
       return payload !== undefined && defaultPayloadConverter.fromPayload<AgentSignalEnvelope>(payload).signal.agent_name === 'risk';
@@ -271,17 +271,17 @@ describe('visibility query', () => {
   const now = new Date('2026-11-22T12:00:00Z');
 
   it('defaults to the correlations closed in the last 24 hours', () => {
-    expect(visibilityQuery({}, now)).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-21T12:00:00.000Z"');
+    expect(visibilityQuery({}, now)).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-21T12:00:00.000Z"');
   });
 
   it('narrows by time, CorrelationStatus, PolicyVersion and a query of the user', () => {
     expect(visibilityQuery({ sinceMs: 3_600_000, statuses: ['timed_out', 'completed'], policyVersion: 'v1', query: 'Instrument = "BTC/USD"' }, now)).toBe(
-      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-22T11:00:00.000Z" AND ' +
+      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-22T11:00:00.000Z" AND ' +
         'CorrelationStatus IN ("timed_out", "completed") AND PolicyVersion = "v1" AND (Instrument = "BTC/USD")',
     );
     // A query alone sets no time bound.
     expect(visibilityQuery({ query: 'CorrelationId = "x"', statuses: ['failed'] }, now)).toBe(
-      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4") AND ExecutionStatus != "Running" AND CorrelationStatus = "failed" AND (CorrelationId = "x")',
+      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND CorrelationStatus = "failed" AND (CorrelationId = "x")',
     );
   });
 

@@ -73,6 +73,15 @@ describe('what a complete correlation costs', () => {
     expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 7, activations: 2 });
   });
 
+  it('its risk agent not waited for (breaker open) or its risk signal decisive: the same 1 workflow task, 7 events, 2 activations', async () => {
+    const degraded = uniqueCorrId('degraded');
+    const degradedRun = await eagerClient.workflow.start(WORKFLOW_TYPE, correlationStart(degraded, DEFAULT_POLICY, taskQueue, [envelope(momentum(degraded))], true, ['risk']));
+    expect(await costOf(degradedRun)).toEqual({ workflowTasks: 1, events: 7, activations: 2 });
+    const decisive = uniqueCorrId('decisive');
+    const decisiveRun = await eagerClient.workflow.start(WORKFLOW_TYPE, correlationStart(decisive, DEFAULT_POLICY, taskQueue, [envelope(risk(decisive, { risk_level: 'blocked' }))], true));
+    expect(await costOf(decisiveRun)).toEqual({ workflowTasks: 1, events: 7, activations: 2 });
+  });
+
   it('in the third shape, started by signal-with-start: 1 workflow task, 8 events, 2 activations', async () => {
     const corrId = uniqueCorrId('third-shape');
     const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE_V3, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))]));

@@ -10,7 +10,18 @@ import { DEFAULT_POLICY } from '../src/config';
 import type { CorrelationState } from '../src/contract/correlation-state';
 import { completeDecisionSchema } from '../src/contract/decision';
 import { type PolicyInput, policySchema } from '../src/contract/policy';
-import { type AgentSignalEnvelope, agentSignal, agentSignals, stateQuery, WORKFLOW_TYPE, WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE_V3, workflowIdFor } from '../src/shared/correlation-api';
+import {
+  type AgentSignalEnvelope,
+  agentSignal,
+  agentSignals,
+  stateQuery,
+  WORKFLOW_TYPE,
+  WORKFLOW_TYPE_V1,
+  WORKFLOW_TYPE_V2,
+  WORKFLOW_TYPE_V3,
+  WORKFLOW_TYPE_V4,
+  workflowIdFor,
+} from '../src/shared/correlation-api';
 import { correlationSignalWithStart, correlationStart, type CorrelationWorkflow } from '../src/shared/correlation-start';
 import { SEARCH_ATTRIBUTES as SA } from '../src/shared/search-attributes';
 import { storedDecisions } from './support/decisions';
@@ -38,9 +49,9 @@ type Handle = WorkflowHandle<CorrelationWorkflow>;
  * (not eagerly: this client is not on the worker's connection), an earlier shape by
  * signal-with-start, as the bridges of its time did.
  */
-function startCorrelation(taskQueue: string, batch: AgentSignalEnvelope[], policy: PolicyInput = DEFAULT_POLICY, workflowType = WORKFLOW_TYPE): Promise<Handle> {
+function startCorrelation(taskQueue: string, batch: AgentSignalEnvelope[], policy: PolicyInput = DEFAULT_POLICY, workflowType = WORKFLOW_TYPE, degraded: string[] = []): Promise<Handle> {
   const [corrId, validPolicy] = [batch[0].signal.corr_id, policySchema.parse(policy)];
-  if (workflowType === WORKFLOW_TYPE) return env.client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, validPolicy, taskQueue, batch, false));
+  if (workflowType === WORKFLOW_TYPE) return env.client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, validPolicy, taskQueue, batch, false, degraded));
   return env.client.workflow.signalWithStart(workflowType, correlationSignalWithStart(corrId, validPolicy, taskQueue, batch));
 }
 
@@ -89,7 +100,7 @@ async function expectAdoption(workflowType: string): Promise<void> {
   expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: earlier }]);
 }
 
-describe('correlationWorkflowV4', () => {
+describe('correlationWorkflowV5 (the current shape)', () => {
   it('decides the batch of momentum and risk it was started with in one workflow task of seven events, with no timer', async () => {
     const corrId = uniqueCorrId('fanin');
     const { decision, shape } = await withWorker(async (tq) => {
@@ -374,6 +385,136 @@ describe('correlationWorkflowV4', () => {
     });
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('a validated policy (version, expected_agents, timeout_ms)') });
+  });
+});
+
+/** Runs a correlation to its decision; returns the decision, its history's shape and the workflow time it took. */
+async function decideWith(batch: AgentSignalEnvelope[], policy: PolicyInput, degraded: string[] = []) {
+  return withWorker(async (tq) => {
+    const handle = await startCorrelation(tq, batch, policy, WORKFLOW_TYPE, degraded);
+    const decision = await handle.result();
+    const description = await handle.describe();
+    return {
+      decision,
+      shape: historyShape(await handle.fetchHistory()),
+      tookMs: (description.closeTime as Date).getTime() - description.startTime.getTime(),
+      state: await handle.query(stateQuery),
+      memo: await description.memo,
+    };
+  });
+}
+
+describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive signals, open breakers', () => {
+  it("stops waiting for an agent at its own deadline, well before the shared timeout", async () => {
+    const corrId = uniqueCorrId('deadline');
+    const { decision, tookMs, state } = await decideWith([envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '1')], {
+      version: 'deadline-1',
+      timeout_ms: 5 * 60_000,
+      min_agents_threshold: 1,
+      agents: { risk: { deadline_ms: 30_000 } },
+    });
+    expect(decision).toMatchObject({ decision: { action: 'trade', confidence: 0.72 }, missing_agents: ['risk'], partial_data: true });
+    expect(decision.decided_early).toBeUndefined();
+    expect(state.status).toBe('timed_out');
+    // Workflow time: risk's 30 s, not the 5-minute timeout.
+    expect(tookMs).toBeGreaterThanOrEqual(30_000);
+    expect(tookMs).toBeLessThan(60_000);
+  });
+
+  it('waits for each agent until its own deadline: a later deadline still waits after an earlier one passed', async () => {
+    const corrId = uniqueCorrId('deadlines');
+    const policy = { version: 'deadlines-1', expected_agents: ['momentum', 'risk', 'sentiment'], timeout_ms: 5 * 60_000, min_agents_threshold: 1, agents: { risk: { deadline_ms: 10_000 }, sentiment: { deadline_ms: 40_000 } } };
+    const { decision, tookMs, shape } = await decideWith([envelope(momentum(corrId), '1')], policy);
+    expect(decision.missing_agents).toEqual(['risk', 'sentiment']);
+    expect(tookMs).toBeGreaterThanOrEqual(40_000);
+    expect(tookMs).toBeLessThan(60_000);
+    // One timer to risk's deadline, one to sentiment's.
+    expect(shape.events.filter((e) => e === 'TimerFired')).toHaveLength(2);
+  });
+
+  it('decides without an optional agent at its deadline, as a full decision', async () => {
+    const corrId = uniqueCorrId('optional');
+    const { decision, tookMs, state } = await decideWith([envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '1')], {
+      version: 'optional-1',
+      timeout_ms: 5 * 60_000,
+      agents: { risk: { deadline_ms: 10_000, optional: true } },
+    });
+    // No partial-data penalty: 0.9 stays 0.9; risk is listed as missing all the same.
+    expect(decision).toMatchObject({ decision: { action: 'trade', confidence: 0.9 }, missing_agents: ['risk'], partial_data: false, contributing_agents: ['momentum'] });
+    expect(state.status).toBe('timed_out');
+    expect(tookMs).toBeGreaterThanOrEqual(10_000);
+    expect(tookMs).toBeLessThan(60_000);
+  });
+
+  it('decides at once on a decisive signal (risk blocked, by default), without waiting for momentum and with no timer', async () => {
+    const corrId = uniqueCorrId('decisive');
+    const { decision, shape, state } = await decideWith([envelope(risk(corrId, { risk_level: 'blocked', overall_score: 0.95 }), '1')], DEFAULT_POLICY);
+    expect(decision).toMatchObject({
+      decision: { action: 'no_trade', reasoning: 'risk_blocked' },
+      missing_agents: ['momentum'],
+      available_agents: ['risk'],
+      partial_data: true,
+      decided_early: { rule: 'decisive_signal', detail: 'risk_blocked: risk reported risk_level blocked' },
+    });
+    expect(state.status).toBe('completed');
+    expect(shape.events).not.toContain('TimerStarted');
+    expect(shape.workflowTasks).toBe(1);
+  });
+
+  it('stops waiting when a decisive signal comes later, and a signal after the decision is late', async () => {
+    const corrId = uniqueCorrId('decisive-later');
+    const policy = { version: 'decisive-sentiment-1', expected_agents: ['momentum', 'risk', 'sentiment'], decisive_signals: [{ name: 'risk_blocked', agent: 'risk', when: { risk_level: ['blocked' as const] } }] };
+    const { decision, state } = await withWorker(async (tq) => {
+      const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1')], policy);
+      await queryUntil(handle, (s) => 'momentum' in s.signals);
+      await handle.signal(agentSignals, [envelope(risk(corrId, { risk_level: 'blocked' }), '2')]);
+      const decision = await handle.result();
+      return { decision, state: await handle.query(stateQuery) };
+    });
+    expect(decision).toMatchObject({ decision: { action: 'no_trade', reasoning: 'risk_blocked' }, missing_agents: ['sentiment'], decided_early: { rule: 'decisive_signal' } });
+    expect(state.status).toBe('completed');
+  });
+
+  it('is not decisive when the signal does not match: risk high still waits for momentum', async () => {
+    const corrId = uniqueCorrId('not-decisive');
+    const { decision, tookMs } = await decideWith([envelope(risk(corrId, { risk_level: 'high', overall_score: 0.85 }), '1')], { version: 'short-1', timeout_ms: 20_000 });
+    expect(decision).toMatchObject({ decision: { action: 'insufficient_data' }, missing_agents: ['momentum'] });
+    expect(decision.decided_early).toBeUndefined();
+    expect(tookMs).toBeGreaterThanOrEqual(20_000);
+  });
+
+  it('does not wait for an agent whose breaker was open at its start: decides at once, partial, naming it degraded', async () => {
+    const corrId = uniqueCorrId('degraded');
+    const { decision, shape, state, memo } = await decideWith([envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '1')], DEFAULT_POLICY, ['risk']);
+    // The default threshold (both agents) counts only the agents it waited for: momentum alone decides.
+    expect(decision).toMatchObject({ decision: { action: 'trade', confidence: 0.72 }, missing_agents: ['risk'], degraded_agents: ['risk'], partial_data: true });
+    expect(decision.decided_early).toBeUndefined();
+    expect(state.status).toBe('completed');
+    expect(shape.events).not.toContain('TimerStarted');
+    expect(memo?.degraded_agents).toEqual(['risk']);
+    expect(memo?.summary).toContain('not waiting for risk (circuit breaker open)');
+  });
+
+  it('names no agent degraded when the agent whose breaker was open reported anyway', async () => {
+    const corrId = uniqueCorrId('degraded-came');
+    const { decision } = await decideWith([envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')], DEFAULT_POLICY, ['risk']);
+    expect(decision).toMatchObject({ missing_agents: [], partial_data: false });
+    expect(decision.degraded_agents).toBeUndefined();
+  });
+});
+
+describe('correlationWorkflowV4 (eager start, every agent until the shared timeout)', () => {
+  it('decides the batch it was started with in one workflow task of seven events, and ignores decisive signals', async () => {
+    const corrId = uniqueCorrId('v4');
+    const { decision, shape } = await withWorker(async (tq) => {
+      const handle = await env.client.workflow.start(WORKFLOW_TYPE_V4, correlationStart(corrId, policySchema.parse({ version: 'v4-1', timeout_ms: 10_000 }), tq, [envelope(risk(corrId, { risk_level: 'blocked' }), '1')], false));
+      const decision = await handle.result();
+      return { decision, shape: historyShape(await handle.fetchHistory()) };
+    });
+    // Blocked risk alone did not stop the wait: the timeout came, with too few agents.
+    expect(decision).toMatchObject({ decision: { action: 'insufficient_data' }, missing_agents: ['momentum'] });
+    expect(decision.decided_early).toBeUndefined();
+    expect(shape.events.filter((e) => e === 'TimerFired')).toHaveLength(1);
   });
 });
 

@@ -96,15 +96,28 @@ function chooseAction(signals: Signals, confidence: number, policy: Policy): { a
   return { action: 'no_trade', reasoning: 'low_confidence' };
 }
 
+/** What the workflow knew when it stopped waiting, beyond the signals. */
+export interface AssessContext {
+  /** Missing agents whose breaker was open: not waited for, and not counted against the threshold. */
+  degraded?: readonly string[];
+  /** A decisive signal stopped the wait: the rules decide on it whatever the threshold. */
+  decisive?: boolean;
+}
+
 /**
  * Decides on the signals a correlation collected. With every expected agent present this is a full
  * decision; after a timeout it is a partial decision when at least `min_agents_threshold` expected
- * agents reported, and `insufficient_data` otherwise.
+ * agents reported (fewer by the degraded agents that are missing), and `insufficient_data`
+ * otherwise. A missing optional agent does not make a decision partial.
  */
-export function assess(signals: Signals, policy: Policy): Assessment {
+export function assess(signals: Signals, policy: Policy, context: AssessContext = {}): Assessment {
   const available = Object.keys(signals).sort();
   const missing = policy.expected_agents.filter((agent) => !(agent in signals)).sort();
   const reportedExpected = policy.expected_agents.length - missing.length;
+  // Policies recorded before per-agent waiting have no `agents`.
+  const waits = (policy.agents as Policy['agents'] | undefined) ?? {};
+  const degradedMissing = missing.filter((agent) => context.degraded?.includes(agent));
+  const threshold = Math.max(1, Math.min(policy.min_agents_threshold, policy.expected_agents.length - degradedMissing.length));
   const sourceSignals: Record<string, number> = {};
   for (const agent of available) {
     const score = headlineScore(agent, signals[agent].analysis, policy);
@@ -112,7 +125,7 @@ export function assess(signals: Signals, policy: Policy): Assessment {
   }
   const common = { source_signals: sourceSignals, available_agents: available, missing_agents: missing };
 
-  if (reportedExpected < policy.min_agents_threshold) {
+  if (!context.decisive && reportedExpected < threshold) {
     return {
       ...common,
       action: 'insufficient_data',
@@ -123,7 +136,7 @@ export function assess(signals: Signals, policy: Policy): Assessment {
       aggregation_method: AGGREGATION_METHOD,
     };
   }
-  const partialData = missing.length > 0;
+  const partialData = missing.some((agent) => !waits[agent]?.optional);
   const confidence = scoreConfidence(signals, policy, partialData);
   return {
     ...common,

@@ -16,6 +16,8 @@ import { type Policy, type PolicyInput, policySchema } from '../contract/policy'
 import { DECISION_SUBJECT, type DeclaredStream, describeStreamChange, reconcileStream } from '../nats/streams';
 import type { OrchestratorMetrics } from '../observability/metrics';
 import { buildDecision, type DecisionFrame, decisionSeen } from '../shared/decision-record';
+import type { OutcomeSink } from '../agent-health/reporter';
+import { DECISIVE_SIGNAL_RULE } from '../shared/decisive-signals';
 import { publishDeadlineMs } from '../shared/publish-horizon';
 import { ORCHESTRATOR_VERSION } from '../version';
 import { assess, type Assessment, chooseRoute, instrumentOf } from './decision-rules';
@@ -29,6 +31,8 @@ export interface ActivityDependencies {
   decisions: DeclaredStream;
   /** Where published decisions are counted; optional for tests and tools. */
   metrics?: OrchestratorMetrics;
+  /** Where each published decision's agent outcomes go (the agents' circuit breakers); optional for tests and tools. */
+  outcomes?: OutcomeSink;
 }
 
 export interface PublishResult {
@@ -157,6 +161,7 @@ export function createActivities(deps: ActivityDependencies) {
       const { instrument, ...routed } = rulesOrFail(() => scoreAndRoute(input));
       const ours = buildDecision(input.frame, routed);
       const published = await publish(ours, input.run_started_at_ms);
+      if (!published.duplicate) deps.outcomes?.record(ours, input.policy);
       return { ...decisionSeen(ours, published.stored, instrument), duplicate: published.duplicate };
     },
   };
@@ -196,9 +201,12 @@ function rulesOrFail<T>(apply: () => T): T {
   }
 }
 
-/** Scoring and routing: both pure, one result. */
-function scoreAndRoute(input: { signals: Record<string, AgentSignal>; policy: Policy }): RoutedAssessment {
-  const assessment = assess(input.signals, input.policy);
+/** Scoring and routing: both pure, one result. The frame, when given, says what stopped the wait. */
+function scoreAndRoute(input: { signals: Record<string, AgentSignal>; policy: Policy; frame?: DecisionFrame }): RoutedAssessment {
+  const assessment = assess(input.signals, input.policy, {
+    degraded: input.frame?.degraded_agents,
+    decisive: input.frame?.decided_early?.rule === DECISIVE_SIGNAL_RULE,
+  });
   const instrument = instrumentOf(input.signals);
   return {
     ...assessment,

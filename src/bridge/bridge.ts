@@ -20,6 +20,7 @@ import {
   millis,
   nanos,
 } from 'nats';
+import { BreakerView } from '../agent-health/view';
 import type { Policy } from '../contract/policy';
 import type { Config } from '../config';
 import { type DeclaredStream, declareDlqStream, declareSignalsStream, describeStreamChange, DLQ_SUBJECT, reconcileStream, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
@@ -27,7 +28,7 @@ import type { Logger } from '../observability/logger';
 import type { OrchestratorMetrics } from '../observability/metrics';
 import { type AgentSignalEnvelope, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
 import { correlationSignalWithStart, correlationStart } from '../shared/correlation-start';
-import { type ClosedRun, readClosedRun } from './closed-run';
+import { type ClosedRun, fateAfterClose, readClosedRun } from './closed-run';
 import { expiredBecause, signalHorizonMs, unsafeSignalsAge } from './expiry';
 import { Gatherer } from './gather';
 import { type DlqReason, parseAgentMessage } from './parse';
@@ -61,6 +62,8 @@ export interface BridgeOptions {
   /** Messages delivered but not yet acknowledged, across all bridges on the consumer. */
   maxAckPending: number;
   metrics?: OrchestratorMetrics;
+  /** How often the agents' circuit breakers are read (ms), when the policy has them on. */
+  breakerPollMs?: number;
 }
 
 export interface BridgeStats {
@@ -167,9 +170,15 @@ export class SignalBridge {
   private statsTimer?: ReturnType<typeof setInterval>;
   /** Settles once the bridge has stopped; the same promise for every caller of stop(). */
   private stopped?: Promise<void>;
+  /** The expected agents' circuit breakers, when the policy has them on: new correlations do not wait for an open one. */
+  private readonly breakers?: BreakerView;
 
   constructor(private readonly options: BridgeOptions) {
     this.slots = new Slots(options.concurrency);
+    if ((options.policy.breaker as Policy['breaker'] | undefined)?.enabled) {
+      const { client, policy, logger, breakerPollMs, metrics } = options;
+      this.breakers = new BreakerView(client, policy.expected_agents, logger, policy.timeout_ms, breakerPollMs, (s) => metrics?.recordBreaker(s));
+    }
     this.reported = new ReportedAgents(options.policy.expected_agents);
     this.batches = new Gatherer<Pending>({
       windowMs: options.batchWindowMs,
@@ -194,6 +203,7 @@ export class SignalBridge {
       for (const change of await reconcileStream(jsm, stream)) logger.warn(change, describeStreamChange(change));
     }
     await this.ensureConsumer();
+    this.breakers?.start();
     this.loop = this.consumeUntilStopped();
     this.statsTimer = setInterval(() => logger.info(this.snapshot(), 'bridge stats'), STATS_INTERVAL_MS);
   }
@@ -216,6 +226,7 @@ export class SignalBridge {
   private async drain(): Promise<void> {
     this.stopping = true;
     clearInterval(this.statsTimer);
+    this.breakers?.stop();
     await this.messages?.close();
     await this.loop;
     this.batches.flushAll();
@@ -333,9 +344,10 @@ export class SignalBridge {
   private async handOver(corrId: string, batch: Pending[]): Promise<void> {
     const { client, policy, taskQueue, logger, metrics } = this.options;
     const envelopes = batch.map((p) => p.envelope);
+    const degraded = this.reported.has(corrId) ? [] : (this.breakers?.degradedAgents() ?? []);
     try {
-      const started = !this.reported.has(corrId) && (await this.startCorrelation(corrId, envelopes));
-      if (!started) await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, envelopes));
+      const started = !this.reported.has(corrId) && (await this.startCorrelation(corrId, envelopes, degraded));
+      if (!started) await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, envelopes, degraded));
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return await this.onClosedCorrelation(corrId, batch);
       const rejection = permanentRejection(error);
@@ -358,10 +370,10 @@ export class SignalBridge {
   }
 
   /** Starts the correlation with these messages in its input; false when it exists already, running or closed. */
-  private async startCorrelation(corrId: string, envelopes: AgentSignalEnvelope[]): Promise<boolean> {
+  private async startCorrelation(corrId: string, envelopes: AgentSignalEnvelope[], degraded: string[]): Promise<boolean> {
     const { client, policy, taskQueue, eagerStart } = this.options;
     try {
-      const handle = await client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, policy, taskQueue, envelopes, eagerStart));
+      const handle = await client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, policy, taskQueue, envelopes, eagerStart, degraded));
       this.stats.started++;
       if (handle.eagerlyStarted) this.stats.startedEagerly++;
       return true;
@@ -401,8 +413,9 @@ export class SignalBridge {
   /**
    * The correlation has already closed. A message its run received (a redelivery: the bridge died
    * between signalling and acknowledging) has had its fate there, used, counted as a duplicate or
-   * recorded as late, so it is a duplicate here; one it never received arrived too late. Until the
-   * run's history can be read, the messages wait in JetStream.
+   * recorded as late, so it is a duplicate here, and so is the same content republished under a
+   * new id; any other arrived too late. Until the run's history can be read, the messages
+   * wait in JetStream.
    */
   private async onClosedCorrelation(corrId: string, batch: Pending[]): Promise<void> {
     let run: ClosedRun;
@@ -412,7 +425,7 @@ export class SignalBridge {
       return this.retryLater(batch.map((p) => p.message), error, `cannot read the history of closed correlation ${corrId}`);
     }
     for (const { message, envelope } of batch) {
-      if (run.received.has(envelope.message_id)) {
+      if (fateAfterClose(run, envelope.message_id, envelope.signal) === 'duplicate') {
         this.stats.duplicates++;
         this.options.metrics?.signalsReceived.inc({ outcome: 'duplicate' });
         message.ack();

@@ -56,6 +56,12 @@ export const orchestrationDecisionSchema = z
     redrive_of: z.looseObject({ workflow_id: z.string().min(1), run_id: z.string().min(1) }).optional(),
     /** Set when the correlation decided before every expected agent had reported, and says why. */
     decided_early: earlyDecisionSchema.optional(),
+    /**
+     * Missing agents the correlation did not wait for, because their circuit breaker was open
+     * (they had missed their deadline in too many correlations in a row); sorted. The decision is
+     * then partial.
+     */
+    degraded_agents: z.array(agentNameSchema).optional(),
   })
   .meta({ title: 'OrchestrationDecision', description: 'One decision per correlation, on orchestrated.decision.' });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { agentNameSchema, RISK_LEVELS, unitIntervalSchema } from './agent-signal';
+import { agentNameSchema, RISK_LEVELS, TREND_DIRECTIONS, unitIntervalSchema } from './agent-signal';
 import { ACTIONS } from './decision';
 
 const regexSource = z.string().refine(
@@ -27,6 +27,46 @@ export const routeRuleSchema = z.strictObject({
   }),
 });
 
+/** How long a correlation waits for one expected agent, and whether its decision needs that agent. */
+export const agentWaitSchema = z.strictObject({
+  /** From the correlation's first signal; the shared `timeout_ms` when unset, never more. */
+  deadline_ms: z.number().int().positive().optional(),
+  /** An optional agent's absence makes no decision partial and does not count against `min_agents_threshold`. */
+  optional: z.boolean().default(false),
+});
+
+/**
+ * A signal that settles the outcome by itself: when one arrives the correlation decides at once on
+ * what it has, and the decision says which rule fired (`decided_early.rule: decisive_signal`).
+ * Every condition given must hold.
+ */
+export const decisiveSignalSchema = z.strictObject({
+  name: z.string().min(1),
+  agent: agentNameSchema,
+  when: z
+    .strictObject({
+      risk_level: z.array(z.enum(RISK_LEVELS)).min(1).optional(),
+      trend_direction: z.array(z.enum(TREND_DIRECTIONS)).min(1).optional(),
+    })
+    .refine((when) => Object.keys(when).length > 0, { message: 'needs at least one condition (risk_level, trend_direction)' }),
+});
+
+/**
+ * A circuit breaker per agent, shared by every correlation on the task queue: after
+ * `failure_threshold` correlations in a row decided without the agent (it missed its deadline),
+ * new correlations stop waiting for it and mark their decisions `degraded_agents`; after
+ * `reset_after_ms` the next correlations wait for it again (half-open), and a signal from it
+ * closes the breaker.
+ */
+export const breakerSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  failure_threshold: z.number().int().min(1).default(5),
+  reset_after_ms: z.number().int().positive().default(60_000),
+});
+
+export const DEFAULT_DECISIVE_SIGNALS = [{ name: 'risk_blocked', agent: 'risk', when: { risk_level: ['blocked' as const] } }];
+export const DEFAULT_BREAKER = { enabled: true, failure_threshold: 5, reset_after_ms: 60_000 };
+
 /**
  * Everything that shapes a decision, as versioned data. The workflow records the policy it used,
  * so a policy change never alters a correlation already in flight.
@@ -39,9 +79,15 @@ export const policySchema = z
     expected_agents: z.array(agentNameSchema).min(1).default(['momentum', 'risk']),
     /** Partial-data timeout in milliseconds, counted from the correlation's first signal. */
     timeout_ms: z.number().int().positive().default(5 * 60_000),
+    /** Per expected agent: its own deadline, and whether it is optional. Unlisted agents wait until `timeout_ms` and are required. */
+    agents: z.record(agentNameSchema, agentWaitSchema).default({}),
+    /** Signals that decide the correlation at once (by default: risk `blocked`, which means `no_trade` whatever else reports). */
+    decisive_signals: z.array(decisiveSignalSchema).default(DEFAULT_DECISIVE_SIGNALS),
+    /** The circuit breaker per agent (on by default). */
+    breaker: breakerSchema.default(DEFAULT_BREAKER),
     /**
      * Expected agents that must have reported for a decision on partial data at the timeout.
-     * Defaults to all of them: a timeout then decides `insufficient_data`.
+     * Defaults to all required (non-optional) ones: a timeout then decides `insufficient_data`.
      */
     min_agents_threshold: z.number().int().min(1).optional(),
     /** Most distinct agents one correlation keeps; more are refused, so an actor stays bounded. */
@@ -97,6 +143,14 @@ export const policySchema = z
         message: `must be at most the number of expected agents (${policy.expected_agents.length})`,
       });
     }
+    for (const [agent, wait] of Object.entries(policy.agents)) {
+      if (!policy.expected_agents.includes(agent)) {
+        ctx.addIssue({ code: 'custom', path: ['agents', agent], message: `"${agent}" is not one of expected_agents (${policy.expected_agents.join(', ')})` });
+      }
+      if (wait.deadline_ms !== undefined && wait.deadline_ms > policy.timeout_ms) {
+        ctx.addIssue({ code: 'custom', path: ['agents', agent, 'deadline_ms'], message: `must not exceed timeout_ms (${policy.timeout_ms})` });
+      }
+    }
     if (policy.expected_agents.length > policy.max_agents) {
       ctx.addIssue({ code: 'custom', path: ['max_agents'], message: 'must be at least the number of expected agents' });
     }
@@ -122,9 +176,11 @@ export const policySchema = z
   })
   .transform((policy) => ({
     ...policy,
-    min_agents_threshold: policy.min_agents_threshold ?? policy.expected_agents.length,
+    min_agents_threshold: policy.min_agents_threshold ?? Math.max(1, policy.expected_agents.filter((agent) => !policy.agents[agent]?.optional).length),
   }));
 
 export type PolicyInput = z.input<typeof policySchema>;
 export type Policy = z.output<typeof policySchema>;
 export type RouteRule = z.output<typeof routeRuleSchema>;
+export type DecisiveSignal = z.output<typeof decisiveSignalSchema>;
+export type BreakerSettings = z.output<typeof breakerSchema>;

@@ -24,8 +24,8 @@ const RISK_LEVELS = ['low', 'medium', 'high', 'blocked'] as const;
 const RISK_LEVEL_WEIGHTS = [0.35, 0.4, 0.2, 0.05];
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
-const pick = <T>(items: readonly T[], weights?: number[]): T => {
-  let r = Math.random() * (weights ?? items.map(() => 1)).reduce((a, b) => a + b, 0);
+const pick = <T>(random: () => number, items: readonly T[], weights?: number[]): T => {
+  let r = random() * (weights ?? items.map(() => 1)).reduce((a, b) => a + b, 0);
   for (let i = 0; i < items.length; i++) {
     r -= weights ? weights[i] : 1;
     if (r <= 0) return items[i];
@@ -33,16 +33,19 @@ const pick = <T>(items: readonly T[], weights?: number[]): T => {
   return items[items.length - 1];
 };
 
-/** One correlation's signals: momentum always, risk unless `partial`. */
-export function randomCorrelation(corrId: string, partial: boolean, now = new Date()): AgentSignal[] {
-  const base = { schema_version: '1.0.0', corr_id: corrId, enriched_at: now.toISOString(), source_signal: { instrument: pick(INSTRUMENTS) } };
-  const riskLevel = pick(RISK_LEVELS, RISK_LEVEL_WEIGHTS);
-  const riskScore = { low: 0.1, medium: 0.4, high: 0.7, blocked: 0.9 }[riskLevel] + Math.random() * 0.1;
+/**
+ * One correlation's signals: momentum always, risk unless `partial`. `random` draws every choice
+ * (a seeded one makes a run repeatable).
+ */
+export function randomCorrelation(corrId: string, partial: boolean, now = new Date(), random: () => number = Math.random): AgentSignal[] {
+  const base = { schema_version: '1.0.0', corr_id: corrId, enriched_at: now.toISOString(), source_signal: { instrument: pick(random, INSTRUMENTS) } };
+  const riskLevel = pick(random, RISK_LEVELS, RISK_LEVEL_WEIGHTS);
+  const riskScore = { low: 0.1, medium: 0.4, high: 0.7, blocked: 0.9 }[riskLevel] + random() * 0.1;
   const signals: AgentSignal[] = [
-    { ...base, agent_name: 'momentum', agent_version: '1.2.1', analysis: { trend_direction: pick(TRENDS), momentum_strength: round2(Math.random()), confidence: round2(0.3 + Math.random() * 0.7) } },
+    { ...base, agent_name: 'momentum', agent_version: '1.2.1', analysis: { trend_direction: pick(random, TRENDS), momentum_strength: round2(random()), confidence: round2(0.3 + random() * 0.7) } },
   ];
   if (!partial) {
-    signals.push({ ...base, agent_name: 'risk', agent_version: '0.9.0', analysis: { risk_level: riskLevel, overall_score: round2(riskScore), position_sizing: { recommended_size: 1_000 * Math.ceil(Math.random() * 20) } } });
+    signals.push({ ...base, agent_name: 'risk', agent_version: '0.9.0', analysis: { risk_level: riskLevel, overall_score: round2(riskScore), position_sizing: { recommended_size: 1_000 * Math.ceil(random() * 20) } } });
   }
   return signals;
 }

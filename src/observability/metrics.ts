@@ -1,9 +1,13 @@
 /**
  * The orchestrator's own Prometheus metrics. The worker records decisions; the bridge records
- * signals and the DLQ. Each process serves its registry on /metrics.
+ * signals, the DLQ and the agents' circuit breakers as it reads them. Each process serves its
+ * registry on /metrics.
  */
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { OrchestrationDecision } from '../contract/decision';
+import type { BreakerSnapshot, BreakerState } from '../shared/agent-breaker-api';
+
+const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
 
@@ -52,6 +56,26 @@ export class OrchestratorMetrics {
     labelNames: ['agent'] as const,
     registers: [this.registry],
   });
+
+  readonly breakerState = new Gauge({
+    name: 'orchestrator_agent_breaker_state',
+    help: "Each agent's circuit breaker as last read: 0 closed, 1 half-open, 2 open (correlations do not wait for the agent).",
+    labelNames: ['agent'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerMisses = new Gauge({
+    name: 'orchestrator_agent_breaker_consecutive_misses',
+    help: "Correlations in a row that decided without the agent, as its circuit breaker last counted.",
+    labelNames: ['agent'] as const,
+    registers: [this.registry],
+  });
+
+  /** The state of an agent's circuit breaker, as a starter last read it. */
+  recordBreaker(snapshot: BreakerSnapshot): void {
+    this.breakerState.set({ agent: snapshot.agent }, BREAKER_STATE_VALUES[snapshot.state]);
+    this.breakerMisses.set({ agent: snapshot.agent }, snapshot.consecutive_misses);
+  }
 
   /** Everything a published decision tells: its action and route, its latency, who came when, who never came. */
   recordDecision(decision: OrchestrationDecision): void {

@@ -1,14 +1,15 @@
 /**
  * The health of a deployment as an operator checks it: Temporal (reachable, version, search
- * attributes), the workers polling the task queue and its backlog, NATS with the orchestrator's
- * streams, the bridge's consumer lag and the dead-letter queue.
+ * attributes), the workers polling the task queue and its backlog, each agent's circuit breaker,
+ * NATS with the orchestrator's streams, the bridge's consumer lag and the dead-letter queue.
  */
-import type { Client, Connection } from '@temporalio/client';
+import { type Client, type Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { optionalTsToDate, optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection, nanos } from 'nats';
 import { JsApiError, jsApiErrorCode } from '../nats/api-errors';
 import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM } from '../nats/streams';
+import { type BreakerSnapshot, breakerStateQuery, breakerWorkflowIdFor } from '../shared/agent-breaker-api';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 /** How long one call to a server may take before the check is reported as failed. */
@@ -39,6 +40,8 @@ export interface TemporalStatus {
   server_version?: string;
   search_attributes?: { registered: string[]; missing: string[] };
   task_queue?: { name: string; workflow: TaskQueueTypeStatus; activity: TaskQueueTypeStatus };
+  /** Each expected agent's circuit breaker: its state, or null when no correlation has reported on the agent yet. */
+  agent_breakers?: Array<{ agent: string; breaker: BreakerSnapshot | null; error?: string }>;
   error?: string;
 }
 
@@ -97,8 +100,18 @@ async function describeTaskQueueType(client: Client, name: string, type: tempora
   }
 }
 
-/** Temporal's side, on a client already connected (or the reason it could not connect). */
-export async function temporalStatus(client: Client, address: string, taskQueue: string): Promise<TemporalStatus> {
+/** An agent's circuit breaker, by its workflow's query. */
+async function breakerStatus(client: Client, agent: string): Promise<NonNullable<TemporalStatus['agent_breakers']>[number]> {
+  try {
+    const breaker = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => client.workflow.getHandle(breakerWorkflowIdFor(agent)).query(breakerStateQuery));
+    return { agent, breaker };
+  } catch (error) {
+    return error instanceof WorkflowNotFoundError ? { agent, breaker: null } : { agent, breaker: null, error: message(error) };
+  }
+}
+
+/** Temporal's side, on a client already connected (or the reason it could not connect); `agents`: whose circuit breakers to read. */
+export async function temporalStatus(client: Client, address: string, taskQueue: string, agents: readonly string[] = []): Promise<TemporalStatus> {
   const namespace = client.options.namespace;
   const status: TemporalStatus = { address, namespace, reachable: false };
   // The CLI's clients are made on a full Connection (src/client/temporal-client.ts), which has the health and operator services.
@@ -126,7 +139,20 @@ export async function temporalStatus(client: Client, address: string, taskQueue:
     describeTaskQueueType(client, taskQueue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
   ]);
   status.task_queue = { name: taskQueue, workflow, activity };
+  status.agent_breakers = await Promise.all(agents.map((agent) => breakerStatus(client, agent)));
   return status;
+}
+
+/** One row per agent's circuit breaker: open and half-open are worth a look, not a failure (decisions go on, degraded). */
+function breakerCheck({ agent, breaker, error }: NonNullable<TemporalStatus['agent_breakers']>[number]): Check {
+  const name = `breaker ${agent}`;
+  if (error) return { name, level: 'warn', detail: `cannot read it: ${error}` };
+  if (!breaker) return { name, level: 'ok', detail: 'closed (no correlation has reported on this agent yet)' };
+  const misses = `${breaker.consecutive_misses} miss${breaker.consecutive_misses === 1 ? '' : 'es'} in a row (opens at ${breaker.settings.failure_threshold})`;
+  const change = breaker.last_transition ? `; ${breaker.last_transition.from} -> ${breaker.last_transition.to} at ${breaker.last_transition.at}: ${breaker.last_transition.reason}` : '';
+  if (breaker.state === 'closed') return { name, level: 'ok', detail: `closed, ${misses}${change}` };
+  const next = breaker.state === 'open' ? `, half-open at ${breaker.half_open_at}; correlations do not wait for ${agent}` : `; correlations wait for ${agent} again`;
+  return { name, level: 'warn', detail: `${breaker.state.replace('_', '-')}${next}; ${misses}${change}` };
 }
 
 /** grpc.health.v1 serving status names. */
@@ -285,6 +311,7 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
       rows.push(taskQueueCheck('workflow pollers', t.task_queue.name, t.task_queue.workflow, now));
       rows.push(taskQueueCheck('activity pollers', t.task_queue.name, t.task_queue.activity, now));
     }
+    rows.push(...(t.agent_breakers ?? []).map(breakerCheck));
   }
 
   const servers = n.servers.join(', ');

@@ -13,10 +13,13 @@ export const DEFAULT_TASK_QUEUE = 'orchestrator';
 /**
  * The workflow type new correlations start as: its first messages come in its start input, so a
  * bridge next to a worker can start it eagerly (the first workflow task comes back with the
- * start); one workflow task when the agents report close together, and one step to decide (see
- * src/workflows/batched-correlation.ts).
+ * start); one workflow task when the agents report close together, and one step to decide; each
+ * agent waited for until its own deadline, decisive signals deciding at once, agents with an open
+ * breaker not waited for (see src/workflows/batched-correlation.ts).
  */
-export const WORKFLOW_TYPE = 'correlationWorkflowV4';
+export const WORKFLOW_TYPE = 'correlationWorkflowV5';
+/** The eager shape before per-agent waiting, still registered for correlations in flight and recorded histories. */
+export const WORKFLOW_TYPE_V4 = 'correlationWorkflowV4';
 /** The shape whose first messages came in a signal, still registered for correlations in flight and recorded histories. */
 export const WORKFLOW_TYPE_V3 = 'correlationWorkflowV3';
 /** The batched shape that decided in two steps, still registered for correlations in flight and recorded histories. */
@@ -27,7 +30,7 @@ export const WORKFLOW_TYPE_V2 = 'correlationWorkflowV2';
  */
 export const WORKFLOW_TYPE_V1 = 'correlationWorkflow';
 /** Every workflow type a correlation can run as: what visibility queries and history readers accept. */
-export const WORKFLOW_TYPES: readonly string[] = [WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE_V3, WORKFLOW_TYPE];
+export const WORKFLOW_TYPES: readonly string[] = [WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE_V3, WORKFLOW_TYPE_V4, WORKFLOW_TYPE];
 
 /** The workflow id of a correlation: one correlation, one actor. */
 export function workflowIdFor(corrId: string): string {
@@ -60,6 +63,12 @@ export interface CorrelationStart {
    * correlation in flight, and the workflow needs no step to look it up.
    */
   policy: Policy;
+  /**
+   * V5: expected agents whose circuit breaker was open when the correlation started (read by the
+   * starter from the breaker's state). The run does not wait for them, and its decision names the
+   * missing ones `degraded_agents`. Recorded in the start event, so replay sees the same.
+   */
+  degraded_agents?: string[];
   redrive?: Redrive;
 }
 

@@ -22,6 +22,7 @@ export type CorrelationWorkflow = (start: CorrelationStart) => Promise<Orchestra
  *
  * @param eager ask Temporal to hand the first workflow task back with the start, to a worker on
  * the same connection (the bridge in the worker's process), instead of through the task queue
+ * @param degraded expected agents whose circuit breaker is open now: the correlation will not wait for them
  */
 export function correlationStart(
   corrId: string,
@@ -29,8 +30,9 @@ export function correlationStart(
   taskQueue: string,
   envelopes: AgentSignalEnvelope[],
   eager: boolean,
+  degraded: readonly string[] = [],
 ): WithWorkflowArgs<CorrelationWorkflow, WorkflowStartOptions<CorrelationWorkflow>> {
-  const start: CorrelationStart = { corr_id: corrId, policy, signals: envelopes };
+  const start: CorrelationStart = { ...startInput(corrId, policy, degraded), signals: envelopes };
   return {
     workflowId: workflowIdFor(corrId),
     taskQueue,
@@ -48,8 +50,9 @@ export function correlationSignalWithStart(
   policy: Policy,
   taskQueue: string,
   envelopes: AgentSignalEnvelope[],
+  degraded: readonly string[] = [],
 ): WithWorkflowArgs<CorrelationWorkflow, WorkflowSignalWithStartOptions<[AgentSignalEnvelope[]]>> {
-  const start: CorrelationStart = { corr_id: corrId, policy };
+  const start = startInput(corrId, policy, degraded);
   return {
     workflowId: workflowIdFor(corrId),
     taskQueue,
@@ -62,4 +65,9 @@ export function correlationSignalWithStart(
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     ...startVisibility(start),
   };
+}
+
+/** The input both starts share; `degraded_agents` only when a breaker is open, so the usual input stays as small as before. */
+function startInput(corrId: string, policy: Policy, degraded: readonly string[]): CorrelationStart {
+  return { corr_id: corrId, policy, ...(degraded.length > 0 ? { degraded_agents: [...degraded].sort() } : {}) };
 }

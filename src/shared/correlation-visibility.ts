@@ -21,8 +21,9 @@ export interface StartVisibility {
 }
 
 /** The search attributes, memo and summary a correlation starts with. */
-export function startVisibility({ corr_id: corrId, policy, redrive }: Pick<CorrelationStart, 'corr_id' | 'redrive'> & { policy: StartPolicy }): StartVisibility {
+export function startVisibility({ corr_id: corrId, policy, redrive, degraded_agents: degraded }: Pick<CorrelationStart, 'corr_id' | 'redrive' | 'degraded_agents'> & { policy: StartPolicy }): StartVisibility {
   const agents = policy.expected_agents.join(', ');
+  const notWaiting = degraded ? `; not waiting for ${degraded.join(', ')} (circuit breaker open)` : '';
   return {
     typedSearchAttributes: [
       { key: SA.correlationId, value: corrId },
@@ -33,9 +34,10 @@ export function startVisibility({ corr_id: corrId, policy, redrive }: Pick<Corre
     memo: {
       summary: redrive
         ? `Correlation ${corrId}: re-drive of ${redrive.of.workflow_id} (run ${redrive.of.run_id}) on its ${redrive.signals.length} recorded signal(s) (policy ${policy.version})`
-        : `Correlation ${corrId}: waits for ${agents} for up to ${formatDuration(policy.timeout_ms)} after its first signal (policy ${policy.version}), then decides`,
+        : `Correlation ${corrId}: waits for ${agents} for up to ${formatDuration(policy.timeout_ms)} after its first signal (policy ${policy.version}), then decides${notWaiting}`,
       expected_agents: [...policy.expected_agents],
       timeout_ms: policy.timeout_ms,
+      ...(degraded ? { degraded_agents: degraded } : {}),
       ...(redrive ? { redrive_of: redrive.of } : {}),
     },
     staticSummary: redrive ? `re-drive of ${redrive.of.workflow_id}: ${corrId}` : `correlation ${corrId}: ${agents} within ${formatDuration(policy.timeout_ms)}`,

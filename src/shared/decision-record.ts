@@ -15,6 +15,8 @@ export interface DecisionFrame {
   provenance: ProvenanceEntry[];
   redrive_of?: Redrive['of'];
   decided_early?: EarlyDecision;
+  /** Missing agents the run did not wait for because their breaker was open. */
+  degraded_agents?: string[];
 }
 
 /** The decision a correlation publishes: the rules' assessment and route, and exactly the inputs it used. */
@@ -35,6 +37,7 @@ export function buildDecision(frame: DecisionFrame, { orchestrator_version, rout
     provenance: frame.provenance,
     ...(frame.redrive_of ? { redrive_of: frame.redrive_of } : {}),
     ...(frame.decided_early ? { decided_early: frame.decided_early } : {}),
+    ...(frame.degraded_agents ? { degraded_agents: frame.degraded_agents } : {}),
   };
 }
 

@@ -2,7 +2,9 @@
  * A recorded correlation's decision next to the one another policy would have made on the same
  * signals, with the orchestrator's own pure decision rules (`assess` + `chooseRoute`). Pure.
  */
-import { assess, chooseRoute, type Signals } from '../activities/decision-rules';
+import { type AssessContext, assess, chooseRoute, type Signals } from '../activities/decision-rules';
+import type { OrchestrationDecision } from '../contract/decision';
+import { DECISIVE_SIGNAL_RULE } from '../shared/decisive-signals';
 import type { Action } from '../contract/decision';
 import type { Policy } from '../contract/policy';
 import type { RecoveredCorrelation, RunOutcome } from './history';
@@ -52,8 +54,8 @@ export interface Skipped {
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 /** The decision `policy` makes on `signals`: what the workflow's scoring and routing activities compute. */
-export function decide(signals: Signals, policy: Policy): Outcome {
-  const assessment = assess(signals, policy);
+export function decide(signals: Signals, policy: Policy, context: AssessContext = {}): Outcome {
+  const assessment = assess(signals, policy, context);
   return {
     action: assessment.action,
     confidence: assessment.confidence,
@@ -81,10 +83,12 @@ export function compareCorrelation(recovered: RecoveredCorrelation, policy: Poli
     partial_data: recorded.partial_data ?? false,
     policy_version: recorded.policy_version ?? recovered.recordedPolicy?.version ?? 'unknown',
   };
-  const next = decide(recovered.signals, policy);
+  // The run stopped waiting as it did (an open breaker, a decisive signal): the same under any policy.
+  const context = circumstances(recorded);
+  const next = decide(recovered.signals, policy, context);
   let baseline: Baseline = 'unknown';
   if (recovered.recordedPolicy) {
-    const again = decide(recovered.signals, recovered.recordedPolicy);
+    const again = decide(recovered.signals, recovered.recordedPolicy, context);
     baseline = again.action === old.action && again.confidence === old.confidence && again.route === old.route ? 'reproduced' : 'differs';
   }
   return {
@@ -98,6 +102,11 @@ export function compareCorrelation(recovered: RecoveredCorrelation, policy: Poli
     confidence_shift: round4(next.confidence - old.confidence),
     baseline,
   };
+}
+
+/** What stopped the recorded run's wait, as the rules take it. */
+function circumstances(recorded: Pick<OrchestrationDecision, 'degraded_agents' | 'decided_early'>): AssessContext {
+  return { degraded: recorded.degraded_agents, decisive: recorded.decided_early?.rule === DECISIVE_SIGNAL_RULE };
 }
 
 export function isSkipped(result: CorrelationDiff | Skipped): result is Skipped {

@@ -3,6 +3,7 @@ import { configuredBridge, type SignalBridge } from '../bridge/bridge';
 import { clientOn } from '../client/temporal-client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { BreakerReporter } from '../agent-health/reporter';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
 import { declareDecisionsStream, describeStreamChange, reconcileStream } from '../nats/streams';
@@ -21,7 +22,9 @@ runMain({
 Usage: orchestrator-worker [--help]
 
 Runs the Temporal worker of the orchestrator: the correlation workflow and its scoring, routing and
-publishing activities; with ORCH_WORKER_RUNS_BRIDGE=true also the NATS bridge, which then starts
+publishing activities, and each agent's circuit breaker (a long-lived workflow it reports the
+correlations' outcomes to, about once a second); with ORCH_WORKER_RUNS_BRIDGE=true also the NATS
+bridge, which then starts
 correlations eagerly on this worker. Connects to Temporal and NATS as configured below and stops
 gracefully on SIGINT or SIGTERM (the bridge drains its messages; in-flight activities get
 ORCH_SHUTDOWN_GRACE_MS to finish).`,
@@ -41,7 +44,11 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
       // Before the first decision: a DECISIONS stream left with a shorter duplicate window (an
       // operator's, or JetStream's 2-minute default) would let a late second publish through.
       for (const change of await reconcileStream(jsm, decisions)) logger.warn(change, describeStreamChange(change));
-      const activities = createActivities({ policy: config.policy, js: nc.jetstream(), jsm, decisions, metrics });
+      const client = clientOn(config.temporal, connection);
+      // Flushed (its last second of outcomes) before the connection closes.
+      const outcomes = resources.add(new BreakerReporter(client, config.taskQueue, logger), (r) => r.stop());
+      outcomes.start();
+      const activities = createActivities({ policy: config.policy, js: nc.jetstream(), jsm, decisions, metrics, outcomes });
       const worker = await createOrchestratorWorker({
         connection,
         namespace: config.temporal.namespace,
@@ -55,7 +62,7 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
       // The bridge in this process starts correlations on the worker's own connection, so Temporal
       // can hand each one's first workflow task straight back to this worker (eager start).
       const bridge = config.workerRunsBridge
-        ? configuredBridge(config, { js: nc.jetstream(), jsm, client: clientOn(config.temporal, connection), logger, metrics, eagerStart: true })
+        ? configuredBridge(config, { js: nc.jetstream(), jsm, client, logger, metrics, eagerStart: true })
         : undefined;
       if (config.httpPort > 0) {
         const probeConnection = resources.add(await Connection.connect(config.temporal.connectionOptions), (c) => c.close());

@@ -1,23 +1,35 @@
 import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DecideInput } from '../activities';
 import type { OrchestrationDecision } from '../contract/decision';
+import type { Policy } from '../contract/policy';
 import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationStart, stateQuery } from '../shared/correlation-api';
 import { buildDecision, decisionSeen } from '../shared/decision-record';
 import { LOCAL_PUBLISHING, LOCAL_RULES, localIo, rules } from './activity-options';
-import { Correlation } from './correlation';
+import { type AgentWaiting, Correlation } from './correlation';
 import { decisionFrame } from './decision';
 import { showDecided, showFailed, showState } from './visibility';
 
 /**
  * One correlation id, one actor: collects each agent's signal until every expected agent has
- * reported or the partial-data timer fires, then scores, routes and publishes in one local
- * activity, and returns the decision.
+ * reported or passed its own deadline (the partial-data timeout at the latest), or a decisive
+ * signal settles it, then scores, routes and publishes in one local activity, and returns the
+ * decision. It does not wait for agents whose circuit breaker was open when it started
+ * (`degraded_agents` in its input).
  *
  * Its shape is set by cost. The policy, the first search attributes, the memo and the first
  * messages come with the start (later ones in batch signals), so a bridge in the worker's process
  * starts it eagerly: Temporal hands the first workflow task back with the start, with no trip
  * through the task queue. A correlation whose agents report together is then one start, one
  * workflow task, two activations and seven history events, with no timer at all.
+ */
+export async function correlationWorkflowV5(input: CorrelationStart): Promise<OrchestrationDecision> {
+  return runCorrelation(input, decideInOneStep, { perAgent: true });
+}
+
+/**
+ * V5's shape without per-agent waiting: every expected agent until the shared timeout, no
+ * decisive signals, no breaker. Registered for the correlations an older bridge started and for
+ * their recorded histories.
  */
 export async function correlationWorkflowV4(input: CorrelationStart): Promise<OrchestrationDecision> {
   return runCorrelation(input, decideInOneStep);
@@ -58,12 +70,13 @@ async function decideInTwoSteps({ signals, policy, frame, run_started_at_ms }: R
   return decisionSeen(ours, published.stored, instrument);
 }
 
-async function runCorrelation(input: CorrelationStart, decide: Decide): Promise<OrchestrationDecision> {
+async function runCorrelation(input: CorrelationStart, decide: Decide, shape: { perAgent?: boolean } = {}): Promise<OrchestrationDecision> {
   const { corr_id: corrId, policy, redrive } = checked(input);
   const startedAt = workflowInfo().runStartTime;
   const timeoutAt = new Date(startedAt.getTime() + policy.timeout_ms);
   const correlation = new Correlation(corrId, startedAt.toISOString());
-  correlation.start(policy, timeoutAt);
+  const waiting = shape.perAgent ? agentWaiting(policy, startedAt.getTime(), input.degraded_agents) : undefined;
+  correlation.start(policy, timeoutAt, waiting);
 
   const receive = (envelope: AgentSignalEnvelope, at: Date): void => {
     const outcome = correlation.receive(envelope, at);
@@ -89,7 +102,9 @@ async function runCorrelation(input: CorrelationStart, decide: Decide): Promise<
 
   try {
     // A re-drive decides at once on the signals it was given: its deadline passed long ago.
-    if (!correlation.readyToDecide && !redrive) {
+    if (waiting && !redrive) {
+      await waitPerAgent(correlation);
+    } else if (!correlation.readyToDecide && !redrive) {
       await condition(() => correlation.readyToDecide, Math.max(1, timeoutAt.getTime() - Date.now()), {
         summary: `partial-data timeout: waiting for ${correlation.missingAgents().join(', ')}`,
       });
@@ -102,8 +117,8 @@ async function runCorrelation(input: CorrelationStart, decide: Decide): Promise<
       frame: decisionFrame(correlation, policy.version, new Date(), redrive),
       run_started_at_ms: startedAt.getTime(),
     });
-    // Decided with agents missing: at the timeout, unless a rule decided it early.
-    const timedOut = decision.missing_agents.length > 0 && !decision.decided_early;
+    // Decided with agents missing: at a deadline, unless a rule decided it early or it did not wait for them (degraded).
+    const timedOut = !decision.decided_early && decision.missing_agents.some((agent) => !decision.degraded_agents?.includes(agent));
     correlation.decided(decision, timedOut);
     showState(correlation);
     showDecided(decision, timedOut, instrument);
@@ -117,6 +132,36 @@ async function runCorrelation(input: CorrelationStart, decide: Decide): Promise<
     showState(correlation);
     showFailed();
     throw error;
+  }
+}
+
+/**
+ * Each expected agent's deadline: its own (never past the shared timeout), or the start itself
+ * when its breaker was open. Policies from before per-agent waiting have no `agents` or
+ * `decisive_signals`: every agent then waits for the timeout, and nothing decides early.
+ */
+function agentWaiting(policy: Policy, startedAtMs: number, degraded: readonly string[] = []): AgentWaiting {
+  const waits = (policy.agents as Policy['agents'] | undefined) ?? {};
+  const open = degraded.filter((agent) => policy.expected_agents.includes(agent));
+  const deadlines = Object.fromEntries(
+    policy.expected_agents.map((agent) => [agent, open.includes(agent) ? startedAtMs : startedAtMs + Math.min(waits[agent]?.deadline_ms ?? policy.timeout_ms, policy.timeout_ms)]),
+  );
+  return { deadlines, degraded: open, decisive: (policy.decisive_signals as Policy['decisive_signals'] | undefined) ?? [] };
+}
+
+/**
+ * Waits until the correlation is ready: every expected agent in or past its deadline, a decisive
+ * signal, or the signal limit. One timer at a time, to the next deadline of an agent still awaited;
+ * none when it is ready at the first workflow task.
+ */
+async function waitPerAgent(correlation: Correlation): Promise<void> {
+  for (;;) {
+    const now = Date.now();
+    const next = correlation.readyToDecideAt(now) ? undefined : correlation.nextDeadline(now);
+    if (next === undefined) return;
+    await condition(() => correlation.readyToDecideAt(Date.now()), Math.max(1, next - now), {
+      summary: `waiting for ${correlation.awaitedAgents(now).join(', ')} until ${new Date(next).toISOString()}`,
+    });
   }
 }
 

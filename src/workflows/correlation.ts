@@ -5,8 +5,9 @@
 import type { AgentSignal } from '../contract/agent-signal';
 import type { CorrelationState, CorrelationStatus } from '../contract/correlation-state';
 import type { EarlyDecision, OrchestrationDecision, ProvenanceEntry } from '../contract/decision';
-import type { Policy } from '../contract/policy';
+import type { DecisiveSignal, Policy } from '../contract/policy';
 import type { AgentSignalEnvelope } from '../shared/correlation-api';
+import { DECISIVE_SIGNAL_RULE, decisiveMatch } from '../shared/decisive-signals';
 
 /** How many late signals are kept in full; beyond that they are only counted. */
 export const MAX_LATE_SIGNALS_KEPT = 20;
@@ -17,6 +18,20 @@ type Receipt = { message_id: string; arrived_at: string };
 
 /** `max_signals` is absent from the policies recorded before it existed: no limit for those runs. */
 export type CorrelationPolicy = Pick<Policy, 'version' | 'expected_agents' | 'min_agents_threshold' | 'max_agents'> & Partial<Pick<Policy, 'max_signals'>>;
+
+/**
+ * How long the run waits for each agent (correlationWorkflowV5 on): every expected agent's own
+ * deadline, those whose breaker was open at the start (not waited for), and the signals that
+ * decide at once. Runs of older shapes have none of it and wait for every agent
+ * until the shared timeout.
+ */
+export interface AgentWaiting {
+  /** When the run stops waiting for each expected agent (ms since the epoch). */
+  deadlines: Record<string, number>;
+  /** Expected agents whose breaker was open at the start: their deadline is the start itself. */
+  degraded: readonly string[];
+  decisive: readonly DecisiveSignal[];
+}
 
 export class Correlation {
   private status: CorrelationStatus = 'collecting';
@@ -29,6 +44,8 @@ export class Correlation {
   private readonly lateSignals: Array<Receipt & { agent_name: string }> = [];
   private policy?: CorrelationPolicy;
   private timeoutAt?: string;
+  private waiting?: AgentWaiting;
+  private decisive?: EarlyDecision;
   private decision?: OrchestrationDecision;
 
   constructor(
@@ -71,13 +88,16 @@ export class Correlation {
     }
     this.signals[agent] = signal;
     this.receipts[agent] = receipt;
+    const decisive = this.waiting && !this.decisive ? decisiveMatch(signal, this.waiting.decisive) : undefined;
+    if (decisive) this.decisive = { rule: DECISIVE_SIGNAL_RULE, detail: decisive.detail };
     return 'accepted';
   }
 
-  /** Fixes the policy the correlation waits under and when its partial-data timer fires. */
-  start(policy: CorrelationPolicy, timeoutAt: Date): void {
+  /** Fixes the policy the correlation waits under, when its partial-data timer fires and, from V5 on, how it waits for each agent. */
+  start(policy: CorrelationPolicy, timeoutAt: Date, waiting?: AgentWaiting): void {
     this.policy = policy;
     this.timeoutAt = timeoutAt.toISOString();
+    this.waiting = waiting;
   }
 
   /** True once the run has received as many messages as the policy allows: it must decide now. */
@@ -90,9 +110,35 @@ export class Correlation {
     return this.allExpectedReported || this.signalLimitReached;
   }
 
+  /**
+   * From V5 on: nothing left to wait for at `nowMs`, also because a decisive signal came or every
+   * agent still missing is past its own deadline.
+   */
+  readyToDecideAt(nowMs: number): boolean {
+    return this.readyToDecide || this.decisive !== undefined || this.awaitedAgents(nowMs).length === 0;
+  }
+
+  /** Expected agents not in yet whose deadline has not passed at `nowMs` (all missing ones before V5). */
+  awaitedAgents(nowMs: number): string[] {
+    return this.missingAgents().filter((agent) => this.waiting === undefined || nowMs < this.waiting.deadlines[agent]);
+  }
+
+  /** The next moment the run must look again: the earliest deadline of an agent it still waits for. */
+  nextDeadline(nowMs: number): number | undefined {
+    const deadlines = this.awaitedAgents(nowMs).map((agent) => this.waiting?.deadlines[agent] ?? Number.POSITIVE_INFINITY);
+    return deadlines.length > 0 ? Math.min(...deadlines) : undefined;
+  }
+
+  /** Missing agents whose breaker was open at the start: the decision names them `degraded_agents`. */
+  degradedAgents(): string[] {
+    return this.missingAgents().filter((agent) => this.waiting?.degraded.includes(agent));
+  }
+
   /** Why the correlation decides before its expected agents are all in, if it does. */
   earlyDecision(): EarlyDecision | undefined {
-    if (this.allExpectedReported || !this.signalLimitReached) return undefined;
+    if (this.allExpectedReported) return undefined;
+    if (this.decisive) return this.decisive;
+    if (!this.signalLimitReached) return undefined;
     return { rule: 'signal_limit', detail: `took ${this.policy?.max_signals} messages, the policy's max_signals; the rest were rejected` };
   }
 

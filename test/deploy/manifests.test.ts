@@ -280,6 +280,17 @@ describe('YAML files', () => {
 });
 
 describe('kustomize overlays', () => {
+  it.each([
+    ['dev', 1],
+    ['prod', 3],
+  ] as const)('%s declares the streams with %i replica(s)', (overlay, replicas) => {
+    for (const workload of objectsOf(builds[overlay], 'Deployment')) {
+      const { env } = containerEnv(builds[overlay], podContainers(workload)[0]);
+      const { streams } = loadConfig({ ...env, ORCH_POLICY_FILE: undefined });
+      expect([streams.signals.replicas, streams.dlq.replicas, streams.decisions.replicas]).toEqual([replicas, replicas, replicas]);
+    }
+  });
+
   it.each(OVERLAYS)('%s patches only objects of the base', (overlay) => {
     const { patches, resources, unmatched } = builds[overlay];
     expect(patches.length).toBeGreaterThan(0);

@@ -1,7 +1,8 @@
 /**
  * The fate the bridge gives a message whose correlation has closed, on real servers: a
- * redelivered message its run already received is a duplicate, whatever the run did with it;
- * only a message the run never received is late. (A closed run whose history cannot be read is
+ * redelivered message its run already received is a duplicate, whatever the run did with it, and
+ * so is the same content republished under a new id (an agent restarted); only new content the
+ * run never received is late. (A closed run whose history cannot be read is
  * in test/e2e/codec.test.ts, where the keys make it so.)
  */
 import { SIGNALS_STREAM } from '../../src/nats/streams';
@@ -49,12 +50,18 @@ describe('a message for a closed correlation', () => {
     const late = await stack.publish('risk', risk(corrId, { risk_level: 'high', overall_score: 0.9 }));
     await caughtUp(late);
     expect(await dlqSeqs()).toEqual([String(late)]);
+    // The risk signal the decision used, republished by a restarted agent under a new message id
+    // (JetStream stores it again): a duplicate, acknowledged, not in the DLQ.
+    const republished = await stack.publish('risk', risk(corrId), `${corrId}:risk:after-restart`);
+    expect(republished).toBeGreaterThan(late);
+    await caughtUp(republished);
+    expect(await dlqSeqs()).toEqual([String(late)]);
 
     // An operator deletes the consumer; the bridge re-creates it and JetStream delivers every
     // message of SIGNALS again.
     await stack.nats.jsm.consumers.delete(SIGNALS_STREAM, DURABLE);
-    await caughtUp(late, 120_000);
-    // The three the run received are duplicates now; the late one's entry is not repeated.
+    await caughtUp(republished, 120_000);
+    // The three the run received and the republished one are duplicates now; the late one's entry is not repeated.
     expect(await dlqSeqs()).toEqual([String(late)]);
   }, 180_000);
 });

@@ -1,7 +1,8 @@
 /**
  * A bounded actor, on real servers: an agent stuck in a loop publishes two thousand messages for
- * one correlation. The run takes `max_signals` of them, decides at once on what it has, and closes;
- * every other message is late (in the DLQ). Its history stays a few dozen events long, far from
+ * one correlation, each a little different. The run takes `max_signals` of them, decides at once
+ * on what it has, and closes; every other message is late (in the DLQ). (Copies of the same
+ * content are duplicates instead: the chaos suite's hot correlation, test/chaos/message-fates.) Its history stays a few dozen events long, far from
  * Temporal's limits (51,200 events, 10,000 signals).
  */
 import { SIGNALS_STREAM } from '../../src/nats/streams';
@@ -26,7 +27,7 @@ afterAll(async () => {
 describe('a correlation flooded by one agent', () => {
   it('takes max_signals messages, decides at once, and leaves every other message late, with a short history', async () => {
     const corrId = uniqueCorrId('hot');
-    const seqs = await Promise.all(Array.from({ length: MESSAGES }, () => stack.publish('momentum', momentum(corrId))));
+    const seqs = await Promise.all(Array.from({ length: MESSAGES }, (_, i) => stack.publish('momentum', momentum(corrId, { trend_direction: 'bullish', momentum_strength: i / MESSAGES, confidence: 0.8 }))));
     const [stored, ...extra] = await stack.decisionsFor(corrId);
     expect(extra).toEqual([]);
     expect(stored.decision).toMatchObject({ missing_agents: ['risk'], decided_early: { rule: 'signal_limit' } });

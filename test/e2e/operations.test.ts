@@ -77,12 +77,12 @@ describe('building blocks', () => {
     expect(
       redriveQuery({ statuses: ['failed', 'terminated'], since: new Date(0), until: new Date(1_000), route: 'r', action: 'a', instrument: 'BTC/USD', query: 'PolicyVersion = "x" OR PolicyVersion = "y"' }),
     ).toBe(
-      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4") AND ExecutionStatus != "Running" AND (CorrelationStatus = "failed" OR ExecutionStatus = "Failed" OR ExecutionStatus = "Terminated") ' +
+      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND (CorrelationStatus = "failed" OR ExecutionStatus = "Failed" OR ExecutionStatus = "Terminated") ' +
         'AND StartTime >= "1970-01-01T00:00:00.000Z" AND StartTime < "1970-01-01T00:00:01.000Z" AND DecisionRoute = "r" AND DecisionAction = "a" AND Instrument = "BTC/USD" ' +
         'AND (PolicyVersion = "x" OR PolicyVersion = "y")',
     );
-    expect(correlationQuery('(a = "x)") OR (b = 1)')).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4") AND ((a = "x)") OR (b = 1))');
-    expect(correlationQuery('(a = 1 OR b = 2)')).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4") AND (a = 1 OR b = 2)');
+    expect(correlationQuery('(a = "x)") OR (b = 1)')).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ((a = "x)") OR (b = 1))');
+    expect(correlationQuery('(a = 1 OR b = 2)')).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND (a = 1 OR b = 2)');
   });
 
   it('reads --since as a duration ago or an ISO time', () => {
@@ -186,7 +186,7 @@ describe('orch replay', () => {
     const run = await runCli(['replay', '--query', query, '--verbose'], { ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain(`query: WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4") AND (${query})\n`);
+    expect(run.stdout).toContain(`query: WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND (${query})\n`);
     expect(run.stdout).toContain('replaying 2 matching workflows');
     expect(run.stdout).toMatch(new RegExp(`^OK +corr-${corrId} \\(run `, 'm'));
     expect(run.stdout).toMatch(new RegExp(`^OK +corr-${other} \\(run `, 'm'));
@@ -210,7 +210,7 @@ describe('orch redrive', () => {
     const dry = await runCli(['redrive', '--status', 'failed', '--since', since, '--dry-run']);
     expect(dry.stderr).toBe('');
     expect(dry.status).toBe(0);
-    expect(dry.stdout).toContain(`query: WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4") AND ExecutionStatus != "Running" AND (CorrelationStatus = "failed" OR ExecutionStatus = "Failed") AND StartTime >= "${since}"`);
+    expect(dry.stdout).toContain(`query: WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND (CorrelationStatus = "failed" OR ExecutionStatus = "Failed") AND StartTime >= "${since}"`);
     expect(dry.stdout).toContain('found 1 correlation (1 run): 1 to re-drive, 0 skipped');
     expect(dry.stdout).toMatch(new RegExp(`^${corrId} +corr-${corrId} ${failedRun} +failed/FAILED +momentum +would start ${newId}$`, 'm'));
     expect(dry.stdout.trim().split('\n').at(-1)).toBe('dry run: nothing started. 1 correlation would be re-driven.');

@@ -16,11 +16,11 @@ import type { PolicyInput } from '../../src/contract/policy';
 import { randomCorrelation } from '../../src/devstack/demo-feed';
 import { bridgeProcess, workerProcess } from '../../src/devstack/local-stack';
 import { type ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
-import { DEFAULT_STREAMS } from '../../src/config';
-import { DECISION_SUBJECT, DECISIONS_STREAM, declareDecisionsStream, DLQ_STREAM, reconcileStream, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
+import { DECISION_SUBJECT, DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
 import { REPO_ROOT, WORKFLOW_BUNDLE_PATH } from './paths';
 import { TcpProxy } from './tcp-proxy';
 import { runOrch, type CommandRun } from './run-command';
+import { chaosSeed, seededRandom } from './seeded-random';
 
 // ---------------------------------------------------------------------------------------------
 // Scale
@@ -45,8 +45,14 @@ export const CHAOS_REPORT_DIR = join(REPO_ROOT, '.cache', 'chaos');
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The scenario's seed (ORCH_CHAOS_SEED replays a run): logged at its start and kept in its report. */
+export const SEED = chaosSeed();
+
+/** Every random choice of a scenario comes from here, so the seed replays them. */
+export const random = seededRandom(SEED);
+
 export function randomBetween(low: number, high: number): number {
-  return low + Math.random() * (high - low);
+  return low + random() * (high - low);
 }
 
 /** Polls `probe` until it returns a value (not undefined); throws after `timeoutMs`. */
@@ -82,6 +88,8 @@ export interface ChaosStackOptions {
   workerNatsProxy?: boolean;
   /** Put a TCP proxy between the bridge and Temporal. */
   bridgeTemporalProxy?: boolean;
+  /** Runs once nats-server is up, before the worker and the bridge start (an operator's own streams). */
+  prepareNats?: (jsm: JetStreamManager) => Promise<void>;
 }
 
 export interface ChaosStack {
@@ -105,15 +113,27 @@ export interface ChaosStack {
 
 export const BRIDGE_DURABLE = 'orchestrator-bridge';
 
+/**
+ * The verification expects every published signal in its decision. Decisive signals and the agent
+ * breaker legitimately decide without some (the signal that comes after is late), so the fault
+ * scenarios run without them unless their policy turns them on (agent-dark does the breaker).
+ */
+const FAULT_SCENARIO_POLICY: PolicyInput = { version: 'chaos', decisive_signals: [], breaker: { enabled: false } };
+
 export async function startChaosStack(options: ChaosStackOptions): Promise<ChaosStack> {
   const dir = mkdtempSync(join(tmpdir(), `orch-chaos-${options.scenario}-`));
   mkdirSync(join(dir, 'nats'), { recursive: true });
   const policyFile = join(dir, 'policy.json');
-  writeFileSync(policyFile, JSON.stringify(options.policy));
+  writeFileSync(policyFile, JSON.stringify({ ...FAULT_SCENARIO_POLICY, ...options.policy }));
   const [temporal, nats] = await Promise.all([
     startTemporalDevServer({ uiPort: false, dbFile: join(dir, 'temporal.sqlite'), logFile: join(dir, 'temporal.log') }),
     startNatsServer({ storeDir: join(dir, 'nats'), logFile: join(dir, 'nats.log') }),
   ]);
+  if (options.prepareNats) {
+    const operator = await connect({ servers: nats.url, name: `chaos-${options.scenario}-operator` });
+    await options.prepareNats(await operator.jetstreamManager());
+    await operator.close();
+  }
   const proxies: ChaosStack['proxies'] = {};
   if (options.bridgeNatsProxy) proxies.bridgeNats = await TcpProxy.start(nats.port);
   if (options.workerNatsProxy) proxies.workerNats = await TcpProxy.start(nats.port);
@@ -140,8 +160,8 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
   const nc = await connect({ servers: nats.url, name: `chaos-${options.scenario}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
-  // The worker creates it with its first decision, with the same settings; the ledger reads it from the start.
-  await reconcileStream(jsm, declareDecisionsStream(DEFAULT_STREAMS));
+  // The worker declares DECISIONS and the bridge SIGNALS at start; the ledger reads DECISIONS from its start.
+  await pollUntil('the DECISIONS stream', () => jsm.streams.info(DECISIONS_STREAM).then(() => true), 30_000);
   await pollUntil('the SIGNALS stream', () => jsm.streams.info(SIGNALS_STREAM).then(() => true), 30_000);
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
 
@@ -196,6 +216,8 @@ export interface PublishedCorrelation {
   partial: boolean;
   /** Agent -> stream sequence of its stored signal (the decision's provenance message id). */
   seqs: Record<string, number>;
+  /** Agent -> the signal it published (a scenario may publish it again). */
+  sent: Record<string, AgentSignal>;
   /** When its first signal went out (ms since the epoch). */
   firstSentAt: number;
   /** When every signal of it was acknowledged by JetStream. */
@@ -210,6 +232,13 @@ export interface LoadOptions {
   partialShare: number;
   /** Correlations being published at once (a NATS outage shows as lag, not unbounded memory). */
   maxInFlight?: number;
+  /**
+   * How far apart a correlation's two agents publish: the second waits a delay drawn from 0 to
+   * this (default 0). Either agent may go first, so agents arrive out of order and late.
+   */
+  agentSpreadMs?: number;
+  /** Risk publishes before momentum (default: either first, at random). */
+  riskFirst?: boolean;
 }
 
 /**
@@ -220,6 +249,8 @@ export interface LoadOptions {
  */
 export class ChaosLoad {
   readonly correlations: PublishedCorrelation[] = [];
+  /** While risk is in here, correlations start without it (an agent gone dark): they are partial. */
+  readonly darkAgents = new Set<string>();
   readonly byId = new Map<string, PublishedCorrelation>();
   publishRetries = 0;
   /** Retries that JetStream recognised as already stored. */
@@ -278,15 +309,20 @@ export class ChaosLoad {
 
   private launch(n: number): void {
     const corrId = `${this.options.prefix}${n}`;
-    const partial = isPartial(n, this.options.partialShare);
-    const record: PublishedCorrelation = { corrId, n, partial, seqs: {}, firstSentAt: Date.now() };
+    const partial = this.darkAgents.has('risk') || isPartial(n, this.options.partialShare);
+    const record: PublishedCorrelation = { corrId, n, partial, seqs: {}, sent: {}, firstSentAt: Date.now() };
     this.correlations.push(record);
     this.byId.set(corrId, record);
     this.inFlight++;
-    const [momentum, risk] = randomCorrelation(corrId, false);
-    const signals: AgentSignal[] = partial ? [momentum] : Math.random() < 0.5 ? [momentum, { ...risk }] : [{ ...risk }, momentum];
+    const [momentum, risk] = randomCorrelation(corrId, false, new Date(), random);
+    const signals: AgentSignal[] = partial ? [momentum] : this.options.riskFirst || random() < 0.5 ? [risk, momentum] : [momentum, risk];
+    const spread = randomBetween(0, this.options.agentSpreadMs ?? 0);
     const work = (async () => {
-      for (const signal of signals) record.seqs[signal.agent_name] = await this.publish(signal);
+      for (const [i, signal] of signals.entries()) {
+        if (i > 0 && spread > 0) await sleep(spread);
+        record.seqs[signal.agent_name] = await this.publish(signal);
+        record.sent[signal.agent_name] = signal;
+      }
       record.publishedAt = Date.now();
     })().finally(() => {
       this.inFlight--;
@@ -295,9 +331,13 @@ export class ChaosLoad {
     this.pending.add(work);
   }
 
-  private async publish(signal: AgentSignal): Promise<number> {
+  /**
+   * Publishes a signal as an agent does, retried under its message id until JetStream has it;
+   * returns its stream sequence. `msgID` defaults to `<corr_id>:<agent>`: an agent republishing the
+   * same content under a new id (a restarted agent) passes its own.
+   */
+  async publish(signal: AgentSignal, msgID = `${signal.corr_id}:${signal.agent_name}`): Promise<number> {
     const data = JSON.stringify(signal);
-    const msgID = `${signal.corr_id}:${signal.agent_name}`;
     const deadline = Date.now() + 5 * 60_000;
     for (;;) {
       try {
@@ -339,6 +379,8 @@ export class DecisionLedger {
   readonly firstArrival = new Map<string, number>();
   /** When the workflow made each decision (its `orchestrated_at`), which can be well before it was published. */
   readonly decidedAt = new Map<string, number>();
+  /** The first decision stored for each correlation. */
+  readonly decisions = new Map<string, OrchestrationDecision>();
   readonly arrivals: number[] = [];
   /** Publishes seen on the subject per correlation, including those JetStream then dropped as duplicates. */
   readonly rawPublishes = new Map<string, number>();
@@ -359,6 +401,7 @@ export class DecisionLedger {
           const decision = message.json<OrchestrationDecision>();
           if (!ledger.firstArrival.has(decision.corr_id)) {
             ledger.firstArrival.set(decision.corr_id, at);
+            ledger.decisions.set(decision.corr_id, decision);
             ledger.decidedAt.set(decision.corr_id, Date.parse(decision.orchestrated_at));
           }
           ledger.arrivals.push(at);
@@ -501,6 +544,8 @@ export interface Problem {
 export interface ChaosReport {
   scenario: string;
   scale: ChaosScale;
+  /** ORCH_CHAOS_SEED=<seed> replays the run's choices. */
+  seed: number;
   fault_classes: string[];
   faults_injected: number;
   faults: FaultFigures[];
@@ -647,6 +692,7 @@ export async function finishAndVerify(options: VerifyOptions): Promise<ChaosRepo
   const report: ChaosReport = {
     scenario: stack.scenario,
     scale: SCALE,
+    seed: SEED,
     fault_classes: [...new Set(faults.faults.map((f) => f.kind))],
     faults_injected: faults.faults.length,
     faults: faultList,
@@ -710,7 +756,7 @@ export function writeReport(report: ChaosReport): void {
 export function summary(report: ChaosReport): string {
   const faults = report.faults.map((f) => `${f.kind}: outage ${f.outage_s}s, recovery ${f.recovery_s ?? '-'}s`).join('; ');
   return (
-    `[chaos ${report.scenario} ${report.scale}] ${report.correlations} correlations (${report.partial_correlations} partial), ` +
+    `[chaos ${report.scenario} ${report.scale} seed ${report.seed}] ${report.correlations} correlations (${report.partial_correlations} partial), ` +
     `${report.decided} decided, ${report.lost} lost, ${report.duplicated} duplicated, ${report.mismatched} mismatched, ` +
     `DLQ ${report.dlq_unexpected} unexpected/${report.dlq_deliberate} deliberate, ${report.redelivered_signals} redelivered, ` +
     `${report.republishes_deduped} republishes deduped | ${faults} | ${report.duration_s}s`
@@ -745,6 +791,8 @@ export interface ScenarioOptions extends ChaosStackOptions {
   /** The load runs at least until this many correlations have begun. */
   minCorrelations: number;
   partialShare?: number;
+  agentSpreadMs?: number;
+  riskFirst?: boolean;
   /** Injects the faults while the load runs. */
   chaos: (ctx: ScenarioContext) => Promise<void>;
   /** Decisions that must be flowing before the first fault. */
@@ -758,6 +806,7 @@ export interface ScenarioOptions extends ChaosStackOptions {
  * stack (keeping its data folder when something is wrong) and returns the report.
  */
 export async function runScenario(options: ScenarioOptions): Promise<ChaosReport> {
+  console.log(`[chaos ${options.scenario}] seed ${SEED}; replay its choices with ORCH_CHAOS_SEED=${SEED}`);
   const startedAt = Date.now();
   const loadavgStart = loadavg();
   const stack = await startChaosStack(options);
@@ -766,7 +815,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ChaosReport
   try {
     const ledger = await DecisionLedger.start(stack.nc, stack.js);
     const prefix = `${options.scenario}-${Date.now().toString(36)}-`;
-    const load = new ChaosLoad(stack.js, { prefix, correlationsPerSecond: options.rate, partialShare: options.partialShare ?? 0.2 });
+    const load = new ChaosLoad(stack.js, { prefix, correlationsPerSecond: options.rate, partialShare: options.partialShare ?? 0.2, agentSpreadMs: options.agentSpreadMs, riskFirst: options.riskFirst });
     running = load;
     const faults = new FaultLog();
     const ctx = { stack, load, ledger, faults };

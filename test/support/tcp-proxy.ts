@@ -2,7 +2,9 @@
  * A small real TCP proxy for chaos tests: it sits between one process and a server (the bridge and
  * nats-server, the worker and nats-server, the bridge and Temporal) and can cut the network there.
  * A cut destroys every connection through it and closes its listening socket, so new connections
- * are refused (ECONNREFUSED) until `heal()` listens again on the same port.
+ * are refused (ECONNREFUSED) until `heal()` listens again on the same port. `muteReplies()` is
+ * the subtler fault: what the client sends still arrives, what the server answers is dropped (a
+ * publish is stored, its acknowledgement is lost).
  */
 import net from 'node:net';
 
@@ -14,13 +16,16 @@ export interface TcpProxyStats {
   /** Connections destroyed by cuts. */
   dropped: number;
   cuts: number;
+  /** Chunks from the server dropped while replies were muted. */
+  repliesDropped: number;
 }
 
 export class TcpProxy {
   private server: net.Server | undefined;
   /** Open connections: the client's socket and the one to the target. */
   private readonly connections = new Set<[net.Socket, net.Socket]>();
-  private readonly counters = { accepted: 0, dropped: 0, cuts: 0 };
+  private readonly counters = { accepted: 0, dropped: 0, cuts: 0, repliesDropped: 0 };
+  private repliesMuted = false;
 
   private constructor(
     readonly targetPort: number,
@@ -73,8 +78,14 @@ export class TcpProxy {
     await closed;
   }
 
-  /** Accepts connections again, on the same port. */
+  /** From now on, bytes from the server are dropped; bytes to it still go through. */
+  muteReplies(): void {
+    this.repliesMuted = true;
+  }
+
+  /** Accepts connections again, on the same port, and passes replies again. */
   async heal(): Promise<void> {
+    this.repliesMuted = false;
     if (this.server) return;
     await this.listen();
   }
@@ -131,6 +142,16 @@ export class TcpProxy {
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (this.repliesMuted) {
+        this.counters.repliesDropped++;
+        return;
+      }
+      // Backpressure by hand, as pipe() would: the reply path can be muted, so it is not a pipe.
+      if (!client.write(chunk)) {
+        upstream.pause();
+        client.once('drain', () => upstream.resume());
+      }
+    });
   }
 }

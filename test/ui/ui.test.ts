@@ -76,7 +76,7 @@ describe('the Temporal UI on the local stack', () => {
     const query = encodeURIComponent(`CorrelationId = "${corrId}"`);
     const text = await openUntil(`${stack.temporal.uiUrl}/namespaces/default/workflows?query=${query}`, `a listed ${workflowId}`, (t) => t.includes(workflowId));
     // One row: this correlation, completed, of the correlation workflow type; the filter is shown.
-    expect(text).toMatch(new RegExp(`Completed\\s+${workflowId}\\s+[0-9a-f-]{36}\\s+correlationWorkflowV4`));
+    expect(text).toMatch(new RegExp(`Completed\\s+${workflowId}\\s+[0-9a-f-]{36}\\s+correlationWorkflowV5`));
     expect(text).toContain(`"${corrId}"`);
     expect(text).toMatch(/1–1\s+of 1/);
     await screenshot('workflow-list');
@@ -87,7 +87,7 @@ describe('the Temporal UI on the local stack', () => {
     runUrl = page.url().replace(/\/history$/, '');
     expect(text).toContain(workflowId);
     expect(text).toContain('Completed');
-    expect(text).toContain('correlationWorkflowV4');
+    expect(text).toContain('correlationWorkflowV5');
     expect(text).toMatch(/"action": "trade"/);
     expect(text).toMatch(/"route": "standard"/);
     expect(text).toMatch(/"contributing_agents": \[\s*"momentum",\s*"risk"\s*\]/);

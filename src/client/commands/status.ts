@@ -15,6 +15,8 @@ Checks the deployment the settings point at, and prints one row per check:
   search attributes  the orchestrator's search attributes are registered on the namespace
   workflow pollers   workers polling the task queue (ORCH_TASK_QUEUE) for workflow tasks, each with
   activity pollers   its identity and last poll, and the queue's backlog when the server reports it
+  breaker <agent>    each expected agent's circuit breaker (closed, open, half-open), its misses
+                     in a row and its last change; open or half-open is a warning
   nats               reachable, with JetStream
   SIGNALS stream     agent signals stored
   bridge consumer    the bridge's durable consumer (ORCH_BRIDGE_DURABLE): messages not yet
@@ -79,7 +81,7 @@ export const statusCommand: Command = {
           return { address, namespace: config.temporal.namespace, reachable: false, error: errorMessage(error).replace(/^cannot connect to Temporal at \S+ \(TEMPORAL_ADDRESS\), namespace \S+: /, '') };
         }
         try {
-          return await temporalStatus(client, address, config.taskQueue);
+          return await temporalStatus(client, address, config.taskQueue, config.policy.breaker.enabled ? config.policy.expected_agents : []);
         } finally {
           await client.connection.close();
         }
