@@ -25,10 +25,28 @@ describe('policy validation', () => {
     ['routes.0.when.instrument_class', { version: 'v', routes: [{ name: 'r', when: { instrument_class: ['metals'] } }] }],
     ['version', { timeout_ms: 1000 }],
     ['tiemout_ms', { version: 'v', tiemout_ms: 1000 }],
+    ['agents.sentiment', { version: 'v', agents: { sentiment: { deadline_ms: 1000 } } }],
+    ['agents.risk.deadline_ms', { version: 'v', timeout_ms: 1000, agents: { risk: { deadline_ms: 2000 } } }],
+    ['decisive_signals.0.when', { version: 'v', decisive_signals: [{ name: 'd', agent: 'risk', when: {} }] }],
+    ['breaker.failure_threshold', { version: 'v', breaker: { failure_threshold: 0 } }],
   ])('names the bad field %s', (field, policy) => {
     const error = errorOf(() => loadPolicyFile(policyFile(policy)));
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toMatch(new RegExp(`invalid policy in .*policy\\.json: .*${field.replace('.', '\\.')}`));
+  });
+
+  it('gives a policy of only version and timeout_ms the agent-health defaults: risk blocked decisive, the breaker on', () => {
+    const policy = loadPolicyFile(policyFile({ version: 'v3', timeout_ms: 60_000 }));
+    expect(policy).toMatchObject({
+      agents: {},
+      decisive_signals: [{ name: 'risk_blocked', agent: 'risk', when: { risk_level: ['blocked'] } }],
+      breaker: { enabled: true, failure_threshold: 5, reset_after_ms: 60_000 },
+    });
+  });
+
+  it('lowers the default threshold by the optional agents, and lets a policy turn each default off', () => {
+    const policy = loadPolicyFile(policyFile({ version: 'v4', agents: { risk: { optional: true } }, decisive_signals: [], breaker: { enabled: false } }));
+    expect(policy).toMatchObject({ min_agents_threshold: 1, agents: { risk: { optional: true } }, decisive_signals: [], breaker: { enabled: false, failure_threshold: 5 } });
   });
 
   it('says when a policy file is not JSON', () => {
