@@ -67,17 +67,22 @@ async function withBreaker<T>(body: (send: (b: OutcomeBatch) => Promise<void>, r
 
 describe('agentBreakerWorkflow', () => {
   it('opens after failure_threshold misses in a row, turns half-open on its durable timer, and closes on a report', async () => {
-    const seen = await withBreaker(async (send, read) => {
+    const seen = await withBreaker(async (send, read, agent) => {
       await send(batch(['missed', 'missed']));
       const closedWithTwo = await read((s) => s.missed === 2);
       await send(batch(['missed']));
       const open = await read((s) => s.missed === 3);
+      // What the Temporal UI shows for the breaker's workflow: its current details.
+      const details = (await env.client.workflow.getHandle(breakerWorkflowIdFor(agent)).query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
       // A minute of workflow time, in moments.
       await env.sleep(SETTINGS.reset_after_ms);
       const halfOpen = await read((s) => s.state !== 'open');
       await send(batch(['reported']));
-      return { closedWithTwo, open, halfOpen, closed: await read((s) => s.reported === 1) };
+      return { closedWithTwo, open, details, halfOpen, closed: await read((s) => s.reported === 1) };
     });
+    expect(seen.details).toContain('**open**: circuit breaker of agent');
+    expect(seen.details).toContain('- misses in a row: 3 (opens at 3)');
+    expect(seen.details).toMatch(/- last change: closed -> open at \S+ \(3 correlations in a row decided without the agent \(failure_threshold 3\)\)/);
     expect(seen.closedWithTwo).toMatchObject({ state: 'closed', consecutive_misses: 2 });
     expect(seen.open).toMatchObject({ state: 'open', consecutive_misses: 3, last_transition: { from: 'closed', to: 'open' } });
     expect(seen.halfOpen).toMatchObject({ state: 'half_open', last_transition: { from: 'open', to: 'half_open' } });

@@ -78,12 +78,16 @@ describe('agent health', () => {
     });
     expect(closed).toMatchObject({ consecutive_misses: 0, last_transition: { from: 'half_open', to: 'closed', reason: 'the agent reported' } });
 
-    // And a correlation without risk waits for it again (its timer), no longer degraded.
-    const waits = uniqueCorrId('waits');
-    await stack.publish('momentum', momentum(waits));
-    const [{ decision: waited }] = await stack.decisionsFor(waits);
-    expect(waited.degraded_agents).toBeUndefined();
-    expect(await timersOf(waits)).toBe(1);
+    // And once the bridge has read the closed breaker (about a second), a correlation without risk
+    // waits for it again (its timer), no longer degraded.
+    const waited = await waitFor('a correlation that waits for risk again', async () => {
+      const corrId = uniqueCorrId('waits');
+      await stack.publish('momentum', momentum(corrId));
+      const [{ decision }] = await stack.decisionsFor(corrId);
+      return decision.degraded_agents ? undefined : { corrId, decision };
+    });
+    expect(waited.decision).toMatchObject({ missing_agents: ['risk'], decision: { action: 'insufficient_data' } });
+    expect(await timersOf(waited.corrId)).toBe(1);
   }, 120_000);
 
   it('decides on a blocked risk signal at once, without waiting for momentum', async () => {
