@@ -48,6 +48,11 @@ const envSchema = z.object({
   NATS_TLS_CA_FILE: z.string().min(1).optional().describe('CA certificate that signed the NATS server certificate; turns TLS on.'),
   NATS_TLS_CERT_FILE: z.string().min(1).optional().describe('Client certificate for NATS mutual TLS, with NATS_TLS_KEY_FILE; turns TLS on.'),
   NATS_TLS_KEY_FILE: z.string().min(1).optional().describe('Private key of NATS_TLS_CERT_FILE.'),
+  NATS_NKEY: z.string().min(1).optional().describe("File with an NKey seed (SU...): NKey authentication, as the nats CLI's --nkey."),
+  NATS_CREDS: z.string().min(1).optional().describe("The nats CLI's name for NATS_CREDS_FILE."),
+  NATS_CA: z.string().min(1).optional().describe("The nats CLI's name for NATS_TLS_CA_FILE."),
+  NATS_CERT: z.string().min(1).optional().describe("The nats CLI's name for NATS_TLS_CERT_FILE."),
+  NATS_KEY: z.string().min(1).optional().describe("The nats CLI's name for NATS_TLS_KEY_FILE."),
   ORCH_HTTP_PORT: z.coerce
     .number()
     .int()
@@ -160,6 +165,8 @@ export interface NatsSettings {
   /** Client certificate and key, for mutual TLS. */
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** File with the NKey seed of NKey authentication. */
+  nkeyFile?: string;
 }
 
 export interface Config {
@@ -189,6 +196,27 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** The nats CLI's variable names and ours for the same file: the same setting, under either name. */
+const NATS_CLI_NAMES = [
+  ['NATS_CREDS_FILE', 'NATS_CREDS'],
+  ['NATS_TLS_CA_FILE', 'NATS_CA'],
+  ['NATS_TLS_CERT_FILE', 'NATS_CERT'],
+  ['NATS_TLS_KEY_FILE', 'NATS_KEY'],
+] as const;
+
+/** Takes each of the nats CLI's names as ours; both names set to different files is an error. */
+function withNatsCliNames<T extends Partial<Record<(typeof NATS_CLI_NAMES)[number][number], string>>>(settings: T): T {
+  const merged = { ...settings };
+  for (const [ours, theirs] of NATS_CLI_NAMES) {
+    const [a, b] = [settings[ours], settings[theirs]];
+    if (a !== undefined && b !== undefined && a !== b) {
+      throw new ConfigError(`invalid configuration: ${ours} and ${theirs} (the nats CLI's name for it) name different files (${a}, ${b}): set one`);
+    }
+    merged[ours] = (a ?? b) as T[typeof ours];
+  }
+  return merged;
+}
+
 /** Reads and validates a policy file; errors name the file and the bad field. */
 export function loadPolicyFile(path: string): Policy {
   let raw: unknown;
@@ -209,12 +237,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cause: new ValidationError('environment', parsed.error),
     });
   }
-  const settings = parsed.data;
+  const settings = withNatsCliNames(parsed.data);
   if ((settings.NATS_USER === undefined) !== (settings.NATS_PASSWORD === undefined)) {
     throw new ConfigError('invalid configuration: NATS_USER and NATS_PASSWORD must be set together');
   }
   if ((settings.NATS_TLS_CERT_FILE === undefined) !== (settings.NATS_TLS_KEY_FILE === undefined)) {
     throw new ConfigError('invalid configuration: NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE must be set together');
+  }
+  if (settings.NATS_NKEY !== undefined && settings.NATS_CREDS_FILE !== undefined) {
+    throw new ConfigError('invalid configuration: NATS_NKEY and NATS_CREDS_FILE are two ways to authenticate: set one (a credentials file carries its own NKey seed)');
   }
   let temporal: ReturnType<typeof loadClientConnectConfig>;
   try {
@@ -243,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tlsCaFile: settings.NATS_TLS_CA_FILE,
       tlsCertFile: settings.NATS_TLS_CERT_FILE,
       tlsKeyFile: settings.NATS_TLS_KEY_FILE,
+      nkeyFile: settings.NATS_NKEY,
     },
     streams: streamsSettings(settings, policy),
     httpPort: settings.ORCH_HTTP_PORT,

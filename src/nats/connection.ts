@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection } from 'nats';
+import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnection, nkeyAuthenticator } from 'nats';
 import { ConfigError, type NatsSettings, PEM_BLOCK } from '../config';
 import type { Logger } from '../observability/logger';
 
-type ConnectionSettings = Pick<NatsSettings, 'servers' | 'credsFile' | 'user' | 'password' | 'tlsCaFile' | 'tlsCertFile' | 'tlsKeyFile'>;
+type ConnectionSettings = Pick<NatsSettings, 'servers' | 'credsFile' | 'nkeyFile' | 'user' | 'password' | 'tlsCaFile' | 'tlsCertFile' | 'tlsKeyFile'>;
 
 /** A file a setting names, read now so that a bad one is reported by its setting, not by the NATS client. */
 function readSettingFile(setting: string, path: string, pem: boolean): Buffer {
@@ -20,7 +20,7 @@ function readSettingFile(setting: string, path: string, pem: boolean): Buffer {
 }
 
 /**
- * Connection options from the settings: servers, credentials or user/password, and TLS. Every
+ * Connection options from the settings: servers, credentials, an NKey seed or user/password, and TLS. Every
  * process and command that talks to NATS (worker, bridge, `orch`, bench) connects with these.
  * A file that cannot be read, or a certificate or key that is not PEM, throws a ConfigError
  * naming its setting (the processes exit 2).
@@ -47,9 +47,17 @@ export function natsConnectionOptions(settings: ConnectionSettings): ConnectionO
   return {
     servers: settings.servers,
     ...(settings.credsFile ? { authenticator: credsAuthenticator(readSettingFile('NATS_CREDS_FILE', settings.credsFile, false)) } : {}),
+    ...(settings.nkeyFile ? { authenticator: nkeyAuthenticator(nkeySeed(settings.nkeyFile)) } : {}),
     ...(settings.user ? { user: settings.user, pass: settings.password } : {}),
     ...(tls ? { tls } : {}),
   };
+}
+
+/** The seed of an NKey file (as `nk -gen user` writes it: one line, `SU...`), checked so a bad file is named by its setting. */
+function nkeySeed(path: string): Uint8Array {
+  const seed = readSettingFile('NATS_NKEY', path, false).toString('utf8').trim();
+  if (!/^S[A-Z][A-Z2-7]{56}$/.test(seed)) throw new ConfigError(`invalid configuration: NATS_NKEY: ${path} holds no NKey seed (one line starting with S, e.g. SU... for a user)`);
+  return new TextEncoder().encode(seed);
 }
 
 /**
