@@ -5,7 +5,8 @@ set -euo pipefail
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO_DIR"
 
-now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
+# Milliseconds since the epoch. Not $EPOCHREALTIME: macOS's bash 3.2 lacks it; node is there wherever npm is.
+now_ms() { node -e 'process.stdout.write(String(Date.now()))'; }
 since() {
   local ms=$(($(now_ms) - $1))
   if ((ms < 10000)); then printf '%d.%ds' $((ms / 1000)) $((ms % 1000 / 100)); else printf '%ds' $(((ms + 500) / 1000)); fi
