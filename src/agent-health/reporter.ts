@@ -39,6 +39,7 @@ export class BreakerReporter implements OutcomeSink {
    * missing then were not given their time), and agents the correlation did not wait for.
    */
   record(decision: OrchestrationDecision, policy: Policy): void {
+    // Policies recorded before 0.2.0 (a V4 correlation finishing during an upgrade) have no breaker.
     const breaker = policy.breaker as BreakerSettings | undefined;
     if (!breaker?.enabled || decision.redrive_of) return;
     const corrId = decision.corr_id;

@@ -14,6 +14,19 @@ import { type BreakerSnapshot, breakerStateQuery, breakerWorkflowIdFor } from '.
 
 const QUERY_DEADLINE_MS = 5_000;
 
+/**
+ * An agent's breaker by its workflow's query, or null when it has none yet (no correlation has
+ * reported on the agent). A query waits for a worker to answer it, so it is bounded.
+ */
+export async function queryBreaker(client: Client, agent: string, deadlineMs = QUERY_DEADLINE_MS): Promise<BreakerSnapshot | null> {
+  try {
+    return await client.withDeadline(Date.now() + deadlineMs, () => client.workflow.getHandle(breakerWorkflowIdFor(agent)).query(breakerStateQuery));
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return null;
+    throw error;
+  }
+}
+
 export class BreakerView {
   private readonly states = new Map<string, BreakerSnapshot>();
   /** When this starter last let a correlation probe each half-open agent. */
@@ -71,14 +84,16 @@ export class BreakerView {
 
   private async read(agent: string): Promise<void> {
     try {
-      // A query waits for a worker to answer it: bounded, so one slow answer does not stall the next reads.
-      const snapshot = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => this.client.workflow.getHandle(breakerWorkflowIdFor(agent)).query(breakerStateQuery));
+      const snapshot = await queryBreaker(this.client, agent);
+      if (!snapshot) {
+        this.states.delete(agent);
+        return;
+      }
       this.states.set(agent, snapshot);
       this.onState?.(snapshot);
     } catch (error) {
-      // No breaker yet: no correlation has reported on this agent. Anything else: keep the last state a moment.
-      if (error instanceof WorkflowNotFoundError) this.states.delete(agent);
-      else this.logger.debug({ err: error, agent }, `cannot read the circuit breaker of agent ${agent}`);
+      // Keep the last state a moment (until its half-open time, at most: see degradedAgents).
+      this.logger.debug({ err: error, agent }, `cannot read the circuit breaker of agent ${agent}`);
     }
   }
 }

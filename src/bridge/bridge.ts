@@ -175,7 +175,7 @@ export class SignalBridge {
 
   constructor(private readonly options: BridgeOptions) {
     this.slots = new Slots(options.concurrency);
-    if ((options.policy.breaker as Policy['breaker'] | undefined)?.enabled) {
+    if (options.policy.breaker.enabled) {
       const { client, policy, logger, breakerPollMs, metrics } = options;
       this.breakers = new BreakerView(client, policy.expected_agents, logger, policy.timeout_ms, breakerPollMs, (s) => metrics?.recordBreaker(s));
     }
@@ -344,9 +344,11 @@ export class SignalBridge {
   private async handOver(corrId: string, batch: Pending[]): Promise<void> {
     const { client, policy, taskQueue, logger, metrics } = this.options;
     const envelopes = batch.map((p) => p.envelope);
-    const degraded = this.reported.has(corrId) ? [] : (this.breakers?.degradedAgents() ?? []);
+    // Only a start reads the breakers: a running correlation ignores the start input.
+    const first = !this.reported.has(corrId);
+    const degraded = first ? (this.breakers?.degradedAgents() ?? []) : [];
     try {
-      const started = !this.reported.has(corrId) && (await this.startCorrelation(corrId, envelopes, degraded));
+      const started = first && (await this.startCorrelation(corrId, envelopes, degraded));
       if (!started) await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, envelopes, degraded));
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return await this.onClosedCorrelation(corrId, batch);

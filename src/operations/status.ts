@@ -3,13 +3,14 @@
  * attributes), the workers polling the task queue and its backlog, each agent's circuit breaker,
  * NATS with the orchestrator's streams, the bridge's consumer lag and the dead-letter queue.
  */
-import { type Client, type Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { optionalTsToDate, optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection, nanos } from 'nats';
 import { JsApiError, jsApiErrorCode } from '../nats/api-errors';
 import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM } from '../nats/streams';
-import { type BreakerSnapshot, breakerStateQuery, breakerWorkflowIdFor } from '../shared/agent-breaker-api';
+import { queryBreaker } from '../agent-health/view';
+import type { BreakerSnapshot } from '../shared/agent-breaker-api';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 /** How long one call to a server may take before the check is reported as failed. */
@@ -100,13 +101,12 @@ async function describeTaskQueueType(client: Client, name: string, type: tempora
   }
 }
 
-/** An agent's circuit breaker, by its workflow's query. */
+/** An agent's circuit breaker, or why it cannot be read. */
 async function breakerStatus(client: Client, agent: string): Promise<NonNullable<TemporalStatus['agent_breakers']>[number]> {
   try {
-    const breaker = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => client.workflow.getHandle(breakerWorkflowIdFor(agent)).query(breakerStateQuery));
-    return { agent, breaker };
+    return { agent, breaker: await queryBreaker(client, agent, CALL_TIMEOUT_MS) };
   } catch (error) {
-    return error instanceof WorkflowNotFoundError ? { agent, breaker: null } : { agent, breaker: null, error: message(error) };
+    return { agent, breaker: null, error: message(error) };
   }
 }
 
