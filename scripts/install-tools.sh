@@ -8,6 +8,11 @@ NATS_SERVER_VERSION=v2.12.15
 NATS_SERVER_GO_MIN=1.25
 TEMPORAL_CLI_VERSION=v1.5.1 # later tags carry a replace directive and cannot be go-installed
 TEMPORAL_CLI_GO_MIN=1.25
+# The real server, its SQL schema tool and the standalone UI, for the cluster engine (--engine cluster):
+# the same server version the CLI embeds, and the UI release of its module graph.
+TEMPORAL_SERVER_VERSION=v1.29.1
+TEMPORAL_UI_SERVER_VERSION=v2.42.1
+POSTGRES_MAJOR=15
 TEST_SERVER_VERSION=1.38.0
 SLF4J_NOP_VERSION=1.7.36
 DEPENDENCY_PLUGIN_VERSION=3.6.1
@@ -21,7 +26,8 @@ STAMP_DIR=$TOOLS_DIR/stamps
 LOG_FILE=$TOOLS_DIR/install.log
 CHROMIUM_BIN=/usr/bin/chromium
 OPENSSL_BIN=/usr/bin/openssl
-ALL_TOOLS=(nats-server temporal temporal-test-server chromium openssl)
+POSTGRES_BIN_DIR=/usr/lib/postgresql/$POSTGRES_MAJOR/bin
+ALL_TOOLS=(nats-server temporal temporal-server temporal-ui-server temporal-test-server postgresql chromium openssl)
 
 usage() {
   cat <<EOF
@@ -30,16 +36,20 @@ Usage: scripts/install-tools.sh [--only <tool>] [--quiet] [--help]
 Installs pinned tools into \${ORCH_TOOLS_DIR:-<repo>/.tools}/bin:
   nats-server            $NATS_SERVER_VERSION   (go install)
   temporal               $TEMPORAL_CLI_VERSION    (go install; Temporal CLI with dev server and web UI)
+  temporal-server        $TEMPORAL_SERVER_VERSION   (go install; with temporal-sql-tool and the PostgreSQL schema, for --engine cluster)
+  temporal-ui-server     $TEMPORAL_UI_SERVER_VERSION   (go install; the standalone Temporal UI, for --engine cluster)
   temporal-test-server   $TEST_SERVER_VERSION    (Maven; Java time-skipping test server)
+  postgresql             Debian package   (apt-get, as root; PostgreSQL $POSTGRES_MAJOR at $POSTGRES_BIN_DIR, for --engine cluster)
   chromium               Debian package   (apt-get, as root; at $CHROMIUM_BIN, for test/ui: the Temporal UI test)
   openssl                Debian package   (apt-get, as root; at $OPENSSL_BIN, for test/security: test certificates)
 
 For each tool the first match wins:
   1. an executable named by NATS_SERVER_PATH / TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH
+     (not for temporal-server and temporal-ui-server: their schema and config must match the build)
   2. .tools/bin/<tool> installed by this script (stamp in .tools/stamps/)
   3. <tool> on PATH (not for temporal-test-server)
   4. install it
-Env-var and PATH tools are symlinked into .tools/bin. chromium and openssl are not: they are
+Env-var and PATH tools are symlinked into .tools/bin. postgresql, chromium and openssl are not: they are
 Debian's packages, installed system-wide when missing.
 
 Options:
@@ -136,19 +146,28 @@ go_at_least() {
   [[ $(printf '%s\n%s\n' "$min" "$have" | sort -V | head -n1) == "$min" ]]
 }
 
-# go_install <name> <label> <version> <go install args...>
+# go_install <stamp name> <label> <version> <built:installed ...> -- <go install args...>: builds into a
+# scratch GOBIN, then moves each built binary to .tools/bin under its installed name (several
+# Temporal modules name their main package `server`).
 go_install() {
-  local name=$1 label=$2 version=$3 start log
+  local name=$1 label=$2 version=$3 start log scratch pair
   shift 3
+  local renames=()
+  while [[ $1 != -- ]]; do renames+=("$1"); shift; done
+  shift
   start=$(now_ms)
   log=$TOOLS_DIR/build-$name.log
-  rm -f "$BIN_DIR/$name"
+  scratch=$TOOLS_DIR/go/bin-$name
+  rm -rf "$scratch"
+  for pair in "${renames[@]}"; do rm -f "$BIN_DIR/${pair#*:}"; done
   # -modcacherw keeps .tools/go/mod deletable with a plain rm -rf.
-  if ! GOBIN=$BIN_DIR GOMODCACHE=$TOOLS_DIR/go/mod GOCACHE=$TOOLS_DIR/go/cache GOTOOLCHAIN=local \
+  if ! GOBIN=$scratch GOMODCACHE=$TOOLS_DIR/go/mod GOCACHE=$TOOLS_DIR/go/cache GOTOOLCHAIN=local \
     GOFLAGS=-modcacherw go install "$@" >"$log" 2>&1; then
     tail -n 20 "$log" >&2
     die "$label: go install failed (full output in $log)"
   fi
+  for pair in "${renames[@]}"; do mv "$scratch/${pair%%:*}" "$BIN_DIR/${pair#*:}"; done
+  rm -rf "$scratch"
   write_stamp "$name" "$version"
   report done "$label: built with go install in $(since "$start")"
 }
@@ -159,7 +178,7 @@ install_nats_server() {
   is_stamped $name $NATS_SERVER_VERSION && { report cached "$label: cached"; return; }
   from_path $name "$label" && return
   if go_at_least $NATS_SERVER_GO_MIN; then
-    go_install $name "$label" $NATS_SERVER_VERSION "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION"
+    go_install $name "$label" $NATS_SERVER_VERSION nats-server:nats-server -- "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION"
   elif [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     local start
     start=$(now_ms)
@@ -182,9 +201,46 @@ install_temporal_cli() {
     report warn "$label: WARNING: Go >= $TEMPORAL_CLI_GO_MIN not found, not installed; tests will let the Temporal SDK download its own dev server (needs internet). Set TEMPORAL_CLI_PATH to use an existing temporal CLI."
     return
   fi
-  go_install $name "$label" $TEMPORAL_CLI_VERSION \
+  go_install $name "$label" $TEMPORAL_CLI_VERSION temporal:temporal -- \
     -ldflags "-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION#v}" \
     "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+}
+
+# module_dir <module path> <version>: where go install left a module's source (schema, config files).
+module_dir() { echo "$TOOLS_DIR/go/mod/$1@$2"; }
+
+# The real Temporal server and its SQL tool, built together, with the PostgreSQL schema they
+# expect next to them (.tools/temporal-server/schema), as the admin-tools image has it.
+install_temporal_server() {
+  local name=temporal-server label="temporal-server $TEMPORAL_SERVER_VERSION"
+  local dir=$TOOLS_DIR/temporal-server
+  if is_stamped $name $TEMPORAL_SERVER_VERSION && [[ -x $BIN_DIR/temporal-sql-tool && -d $dir/schema/postgresql ]]; then
+    report cached "$label: cached"
+    return
+  fi
+  go_at_least $TEMPORAL_CLI_GO_MIN || die "$label: needs Go >= $TEMPORAL_CLI_GO_MIN to build it (for --engine cluster)"
+  go_install $name "$label" $TEMPORAL_SERVER_VERSION server:temporal-server sql:temporal-sql-tool -- \
+    "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp -R "$(module_dir go.temporal.io/server $TEMPORAL_SERVER_VERSION)/schema" "$dir/schema"
+  chmod -R u+w "$dir"
+}
+
+# The standalone UI server, with the configuration template its image runs (config/docker.yaml:
+# TEMPORAL_ADDRESS, TEMPORAL_UI_PORT, TEMPORAL_CODEC_ENDPOINT, ...).
+install_temporal_ui_server() {
+  local name=temporal-ui-server label="temporal-ui-server $TEMPORAL_UI_SERVER_VERSION"
+  local dir=$TOOLS_DIR/temporal-ui-server
+  if is_stamped $name $TEMPORAL_UI_SERVER_VERSION && [[ -f $dir/config/docker.yaml ]]; then
+    report cached "$label: cached"
+    return
+  fi
+  go_at_least $TEMPORAL_CLI_GO_MIN || die "$label: needs Go >= $TEMPORAL_CLI_GO_MIN to build it (for --engine cluster)"
+  go_install $name "$label" $TEMPORAL_UI_SERVER_VERSION server:temporal-ui-server -- \
+    "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_SERVER_VERSION"
+  rm -rf "$dir" && mkdir -p "$dir/config"
+  cp "$(module_dir github.com/temporalio/ui-server/v2 $TEMPORAL_UI_SERVER_VERSION)/config/docker.yaml" "$dir/config/docker.yaml"
+  chmod -R u+w "$dir"
 }
 
 free_port() {
@@ -315,7 +371,10 @@ for tool in "${ALL_TOOLS[@]}"; do
   case $tool in
     nats-server) install_nats_server ;;
     temporal) install_temporal_cli ;;
+    temporal-server) install_temporal_server ;;
+    temporal-ui-server) install_temporal_ui_server ;;
     temporal-test-server) install_test_server ;;
+    postgresql) install_debian_package postgresql-$POSTGRES_MAJOR "$POSTGRES_BIN_DIR/postgres" "the cluster engine (--engine cluster, test/cluster)" ;;
     chromium) install_debian_package chromium "$CHROMIUM_BIN" "the UI test (test/ui)" ;;
     openssl) install_debian_package openssl "$OPENSSL_BIN" "the security tests (test/security)" ;;
   esac

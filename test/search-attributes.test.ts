@@ -4,7 +4,7 @@ import { SEARCH_ATTRIBUTE_TYPES } from '../src/shared/search-attributes';
 import { REPO_ROOT } from './support/paths';
 
 it('registers exactly the search attributes the workflow sets, with their types', () => {
-  const script = readFileSync(join(REPO_ROOT, 'scripts', 'register-search-attributes.sh'), 'utf8');
+  const script = readFileSync(join(REPO_ROOT, 'deploy', 'temporal', 'setup-namespace.sh'), 'utf8');
   const block = /SEARCH_ATTRIBUTES=\(\n([\s\S]*?)\n\)/.exec(script)?.[1] ?? '';
   const registered = Object.fromEntries(block.trim().split('\n').map((line) => line.trim().split(/\s+/)));
   expect(registered).toEqual(SEARCH_ATTRIBUTE_TYPES);

@@ -1,6 +1,7 @@
 /** The command line of `npm run bench`: parsing and validation, with errors that name the option. */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { EngineKind } from '../devstack/local-stack';
 import { parseDuration } from '../shared/duration';
 import { ConfigError, DEFAULT_POLICY } from '../config';
 
@@ -33,8 +34,10 @@ export interface BenchOptions {
   pids: Record<string, number>;
   /** Extra settings for the local stack's worker and bridge. */
   stackEnv: Record<string, string>;
-  /** Local target: the dev server's dynamic configuration and SQLite pragmas, on top of the stack's own. */
-  engine: { dynamicConfig: Record<string, string>; sqlitePragmas: Record<string, string>; env: Record<string, string> };
+  /** Local target: `dev` (the CLI's dev server, one nats-server) or `cluster` (the production shape). */
+  engine: EngineKind;
+  /** Local dev engine: the dev server's dynamic configuration and SQLite pragmas, on top of the stack's own. */
+  devServer: { dynamicConfig: Record<string, string>; sqlitePragmas: Record<string, string>; env: Record<string, string> };
   /** Local stack: workers on the task queue (each running the bridge, by default) and bridges of their own (scale-out). */
   workers: number;
   bridges: number;
@@ -66,6 +69,9 @@ Options:
   --target T             local: start Temporal, NATS, the worker and the bridge in a fresh temp data
                          dir; external: use TEMPORAL_ADDRESS / NATS_URL and the worker and bridge
                          already running there (default: local)
+  --engine E             local target: dev (the Temporal CLI's dev server on SQLite, one nats-server)
+                         or cluster (PostgreSQL, two Temporal server nodes, a three-node NATS
+                         cluster with R3 streams: npm start -- --engine cluster) (default: dev)
   --out DIR              where result.json and chart.svg go (default: .cache/bench/<timestamp>)
   --find-capacity        raise the rate by --step-factor every --step-duration until p95 passes
                          --p95-bound or the decisions fall behind; report the highest sustainable rate
@@ -164,6 +170,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
         'agent-spread': { type: 'string', default: '0' },
         'timeout-ms': { type: 'string', default: '5000' },
         target: { type: 'string', default: 'local' },
+        engine: { type: 'string', default: 'dev' },
         out: { type: 'string' },
         'find-capacity': { type: 'boolean', default: false },
         'step-duration': { type: 'string', default: '60s' },
@@ -199,6 +206,10 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
   const target = values.target;
   if (target !== 'local' && target !== 'external') fail('target', `expected local or external, got "${target}"`);
 
+  const engine = values.engine;
+  if (engine !== 'dev' && engine !== 'cluster') fail('engine', `expected dev or cluster, got "${engine}"`);
+  if (engine !== 'dev' && target === 'external') fail('engine', 'only for --target local: an external target is what it is');
+
   const timeoutMs = number('timeout-ms', values['timeout-ms'], (x) => Number.isInteger(x) && x > 0, 'a whole number of milliseconds above 0');
   const settleMs = duration('settle', values.settle);
   if (target === 'local' && partialShare > 0 && settleMs <= timeoutMs) {
@@ -220,6 +231,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
   if (values.profile && target === 'external') fail('profile', 'only for --target local: profile an external worker with node --cpu-prof yourself');
   for (const [option, given] of [['dynamic-config', dynamicConfig], ['sqlite-pragma', sqlitePragmas], ['temporal-env', temporalEnv]] as const) {
     if (Object.keys(given).length > 0 && target === 'external') fail(option, 'only for --target local: an external server has its own configuration');
+    if (Object.keys(given).length > 0 && engine === 'cluster') fail(option, 'only for --engine dev: the cluster runs deploy/temporal/ as it is');
   }
   const processCount = (option: 'workers' | 'bridges', least: number): number => {
     const count = number(option, values[option], (x) => Number.isInteger(x) && x >= least && x <= 16, `a whole number from ${least} to 16`);
@@ -246,7 +258,8 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
     maxInFlight: number('max-in-flight', values['max-in-flight'], (x) => Number.isInteger(x) && x > 0, 'a whole number above 0'),
     pids,
     stackEnv,
-    engine: { dynamicConfig, sqlitePragmas, env: temporalEnv },
+    engine,
+    devServer: { dynamicConfig, sqlitePragmas, env: temporalEnv },
     workers: processCount('workers', 1),
     bridges: processCount('bridges', 0),
     keepData: values['keep-data'],

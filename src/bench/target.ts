@@ -90,7 +90,7 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
   let stack: LocalStack;
   try {
     stack = await startLocalStack(
-      { dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile }, workers: options.workers, bridges: options.bridges, engine: options.engine,
+      { dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile }, workers: options.workers, bridges: options.bridges, engine: options.engine, devServer: options.devServer,
         ...(options.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(options.outDir, 'profiles')}`] } : {}) },
       say,
     );
@@ -99,16 +99,16 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
     throw error;
   }
   return {
-    nats: { servers: stack.nats.url },
-    temporal: { connectionOptions: { address: stack.temporal.address }, namespace: 'default' },
-    processEnv: { TEMPORAL_ADDRESS: stack.temporal.address, NATS_URL: stack.nats.url },
+    nats: { servers: stack.natsUrl.split(',') },
+    temporal: { connectionOptions: { address: stack.temporalAddress }, namespace: 'default' },
+    processEnv: { TEMPORAL_ADDRESS: stack.temporalAddress, NATS_URL: stack.natsUrl },
     decisions: declareDecisionsStream(settings.streams),
     batchWindowMs: settings.bridge.batchWindowMs,
-    ...(stack.temporal.metricsUrl ? { temporalMetricsUrl: stack.temporal.metricsUrl } : {}),
+    ...(stack.engine.kind === 'dev' && stack.engine.temporal.metricsUrl ? { temporalMetricsUrl: stack.engine.temporal.metricsUrl } : {}),
     engine: {
-      dynamicConfig: { ...ENGINE_SETTINGS.dynamicConfig, ...options.engine.dynamicConfig },
-      sqlitePragmas: { ...BASE_SQLITE_PRAGMAS, ...ENGINE_SETTINGS.sqlitePragmas, ...options.engine.sqlitePragmas },
-      env: { ...ENGINE_SETTINGS.env, ...options.engine.env },
+      dynamicConfig: { ...ENGINE_SETTINGS.dynamicConfig, ...options.devServer.dynamicConfig },
+      sqlitePragmas: { ...BASE_SQLITE_PRAGMAS, ...ENGINE_SETTINGS.sqlitePragmas, ...options.devServer.sqlitePragmas },
+      env: { ...ENGINE_SETTINGS.env, ...options.devServer.env },
     },
     policy,
     logDir: stack.logDir,
@@ -116,8 +116,13 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
     pids: () => ({
       ...runningPids('worker', stack.workers),
       ...runningPids('bridge', stack.bridges),
-      temporal: stack.temporal.pid,
-      nats: stack.nats.pid,
+      ...(stack.engine.kind === 'dev'
+        ? { temporal: stack.engine.temporal.pid, nats: stack.engine.nats.pid }
+        : {
+            ...Object.fromEntries(stack.engine.temporalNodes.map((n) => [`temporal-${n.name}`, n.pid])),
+            ...Object.fromEntries(stack.engine.nats.nodes.map((n, i) => [`nats-${i + 1}`, n.pid])),
+            postgres: stack.engine.postgres.pid,
+          }),
     }),
     async quiesce() {
       await Promise.all(stack.bridges.map((b) => b.stop()));

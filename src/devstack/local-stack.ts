@@ -1,19 +1,28 @@
 /**
- * The whole orchestrator on one machine, for trying it out: the Temporal dev server (with its web UI
- * and a SQLite file), nats-server (JetStream on disk), the worker and the bridge, all under one data
- * folder so a second start resumes where the first stopped.
+ * The whole orchestrator on one machine, for trying it out: an engine (the Temporal dev server with
+ * its web UI and a SQLite file, and nats-server with JetStream on disk; or the production shape of
+ * cluster-engine.ts), the worker and the bridge, all under one data folder so a second start
+ * resumes where the first stopped.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config';
+import { type ClusterEngine, startClusterEngine } from './cluster-engine';
+import { NATS_CLUSTER_SIZE } from './nats-cluster';
 import { getFreePort, ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from './processes';
 import { repoRoot } from './tools';
 
+export type EngineKind = 'dev' | 'cluster';
+
 export interface LocalStackOptions {
-  /** Holds temporal.sqlite, the NATS store and the process logs. */
+  /** `dev` (default): the Temporal CLI's dev server and one nats-server; `cluster`: the production shape. */
+  engine?: EngineKind;
+  /** Holds the engine's data (temporal.sqlite or postgres/, the NATS stores) and the process logs. */
   dataDir: string;
+  /** The Temporal address clients dial (the dev server, or the cluster's frontend balancer). */
   temporalPort: number;
   uiPort: number;
+  /** The first NATS node's client port; a cluster's others take the next ones. */
   natsPort: number;
   /** Extra settings for the orchestrator's own processes (see `--help` of the worker). */
   env?: Record<string, string>;
@@ -26,8 +35,8 @@ export interface LocalStackOptions {
   bridges?: number;
   /** Options for node itself in the worker and bridge processes, e.g. --cpu-prof. */
   nodeArgs?: string[];
-  /** Engine settings on top of ENGINE_SETTINGS (a key given here wins): for measuring one at a time. */
-  engine?: EngineSettings;
+  /** Dev server settings on top of ENGINE_SETTINGS (a key given here wins): for measuring one at a time. */
+  devServer?: EngineSettings;
 }
 
 export interface EngineSettings {
@@ -56,9 +65,20 @@ export const ENGINE_SETTINGS: Required<EngineSettings> = {
   env: {},
 };
 
-export interface LocalStack {
+/** The dev engine: one process of each server. */
+export interface DevEngine {
+  kind: 'dev';
   temporal: TemporalDevServer;
   nats: NatsServer;
+  stop(): Promise<void>;
+}
+
+export interface LocalStack {
+  engine: DevEngine | ClusterEngine;
+  /** What the orchestrator's processes dial. */
+  temporalAddress: string;
+  natsUrl: string;
+  uiUrl: string | undefined;
   /** The workers share the task queue, the bridges the durable consumer; the first of each logs to worker.log, bridge.log. */
   workers: ManagedProcess[];
   bridges: ManagedProcess[];
@@ -127,23 +147,30 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
   const codecPort = encrypted ? await getFreePort() : undefined;
   const uiOrigins = [`http://127.0.0.1:${options.uiPort}`, `http://localhost:${options.uiPort}`].join(',');
 
-  progress('starting the Temporal dev server and nats-server');
-  const metricsPort = await getFreePort();
-  const [temporal, nats] = await Promise.all([
-    startTemporalDevServer({
-      port: options.temporalPort,
-      uiPort: options.uiPort,
-      metricsPort,
-      dynamicConfig: { ...ENGINE_SETTINGS.dynamicConfig, ...options.engine?.dynamicConfig },
-      sqlitePragmas: { ...ENGINE_SETTINGS.sqlitePragmas, ...options.engine?.sqlitePragmas },
-      env: { ...ENGINE_SETTINGS.env, ...options.engine?.env },
-      dbFile: join(options.dataDir, 'temporal.sqlite'),
-      logFile: join(logDir, 'temporal.log'),
-      ...(codecPort ? { extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}`] } : {}),
-    }),
-    startNatsServer({ port: options.natsPort, storeDir: join(options.dataDir, 'nats'), logFile: join(logDir, 'nats.log') }),
-  ]);
-  const env = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url, ORCH_WORKER_RUNS_BRIDGE: 'true', ...options.env };
+  const engine: DevEngine | ClusterEngine =
+    options.engine === 'cluster'
+      ? await startClusterEngine(
+          {
+            dataDir: options.dataDir,
+            logDir,
+            temporalPort: options.temporalPort,
+            uiPort: options.uiPort,
+            natsPorts: Array.from({ length: NATS_CLUSTER_SIZE }, (_, i) => options.natsPort + i),
+            ...(codecPort ? { codecEndpoint: `http://127.0.0.1:${codecPort}` } : {}),
+          },
+          progress,
+        )
+      : await startDevEngine(options, logDir, codecPort, progress);
+  const [temporalAddress, natsUrl, uiUrl] =
+    engine.kind === 'cluster' ? [engine.temporalAddress, engine.natsUrl, engine.uiUrl] : [engine.temporal.address, engine.nats.url, engine.temporal.uiUrl];
+  const env = {
+    TEMPORAL_ADDRESS: temporalAddress,
+    NATS_URL: natsUrl,
+    ORCH_WORKER_RUNS_BRIDGE: 'true',
+    // The streams replicated on every node of the cluster.
+    ...(engine.kind === 'cluster' ? { ORCH_NATS_REPLICAS: String(NATS_CLUSTER_SIZE) } : {}),
+    ...options.env,
+  };
 
   const [workerCount, bridgeCount] = [options.workers ?? 1, options.bridges ?? 0];
   const bridgeInWorkers = env.ORCH_WORKER_RUNS_BRIDGE === 'true';
@@ -159,11 +186,19 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
       )
     : undefined;
   const processes = [...workers, ...bridges, ...(codecServer ? [codecServer] : [])];
-  await Promise.all(processes.map((p) => p.start()));
+  try {
+    await Promise.all(processes.map((p) => p.start()));
+  } catch (error) {
+    await Promise.all(processes.map((p) => p.stop()));
+    await engine.stop();
+    throw error;
+  }
 
   return {
-    temporal,
-    nats,
+    engine,
+    temporalAddress,
+    natsUrl,
+    uiUrl,
     workers,
     bridges,
     ...(codecServer ? { codecServer } : {}),
@@ -171,6 +206,33 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
     logDir,
     async stop() {
       await Promise.all(processes.map((p) => p.stop()));
+      await engine.stop();
+    },
+  };
+}
+
+async function startDevEngine(options: LocalStackOptions, logDir: string, codecPort: number | undefined, progress: (line: string) => void): Promise<DevEngine> {
+  progress('starting the Temporal dev server and nats-server');
+  const metricsPort = await getFreePort();
+  const [temporal, nats] = await Promise.all([
+    startTemporalDevServer({
+      port: options.temporalPort,
+      uiPort: options.uiPort,
+      metricsPort,
+      dynamicConfig: { ...ENGINE_SETTINGS.dynamicConfig, ...options.devServer?.dynamicConfig },
+      sqlitePragmas: { ...ENGINE_SETTINGS.sqlitePragmas, ...options.devServer?.sqlitePragmas },
+      env: { ...ENGINE_SETTINGS.env, ...options.devServer?.env },
+      dbFile: join(options.dataDir, 'temporal.sqlite'),
+      logFile: join(logDir, 'temporal.log'),
+      ...(codecPort ? { extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}`] } : {}),
+    }),
+    startNatsServer({ port: options.natsPort, storeDir: join(options.dataDir, 'nats'), logFile: join(logDir, 'nats.log') }),
+  ]);
+  return {
+    kind: 'dev',
+    temporal,
+    nats,
+    async stop() {
       await Promise.all([nats.stop(), temporal.stop()]);
     },
   };

@@ -40,7 +40,7 @@ import { getFreePort } from '../process/free-port';
 
 export { getFreePort };
 
-function acceptsConnections(port: number): Promise<boolean> {
+export function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     const done = (ok: boolean): void => {
@@ -62,6 +62,12 @@ export interface ProcessSpec {
   logFile?: string;
   /** The process is ready once a line of its output matches this (for processes without a probe). */
   readyLine?: RegExp;
+  /** What `stop()` sends first (default SIGTERM). */
+  stopSignal?: NodeJS.Signals;
+  /** How long it may take to become ready (default 30 s). */
+  readyTimeoutMs?: number;
+  /** Runs the process as this user (PostgreSQL refuses to run as root). */
+  user?: { uid: number; gid: number };
 }
 
 /** A server child process that can be started, stopped, killed and restarted with the same arguments. */
@@ -100,7 +106,7 @@ export class ManagedProcess {
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.spec.label} is already running (pid ${this.pid})`);
     const { label, command, args, env, logFile } = this.spec;
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, ...this.spec.user });
     this.sawReadyLine = false;
     this.child = child;
     const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
@@ -125,7 +131,8 @@ export class ManagedProcess {
     });
     if (child.pid !== undefined) track(child);
 
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const readyTimeoutMs = this.spec.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       if (!this.running) {
         const code = await this.exitPromise;
@@ -134,17 +141,17 @@ export class ManagedProcess {
       if (await this.isReady()) return;
       if (Date.now() > deadline) {
         await this.kill9();
-        throw new Error(`${label} not ready after ${READY_TIMEOUT_MS / 1000}s. Last output:\n${this.tail()}`);
+        throw new Error(`${label} not ready after ${readyTimeoutMs / 1000}s. Last output:\n${this.tail()}`);
       }
       await sleep(READY_POLL_MS);
     }
   }
 
-  /** SIGTERM, then SIGKILL if still alive after 10 s; resolves once the process has exited. */
+  /** SIGTERM (or the spec's stop signal), then SIGKILL if still alive after 10 s; resolves once the process has exited. */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || !this.running) return;
-    child.kill('SIGTERM');
+    child.kill(this.spec.stopSignal ?? 'SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
     await this.exitPromise;
     clearTimeout(timer);
@@ -152,8 +159,13 @@ export class ManagedProcess {
 
   /** SIGKILL, as in a crash; resolves once the process has exited. */
   async kill9(): Promise<void> {
+    await this.signalAndWait('SIGKILL');
+  }
+
+  /** Sends `signal` and resolves once the process has exited (for servers whose signals mean different stops). */
+  async signalAndWait(signal: NodeJS.Signals): Promise<void> {
     if (!this.child || !this.running) return;
-    this.child.kill('SIGKILL');
+    this.child.kill(signal);
     await this.exitPromise;
   }
 
@@ -172,6 +184,8 @@ export class NatsServer extends ManagedProcess {
     readonly port: number,
     monitorPort: number,
     spec: ProcessSpec,
+    /** Ready once JetStream is on (a lone server), or once it is current with its cluster: a meta leader, streams caught up. */
+    private readonly readyWhen: 'jetstream-enabled' | 'jetstream-current' = 'jetstream-enabled',
   ) {
     super(spec);
     this.url = `nats://127.0.0.1:${port}`;
@@ -181,7 +195,7 @@ export class NatsServer extends ManagedProcess {
   protected override async isReady(): Promise<boolean> {
     if (!(await acceptsConnections(this.port))) return false;
     try {
-      const res = await fetch(`${this.monitorUrl}/healthz?js-enabled-only=true`, {
+      const res = await fetch(`${this.monitorUrl}/healthz${this.readyWhen === 'jetstream-enabled' ? '?js-enabled-only=true' : ''}`, {
         signal: AbortSignal.timeout(1_000),
       });
       await res.text();
@@ -197,6 +211,12 @@ export interface NatsServerOptions {
   storeDir: string;
   configFile?: string;
   logFile?: string;
+  /** The server's name (its JetStream identity in a cluster); its label in logs and errors too. */
+  name?: string;
+  /** More flags, e.g. a cluster's. */
+  extraArgs?: string[];
+  /** A cluster's node is ready once JetStream is current with the others, not merely on. */
+  clustered?: boolean;
 }
 
 /** nats-server with JetStream on file storage in storeDir, ready once clients and /healthz are served. */
@@ -206,7 +226,10 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
   const monitorPort = await getFreePort();
   const args = ['-js', '-sd', opts.storeDir, '-a', '127.0.0.1', '-p', String(port), '--http_port', String(monitorPort)];
   if (opts.configFile) args.push('-c', opts.configFile);
-  const server = new NatsServer(port, monitorPort, { label: 'nats-server', command, args, logFile: opts.logFile });
+  if (opts.name) args.push('-n', opts.name);
+  args.push(...(opts.extraArgs ?? []));
+  const spec = { label: opts.name ? `nats-server ${opts.name}` : 'nats-server', command, args, logFile: opts.logFile, ...(opts.clustered ? { readyTimeoutMs: 120_000 } : {}) };
+  const server = new NatsServer(port, monitorPort, spec, opts.clustered ? 'jetstream-current' : 'jetstream-enabled');
   await server.start();
   return server;
 }

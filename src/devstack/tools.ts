@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-export type ToolName = 'nats-server' | 'temporal' | 'temporal-test-server';
+export type ToolName = 'nats-server' | 'temporal' | 'temporal-test-server' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server';
 
-const ENV_VARS: Record<ToolName, string> = {
+/** The tools another build may stand in for; the cluster engine's come with the schema and config they match. */
+const ENV_VARS: Partial<Record<ToolName, string>> = {
   'nats-server': 'NATS_SERVER_PATH',
   temporal: 'TEMPORAL_CLI_PATH',
   'temporal-test-server': 'TEMPORAL_TEST_SERVER_PATH',
@@ -13,10 +14,8 @@ export class ToolMissingError extends Error {
   override readonly name = 'ToolMissingError';
 
   constructor(readonly tool: ToolName) {
-    super(
-      `${tool} not found: run \`npm run tools\` to install it into ${toolsDir()}/bin, ` +
-        `or set ${ENV_VARS[tool]} to an existing executable`,
-    );
+    const envVar = ENV_VARS[tool];
+    super(`${tool} not found: run \`npm run tools\` to install it into ${toolsDir()}/bin${envVar ? `, or set ${envVar} to an existing executable` : ''}`);
   }
 }
 
@@ -40,7 +39,8 @@ export function toolsDir(): string {
 
 /** Same order as scripts/install-tools.sh: the env var wins, else the tool installed in .tools/bin. */
 export function resolveTool(name: ToolName): string | undefined {
-  const fromEnv = process.env[ENV_VARS[name]];
+  const envVar = ENV_VARS[name];
+  const fromEnv = envVar && process.env[envVar];
   if (fromEnv) return fromEnv;
   const installed = path.join(toolsDir(), 'bin', name);
   return existsSync(installed) ? installed : undefined;

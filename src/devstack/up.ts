@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from 'nats';
+import { ConfigError } from '../config';
 import { runMain } from '../process/run-main';
 import { shutdownSignal } from '../process/shutdown';
 import { SIGNALS_STREAM } from '../nats/streams';
@@ -17,23 +18,28 @@ runMain({
   usage: `
 Usage: npm start [-- [options]]
 
-Starts the orchestrator locally: the Temporal dev server with its web UI, nats-server with
-JetStream, and the worker with the bridge in its process. Everything persists under --data-dir, so a second start
-resumes in-flight correlations. Publishes one demo correlation on NATS and prints its decision,
-then runs a demo feed of agents and prints progress until Ctrl-C.
+Starts the orchestrator locally: an engine (Temporal and NATS), and the worker with the bridge in
+its process. Everything persists under --data-dir, so a second start resumes in-flight
+correlations. Publishes one demo correlation on NATS and prints its decision, then runs a demo
+feed of agents and prints progress until Ctrl-C.
 
 Options:
+  --engine E             dev: the Temporal CLI's dev server with its web UI (SQLite) and one
+                         nats-server (default). cluster: the production shape: PostgreSQL, two
+                         Temporal server nodes behind one frontend address, the standalone UI, and
+                         a three-node NATS cluster with the streams at R3 (data in <data-dir>/cluster)
   --once                 stop after the first demo decision
   --feed-rate N          demo correlations per second, 0 for none (default: 2)
   --partial-share X      share of demo correlations whose risk agent never reports (default: 0.1)
   --data-dir DIR         data and logs (default: .data)
   --temporal-port N      Temporal gRPC port (default: 7233)
   --ui-port N            Temporal web UI port (default: 8233)
-  --nats-port N          NATS client port (default: 4222)`,
+  --nats-port N          NATS client port; a cluster's other nodes take the next two (default: 4222)`,
   async main(argv) {
     const { values } = parseArgs({
       args: argv,
       options: {
+        engine: { type: 'string', default: 'dev' },
         once: { type: 'boolean', default: false },
         'feed-rate': { type: 'string', default: '2' },
         'partial-share': { type: 'string', default: '0.1' },
@@ -43,18 +49,22 @@ Options:
         'nats-port': { type: 'string', default: '4222' },
       },
     });
+    const engine = values.engine;
+    if (engine !== 'dev' && engine !== 'cluster') throw new ConfigError(`--engine: expected dev or cluster, got "${engine}"`);
     const say = (line: string): void => void process.stdout.write(`${line}\n`);
     const started = Date.now();
     const stack = await startLocalStack(
       {
-        dataDir: values['data-dir'],
+        engine,
+        // Each engine keeps its own data: a cluster cannot resume from a dev server's SQLite file.
+        dataDir: engine === 'cluster' ? join(values['data-dir'], 'cluster') : values['data-dir'],
         temporalPort: Number(values['temporal-port']),
         uiPort: Number(values['ui-port']),
         natsPort: Number(values['nats-port']),
       },
       say,
     );
-    const nc = await connect({ servers: stack.nats.url, name: 'orchestrator-local-stack', maxReconnectAttempts: -1 });
+    const nc = await connect({ servers: stack.natsUrl.split(','), name: 'orchestrator-local-stack', maxReconnectAttempts: -1 });
     const js = nc.jetstream();
     const stopStack = async (): Promise<void> => {
       await nc.drain();
@@ -68,9 +78,16 @@ Options:
       while (!(await jsm.streams.info(SIGNALS_STREAM).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 100));
 
       say(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-      say(`  Temporal UI   ${stack.temporal.uiUrl}`);
-      say(`  Temporal      ${stack.temporal.address}`);
-      say(`  NATS          ${stack.nats.url}`);
+      say(`  Temporal UI   ${stack.uiUrl}`);
+      if (stack.engine.kind === 'cluster') {
+        const { temporalNodes, postgres } = stack.engine;
+        say(`  Temporal      ${stack.temporalAddress} (frontends of ${temporalNodes.map((n) => `${n.name} ${n.frontendAddress}`).join(', ')})`);
+        say(`  PostgreSQL    ${postgres.host}:${postgres.port}`);
+        say(`  NATS          ${stack.natsUrl} (streams at R3)`);
+      } else {
+        say(`  Temporal      ${stack.temporalAddress}`);
+        say(`  NATS          ${stack.natsUrl}`);
+      }
       say(`  logs          ${stack.logDir}`);
 
       const progress = watchProgress(nc);
@@ -78,7 +95,7 @@ Options:
       say(`publishing demo correlation ${corrId} on NATS (momentum + risk on BTC/USD)`);
       const decision = await publishDemoCorrelation(nc, js, corrId, DEMO_TIMEOUT_MS);
       say(`decision: ${JSON.stringify(decision, null, 2)}`);
-      say(`see it in the UI: ${stack.temporal.uiUrl}/namespaces/default/workflows/corr-${corrId}`);
+      say(`see it in the UI: ${stack.uiUrl}/namespaces/default/workflows/corr-${corrId}`);
       if (values.once) return;
 
       const rate = Number(values['feed-rate']);

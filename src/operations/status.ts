@@ -302,7 +302,7 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
       rows.push(
         missing.length === 0
           ? { name: 'search attributes', level: 'ok', detail: `${registered.length} of ${registered.length} registered` }
-          : { name: 'search attributes', level: 'fail', detail: `missing ${missing.join(', ')}: correlations cannot record their state (scripts/register-search-attributes.sh)` },
+          : { name: 'search attributes', level: 'fail', detail: `missing ${missing.join(', ')}: correlations cannot record their state (deploy/temporal/setup-namespace.sh)` },
       );
     } else {
       rows.push({ name: 'search attributes', level: 'warn', detail: 'not known: listing them needs operator rights' });

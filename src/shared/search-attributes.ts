@@ -1,7 +1,7 @@
 /**
  * The search attributes a correlation workflow sets, so runs can be found in the Temporal UI and by
  * visibility queries (e.g. `CorrelationStatus = "timed_out" AND Instrument = "BTC/USD"`). They must
- * be registered on the namespace first: scripts/register-search-attributes.sh, docker-compose.yml,
+ * be registered on the namespace first: deploy/temporal/setup-namespace.sh, docker-compose.yml,
  * and the local stack do it.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';

@@ -41,14 +41,22 @@ describe('bench options', () => {
   });
 
   it('reads dev-server dynamic configuration and SQLite pragmas for the local target, refusing them for an external one', () => {
-    expect(parse('--dynamic-config', 'history.hostLevelCacheMaxSize=32768', '--dynamic-config', 'system.forceSearchAttributesCacheRefreshOnRead=false', '--sqlite-pragma', 'cache_size=-262144').engine).toEqual({
+    expect(parse('--dynamic-config', 'history.hostLevelCacheMaxSize=32768', '--dynamic-config', 'system.forceSearchAttributesCacheRefreshOnRead=false', '--sqlite-pragma', 'cache_size=-262144').devServer).toEqual({
       dynamicConfig: { 'history.hostLevelCacheMaxSize': '32768', 'system.forceSearchAttributesCacheRefreshOnRead': 'false' },
       sqlitePragmas: { cache_size: '-262144' },
       env: {},
     });
-    expect(parse('--temporal-env', 'GOGC=200').engine.env).toEqual({ GOGC: '200' });
+    expect(parse('--temporal-env', 'GOGC=200').devServer.env).toEqual({ GOGC: '200' });
     expect(errorOf('--dynamic-config', 'novalue').message).toBe('--dynamic-config: expected name=value, got "novalue"');
     expect(errorOf('--target', 'external', '--sqlite-pragma', 'temp_store=MEMORY').message).toContain('--sqlite-pragma: only for --target local');
+    expect(errorOf('--engine', 'cluster', '--temporal-env', 'GOGC=200').message).toBe('--temporal-env: only for --engine dev: the cluster runs deploy/temporal/ as it is');
+  });
+
+  it('runs the dev engine unless --engine cluster asks for the production shape, and names a wrong one', () => {
+    expect(parse().engine).toBe('dev');
+    expect(parse('--engine', 'cluster').engine).toBe('cluster');
+    expect(errorOf('--engine', 'k8s').message).toBe('--engine: expected dev or cluster, got "k8s"');
+    expect(errorOf('--target', 'external', '--engine', 'cluster').message).toBe('--engine: only for --target local: an external target is what it is');
   });
 
   it('reads the spread of the agents as a duration', () => {

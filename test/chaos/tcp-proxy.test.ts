@@ -1,6 +1,6 @@
 /** The chaos suite's TCP proxy: forwards both ways, a cut drops every connection and refuses new ones, heal listens again. */
 import net from 'node:net';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy } from '../../src/devstack/tcp-proxy';
 
 let echo: net.Server;
 let echoPort: number;

@@ -42,7 +42,7 @@ describe('the Temporal UI with payload encryption on', () => {
       },
       () => undefined,
     );
-    nc = await connect({ servers: stack.nats.url });
+    nc = await connect({ servers: stack.natsUrl });
     const jsm = await nc.jetstreamManager();
     await waitFor('the SIGNALS stream', () => jsm.streams.info(SIGNALS_STREAM).then(() => true, () => undefined));
     const extra = { source_signal: { instrument: 'BTC/USD' } };
@@ -64,10 +64,10 @@ describe('the Temporal UI with payload encryption on', () => {
 
   it('starts a codec server next to the stack and tells the UI about it', async () => {
     expect(stack.codecServer?.running).toBe(true);
-    const settings = (await (await fetch(`${stack.temporal.uiUrl}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
+    const settings = (await (await fetch(`${stack.uiUrl}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
     expect(settings.Codec.Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // Temporal itself holds the result encrypted.
-    const client = new Client({ connection: await Connection.connect({ address: stack.temporal.address }) });
+    const client = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
     try {
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
       const result = history.events!.at(-1)!.workflowExecutionCompletedEventAttributes!.result!.payloads![0];
@@ -78,7 +78,7 @@ describe('the Temporal UI with payload encryption on', () => {
   });
 
   it('shows the decision decrypted, fetched by the browser from the codec server', async () => {
-    const text = await openUntil(page, `${stack.temporal.uiUrl}/namespaces/default/workflows/${workflowId}`, 'the decrypted decision', (t) => t.includes('"reasoning"'));
+    const text = await openUntil(page, `${stack.uiUrl}/namespaces/default/workflows/${workflowId}`, 'the decrypted decision', (t) => t.includes('"reasoning"'));
     expect(text).toMatch(/"action": "trade"/);
     expect(text).toMatch(/"contributing_agents": \[\s*"momentum",\s*"risk"\s*\]/);
     expect(text).not.toContain(ENCODING);

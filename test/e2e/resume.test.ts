@@ -15,7 +15,7 @@ import { momentum, risk, uniqueCorrId } from '../support/signals';
 
 async function startStack(options: LocalStackOptions): Promise<{ stack: LocalStack; nc: NatsConnection }> {
   const stack = await startLocalStack(options, () => undefined);
-  const nc = await connect({ servers: stack.nats.url });
+  const nc = await connect({ servers: stack.natsUrl });
   return { stack, nc };
 }
 
@@ -31,7 +31,7 @@ it('resumes an in-flight correlation after a restart, and the UI lists it', asyn
   const first = await startStack(options);
   await waitFor('the SIGNALS stream', async () => ((await first.nc.jetstreamManager()).streams.info('SIGNALS').then(() => true, () => undefined)));
   await first.nc.jetstream().publish(signalSubject('momentum'), JSON.stringify(momentum(corrId)));
-  const workflows = `${first.stack.temporal.uiUrl}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId="corr-${corrId}"`)}`;
+  const workflows = `${first.stack.uiUrl}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId="corr-${corrId}"`)}`;
   const listed = await waitFor('the UI to list the correlation', async () => {
     const body = (await (await fetch(workflows)).json()) as { executions?: Array<{ status: string }> };
     return body.executions?.[0];

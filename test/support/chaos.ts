@@ -18,7 +18,7 @@ import { bridgeProcess, workerProcess } from '../../src/devstack/local-stack';
 import { type ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
 import { DECISION_SUBJECT, DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
 import { REPO_ROOT, WORKFLOW_BUNDLE_PATH } from './paths';
-import { TcpProxy } from './tcp-proxy';
+import { TcpProxy } from '../../src/devstack/tcp-proxy';
 import { runOrch, type CommandRun } from './run-command';
 import { chaosSeed, seededRandom } from './seeded-random';
 

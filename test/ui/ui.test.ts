@@ -31,7 +31,7 @@ const openUntil = (url: string, what: string, ready: (text: string) => boolean):
 let runUrl: string | undefined;
 async function theRunUrl(): Promise<string> {
   if (runUrl === undefined) {
-    await openUntil(`${stack.temporal.uiUrl}/namespaces/default/workflows/${workflowId}`, 'the run', () => /\/history$/.test(page.url()));
+    await openUntil(`${stack.uiUrl}/namespaces/default/workflows/${workflowId}`, 'the run', () => /\/history$/.test(page.url()));
     runUrl = page.url().replace(/\/history$/, '');
   }
   return runUrl;
@@ -49,7 +49,7 @@ describe('the Temporal UI on the local stack', () => {
   beforeAll(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orch-ui-'));
     stack = await startLocalStack({ dataDir, temporalPort: await getFreePort(), uiPort: await getFreePort(), natsPort: await getFreePort() }, () => undefined);
-    nc = await connect({ servers: stack.nats.url });
+    nc = await connect({ servers: stack.natsUrl });
     const jsm = await nc.jetstreamManager();
     await waitFor('the SIGNALS stream', () => jsm.streams.info(SIGNALS_STREAM).then(() => true, () => undefined));
 
@@ -74,7 +74,7 @@ describe('the Temporal UI on the local stack', () => {
 
   it('finds the decided correlation by its CorrelationId search attribute', async () => {
     const query = encodeURIComponent(`CorrelationId = "${corrId}"`);
-    const text = await openUntil(`${stack.temporal.uiUrl}/namespaces/default/workflows?query=${query}`, `a listed ${workflowId}`, (t) => t.includes(workflowId));
+    const text = await openUntil(`${stack.uiUrl}/namespaces/default/workflows?query=${query}`, `a listed ${workflowId}`, (t) => t.includes(workflowId));
     // One row: this correlation, completed, of the correlation workflow type; the filter is shown.
     expect(text).toMatch(new RegExp(`Completed\\s+${workflowId}\\s+[0-9a-f-]{36}\\s+correlationWorkflowV5`));
     expect(text).toContain(`"${corrId}"`);
@@ -83,7 +83,7 @@ describe('the Temporal UI on the local stack', () => {
   }, 90_000);
 
   it('opens it by workflow id: the decision is its result', async () => {
-    const text = await openUntil(`${stack.temporal.uiUrl}/namespaces/default/workflows/${workflowId}`, 'the decision', (t) => t.includes('"reasoning"'));
+    const text = await openUntil(`${stack.uiUrl}/namespaces/default/workflows/${workflowId}`, 'the decision', (t) => t.includes('"reasoning"'));
     runUrl = page.url().replace(/\/history$/, '');
     expect(text).toContain(workflowId);
     expect(text).toContain('Completed');

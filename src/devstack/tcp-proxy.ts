@@ -1,6 +1,9 @@
 /**
- * A small real TCP proxy for chaos tests: it sits between one process and a server (the bridge and
- * nats-server, the worker and nats-server, the bridge and Temporal) and can cut the network there.
+ * A small real TCP proxy. The chaos tests put it between one process and a server (the bridge and
+ * nats-server, the worker and nats-server, the bridge and Temporal, two NATS nodes) to cut the
+ * network there. With several targets it is the cluster engine's load balancer in front of the
+ * Temporal frontends, as a Kubernetes Service is: each connection goes to the next target in turn,
+ * or to the one after when that one refuses it (a node that is down).
  * A cut destroys every connection through it and closes its listening socket, so new connections
  * are refused (ECONNREFUSED) until `heal()` listens again on the same port. `muteReplies()` is
  * the subtler fault: what the client sends still arrives, what the server answers is dropped (a
@@ -20,22 +23,32 @@ export interface TcpProxyStats {
   repliesDropped: number;
 }
 
+export interface ProxyTarget {
+  host: string;
+  port: number;
+}
+
 export class TcpProxy {
   private server: net.Server | undefined;
+  private nextTarget = 0;
   /** Open connections: the client's socket and the one to the target. */
   private readonly connections = new Set<[net.Socket, net.Socket]>();
   private readonly counters = { accepted: 0, dropped: 0, cuts: 0, repliesDropped: 0 };
   private repliesMuted = false;
 
   private constructor(
-    readonly targetPort: number,
-    readonly targetHost: string,
+    readonly targets: readonly ProxyTarget[],
     private listenPort: number,
   ) {}
 
-  /** Listens on `port` (a free one of the system's choosing by default) and forwards to target. */
-  static async start(targetPort: number, options: { targetHost?: string; port?: number } = {}): Promise<TcpProxy> {
-    const proxy = new TcpProxy(targetPort, options.targetHost ?? '127.0.0.1', options.port ?? 0);
+  /**
+   * Listens on `port` (a free one of the system's choosing by default) and forwards to the target:
+   * a port on 127.0.0.1, or several targets to balance connections over.
+   */
+  static async start(target: number | readonly ProxyTarget[], options: { port?: number } = {}): Promise<TcpProxy> {
+    const targets = typeof target === 'number' ? [{ host: '127.0.0.1', port: target }] : target;
+    if (targets.length === 0) throw new Error('a TCP proxy needs at least one target');
+    const proxy = new TcpProxy(targets, options.port ?? 0);
     await proxy.listen();
     return proxy;
   }
@@ -129,19 +142,39 @@ export class TcpProxy {
       return;
     }
     this.counters.accepted++;
-    const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
     client.setNoDelay(true);
+    this.connectUpstream(client, this.nextTarget++ % this.targets.length, this.targets.length);
+  }
+
+  /** Connects to target `index`; when it refuses before any byte went through, tries the next one. */
+  private connectUpstream(client: net.Socket, index: number, attemptsLeft: number): void {
+    const target = this.targets[index]!;
+    const upstream = net.connect({ host: target.host, port: target.port });
     upstream.setNoDelay(true);
     const connection: [net.Socket, net.Socket] = [client, upstream];
     this.connections.add(connection);
+    let connected = false;
     const close = (): void => {
       client.destroy();
       upstream.destroy();
       this.connections.delete(connection);
     };
+    // What the client sends meanwhile waits in its socket's buffer.
+    upstream.once('connect', () => {
+      connected = true;
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => {
+      if (connected || attemptsLeft <= 1 || client.destroyed || !this.server) return close();
+      this.connections.delete(connection);
+      client.off('error', close).off('close', close);
+      upstream.destroy();
+      this.connectUpstream(client, (index + 1) % this.targets.length, attemptsLeft - 1);
+    });
+    upstream.on('close', () => {
+      if (connected) close();
+    });
     client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-    client.pipe(upstream);
     upstream.on('data', (chunk: Buffer) => {
       if (this.repliesMuted) {
         this.counters.repliesDropped++;
