@@ -59,7 +59,7 @@ describe('agent health', () => {
     expect(await timersOf(degraded.corrId)).toBe(0);
 
     // orch status shows it.
-    const status = await runOrch(['status'], { TEMPORAL_ADDRESS: stack.temporal.address, NATS_URL: stack.nats.server.url });
+    const status = await runOrch(['status'], { TEMPORAL_ADDRESS: stack.temporalAddress, NATS_URL: stack.natsUrl });
     // At least the threshold: a correlation that started before the bridge read the open breaker waited, and missed, too.
     expect(status.stdout).toMatch(/breaker risk\s+warn\s+open, half-open at \S+; correlations do not wait for risk; \d+ misses in a row \(opens at 3\); closed -> open at \S+: 3 correlations in a row decided without the agent \(failure_threshold 3\)/);
     expect(status.stdout).toMatch(/breaker momentum\s+ok\s+closed, 0 misses in a row/);

@@ -94,7 +94,7 @@ async function decidedCorrelation(marker: string): Promise<string> {
 
 beforeAll(async () => {
   stack = await startE2EStack({ version: 'codec-1', timeout_ms: TIMEOUT_MS }, codecEnv);
-  env = { TEMPORAL_ADDRESS: stack.temporal.address, NATS_URL: stack.nats.server.url };
+  env = { TEMPORAL_ADDRESS: stack.temporalAddress, NATS_URL: stack.natsUrl };
   codecClient = new Client({ connection: stack.client.connection, dataConverter: loadConfig({ ...env, ...codecEnv }).temporal.dataConverter });
 }, 90_000);
 
@@ -225,7 +225,7 @@ describe('a correlation decided with payload encryption on', () => {
     try {
       const temporalCli = resolveTool('temporal')!;
       const show = (extra: string[]) =>
-        runCommand(temporalCli, ['workflow', 'show', '--address', stack.temporal.address, '--workflow-id', workflowIdFor(corrId), '--output', 'json', ...extra]);
+        runCommand(temporalCli, ['workflow', 'show', '--address', stack.temporalAddress, '--workflow-id', workflowIdFor(corrId), '--output', 'json', ...extra]);
       const endpoint = `http://127.0.0.1:${port}`;
       const decoded = await show(['--codec-endpoint', endpoint, '--codec-auth', `Bearer ${TOKEN}`]);
       expect(decoded.stderr).toBe('');

@@ -18,7 +18,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   stack = await startE2EStack({ version: 'consumer-1', timeout_ms: 5_000 }, { ORCH_BRIDGE_ACK_WAIT_MS: '30000', ORCH_BRIDGE_MAX_ACK_PENDING: '1000' });
-  env = { TEMPORAL_ADDRESS: stack.temporal.address, NATS_URL: stack.nats.server.url, ORCH_POLICY_FILE: join(stack.logDir, 'policy.json') };
+  env = { TEMPORAL_ADDRESS: stack.temporalAddress, NATS_URL: stack.natsUrl, ORCH_POLICY_FILE: join(stack.logDir, 'policy.json') };
   await stack.bridge.stop();
 }, 90_000);
 

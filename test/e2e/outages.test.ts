@@ -2,7 +2,7 @@
  * The bridge rides out outages of the servers around it: while Temporal is down messages wait in
  * JetStream; when NATS restarts the bridge reconnects by itself. Nothing is lost, nothing doubles.
  */
-import { startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
+import { devServerOf, startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
 import { momentum, risk, uniqueCorrId } from '../support/signals';
 
 let stack: E2EStack;
@@ -18,7 +18,7 @@ afterAll(async () => {
 describe('outages', () => {
   it('keeps messages while Temporal is down and decides them once it is back', async () => {
     const corrIds = [1, 2, 3].map((i) => uniqueCorrId(`down${i}`));
-    await stack.temporal.stop();
+    await devServerOf(stack).stop();
     for (const corrId of corrIds) {
       await stack.publish('momentum', momentum(corrId));
       await stack.publish('risk', risk(corrId));
@@ -26,7 +26,7 @@ describe('outages', () => {
     // The bridge keeps retrying with backoff and stays up.
     await waitFor('the bridge to retry', async () => ((await stack.nats.jsm.consumers.info('SIGNALS', 'orchestrator-bridge')).num_redelivered > 0 ? true : undefined));
     expect(stack.bridge.running).toBe(true);
-    await stack.temporal.start();
+    await devServerOf(stack).start();
     for (const corrId of corrIds) expect(await stack.decisionsFor(corrId)).toHaveLength(1);
   }, 120_000);
 

@@ -20,7 +20,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   stack = await startE2EStack({ version: 'retention-1', timeout_ms: 2_000 });
-  env = { TEMPORAL_ADDRESS: stack.temporal.address, NATS_URL: stack.nats.server.url, ORCH_POLICY_FILE: join(stack.logDir, 'policy.json') };
+  env = { TEMPORAL_ADDRESS: stack.temporalAddress, NATS_URL: stack.natsUrl, ORCH_POLICY_FILE: join(stack.logDir, 'policy.json') };
 }, 90_000);
 
 afterAll(async () => {

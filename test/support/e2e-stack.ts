@@ -1,20 +1,32 @@
-/** The whole orchestrator for end-to-end tests: dev server, nats-server, worker and bridge processes. */
+/**
+ * The whole orchestrator for end-to-end tests: an engine (the dev server and one nats-server, or the
+ * cluster engine: PostgreSQL, two Temporal server nodes, three NATS nodes), worker and bridge processes.
+ */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { StoredMsg } from 'nats';
 import type { PolicyInput } from '../../src/contract/policy';
-import { bridgeProcess, workerProcess } from '../../src/devstack/local-stack';
+import { type ClusterEngine, startClusterEngine } from '../../src/devstack/cluster-engine';
+import { bridgeProcess, type EngineKind, workerProcess } from '../../src/devstack/local-stack';
+import { NATS_CLUSTER_SIZE } from '../../src/devstack/nats-cluster';
 import type { ManagedProcess, TemporalDevServer } from '../../src/devstack/processes';
 import { startTemporalDevServer } from '../../src/devstack/processes';
 import { DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
 import { storedDecisions, type StoredDecision } from './decisions';
-import { startTestNats, type TestNats } from './servers';
+import { connectTestNats, startTestNats, type TestNats } from './servers';
 
 export interface E2EStack {
-  temporal: TemporalDevServer;
+  engineKind: EngineKind;
+  /** What clients dial: the dev server, or the cluster's frontend balancer. */
+  temporalAddress: string;
+  /** NATS_URL for the orchestrator's processes and the CLI (every node of a cluster). */
+  natsUrl: string;
+  /** The test's NATS connection; `nats.server` is the lone server, or the cluster's first node. */
   nats: TestNats;
+  /** The dev server (dev engine) or the cluster engine. */
+  engine: { kind: 'dev'; temporal: TemporalDevServer } | ClusterEngine;
   worker: ManagedProcess;
   bridge: ManagedProcess;
   client: Client;
@@ -38,10 +50,18 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 export interface E2EServerOptions {
-  /** Keep Temporal's state in a SQLite file, so the server can be restarted. */
+  /** `dev` (default) or `cluster`, the production shape. */
+  engine?: EngineKind;
+  /** Keep Temporal's state in a SQLite file, so the server can be restarted (dev engine). */
   persistent?: boolean;
-  /** Dynamic configuration of the dev server, e.g. a lower payload size limit. */
+  /** Dynamic configuration of the dev server, e.g. a lower payload size limit (dev engine). */
   dynamicConfig?: Record<string, string>;
+}
+
+/** The dev engine's Temporal server, for tests that restart or configure it. */
+export function devServerOf(stack: E2EStack): TemporalDevServer {
+  if (stack.engine.kind !== 'dev') throw new Error('this test needs the dev engine');
+  return stack.engine.temporal;
 }
 
 /** @param env extra settings for the worker and bridge */
@@ -49,20 +69,43 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
   const logDir = mkdtempSync(join(tmpdir(), 'orch-e2e-'));
   const policyFile = join(logDir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(policy));
-  const [temporal, nats] = await Promise.all([
-    startTemporalDevServer({ uiPort: false, dynamicConfig: server.dynamicConfig, ...(server.persistent ? { dbFile: join(logDir, 'temporal.sqlite') } : {}) }),
-    startTestNats(),
-  ]);
-  const processEnv = { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.server.url, ORCH_POLICY_FILE: policyFile, ORCH_LOG_LEVEL: 'debug', ...env };
+  const engineKind = server.engine ?? 'dev';
+  let engine: E2EStack['engine'];
+  let nats: TestNats;
+  if (engineKind === 'cluster') {
+    const cluster = await startClusterEngine({ dataDir: join(logDir, 'engine'), logDir, uiPort: false }, () => undefined);
+    engine = cluster;
+    nats = await connectTestNats(cluster.nats.nodes[0]!, cluster.nats.url, () => cluster.stop());
+  } else {
+    const [temporal, testNats] = await Promise.all([
+      startTemporalDevServer({ uiPort: false, dynamicConfig: server.dynamicConfig, ...(server.persistent ? { dbFile: join(logDir, 'temporal.sqlite') } : {}) }),
+      startTestNats(),
+    ]);
+    engine = { kind: 'dev', temporal };
+    nats = testNats;
+  }
+  const temporalAddress = engine.kind === 'cluster' ? engine.temporalAddress : engine.temporal.address;
+  const natsUrl = engine.kind === 'cluster' ? engine.nats.url : nats.server.url;
+  const processEnv = {
+    TEMPORAL_ADDRESS: temporalAddress,
+    NATS_URL: natsUrl,
+    ORCH_POLICY_FILE: policyFile,
+    ORCH_LOG_LEVEL: 'debug',
+    ...(engine.kind === 'cluster' ? { ORCH_NATS_REPLICAS: String(NATS_CLUSTER_SIZE) } : {}),
+    ...env,
+  };
   const worker = workerProcess(processEnv, join(logDir, 'worker.log'));
   const bridge = bridgeProcess(processEnv, join(logDir, 'bridge.log'));
   await Promise.all([worker.start(), bridge.start()]);
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
   // The bridge creates the streams; agents can publish once they exist.
   await waitFor('the SIGNALS stream', () => nats.jsm.streams.info(SIGNALS_STREAM).then(() => true, () => undefined));
 
   return {
-    temporal,
+    engineKind,
+    temporalAddress,
+    natsUrl,
+    engine,
     nats,
     worker,
     bridge,
@@ -87,7 +130,7 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
     async stop() {
       await client.connection.close();
       await Promise.all([bridge.stop(), worker.stop()]);
-      await Promise.all([temporal.stop(), nats.stop()]);
+      await Promise.all([engine.kind === 'dev' ? engine.temporal.stop() : undefined, nats.stop()]);
     },
   };
 }

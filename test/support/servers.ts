@@ -45,7 +45,15 @@ export interface TestNats {
 export async function startTestNats(): Promise<TestNats> {
   const storeDir = mkdtempSync(join(tmpdir(), 'orch-nats-'));
   const server = await startNatsServer({ storeDir });
-  const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  return connectTestNats(server, server.url, async () => {
+    await server.stop();
+    rmSync(storeDir, { recursive: true, force: true });
+  });
+}
+
+/** A test's client on running NATS (`servers`: one URL or a cluster's, comma-separated); `stopServers` runs after it closes. */
+export async function connectTestNats(server: NatsServer, servers: string, stopServers: () => Promise<void>): Promise<TestNats> {
+  const nc = await connect({ servers: servers.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   return {
     server,
     nc,
@@ -53,8 +61,7 @@ export async function startTestNats(): Promise<TestNats> {
     jsm: await nc.jetstreamManager(),
     async stop() {
       await nc.close();
-      await server.stop();
-      rmSync(storeDir, { recursive: true, force: true });
+      await stopServers();
     },
   };
 }
