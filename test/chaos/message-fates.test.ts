@@ -18,6 +18,7 @@ import { workflowIdFor } from '../../src/shared/correlation-api';
 import {
   BRIDGE_DURABLE,
   bridgeConsumerIdle,
+  devEngineOf,
   expectNothingLostNothingDuplicated,
   pollUntil,
   type Problem,
@@ -81,8 +82,8 @@ it('gives every message its fate: late before and after the decision, republishe
 
       for (let k = 0; k < NATS_KILLS; k++) {
         await sleep(randomBetween(500, 2_000));
-        const fault = await faults.inject('nats-server kill -9', () => stack.nats.kill9());
-        await faults.heal(fault, () => stack.nats.start());
+        const fault = await faults.inject('nats-server kill -9', () => devEngineOf(stack).nats.kill9());
+        await faults.heal(fault, () => devEngineOf(stack).nats.start());
         await waitDrained(load, ledger, fault, 180_000);
       }
 

@@ -6,7 +6,7 @@
  *   new ones for a while): the bridge must reconnect by itself; what it had taken but not
  *   acknowledged is redelivered.
  */
-import { expectNothingLostNothingDuplicated, randomBetween, runScenario, scaled, sleep, waitDrained } from '../support/chaos';
+import { devEngineOf, expectNothingLostNothingDuplicated, randomBetween, runScenario, scaled, sleep, waitDrained } from '../support/chaos';
 
 const RESTARTS = scaled(1, 2);
 const CUTS = scaled(1, 3);
@@ -25,8 +25,8 @@ it(`decides every correlation exactly once through ${RESTARTS} nats-server resta
       for (let i = 0; i < Math.max(RESTARTS, CUTS); i++) {
         if (i < RESTARTS) {
           await sleep(randomBetween(500, 2_500));
-          const fault = await faults.inject('nats-server restart', () => stack.nats.stop());
-          await faults.heal(fault, () => stack.nats.start());
+          const fault = await faults.inject('nats-server restart', () => devEngineOf(stack).nats.stop());
+          await faults.heal(fault, () => devEngineOf(stack).nats.start());
           await waitDrained(load, ledger, fault, 180_000);
         }
         if (i < CUTS) {

@@ -7,7 +7,7 @@
  * Either way the agents' messages wait in JetStream, unacknowledged; nothing is lost, and the
  * backlog drains once Temporal answers again.
  */
-import { BRIDGE_DURABLE, expectNothingLostNothingDuplicated, pollUntil, randomBetween, redeliveries, runScenario, scaled, sleep, waitDrained } from '../support/chaos';
+import { BRIDGE_DURABLE, devEngineOf, expectNothingLostNothingDuplicated, pollUntil, randomBetween, redeliveries, runScenario, scaled, sleep, waitDrained } from '../support/chaos';
 
 const FREEZE_MS = scaled(4_000, 15_000);
 const CUT_MS = scaled(4_000, 15_000);
@@ -24,7 +24,7 @@ it('keeps every signal in JetStream while Temporal is frozen or cut off from the
     rate: scaled(12, 20),
     minCorrelations: scaled(200, 1000),
     async chaos({ stack, load, ledger, faults }) {
-      const pid = stack.temporal.pid!;
+      const pid = devEngineOf(stack).temporal.pid!;
       const pendingInJetStream = async (): Promise<number> => {
         const info = await stack.jsm.consumers.info('SIGNALS', BRIDGE_DURABLE);
         return info.num_pending + info.num_ack_pending;

@@ -1,6 +1,8 @@
 /**
- * The chaos suite's harness: the real local stack (Temporal dev server on a SQLite file, nats-server
- * with file storage, the compiled worker and bridge processes, optional TCP proxies between them),
+ * The chaos suite's harness: the real local stack (on the dev engine, the Temporal dev server on a
+ * SQLite file and nats-server with file storage; on the cluster engine, PostgreSQL, two Temporal
+ * server nodes and three NATS nodes with a TCP proxy on every route between them; the compiled
+ * worker and bridge processes, optional TCP proxies between them and the servers),
  * a steady load of agent signals, a ledger of every decision, the fault log, the end-of-run
  * verification (every correlation decided exactly once, on exactly the signals published for it)
  * and the figures each scenario writes to .cache/chaos/<scenario>.json.
@@ -14,7 +16,9 @@ import type { AgentSignal } from '../../src/contract/agent-signal';
 import type { OrchestrationDecision } from '../../src/contract/decision';
 import type { PolicyInput } from '../../src/contract/policy';
 import { randomCorrelation } from '../../src/devstack/demo-feed';
-import { bridgeProcess, workerProcess } from '../../src/devstack/local-stack';
+import { type ClusterEngine, startClusterEngine } from '../../src/devstack/cluster-engine';
+import { bridgeProcess, type EngineKind, workerProcess } from '../../src/devstack/local-stack';
+import { NATS_CLUSTER_SIZE, natsNodeName } from '../../src/devstack/nats-cluster';
 import { type ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
 import { DECISION_SUBJECT, DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
 import { REPO_ROOT, WORKFLOW_BUNDLE_PATH } from './paths';
@@ -80,9 +84,11 @@ export async function pollUntil<T>(what: string, probe: () => Promise<T | undefi
 export interface ChaosStackOptions {
   scenario: string;
   policy: PolicyInput;
+  /** `dev` (default) or `cluster`, the production shape. */
+  engine?: EngineKind;
   /** Extra settings for the worker and the bridge. */
   env?: Record<string, string>;
-  /** Put a TCP proxy between the bridge and nats-server. */
+  /** Put a TCP proxy between the bridge and nats-server (dev engine). */
   bridgeNatsProxy?: boolean;
   /** Put a TCP proxy between the worker and nats-server. */
   workerNatsProxy?: boolean;
@@ -92,11 +98,22 @@ export interface ChaosStackOptions {
   prepareNats?: (jsm: JetStreamManager) => Promise<void>;
 }
 
+/** The dev engine's two servers. */
+export interface DevChaosEngine {
+  kind: 'dev';
+  temporal: TemporalDevServer;
+  nats: NatsServer;
+}
+
+/** The cluster engine, with the proxy on each NATS route: `routes[from][to]` carries node `from`'s route to node `to`. */
+export interface ClusterChaosEngine extends ClusterEngine {
+  routes: TcpProxy[][];
+}
+
 export interface ChaosStack {
   scenario: string;
   dir: string;
-  temporal: TemporalDevServer;
-  nats: NatsServer;
+  engine: DevChaosEngine | ClusterChaosEngine;
   worker: ManagedProcess;
   bridge: ManagedProcess;
   proxies: { bridgeNats?: TcpProxy; workerNats?: TcpProxy; bridgeTemporal?: TcpProxy };
@@ -120,24 +137,81 @@ export const BRIDGE_DURABLE = 'orchestrator-bridge';
  */
 const FAULT_SCENARIO_POLICY: PolicyInput = { version: 'chaos', decisive_signals: [], breaker: { enabled: false } };
 
-export async function startChaosStack(options: ChaosStackOptions): Promise<ChaosStack> {
-  const dir = mkdtempSync(join(tmpdir(), `orch-chaos-${options.scenario}-`));
+/** The dev engine of a scenario that needs it (to kill or restart its servers). */
+export function devEngineOf(stack: ChaosStack): DevChaosEngine {
+  if (stack.engine.kind !== 'dev') throw new Error(`scenario ${stack.scenario} needs the dev engine`);
+  return stack.engine;
+}
+
+/** The cluster engine of a scenario that needs it. */
+export function clusterEngineOf(stack: ChaosStack): ClusterChaosEngine {
+  if (stack.engine.kind !== 'cluster') throw new Error(`scenario ${stack.scenario} needs the cluster engine`);
+  return stack.engine;
+}
+
+async function startDevChaosEngine(dir: string): Promise<DevChaosEngine> {
   mkdirSync(join(dir, 'nats'), { recursive: true });
-  const policyFile = join(dir, 'policy.json');
-  writeFileSync(policyFile, JSON.stringify({ ...FAULT_SCENARIO_POLICY, ...options.policy }));
   const [temporal, nats] = await Promise.all([
     startTemporalDevServer({ uiPort: false, dbFile: join(dir, 'temporal.sqlite'), logFile: join(dir, 'temporal.log') }),
     startNatsServer({ storeDir: join(dir, 'nats'), logFile: join(dir, 'nats.log') }),
   ]);
+  return { kind: 'dev', temporal, nats };
+}
+
+async function startClusterChaosEngine(dir: string): Promise<ClusterChaosEngine> {
+  const routes: TcpProxy[][] = Array.from({ length: NATS_CLUSTER_SIZE }, () => []);
+  const engine = await startClusterEngine(
+    {
+      dataDir: join(dir, 'engine'),
+      logDir: dir,
+      uiPort: false,
+      async natsRoutePort(from, to, clusterPort) {
+        const proxy = await TcpProxy.start(clusterPort);
+        routes[from]![to] = proxy;
+        return proxy.port;
+      },
+    },
+    () => undefined,
+  );
+  return Object.assign(engine, { routes });
+}
+
+/** Cuts every route between NATS node `i` and the others (both directions): it runs on, alone. */
+export async function partitionNatsNode(engine: ClusterChaosEngine, i: number): Promise<void> {
+  await Promise.all(engine.routes.flatMap((row, from) => row.filter((_, to) => from === i || to === i).map((p) => p.cut())));
+}
+
+export async function healNatsPartition(engine: ClusterChaosEngine): Promise<void> {
+  await Promise.all(engine.routes.flat().map((p) => p.heal()));
+}
+
+/** The index of the NATS node that leads `stream` now. */
+export async function streamLeader(jsm: JetStreamManager, stream: string): Promise<number> {
+  const leader = (await jsm.streams.info(stream)).cluster?.leader;
+  const index = Array.from({ length: NATS_CLUSTER_SIZE }, (_, i) => natsNodeName(i)).indexOf(leader ?? '');
+  if (index < 0) throw new Error(`stream ${stream} has no leader among the cluster's nodes (leader: ${leader ?? 'none'})`);
+  return index;
+}
+
+export async function startChaosStack(options: ChaosStackOptions): Promise<ChaosStack> {
+  const dir = mkdtempSync(join(tmpdir(), `orch-chaos-${options.scenario}-`));
+  const policyFile = join(dir, 'policy.json');
+  writeFileSync(policyFile, JSON.stringify({ ...FAULT_SCENARIO_POLICY, ...options.policy }));
+  const engine = options.engine === 'cluster' ? await startClusterChaosEngine(dir) : await startDevChaosEngine(dir);
+  const [temporalAddress, natsUrl] = engine.kind === 'cluster' ? [engine.temporalAddress, engine.nats.url] : [engine.temporal.address, engine.nats.url];
   if (options.prepareNats) {
-    const operator = await connect({ servers: nats.url, name: `chaos-${options.scenario}-operator` });
+    const operator = await connect({ servers: natsUrl.split(','), name: `chaos-${options.scenario}-operator` });
     await options.prepareNats(await operator.jetstreamManager());
     await operator.close();
   }
   const proxies: ChaosStack['proxies'] = {};
-  if (options.bridgeNatsProxy) proxies.bridgeNats = await TcpProxy.start(nats.port);
-  if (options.workerNatsProxy) proxies.workerNats = await TcpProxy.start(nats.port);
-  if (options.bridgeTemporalProxy) proxies.bridgeTemporal = await TcpProxy.start(temporal.port);
+  if (options.bridgeNatsProxy || options.workerNatsProxy || options.bridgeTemporalProxy) {
+    const dev = engine.kind === 'dev' ? engine : undefined;
+    if (!dev) throw new Error('the proxies between the processes and the servers are for the dev engine');
+    if (options.bridgeNatsProxy) proxies.bridgeNats = await TcpProxy.start(dev.nats.port);
+    if (options.workerNatsProxy) proxies.workerNats = await TcpProxy.start(dev.nats.port);
+    if (options.bridgeTemporalProxy) proxies.bridgeTemporal = await TcpProxy.start(dev.temporal.port);
+  }
 
   const common = {
     ORCH_POLICY_FILE: policyFile,
@@ -145,31 +219,31 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
     ORCH_LOG_LEVEL: 'info',
     ORCH_BRIDGE_ACK_WAIT_MS: '5000',
     ORCH_SHUTDOWN_GRACE_MS: '5000',
+    ...(engine.kind === 'cluster' ? { ORCH_NATS_REPLICAS: String(NATS_CLUSTER_SIZE) } : {}),
     ...options.env,
   };
   const worker = workerProcess(
-    { ...common, TEMPORAL_ADDRESS: temporal.address, NATS_URL: proxies.workerNats?.natsUrl ?? nats.url },
+    { ...common, TEMPORAL_ADDRESS: temporalAddress, NATS_URL: proxies.workerNats?.natsUrl ?? natsUrl },
     join(dir, 'worker.log'),
   );
   const bridge = bridgeProcess(
-    { ...common, TEMPORAL_ADDRESS: proxies.bridgeTemporal?.address ?? temporal.address, NATS_URL: proxies.bridgeNats?.natsUrl ?? nats.url },
+    { ...common, TEMPORAL_ADDRESS: proxies.bridgeTemporal?.address ?? temporalAddress, NATS_URL: proxies.bridgeNats?.natsUrl ?? natsUrl },
     join(dir, 'bridge.log'),
   );
   await Promise.all([worker.start(), bridge.start()]);
 
-  const nc = await connect({ servers: nats.url, name: `chaos-${options.scenario}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const nc = await connect({ servers: natsUrl.split(','), name: `chaos-${options.scenario}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   // The worker declares DECISIONS and the bridge SIGNALS at start; the ledger reads DECISIONS from its start.
   await pollUntil('the DECISIONS stream', () => jsm.streams.info(DECISIONS_STREAM).then(() => true), 30_000);
   await pollUntil('the SIGNALS stream', () => jsm.streams.info(SIGNALS_STREAM).then(() => true), 30_000);
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
 
   return {
     scenario: options.scenario,
     dir,
-    temporal,
-    nats,
+    engine,
     worker,
     bridge,
     proxies,
@@ -177,15 +251,19 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
     js,
     jsm,
     client,
-    cliEnv: { TEMPORAL_ADDRESS: temporal.address, NATS_URL: nats.url },
+    cliEnv: { TEMPORAL_ADDRESS: temporalAddress, NATS_URL: natsUrl },
     async stop(keep = false) {
       // A frozen server cannot stop: wake it first.
-      if (temporal.pid !== undefined && temporal.running) process.kill(temporal.pid, 'SIGCONT');
+      if (engine.kind === 'dev' && engine.temporal.pid !== undefined && engine.temporal.running) process.kill(engine.temporal.pid, 'SIGCONT');
       await client.connection.close().catch(() => undefined);
       await nc.close().catch(() => undefined);
       await Promise.all([bridge.stop(), worker.stop()]);
       await Promise.all(Object.values(proxies).map((p) => p?.stop()));
-      await Promise.all([temporal.stop(), nats.stop()]);
+      if (engine.kind === 'dev') await Promise.all([engine.temporal.stop(), engine.nats.stop()]);
+      else {
+        await engine.stop();
+        await Promise.all(engine.routes.flat().map((p) => p.stop()));
+      }
       if (!keep) rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -844,4 +922,27 @@ export async function runScenario(options: ScenarioOptions): Promise<ChaosReport
 /** Runs the compiled `orch` CLI against the stack. */
 export function runOrchCli(stack: ChaosStack, args: string[]): Promise<CommandRun> {
   return runOrch(args, stack.cliEnv, { timeoutMs: 120_000 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cluster's own faults
+
+/**
+ * Waits until `count` complete correlations begun after `since` are decided, with the fault still
+ * in place: the cluster carries on without the failed part. Returns the seconds from `since` to the
+ * first of them decided.
+ */
+export async function decidedWhileDown(load: ChaosLoad, ledger: DecisionLedger, since: number, count: number, timeoutMs: number): Promise<number> {
+  const begunSince = (): PublishedCorrelation[] => load.correlations.filter((c) => !c.partial && c.firstSentAt > since);
+  const decided = await pollUntil(
+    `${count} correlations begun after the fault decided while it lasts`,
+    () => {
+      const done = begunSince().filter((c) => ledger.decided(c.corrId));
+      return done.length >= count ? done : undefined;
+    },
+    timeoutMs,
+    100,
+  );
+  const first = Math.min(...decided.map((c) => ledger.firstArrival.get(c.corrId) as number));
+  return Math.round((first - since) / 100) / 10;
 }
