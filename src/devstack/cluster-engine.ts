@@ -110,7 +110,8 @@ export async function startClusterEngine(opts: ClusterEngineOptions, progress: (
       await node.start();
     }
     progress('creating the namespace and its search attributes (deploy/temporal/setup-namespace.sh)');
-    await setupNamespace(temporalAddress);
+    const namespaceOutput = await setupNamespace(temporalAddress);
+    progress(namespaceOutput.split('\n').find((line) => line.startsWith('namespace ')) ?? 'namespace ready');
     await ui?.start();
   } catch (error) {
     await stop();
