@@ -1,6 +1,7 @@
 /**
  * Just enough of kustomize to check deploy/ without a cluster or the kustomize binary: a
- * kustomization's resources (files and directories), its `patches` (strategic merge patch files,
+ * kustomization's resources (files and directories), its `configMapGenerator` (files, with fixed
+ * names: `generatorOptions.disableNameSuffixHash`), its `patches` (strategic merge patch files,
  * their target named by apiVersion group, kind and metadata.name), `$patch: delete`, `namespace`
  * and `images`.
  *
@@ -9,7 +10,7 @@
  * list of a custom resource (kustomize has no schema for them), are replaced by the patch's.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -41,6 +42,8 @@ export interface Build {
 
 interface Kustomization {
   resources?: string[];
+  configMapGenerator?: { name: string; files?: string[]; [other: string]: unknown }[];
+  generatorOptions?: { disableNameSuffixHash?: boolean; labels?: Record<string, string>; [other: string]: unknown };
   patches?: ({ path: string; target?: unknown } | { patch: string })[];
   namespace?: string;
   images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
@@ -55,10 +58,15 @@ export function isBuiltIn(object: K8sObject): boolean {
 
 /** Every document of a YAML file; a syntax error or warning fails loudly, naming the file. */
 export function loadYaml(file: string): Json[] {
-  const documents = parseAllDocuments(readFileSync(file, 'utf8'), { merge: true });
+  return parseYaml(readFileSync(file, 'utf8'), file);
+}
+
+/** Every document of YAML text; a syntax error or warning fails loudly, naming where it came from. */
+export function parseYaml(text: string, source: string): Json[] {
+  const documents = parseAllDocuments(text, { merge: true });
   const docs = Array.isArray(documents) ? documents : [documents];
   const problems = docs.flatMap((d) => [...d.errors, ...d.warnings]).map((e) => e.message);
-  if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new Error(`${source}: ${problems.join('; ')}`);
   return docs.map((d) => d.toJS() as Json).filter((d) => d !== null);
 }
 
@@ -98,6 +106,10 @@ export function buildKustomization(dir: string, root: string): Build {
       files.push(relative(root, path));
     }
   }
+  for (const generated of generateConfigMaps(kustomization, dir, kustomizationFile)) {
+    resources.push(generated.object);
+    files.push(...generated.files.map((file) => relative(root, file)));
+  }
   const patches: Patch[] = [];
   for (const entry of kustomization.patches ?? []) {
     if (!('path' in entry) || entry.target !== undefined) {
@@ -132,6 +144,38 @@ export function buildKustomization(dir: string, root: string): Build {
     }
   }
   return { objects, resources, patches, unmatched, files };
+}
+
+/**
+ * The ConfigMaps of `configMapGenerator`: one key per file (its base name, or `key=path`), the
+ * file's text as the value. Only fixed names: kustomize's content hash, and the renaming of every
+ * reference to the ConfigMap it implies, are not implemented.
+ */
+function generateConfigMaps(kustomization: Kustomization, dir: string, kustomizationFile: string): { object: K8sObject; files: string[] }[] {
+  const generators = kustomization.configMapGenerator ?? [];
+  if (generators.length === 0) return [];
+  const options = kustomization.generatorOptions ?? {};
+  const unsupportedOptions = Object.keys(options).filter((key) => !['disableNameSuffixHash', 'labels'].includes(key));
+  if (options.disableNameSuffixHash !== true || unsupportedOptions.length > 0) {
+    throw new Error(`${kustomizationFile}: only generatorOptions.disableNameSuffixHash: true (and labels) are supported`);
+  }
+  return generators.map((generator) => {
+    const unsupported = Object.keys(generator).filter((key) => !['name', 'files'].includes(key));
+    if (unsupported.length > 0) throw new Error(`${kustomizationFile}: configMapGenerator ${generator.name}: only name and files are supported, not ${unsupported.join(', ')}`);
+    const data: Record<string, string> = {};
+    const files: string[] = [];
+    for (const entry of generator.files ?? []) {
+      const [key, path] = entry.includes('=') ? [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] : [basename(entry), entry];
+      const file = resolve(dir, path);
+      // kustomize's default load restrictor: nothing from outside the kustomization's folder.
+      if (relative(dir, file).startsWith('..')) throw new Error(`${kustomizationFile}: ${entry} is outside the kustomization's folder`);
+      if (key in data) throw new Error(`${kustomizationFile}: configMapGenerator ${generator.name}: key ${key} twice`);
+      data[key] = readFileSync(file, 'utf8');
+      files.push(file);
+    }
+    const metadata: K8sObject['metadata'] = { name: generator.name, ...(options.labels ? { labels: { ...options.labels } } : {}) };
+    return { object: { apiVersion: 'v1', kind: 'ConfigMap', metadata, data }, files };
+  });
 }
 
 function mergePatch(base: Json | undefined, patch: Json, mergeNamedLists: boolean): Json | undefined {

@@ -1,13 +1,15 @@
 /**
  * The deployment files, checked without a Docker engine or a cluster: the Dockerfile, the compose
- * file, the kustomize base and overlays under deploy/ (Kubernetes objects validated against the API
- * schemas, overlays merged onto the base as kustomize would), the scripts they run, and the
+ * file (against what `npm start -- --engine cluster` runs, its servers' settings fed to the real
+ * temporal-server and nats-server), the kustomize base and overlays under deploy/ (Kubernetes
+ * objects validated against the API schemas, overlays merged onto the base as kustomize would), the
+ * Temporal and NATS ConfigMaps of deploy/temporal and deploy/nats, the scripts they run, and the
  * production guide that documents them.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix, relative } from 'node:path';
+import { basename, dirname, join, posix, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler, type IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
@@ -15,9 +17,24 @@ import { type IPodDisruptionBudget, PodDisruptionBudget } from 'kubernetes-model
 import { ConfigMap, type IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { type IService, Service } from 'kubernetes-models/v1/Service';
 import { loadConfig, settingsHelp } from '../../src/config';
+import { TEMPORAL_NODE_COUNT } from '../../src/devstack/cluster-engine';
+import { NATS_CLUSTER_CONFIG, NATS_CLUSTER_SIZE, natsNodeName } from '../../src/devstack/nats-cluster';
 import { startTemporalDevServer } from '../../src/devstack/processes';
+import { NAMESPACE_RETENTION, TEMPORAL_CONFIG_DIR, TEMPORAL_DEPLOY_DIR, TEMPORAL_DYNAMIC_CONFIG_FILE } from '../../src/devstack/temporal-server';
 import { requireTool } from '../../src/devstack/tools';
 import { REPO_ROOT } from '../support/paths';
+import {
+  type ClusterFacts,
+  COMPOSE_CHECKS,
+  composeEnv,
+  composeMounts,
+  flagValue,
+  hostPathOf,
+  IMAGES,
+  NAMESPACE_SERVICE,
+  SCHEMA_SERVICE,
+  servicesWithImage,
+} from './compose';
 import { envPairs, execForm, parseDockerfile } from './dockerfile';
 import {
   asArray,
@@ -30,6 +47,7 @@ import {
   type K8sObject,
   loadYaml,
   objectKey,
+  parseYaml,
   podContainers,
 } from './kustomize';
 
@@ -77,12 +95,63 @@ const BUILD_NAMES = Object.keys(KUSTOMIZATIONS) as BuildName[];
 const OVERLAYS = BUILD_NAMES.filter((name) => name !== 'base');
 const builds = Object.fromEntries(BUILD_NAMES.map((name) => [name, buildKustomization(repoPath(KUSTOMIZATIONS[name]), REPO_ROOT)])) as Record<BuildName, Build>;
 
+/** Kustomizations of the servers' own files, for a self-hosted Temporal and NATS. */
+const CONFIG_KUSTOMIZATIONS = {
+  temporal: { dir: 'deploy/temporal', namespace: 'temporal', configMaps: ['temporal-config', 'temporal-dynamic-config', 'temporal-setup-scripts'] },
+  nats: { dir: 'deploy/nats', namespace: 'nats', configMaps: ['nats-cluster-config'] },
+} as const;
+type ConfigBuildName = keyof typeof CONFIG_KUSTOMIZATIONS;
+const CONFIG_BUILD_NAMES = Object.keys(CONFIG_KUSTOMIZATIONS) as ConfigBuildName[];
+const configBuilds = Object.fromEntries(CONFIG_BUILD_NAMES.map((name) => [name, buildKustomization(repoPath(CONFIG_KUSTOMIZATIONS[name].dir), REPO_ROOT)])) as Record<ConfigBuildName, Build>;
+
 const compose = asObject(loadYaml(repoPath('docker-compose.yml'))[0]);
 const composeServices = asObject(compose.services);
 const dockerStages = parseDockerfile(read('Dockerfile'));
 const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+const installScript = read('scripts/install-tools.sh');
 
 // ---------------------------------------------------------------------------------------- helpers
+
+/** A path of the repository relative to its root, with forward slashes. */
+function repoRelative(path: string): string {
+  return relative(REPO_ROOT, path).split(sep).join('/');
+}
+
+/** A version scripts/install-tools.sh pins (`NAME=v1.2.3`), without its leading v. */
+function pinnedVersion(name: string): string {
+  const match = new RegExp(`^${name}=v?(\\S+)`, 'm').exec(installScript);
+  if (!match) throw new Error(`scripts/install-tools.sh sets no ${name}`);
+  return match[1];
+}
+
+/** What docker-compose.yml must agree with: the cluster engine's files and sizes, the pinned versions. */
+const CLUSTER: ClusterFacts = {
+  temporalConfigDir: repoRelative(TEMPORAL_CONFIG_DIR),
+  temporalDynamicConfigFile: repoRelative(TEMPORAL_DYNAMIC_CONFIG_FILE),
+  setupSchemaScript: repoRelative(join(TEMPORAL_DEPLOY_DIR, 'setup-schema.sh')),
+  setupNamespaceScript: repoRelative(join(TEMPORAL_DEPLOY_DIR, 'setup-namespace.sh')),
+  natsClusterConfig: repoRelative(NATS_CLUSTER_CONFIG),
+  temporalNodeCount: TEMPORAL_NODE_COUNT,
+  natsNodeNames: Array.from({ length: NATS_CLUSTER_SIZE }, (_, i) => natsNodeName(i)),
+  namespaceRetention: NAMESPACE_RETENTION,
+  versions: {
+    temporalServer: pinnedVersion('TEMPORAL_SERVER_VERSION'),
+    temporalUi: pinnedVersion('TEMPORAL_UI_SERVER_VERSION'),
+    natsServer: pinnedVersion('NATS_SERVER_VERSION'),
+    postgresMajor: pinnedVersion('POSTGRES_MAJOR'),
+  },
+};
+
+/** The Temporal server's configuration as the real temporal-server renders it (`render-config`) from `env` alone. */
+async function renderTemporalConfig(args: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await execFileAsync(requireTool('temporal-server'), [...args, 'render-config'], { env: { PATH: process.env.PATH ?? '', ...env } });
+  return stdout;
+}
+
+/** A file the Temporal server renders as a Go template before it reads the YAML (deploy/temporal/config/cluster.yaml): its first line says so. */
+function isGoTemplate(file: string): boolean {
+  return read(file).startsWith('# enable-template');
+}
 
 /** Compiles src into dist (what `npm run build` does) when the build output is missing. */
 function ensureBuilt(): void {
@@ -194,14 +263,6 @@ function secretUses(build: Build): Map<string, SecretUse> {
   return uses;
 }
 
-function composeEnv(service: JsonObject): Record<string, string> {
-  const environment = service.environment;
-  if (Array.isArray(environment)) {
-    return Object.fromEntries(environment.map(String).map((entry) => [entry.split('=')[0], entry.slice(entry.indexOf('=') + 1)]));
-  }
-  return Object.fromEntries(Object.entries(asObject(environment)).map(([key, value]) => [key, String(value)]));
-}
-
 /** A compose duration ("45s", "1m30s", "1h") in seconds. */
 function durationSeconds(value: string): number {
   const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 0.000001 };
@@ -266,14 +327,18 @@ describe('YAML files', () => {
       .map((file) => posix.join('deploy', file.split('\\').join('/'))),
   ];
 
-  it.each(yamlFiles)('%s parses without errors or warnings', (file) => {
-    const docs = loadYaml(repoPath(file));
+  it.each(yamlFiles)('%s parses without errors or warnings', async (file) => {
+    // A Go template (deploy/temporal/config) as temporal-server reads it: <config dir>/<env>.yaml,
+    // rendered here with every setting at its default.
+    const docs = isGoTemplate(file)
+      ? parseYaml(await renderTemporalConfig(['--root', '/', '--config', dirname(repoPath(file)), '--env', basename(file, '.yaml')], {}), `${file} rendered`)
+      : loadYaml(repoPath(file));
     expect(docs.length).toBeGreaterThan(0);
     for (const doc of docs) expect(Object.keys(asObject(doc)).length).toBeGreaterThan(0);
   });
 
   it('every file under deploy/ is read by a kustomization', () => {
-    const used = new Set(BUILD_NAMES.flatMap((name) => builds[name].files));
+    const used = new Set([...BUILD_NAMES.map((name) => builds[name]), ...CONFIG_BUILD_NAMES.map((name) => configBuilds[name])].flatMap((build) => build.files));
     const unused = yamlFiles.filter((file) => file.startsWith('deploy/') && !used.has(file));
     expect(unused).toEqual([]);
   });
@@ -306,6 +371,19 @@ describe('kustomize overlays', () => {
       expect(buildKustomization(dir, dir).unmatched.map((p) => objectKey(p.object))).toEqual(['apps/Deployment/orchestrator-workers']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a generator with a content hash is refused rather than built wrong (the ConfigMap checks below rely on it)', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'orch-kustomize-'));
+    try {
+      writeFileSync(join(tmp, 'a.conf'), 'x');
+      writeFileSync(join(tmp, 'kustomization.yaml'), 'configMapGenerator:\n  - name: a\n    files: [a.conf]\n');
+      expect(() => buildKustomization(tmp, tmp)).toThrow(/disableNameSuffixHash/);
+      writeFileSync(join(tmp, 'kustomization.yaml'), 'generatorOptions:\n  disableNameSuffixHash: true\nconfigMapGenerator:\n  - name: a\n    files: [b=a.conf]\n');
+      expect(buildKustomization(tmp, tmp).objects).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { b: 'x' } }]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 
@@ -521,8 +599,62 @@ describe.each(BUILD_NAMES)('Kubernetes objects of %s', (name) => {
   });
 });
 
+describe.each(CONFIG_BUILD_NAMES)('the ConfigMaps of deploy/%s (what a self-hosted server mounts)', (name) => {
+  const { dir, namespace, configMaps } = CONFIG_KUSTOMIZATIONS[name];
+  const build = configBuilds[name];
+  /** Every file of a folder (or the file itself), by name, with its text: what a ConfigMap of it holds. */
+  const filesOf = (path: string): Record<string, string> =>
+    statSync(path).isDirectory()
+      ? Object.fromEntries(readdirSync(path).map((file) => [file, readFileSync(join(path, file), 'utf8')]))
+      : { [basename(path)]: readFileSync(path, 'utf8') };
+  /** The files the cluster engine runs the servers with, by ConfigMap. */
+  const engineFiles: Record<string, Record<string, string>> = {
+    'temporal-config': filesOf(TEMPORAL_CONFIG_DIR),
+    'temporal-dynamic-config': filesOf(dirname(TEMPORAL_DYNAMIC_CONFIG_FILE)),
+    'temporal-setup-scripts': { ...filesOf(repoPath(CLUSTER.setupSchemaScript)), ...filesOf(repoPath(CLUSTER.setupNamespaceScript)) },
+    'nats-cluster-config': filesOf(NATS_CLUSTER_CONFIG),
+  };
+
+  it(`generates ${configMaps.join(', ')} in namespace ${namespace}, valid against the API schema, with fixed names`, () => {
+    expect(build.objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(configMaps.map((configMap) => `ConfigMap/${configMap}`));
+    for (const object of build.objects) {
+      expect(() => VALIDATORS['v1/ConfigMap'](object)).not.toThrow();
+      expect(object.metadata.namespace).toBe(namespace);
+    }
+  });
+
+  it.each(configMaps as readonly string[])('%s holds exactly the files the cluster engine runs the servers with', (configMap) => {
+    expect(asObject(findObject(build, 'ConfigMap', configMap)?.data)).toEqual(engineFiles[configMap]);
+  });
+
+  it('holds every file docker-compose.yml mounts from its folder', () => {
+    const mounts = Object.values(composeServices)
+      .flatMap((service) => composeMounts(asObject(service)))
+      .filter((m) => m.bind && m.source.startsWith(`${dir}/`));
+    expect(mounts.length).toBeGreaterThan(0);
+    for (const mount of mounts) {
+      for (const [file, text] of Object.entries(filesOf(repoPath(mount.source)))) {
+        const mounted = statSync(repoPath(mount.source)).isDirectory() ? posix.join(mount.source, file) : mount.source;
+        const inConfigMap = build.objects.some((o) => asObject(o.data)[file] === text);
+        expect({ mounted, inConfigMap }).toEqual({ mounted, inConfigMap: true });
+      }
+    }
+  });
+
+  if (name === 'temporal') {
+    it('temporal-dynamic-config mounted at /etc/temporal/dynamicconfig is where config/cluster.yaml looks by default', async () => {
+      const rendered = asObject(parseYaml(await renderTemporalConfig(['--root', '/', '--config', TEMPORAL_CONFIG_DIR, '--env', 'cluster'], {}), 'cluster.yaml rendered')[0]);
+      const filepath = String(asObject(rendered.dynamicConfigClient).filepath);
+      expect(dirname(filepath)).toBe('/etc/temporal/dynamicconfig');
+      expect(Object.keys(asObject(findObject(build, 'ConfigMap', 'temporal-dynamic-config')?.data))).toContain(basename(filepath));
+    });
+  }
+});
+
 describe('docker-compose.yml', () => {
   const orchestrator = ['worker', 'bridge'];
+  const temporalNodes = servicesWithImage(compose, IMAGES.temporalServer).map(([name]) => name);
+  const natsNodes = servicesWithImage(compose, IMAGES.nats).map(([name]) => name);
 
   it('pins every image to a version (no latest), or builds it from this repository', () => {
     for (const [serviceName, service] of Object.entries(composeServices).map(([n, s]) => [n, asObject(s)] as const)) {
@@ -533,9 +665,6 @@ describe('docker-compose.yml', () => {
       const tag = imageTag(String(service.image));
       expect({ serviceName, tag }).toEqual({ serviceName, tag: expect.stringMatching(/^\d+\.\d+(\.\d+)?/) });
     }
-    expect(String(asObject(composeServices.temporal).image)).toMatch(/^temporalio\/auto-setup:1\.29\.\d+$/);
-    expect(String(asObject(composeServices['temporal-admin-tools']).image)).toMatch(/^temporalio\/admin-tools:1\.29\.\d+/);
-    expect(String(asObject(composeServices.nats).image)).toMatch(/^nats:2\.12\./);
   });
 
   it('publishes each host port once', () => {
@@ -566,45 +695,175 @@ describe('docker-compose.yml', () => {
     expect(durationSeconds(String(service.stop_grace_period))).toBeGreaterThan(shutdownGraceSeconds(env) + 10);
   });
 
-  it.each(orchestrator)('%s: starts after Temporal, NATS and the search attributes, and restarts', (serviceName) => {
+  it.each(orchestrator)('%s: starts after every Temporal and NATS node, and the namespace step, and restarts', (serviceName) => {
     const service = asObject(composeServices[serviceName]);
     expect(service.depends_on).toEqual({
-      temporal: { condition: 'service_healthy' },
-      'temporal-admin-tools': { condition: 'service_completed_successfully' },
-      nats: { condition: 'service_healthy' },
+      ...Object.fromEntries([...temporalNodes, ...natsNodes].map((node) => [node, { condition: 'service_healthy' }])),
+      [NAMESPACE_SERVICE]: { condition: 'service_completed_successfully' },
     });
     expect(service.restart).toBe('unless-stopped');
+    expect(service.init).toBe(true);
   });
 
-  it.each(orchestrator)('%s: its settings load with the real config loader', (serviceName) => {
+  it.each(orchestrator)('%s: its settings load with the real config loader: every NATS node, streams at R3', (serviceName) => {
     const env = composeEnv(asObject(composeServices[serviceName]));
     const config = loadConfig(env);
     expect(config.temporal.connectionOptions.address).toBe('temporal:7233');
-    expect(config.nats.servers).toEqual(['nats://nats:4222']);
+    expect(config.nats.servers).toEqual(CLUSTER.natsNodeNames.map((node) => `nats://${node}:4222`));
+    expect([config.streams.signals.replicas, config.streams.dlq.replicas, config.streams.decisions.replicas]).toEqual([3, 3, 3]);
     expect(config.httpPort).toBe(HTTP_PORT);
   });
 
   it('the services the orchestrator waits on have healthchecks', () => {
-    for (const dependency of ['postgres', 'temporal', 'nats']) expect(asArray(asObject(asObject(composeServices[dependency]).healthcheck).test).length).toBeGreaterThan(0);
+    for (const dependency of ['postgres', ...temporalNodes, ...natsNodes]) expect(asArray(asObject(asObject(composeServices[dependency]).healthcheck).test).length).toBeGreaterThan(0);
     expect(asArray(asObject(asObject(composeServices.postgres).healthcheck).test).join(' ')).toContain('pg_isready');
-    expect(asArray(asObject(asObject(composeServices.temporal).healthcheck).test).join(' ')).toContain('temporal operator cluster health');
-    expect(asArray(asObject(asObject(composeServices.nats).healthcheck).test).join(' ')).toContain(':8222/healthz');
+    for (const node of temporalNodes) expect(asArray(asObject(asObject(composeServices[node]).healthcheck).test).join(' ')).toContain('temporal operator cluster health');
+    for (const node of natsNodes) expect(asArray(asObject(asObject(composeServices[node]).healthcheck).test).join(' ')).toContain(':8222/healthz');
+  });
+
+  describe('the shape `npm start -- --engine cluster` runs', () => {
+    it('has the engine\'s two Temporal nodes and three NATS nodes', () => {
+      expect(temporalNodes).toEqual(['temporal-1', 'temporal-2']);
+      expect(temporalNodes).toHaveLength(TEMPORAL_NODE_COUNT);
+      expect(natsNodes).toEqual(CLUSTER.natsNodeNames);
+    });
+
+    it('Temporal nodes: the server on exactly deploy/temporal/config and deploy/temporal/dynamicconfig (read-only) with --env cluster, each at its own fixed IP, node 2 after node 1', () => {
+      expect(COMPOSE_CHECKS.temporalServerProblems(compose, CLUSTER)).toEqual([]);
+    });
+
+    it('the schema step runs deploy/temporal/setup-schema.sh before the nodes; the namespace step deploy/temporal/setup-namespace.sh after them', () => {
+      expect(COMPOSE_CHECKS.temporalSetupProblems(compose, CLUSTER)).toEqual([]);
+    });
+
+    it('NATS nodes: deploy/nats/cluster.conf (read-only), their own name and store, routes naming all three', () => {
+      expect(COMPOSE_CHECKS.natsProblems(compose, CLUSTER)).toEqual([]);
+    });
+
+    it('the worker and the bridge: ORCH_NATS_REPLICAS "3", every NATS node, the Temporal frontends', () => {
+      expect(COMPOSE_CHECKS.orchestratorProblems(compose, CLUSTER)).toEqual([]);
+    });
+
+    it('images: no temporalio/auto-setup; server, admin-tools, UI, nats-server and PostgreSQL at the versions scripts/install-tools.sh pins', () => {
+      expect(CLUSTER.versions).toEqual({
+        temporalServer: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+        temporalUi: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+        natsServer: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+        postgresMajor: expect.stringMatching(/^\d+$/),
+      });
+      expect(COMPOSE_CHECKS.imageProblems(compose, CLUSTER)).toEqual([]);
+    });
+
+    // Each way of breaking the file, and a problem the checks above must report for it.
+    const service = (copy: JsonObject, name: string): JsonObject => asObject(asObject(copy.services)[name]);
+    const env = (copy: JsonObject, name: string): JsonObject => asObject(service(copy, name).environment);
+    const breakages: [string, (copy: JsonObject) => void, RegExp][] = [
+      ['a node runs another --env', (c) => void (service(c, 'temporal-1').entrypoint = asArray(service(c, 'temporal-1').entrypoint).map((a) => (a === 'cluster' ? 'development' : a))), /^temporal-1: entrypoint/],
+      ['a node runs the image\'s own entrypoint', (c) => void delete service(c, 'temporal-2').entrypoint, /^temporal-2: entrypoint/],
+      ['a node mounts another configuration folder', (c) => void (service(c, 'temporal-2').volumes = ['./deploy/base:/etc/orchestrator/temporal/config:ro', asArray(service(c, 'temporal-2').volumes)[1]]), /^temporal-2: volumes/],
+      ['a node mounts no dynamic configuration', (c) => void (service(c, 'temporal-1').volumes = asArray(service(c, 'temporal-1').volumes).slice(0, 1)), /^temporal-1: TEMPORAL_DYNAMIC_CONFIG_FILE/],
+      ['a node mounts its configuration writable', (c) => void (service(c, 'temporal-1').volumes = asArray(service(c, 'temporal-1').volumes).map((v) => String(v).replace(/:ro$/, ''))), /^temporal-1: volumes/],
+      ['a node reads the image\'s dynamic configuration', (c) => void (env(c, 'temporal-1').TEMPORAL_DYNAMIC_CONFIG_FILE = '/etc/temporal/config/dynamicconfig/docker.yaml'), /^temporal-1: TEMPORAL_DYNAMIC_CONFIG_FILE/],
+      ['a node binds to loopback', (c) => void (env(c, 'temporal-2').TEMPORAL_BIND_IP = '127.0.0.1'), /^temporal-2: TEMPORAL_BIND_IP/],
+      ['a node broadcasts a name', (c) => void (env(c, 'temporal-1').TEMPORAL_BROADCAST_ADDRESS = 'temporal-1'), /^temporal-1: TEMPORAL_BROADCAST_ADDRESS/],
+      ['a node broadcasts the other\'s IP', (c) => void (env(c, 'temporal-2').TEMPORAL_BROADCAST_ADDRESS = env(c, 'temporal-1').TEMPORAL_BROADCAST_ADDRESS), /^temporal-2: TEMPORAL_BROADCAST_ADDRESS/],
+      ['a node\'s IP in the range Docker hands out', (c) => {
+        env(c, 'temporal-2').TEMPORAL_BROADCAST_ADDRESS = '10.201.17.200';
+        asObject(asObject(service(c, 'temporal-2').networks).default).ipv4_address = '10.201.17.200';
+      }, /^temporal-2: .* inside the range/],
+      ['node 2 starts with node 1', (c) => void delete asObject(service(c, 'temporal-2').depends_on)['temporal-1'], /^temporal-2: does not wait for temporal-1/],
+      ['a node starts before the schema step', (c) => void delete asObject(service(c, 'temporal-1').depends_on)[SCHEMA_SERVICE], /^temporal-1: does not wait for temporal-schema/],
+      ['a third node', (c) => void (asObject(c.services)['temporal-3'] = structuredClone(service(c, 'temporal-2'))), /^temporalio\/server: 3 services/],
+      ['no schema step', (c) => void delete asObject(c.services)[SCHEMA_SERVICE], /^temporal-schema: no such service/],
+      ['the schema step runs the namespace script', (c) => void (service(c, SCHEMA_SERVICE).volumes = ['./deploy/temporal/setup-namespace.sh:/opt/orchestrator/setup-schema.sh:ro']), /^temporal-schema: entrypoint/],
+      ['the schema step on another database host', (c) => void (env(c, SCHEMA_SERVICE).TEMPORAL_SQL_HOST = 'db'), /^temporal-schema: TEMPORAL_SQL_HOST/],
+      ['the namespace step with another retention', (c) => void (env(c, NAMESPACE_SERVICE).TEMPORAL_NAMESPACE_RETENTION = '72h'), /^temporal-namespace: TEMPORAL_NAMESPACE_RETENTION/],
+      ['the namespace step before node 2', (c) => void delete asObject(service(c, NAMESPACE_SERVICE).depends_on)['temporal-2'], /^temporal-namespace: does not wait for temporal-2/],
+      ['the auto-setup image', (c) => void (service(c, 'temporal-1').image = 'temporalio/auto-setup:1.29.1'), /^temporal-1: temporalio\/auto-setup:1\.29\.1 is deprecated/],
+      ['a NATS node without cluster.conf', (c) => void (service(c, 'nats-2').volumes = asArray(service(c, 'nats-2').volumes).filter((v) => !String(v).includes('cluster.conf'))), /^nats-2: -c/],
+      ['a NATS node named after another', (c) => void (service(c, 'nats-3').command = asArray(service(c, 'nats-3').command).map((a) => (a === 'nats-3' ? 'nats-1' : a))), /^nats-3: -n nats-1/],
+      ['routes that miss a node', (c) => void (service(c, 'nats-3').command = asArray(service(c, 'nats-3').command).map((a) => String(a).replace('nats://nats-1:6222,', ''))), /^nats-3: --routes/],
+      ['two NATS nodes on one store', (c) => void (service(c, 'nats-2').volumes = asArray(service(c, 'nats-2').volumes).map((v) => String(v).replace('nats-2-data', 'nats-1-data'))), /^nats-2: shares its store/],
+      ['a worker at R1', (c) => void (env(c, 'worker').ORCH_NATS_REPLICAS = '1'), /^worker: ORCH_NATS_REPLICAS 1/],
+      ['a bridge without ORCH_NATS_REPLICAS', (c) => void delete env(c, 'bridge').ORCH_NATS_REPLICAS, /^bridge: ORCH_NATS_REPLICAS \(unset\)/],
+      ['a bridge on one NATS node', (c) => void (env(c, 'bridge').NATS_URL = 'nats://nats-1:4222'), /^bridge: NATS_URL/],
+      ['a worker on one Temporal node', (c) => void (env(c, 'worker').TEMPORAL_ADDRESS = 'temporal-9:7233'), /^worker: TEMPORAL_ADDRESS/],
+      ['the UI of another release', (c) => void (service(c, 'temporal-ui').image = 'temporalio/ui:2.34.0'), /^temporal-ui: temporalio\/ui:2\.34\.0 is not the version/],
+      ['a server of another release', (c) => void (service(c, 'temporal-2').image = 'temporalio/server:1.29.0'), /^temporal-2: temporalio\/server:1\.29\.0 is not the version/],
+      ['admin tools of another release', (c) => void (service(c, NAMESPACE_SERVICE).image = 'temporalio/admin-tools:1.28.1-tctl-1.18.4-cli-1.5.0'), /^temporal-namespace: .* is not the version/],
+      ['another PostgreSQL major', (c) => void (service(c, 'postgres').image = 'postgres:16.10'), /^postgres: postgres:16\.10 is not the version/],
+      ['nats:latest', (c) => void (service(c, 'nats-1').image = 'nats:latest'), /^nats-1: nats:latest is not pinned/],
+    ];
+
+    it.each(breakages)('reports %s', (_, breakIt, problem) => {
+      const copy = structuredClone(compose);
+      breakIt(copy);
+      const problems = Object.values(COMPOSE_CHECKS).flatMap((check) => check(copy, CLUSTER));
+      expect(problems).toContainEqual(expect.stringMatching(problem));
+    });
+  });
+
+  describe('the servers accept the settings it gives them', () => {
+    it.each(temporalNodes)('%s: the real temporal-server renders its configuration from the node\'s entrypoint and environment', async (nodeName) => {
+      const node = asObject(composeServices[nodeName]);
+      const env = composeEnv(node);
+      const entrypoint = asArray(node.entrypoint).map(String);
+      const configDir = flagValue(entrypoint, '--config') as string;
+      // Its global flags, the mounted folder read where it is in the repository, render-config instead of start.
+      const args = entrypoint.slice(1, -1).map((arg) => (arg === configDir ? repoPath(hostPathOf(node, configDir) as string) : arg));
+      expect(entrypoint.at(-1)).toBe('start');
+      const config = asObject(parseYaml(await renderTemporalConfig(args, env), `${nodeName}'s configuration`)[0]);
+      const services = asObject(config.services);
+      const frontend = asObject(asObject(services.frontend).rpc);
+      const cluster = asObject(asObject(asObject(config.clusterMetadata).clusterInformation)[String(asObject(config.clusterMetadata).currentClusterName)]);
+      expect(asObject(asObject(config.global).membership).broadcastAddress).toBe(env.TEMPORAL_BROADCAST_ADDRESS);
+      for (const service of ['frontend', 'history', 'matching', 'worker']) expect({ service, bindOnIP: asObject(asObject(services[service]).rpc).bindOnIP }).toEqual({ service, bindOnIP: '0.0.0.0' });
+      for (const store of Object.values(asObject(asObject(config.persistence).datastores))) expect(asObject(asObject(store).sql).connectAddr).toBe('postgres:5432');
+      expect(cluster.rpcAddress).toBe(env.TEMPORAL_FRONTEND_ADDRESS);
+      expect(asObject(config.dynamicConfigClient).filepath).toBe(env.TEMPORAL_DYNAMIC_CONFIG_FILE);
+      expect(asObject(asObject(asObject(config.global).metrics).prometheus).listenAddress).toBe(env.TEMPORAL_METRICS_ADDRESS);
+      // The frontend's port is the one clients dial, the healthcheck asks and the host publishes.
+      const grpcPort = Number(frontend.grpcPort);
+      expect(Number(String(env.TEMPORAL_FRONTEND_ADDRESS).split(':')[1])).toBe(grpcPort);
+      expect(asArray(asObject(node.healthcheck).test).map(String)).toContain(`127.0.0.1:${grpcPort}`);
+      for (const port of asArray(node.ports).map(String)) expect(Number(port.split(':').at(-1))).toBe(grpcPort);
+    });
+
+    it('the real temporal-server validates the dynamic configuration the nodes mount', async () => {
+      const { stdout } = await execFileAsync(requireTool('temporal-server'), ['validate-dynamic-config', repoPath(CLUSTER.temporalDynamicConfigFile)]);
+      expect(stdout).not.toMatch(/error|warning/);
+    });
+
+    it.each(natsNodes)('%s: the real nats-server accepts its flags with deploy/nats/cluster.conf', async (nodeName) => {
+      const node = asObject(composeServices[nodeName]);
+      const command = asArray(node.command).map(String);
+      const config = flagValue(command, '-c') as string;
+      const store = mkdtempSync(join(tmpdir(), 'orch-nats-'));
+      try {
+        const args = command.map((arg, i) => (command[i - 1] === '-c' ? repoPath(hostPathOf(node, config) as string) : command[i - 1] === '-sd' ? store : arg));
+        // -t: test the configuration and exit. An unknown flag prints the usage instead of "is valid".
+        const { stdout, stderr } = await execFileAsync(requireTool('nats-server'), [...args, '-t']);
+        expect(`${stdout}${stderr}`).toMatch(/configuration file .*cluster\.conf is valid/);
+        expect(`${stdout}${stderr}`).not.toContain('Usage');
+      } finally {
+        rmSync(store, { recursive: true, force: true });
+      }
+    });
   });
 
   describe('search attributes', () => {
-    const adminTools = asObject(composeServices['temporal-admin-tools']);
-    const mount = asArray(adminTools.volumes)
-      .map(String)
-      .find((v) => v.startsWith('./scripts/'));
-    const [hostPath, containerPath] = (mount ?? '').split(':');
+    const namespaceStep = asObject(composeServices[NAMESPACE_SERVICE]);
+    const mount = composeMounts(namespaceStep).find((m) => m.bind);
+    const hostPath = mount?.source ?? '';
     const script = hostPath ? readFileSync(repoPath(hostPath), 'utf8') : '';
 
-    it('a one-shot admin-tools service runs the registration script after Temporal is healthy', () => {
+    it('a one-shot admin-tools service runs deploy/temporal/setup-namespace.sh after every Temporal node is healthy', () => {
+      expect(hostPath).toBe(CLUSTER.setupNamespaceScript);
       expect(existsSync(repoPath(hostPath))).toBe(true);
-      expect(asArray(adminTools.entrypoint)).toEqual(['bash', containerPath]);
-      expect(adminTools.restart).toBe('no');
-      expect(adminTools.depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
-      expect(composeEnv(adminTools)).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default' });
+      expect(asArray(namespaceStep.entrypoint)).toEqual(['bash', mount?.target]);
+      expect(namespaceStep.restart).toBe('no');
+      expect(namespaceStep.depends_on).toEqual(Object.fromEntries(temporalNodes.map((node) => [node, { condition: 'service_healthy' }])));
+      expect(composeEnv(namespaceStep)).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default', TEMPORAL_NAMESPACE_RETENTION: NAMESPACE_RETENTION });
     });
 
     it('registers exactly the eight search attributes of the worker', () => {
