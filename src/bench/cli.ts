@@ -4,6 +4,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { repoRoot } from '../devstack/tools';
+import { DECISIONS_STREAM, SIGNALS_STREAM } from '../nats/streams';
 import { runMain } from '../process/run-main';
 import { shutdownSignal } from '../process/shutdown';
 import { parseBenchOptions, USAGE } from './options';
@@ -46,12 +47,26 @@ runMain({
     let failed = true;
     let orchestrator: PhaseOutcome | undefined;
     const ceilings: Partial<Record<CeilingKind, PhaseOutcome>> = {};
+    /** The replicas the orchestrator's streams had in the run (R3 on the cluster). */
+    const streamReplicas: Record<string, number> = {};
+    if (target.engineShape) {
+      const { temporal, nats, postgres } = target.engineShape;
+      say(
+        `engine: ${target.engineKind}: ${temporal.nodes} Temporal ${temporal.nodes === 1 ? 'server' : 'nodes'} (${temporal.serverVersion ?? '?'}, ${temporal.historyShards ?? '?'} history shards, ` +
+          `${temporal.persistenceStore ?? '?'})${postgres ? `, ${postgres}` : ''}, ${nats.nodes} NATS ${nats.nodes === 1 ? 'server' : `nodes with R${nats.replicas} streams`}`,
+      );
+    }
     try {
       const nc = await connect({ ...target.nats, name: 'orchestrator-bench', maxReconnectAttempts: -1 });
       try {
-        await waitForSignalsStream(await nc.jetstreamManager(), 30_000);
+        const jsm = await nc.jetstreamManager();
+        await waitForSignalsStream(jsm, 30_000);
         const context = { options, target, nc, say, interrupted: () => interrupted };
         orchestrator = await runOrchestratorPhase(context);
+        for (const stream of [SIGNALS_STREAM, DECISIONS_STREAM]) {
+          const info = await jsm.streams.info(stream).catch(() => undefined);
+          if (info) streamReplicas[stream] = info.config.num_replicas;
+        }
         if (options.ceiling && !interrupted) {
           if (await target.quiesce()) say("ceiling: stopped the orchestrator's bridge and worker, so no leftover work competes with it");
           else if (orchestrator.book.undecided > 0) say(`warning: ${orchestrator.book.undecided} correlations are still undecided: their work competes with the ceiling`);
@@ -94,8 +109,11 @@ runMain({
         ...options,
         correlationsPerMinute: Number(correlationsPerMinute(options).toFixed(2)),
         policy: target.policy ?? 'the external worker policy',
-        engineAsRun: target.engine ?? 'the external server',
+        engineAsRun: target.engine ?? (target.engineKind === 'cluster' ? 'deploy/temporal/config/cluster.yaml and its dynamic config, as they are' : 'the external server'),
       },
+      /** Which engine ran: the local dev server, the local cluster, or an external target's. */
+      engine: target.engineKind,
+      engineShape: target.engineShape ? { ...target.engineShape, streamReplicas } : null,
       machine: { ...machine, loadAverageAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))), speedProbeMsAtEnd },
       correctness: { ok: errors.length === 0, errors, warnings },
       ratio: ratio ?? null,
@@ -105,7 +123,7 @@ runMain({
       ),
     };
     writeFileSync(join(options.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
-    const subtitle = `${options.agents.join('+')}, ${options.partialShare * 100} % partial, timeout ${options.timeoutMs} ms, ${options.target} target, ${machine.nproc} cores, load avg ${machine.loadAverageAtStart[0]} at start`;
+    const subtitle = `${options.agents.join('+')}, ${options.partialShare * 100} % partial, timeout ${options.timeoutMs} ms, ${options.target === 'local' ? `local ${target.engineKind} engine` : 'external target'}, ${machine.nproc} cores, load avg ${machine.loadAverageAtStart[0]} at start`;
     const chartTitle = options.findCapacity ? `capacity search from ${options.ratePerMinute} signals/min` : `${options.ratePerMinute} signals/min for ${options.durationMs / 1000} s`;
     writeFileSync(join(options.outDir, 'chart.svg'), renderChart(phaseChart(`orchestrator: ${chartTitle}`, subtitle, orchestrator.result.series, 'decisions', orchestrator.result.steps)));
     for (const [kind, outcome] of Object.entries(ceilings) as Array<[CeilingKind, PhaseOutcome]>) {

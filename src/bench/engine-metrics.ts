@@ -52,10 +52,32 @@ export function dbTimeBetween(before: DbTime, after: DbTime): DbTime {
   };
 }
 
+/** The database time of several servers together (the nodes of a cluster, each with its own /metrics). */
+export function sumDbTime(times: DbTime[]): DbTime {
+  const out: DbTime = { persistenceSeconds: 0, persistenceRequests: 0, visibilitySeconds: 0, visibilityRequests: 0, byOperation: {} };
+  for (const time of times) {
+    out.persistenceSeconds += time.persistenceSeconds;
+    out.persistenceRequests += time.persistenceRequests;
+    out.visibilitySeconds += time.visibilitySeconds;
+    out.visibilityRequests += time.visibilityRequests;
+    for (const [operation, { seconds, count }] of Object.entries(time.byOperation)) {
+      const entry = (out.byOperation[operation] ??= { seconds: 0, count: 0 });
+      entry.seconds += seconds;
+      entry.count += count;
+    }
+  }
+  return out;
+}
+
 export async function scrapeDbTime(metricsUrl: string): Promise<DbTime> {
   const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
   if (!response.ok) throw new Error(`${metricsUrl} answered ${response.status}`);
   return parseDbTime(await response.text());
+}
+
+/** Scrapes every server's /metrics (a cluster's nodes) and adds their database time up. */
+export async function scrapeTotalDbTime(metricsUrls: string[], scrape: (url: string) => Promise<DbTime> = scrapeDbTime): Promise<DbTime> {
+  return sumDbTime(await Promise.all(metricsUrls.map((url) => scrape(url))));
 }
 
 export interface DbTimeSummary {

@@ -71,7 +71,9 @@ Options:
                          already running there (default: local)
   --engine E             local target: dev (the Temporal CLI's dev server on SQLite, one nats-server)
                          or cluster (PostgreSQL, two Temporal server nodes, a three-node NATS
-                         cluster with R3 streams: npm start -- --engine cluster) (default: dev)
+                         cluster with R3 streams: npm start -- --engine cluster; each node is
+                         sampled, PostgreSQL with all its backends, and the database time is
+                         every node's) (default: dev)
   --out DIR              where result.json and chart.svg go (default: .cache/bench/<timestamp>)
   --find-capacity        raise the rate by --step-factor every --step-duration until p95 passes
                          --p95-bound or the decisions fall behind; report the highest sustainable rate
@@ -79,7 +81,7 @@ Options:
   --step-factor X        rate multiplier between capacity steps (default: 1.5)
   --max-steps N          most capacity steps (default: 20)
   --p95-bound D          latency bound of a sustainable step (default: 1s)
-  --ceiling              then measure the engine's ceilings on the same server at the same load:
+  --ceiling              then measure the engine's ceilings on the same engine at the same load:
                          C1, bare workflows (signal-with-start, complete), and C2, a bare fan-in
                          (the bridge's signal-with-starts, wait for all, one no-op local activity)
   --settle D             after the last publish, how long to wait for the last decisions (default: 30s)

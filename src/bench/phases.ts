@@ -4,7 +4,7 @@ import type { NatsConnection } from 'nats';
 import { connectTemporalClient } from '../client/temporal-client';
 import { reconcileStream } from '../nats/streams';
 import { bareLoad, ceilingWorkerProcess, fanInLoad } from './ceiling';
-import { type DbTime, dbTimeBetween, scrapeDbTime } from './engine-metrics';
+import { type DbTime, dbTimeBetween, scrapeTotalDbTime } from './engine-metrics';
 import { signalLoad, signalsPerCorrelation } from './load';
 import { ceilingSubject, CorrelationBook, type DlqCount, watchCeilingCompletions, watchDecisions } from './observer';
 import type { BenchOptions } from './options';
@@ -40,12 +40,12 @@ export function correlationsPerMinute(options: BenchOptions): number {
   return options.ratePerMinute / signalsPerCorrelation(options.agents.length, options.partialShare);
 }
 
-/** Runs `phase` between two scrapes of the engine's metrics, when it has any. */
+/** Runs `phase` between two scrapes of the engine's metrics (every node's, added up), when it has any. */
 async function withDbTime(target: BenchTarget, phase: () => Promise<Omit<PhaseOutcome, 'dbTime'>>): Promise<PhaseOutcome> {
-  const url = target.temporalMetricsUrl;
-  const before = url ? await scrapeDbTime(url) : undefined;
+  const urls = target.temporalMetricsUrls;
+  const before = urls.length > 0 ? await scrapeTotalDbTime(urls) : undefined;
   const outcome = await phase();
-  return before && url ? { ...outcome, dbTime: dbTimeBetween(before, await scrapeDbTime(url)) } : outcome;
+  return before ? { ...outcome, dbTime: dbTimeBetween(before, await scrapeTotalDbTime(urls)) } : outcome;
 }
 
 export function runOrchestratorPhase({ options, target, nc, say, interrupted }: PhaseContext): Promise<PhaseOutcome> {

@@ -15,6 +15,21 @@ export interface ResourceSummary {
   cpuSeconds: number | null;
   /** CPU milliseconds per correlation decided (per workflow completed for the ceiling). */
   cpuMsPerCorrelation: number | null;
+  /** A process tree (PostgreSQL and its backends): the most processes it had at once. */
+  processesMax?: number;
+}
+
+/**
+ * The processes whose CPU counts towards a phase's total: all but the machine and the bench's own
+ * process (the load generator and observer, and on the cluster engine the frontend balancer too).
+ */
+export const NOT_IN_TOTAL = new Set([MACHINE, 'bench']);
+
+export interface CpuTotal {
+  /** CPU milliseconds of the processes below per correlation decided (per workflow completed for a ceiling). */
+  msPerCorrelation: number | null;
+  cpuSeconds: number;
+  processes: string[];
 }
 
 export interface CapacitySummary {
@@ -66,7 +81,9 @@ export interface PhaseSummary {
   resources: Record<string, ResourceSummary>;
   /** CPU (% of one core) the machine spent on processes this run did not sample, on average under load: how busy it was otherwise. */
   otherWorkCpuAvgPct: number | null;
-  /** The Temporal server's database time per correlation decided (its own metrics), when it exposes them. */
+  /** Every sampled process's CPU but the bench's own, added up (each one's is under resources). */
+  cpuTotal: CpuTotal;
+  /** The Temporal server's database time per correlation decided (its own metrics, every node's added up), when it exposes them. */
   engine: DbTimeSummary | null;
   capacity?: CapacitySummary;
 }
@@ -112,6 +129,7 @@ function summarizeResources(series: SecondSample[], cpuSeconds: Record<string, n
     const loaded = series.filter((s) => s.rate > 0).map((s) => s.resources[name]?.cpuPct).filter((v): v is number => typeof v === 'number');
     const rss = series.map((s) => s.resources[name]?.rssMb).filter((v): v is number => typeof v === 'number');
     const cpu = cpuSeconds[name];
+    const processes = series.map((s) => s.resources[name]?.processes).filter((v): v is number => typeof v === 'number');
     out[name] = {
       cpuAvgPct: orNull(mean(loaded)),
       cpuMaxPct: loaded.length > 0 ? Math.max(...loaded) : null,
@@ -120,9 +138,17 @@ function summarizeResources(series: SecondSample[], cpuSeconds: Record<string, n
       rssEndMb: rss.length > 0 ? rss[rss.length - 1] : null,
       cpuSeconds: cpu ?? null,
       cpuMsPerCorrelation: cpu !== undefined && decided > 0 ? round((cpu * 1000) / decided, 3) : null,
+      ...(processes.length > 0 ? { processesMax: Math.max(...processes) } : {}),
     };
   }
   return out;
+}
+
+/** The CPU of every sampled process but the machine and the bench, per correlation decided. */
+export function summarizeCpuTotal(cpuSeconds: Record<string, number>, decided: number): CpuTotal {
+  const processes = Object.keys(cpuSeconds).filter((name) => !NOT_IN_TOTAL.has(name));
+  const total = processes.reduce((sum, name) => sum + cpuSeconds[name], 0);
+  return { msPerCorrelation: decided > 0 && processes.length > 0 ? round((total * 1000) / decided, 3) : null, cpuSeconds: round(total), processes };
 }
 
 export function summarizePhase(unit: string, ratePerMinute: number, result: PhaseResult, book: CorrelationBook, dlq?: DlqCount, dbTime?: DbTime): PhaseSummary {
@@ -166,6 +192,7 @@ export function summarizePhase(unit: string, ratePerMinute: number, result: Phas
     ...(dlq ? { dlq } : {}),
     resources: summarizeResources(result.series, result.cpuSeconds, book.decided),
     otherWorkCpuAvgPct: otherWorkCpu(result.series),
+    cpuTotal: summarizeCpuTotal(result.cpuSeconds, book.decided),
     engine: dbTime ? summarizeDbTime(dbTime, book.decided) : null,
     ...(result.steps ? { capacity: summarizeCapacity(result.steps) } : {}),
   };
@@ -236,7 +263,9 @@ export function formatTable(phases: Array<{ name: string; summary: PhaseSummary 
     row(`${name} CPU avg/max`, (s) => (s.resources[name] ? `${pct(s.resources[name].cpuAvgPct)} / ${pct(s.resources[name].cpuMaxPct)}` : '-'));
     row(`${name} RSS start/max/end`, (s) => (s.resources[name] ? `${mb(s.resources[name].rssStartMb)} / ${mb(s.resources[name].rssMaxMb)} / ${mb(s.resources[name].rssEndMb)}` : '-'));
     row(`${name} CPU ms per correlation`, (s) => String(s.resources[name]?.cpuMsPerCorrelation ?? '-'));
+    if (phases.some((p) => p.summary.resources[name]?.processesMax !== undefined)) row(`${name} processes max`, (s) => String(s.resources[name]?.processesMax ?? '-'));
   }
+  row('CPU ms per correlation, all but bench', (s) => (s.cpuTotal.msPerCorrelation === null ? '-' : `${s.cpuTotal.msPerCorrelation} (${s.cpuTotal.processes.length} processes)`));
   row('engine DB ms per correlation', (s) => (s.engine ? `${s.engine.dbMsPerCorrelation} (execution ${s.engine.persistenceMsPerCorrelation}, visibility ${s.engine.visibilityMsPerCorrelation})` : '-'));
   row('engine DB operations per correlation', (s) => (s.engine ? String(s.engine.requestsPerCorrelation) : '-'));
   if (phases.some((p) => p.summary.capacity)) {

@@ -19,6 +19,7 @@ interface PhaseJson {
     latencyMs: { complete: { count: number }; partial: { count: number } };
     dlq?: { ours: number };
     resources: Record<string, { rssMaxMb: number | null }>;
+    cpuTotal: { msPerCorrelation: number | null; processes: string[] };
     engine: { dbMsPerCorrelation: number } | null;
   };
   series: Array<{ t: number; decided: number }>;
@@ -72,9 +73,13 @@ describe('npm run bench (smoke)', () => {
       ceilingC1: PhaseJson;
       ceilingC2: PhaseJson;
       ratio: { basis: string; oursOverC1: number | null; oursOverC2: number | null };
+      engine: string;
+      engineShape: { kind: string; temporal: { nodes: number }; nats: { nodes: number; replicas: number } } | null;
     };
     expect(result.correctness).toMatchObject({ ok: true, errors: [] });
     expect(result.config).toMatchObject({ ratePerMinute: 600, agents: ['momentum', 'risk'] });
+    expect(result.engine).toBe('dev');
+    expect(result.engineShape).toMatchObject({ kind: 'dev', temporal: { nodes: 1 }, nats: { nodes: 1, replicas: 1 } });
     expect(result.machine.nproc).toBeGreaterThan(0);
     expect(result.machine.node).toBe(process.version);
     expect(result.machine).toMatchObject({ speedProbeMsAtStart: expect.any(Number), speedProbeMsAtEnd: expect.any(Number) });
@@ -88,6 +93,9 @@ describe('npm run bench (smoke)', () => {
     expect(ours.sendErrors).toBe(0);
     expect(ours.dlq?.ours).toBe(0);
     for (const name of ['worker', 'worker-2', 'bridge']) expect(ours.resources[name].rssMaxMb).toBeGreaterThan(0);
+    expect(ours.cpuTotal.processes).toEqual(expect.arrayContaining(['worker', 'worker-2', 'bridge', 'temporal', 'nats']));
+    expect(ours.cpuTotal.processes).not.toContain('bench');
+    expect(ours.cpuTotal.msPerCorrelation).toBeGreaterThan(0);
 
     // Scale-out: each worker published some of the decisions, each bridge (the two in the workers'
     // processes, the one of its own) signalled some of the agents' messages, and only those in a
