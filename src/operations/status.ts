@@ -6,12 +6,15 @@
 import type { Client, Connection } from '@temporalio/client';
 import { optionalTsToDate, optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection, nanos } from 'nats';
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection, millis, nanos } from 'nats';
 import { JsApiError, jsApiErrorCode } from '../nats/api-errors';
 import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM } from '../nats/streams';
 import { queryBreaker } from '../agent-health/view';
 import type { BreakerSnapshot } from '../shared/agent-breaker-api';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { AdminConnection, ADMIN_REFUSED_CODES, compareAddresses, describeTemporalCluster, splitAddress, type TemporalClusterStatus } from './temporal-cluster';
+
+export type { TemporalClusterStatus } from './temporal-cluster';
 
 /** How long one call to a server may take before the check is reported as failed. */
 export const CALL_TIMEOUT_MS = 5_000;
@@ -39,6 +42,8 @@ export interface TemporalStatus {
   reachable: boolean;
   health?: string;
   server_version?: string;
+  /** The cluster's membership (DescribeCluster of the server's AdminService), when the client's connection is an AdminConnection. */
+  cluster?: TemporalClusterStatus;
   search_attributes?: { registered: string[]; missing: string[] };
   task_queue?: { name: string; workflow: TaskQueueTypeStatus; activity: TaskQueueTypeStatus };
   /** Each expected agent's circuit breaker: its state, or null when no correlation has reported on the agent yet. */
@@ -46,11 +51,25 @@ export interface TemporalStatus {
   error?: string;
 }
 
+export interface StreamReplicaStatus {
+  name: string;
+  current: boolean;
+  offline: boolean;
+  /** Seconds since the leader last heard from it (0: never, since it leads). */
+  active_seconds: number;
+  /** Operations it is behind the leader. */
+  lag: number;
+}
+
 export interface StreamStatus {
   messages: number;
   bytes: number;
   first_seq: number;
   last_seq: number;
+  /** config.num_replicas. */
+  num_replicas?: number;
+  /** Where the stream lives (StreamInfo.cluster): on a server outside a cluster only its leader, the server itself. */
+  cluster?: { name: string | null; leader: string | null; replicas: StreamReplicaStatus[] };
 }
 
 export interface ConsumerStatus {
@@ -67,11 +86,18 @@ export interface NatsStatus {
   servers: string[];
   reachable: boolean;
   server_version?: string;
+  /** The server the connection landed on (its server_name). */
+  server_name?: string;
+  /** The connected server's cluster, when it is in one: its name and the client URLs it advertises (INFO connect_urls). */
+  cluster?: { name: string; connect_urls: string[] };
   jetstream?: boolean;
-  /** null: the stream does not exist. */
+  /** null: the stream does not exist, or it did not answer (see stream_errors). */
   streams?: Record<string, StreamStatus | null>;
-  /** null: the consumer does not exist. */
+  /** The streams whose info request failed, with the error: a replicated stream without a leader answers nothing (a timeout). */
+  stream_errors?: Record<string, string>;
+  /** null: the consumer does not exist, or it did not answer (see bridge_consumer_error). */
   bridge_consumer?: ConsumerStatus | null;
+  bridge_consumer_error?: string;
   dlq_reasons?: { sampled: number; by_reason: Record<string, number> } | null;
   error?: string;
 }
@@ -126,6 +152,8 @@ export async function temporalStatus(client: Client, address: string, taskQueue:
     status.error = message(error);
     return status;
   }
+  // `orch status` connects with an AdminConnection (temporal-cluster.ts); a plain Connection has no AdminService.
+  if (connection instanceof AdminConnection) status.cluster = await describeTemporalCluster(connection, CALL_TIMEOUT_MS);
   try {
     const listed = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => connection.operatorService.listSearchAttributes({ namespace }));
     const custom = Object.keys(listed.customAttributes ?? {});
@@ -167,8 +195,29 @@ function isNotFound(error: unknown): boolean {
 
 async function streamStatus(jsm: JetStreamManager, name: string): Promise<StreamStatus | null> {
   try {
-    const { state } = await jsm.streams.info(name);
-    return { messages: state.messages, bytes: state.bytes, first_seq: state.first_seq, last_seq: state.last_seq };
+    const { state, config, cluster } = await jsm.streams.info(name);
+    return {
+      messages: state.messages,
+      bytes: state.bytes,
+      first_seq: state.first_seq,
+      last_seq: state.last_seq,
+      num_replicas: config.num_replicas,
+      ...(cluster
+        ? {
+            cluster: {
+              name: cluster.name ?? null,
+              leader: cluster.leader || null,
+              replicas: (cluster.replicas ?? []).map((r) => ({
+                name: r.name,
+                current: r.current,
+                offline: r.offline ?? false,
+                active_seconds: millis(r.active ?? 0) / 1_000,
+                lag: r.lag ?? 0,
+              })),
+            },
+          }
+        : {}),
+    };
   } catch (error) {
     if (isNotFound(error)) return null;
     throw error;
@@ -210,7 +259,8 @@ async function dlqReasons(js: JetStreamClient, jsm: JetStreamManager, dlq: Strea
 
 /** NATS's side, on a connection already open. */
 export async function natsStatus(nc: NatsConnection, servers: string[], durableName: string): Promise<NatsStatus> {
-  const status: NatsStatus = { servers, reachable: true, server_version: nc.info?.version };
+  const status: NatsStatus = { servers, reachable: true, server_version: nc.info?.version, server_name: nc.info?.server_name };
+  if (nc.info?.cluster) status.cluster = { name: nc.info.cluster, connect_urls: [...(nc.info.connect_urls ?? [])].sort(compareAddresses) };
   let jsm: JetStreamManager;
   try {
     jsm = await nc.jetstreamManager({ timeout: CALL_TIMEOUT_MS });
@@ -221,8 +271,22 @@ export async function natsStatus(nc: NatsConnection, servers: string[], durableN
     return status;
   }
   try {
-    const [signals, decisions, dlq] = await Promise.all([streamStatus(jsm, SIGNALS_STREAM), streamStatus(jsm, DECISIONS_STREAM), streamStatus(jsm, DLQ_STREAM)]);
-    status.streams = { [SIGNALS_STREAM]: signals, [DECISIONS_STREAM]: decisions, [DLQ_STREAM]: dlq };
+    // Each stream on its own: on a cluster one without a leader does not answer, and the others still do.
+    const names = [SIGNALS_STREAM, DECISIONS_STREAM, DLQ_STREAM];
+    const read = await Promise.all(
+      names.map(async (name): Promise<{ name: string; stream: StreamStatus | null; error?: string }> => {
+        try {
+          return { name, stream: await streamStatus(jsm, name) };
+        } catch (error) {
+          return { name, stream: null, error: message(error) };
+        }
+      }),
+    );
+    status.streams = Object.fromEntries(read.map((r) => [r.name, r.stream]));
+    const failed = read.filter((r) => r.error !== undefined);
+    if (failed.length > 0) status.stream_errors = Object.fromEntries(failed.map((r) => [r.name, r.error!]));
+    const signals = status.streams[SIGNALS_STREAM];
+    const dlq = status.streams[DLQ_STREAM];
     status.bridge_consumer = null;
     if (signals) {
       try {
@@ -237,7 +301,7 @@ export async function natsStatus(nc: NatsConnection, servers: string[], durableN
           ack_floor_seq: info.ack_floor.stream_seq,
         };
       } catch (error) {
-        if (!isNotFound(error)) throw error;
+        if (!isNotFound(error)) status.bridge_consumer_error = message(error);
       }
     }
     status.dlq_reasons = null;
@@ -289,6 +353,130 @@ function taskQueueCheck(name: string, queue: string, type: TaskQueueTypeStatus, 
   return { name, level: slow ? 'warn' : 'ok', detail: `${plural(type.pollers.length, 'poller')} on ${queue}; ${backlog}`, more };
 }
 
+const LEVEL_ORDER: Record<CheckLevel, number> = { ok: 0, warn: 1, fail: 2 };
+
+function worst(...levels: CheckLevel[]): CheckLevel {
+  return levels.reduce((a, b) => (LEVEL_ORDER[b] > LEVEL_ORDER[a] ? b : a), 'ok' as CheckLevel);
+}
+
+function seconds(s: number): string {
+  return s < 60 ? `${s.toFixed(1)}s` : s < 3_600 ? `${Math.round(s / 60)}m` : `${(s / 3_600).toFixed(1)}h`;
+}
+
+/** The services every Temporal node of this deployment runs; a ring without members is worth a look. */
+const TEMPORAL_ROLES = ['frontend', 'history', 'matching', 'worker'];
+
+function roleOrder(a: string, b: string): number {
+  const ia = TEMPORAL_ROLES.indexOf(a);
+  const ib = TEMPORAL_ROLES.indexOf(b);
+  return (ia < 0 ? TEMPORAL_ROLES.length : ia) - (ib < 0 ? TEMPORAL_ROLES.length : ib) || a.localeCompare(b);
+}
+
+/**
+ * The nodes the rings' members make, grouped by host. A member's identity is its service's gRPC
+ * address, so the services of one node share a host (its broadcast address) but not a port: on
+ * hosts of their own, each host is a node; nodes sharing a host (one machine) cannot be told apart
+ * from the rings, so that host gets a count (the most members of one role on it) and each role's.
+ */
+export function membershipNodes(rings: NonNullable<TemporalClusterStatus['rings']>): { count: number; summary: string } {
+  const hosts = new Map<string, Map<string, number>>();
+  for (const ring of rings) {
+    for (const member of ring.members) {
+      const [host] = splitAddress(member);
+      const roles = hosts.get(host) ?? new Map<string, number>();
+      roles.set(ring.role, (roles.get(ring.role) ?? 0) + 1);
+      hosts.set(host, roles);
+    }
+  }
+  const groups = [...hosts.entries()]
+    .sort(([a], [b]) => compareAddresses(a, b))
+    .map(([host, roles]) => {
+      const nodes = Math.max(...roles.values());
+      const names = [...roles.keys()].sort(roleOrder);
+      return { host, nodes, roles: names.map((r) => (nodes === 1 ? r : `${r} ${roles.get(r)}`)).join(', ') };
+    });
+  const count = groups.reduce((sum, g) => sum + g.nodes, 0);
+  if (groups.length === 0) return { count, summary: 'no members in the membership rings' };
+  if (groups.length === 1 && groups[0]!.nodes > 1) return { count, summary: `${count} nodes on ${groups[0]!.host} (${groups[0]!.roles})` };
+  return { count, summary: `${plural(count, 'node')}: ${groups.map((g) => (g.nodes === 1 ? `${g.host} (${g.roles})` : `${g.nodes} on ${g.host} (${g.roles})`)).join(', ')}` };
+}
+
+/** The `temporal cluster` row: the nodes in the membership rings, the shards, the stores; one line per ring under it. */
+export function temporalClusterCheck(cluster: TemporalClusterStatus): Check {
+  const name = 'temporal cluster';
+  if (!cluster.visible) {
+    const refused = cluster.error_code !== undefined && ADMIN_REFUSED_CODES.has(cluster.error_code);
+    return refused
+      ? { name, level: 'warn', detail: `membership not visible: the server refuses its AdminService (${cluster.error ?? 'no reason given'})` }
+      : { name, level: 'warn', detail: `membership not known: DescribeCluster failed: ${cluster.error ?? 'no answer'}` };
+  }
+  const rings = [...(cluster.rings ?? [])].sort((a, b) => roleOrder(a.role, b.role));
+  const empty = TEMPORAL_ROLES.filter((role) => !rings.some((r) => r.role === role && r.members.length > 0));
+  const parts = [membershipNodes(rings).summary];
+  if (cluster.history_shard_count !== undefined) parts.push(plural(cluster.history_shard_count, 'history shard'));
+  if (cluster.persistence_store || cluster.visibility_store) parts.push(`persistence ${cluster.persistence_store ?? 'unknown'}, visibility ${cluster.visibility_store ?? 'unknown'}`);
+  if (cluster.cluster_name) parts.push(`cluster ${cluster.cluster_name}`);
+  if (empty.length > 0) parts.unshift(`no ${empty.join(', ')} service in the membership rings`);
+  const roleWidth = Math.max(0, ...rings.map((r) => r.role.length));
+  const more = rings.map(
+    (r) => `${r.role.padEnd(roleWidth)}  ${r.members.length === 0 ? '(no members)' : r.members.map((m) => (m === cluster.current_host ? `${m} (answered)` : m)).join(', ')}`,
+  );
+  return { name, level: empty.length > 0 ? 'warn' : 'ok', detail: parts.join('; '), more };
+}
+
+function replicaText(r: StreamReplicaStatus): string {
+  const seen = r.active_seconds > 0 ? `seen ${seconds(r.active_seconds)} ago` : '';
+  if (r.offline) return `${r.name} offline${seen ? ` (${seen})` : ''}`;
+  if (!r.current) {
+    const why = [...(r.lag > 0 ? [`${r.lag} behind`] : []), ...(seen ? [seen] : [])];
+    return `${r.name} not current${why.length > 0 ? ` (${why.join(', ')})` : ''}`;
+  }
+  return `${r.name} current`;
+}
+
+/**
+ * `R3, leader nats-2, replicas nats-1 current, nats-3 current` and its level: a replica offline,
+ * behind or missing is a warning (one more loss and the stream stops), no leader a failure (the
+ * stream takes no writes). Nothing for a stream on a server outside a cluster.
+ */
+export function replication(stream: StreamStatus): { level: CheckLevel; text: string } | undefined {
+  const cluster = stream.cluster;
+  const configured = stream.num_replicas ?? 1;
+  if (!cluster || (cluster.name === null && configured <= 1 && cluster.replicas.length === 0)) return undefined;
+  const parts = [`R${configured}`];
+  let level: CheckLevel = 'ok';
+  if (cluster.leader) {
+    parts.push(`leader ${cluster.leader}`);
+  } else {
+    parts.push('no leader: the stream takes no writes until one is elected');
+    level = 'fail';
+  }
+  const replicas = [...cluster.replicas].sort((a, b) => a.name.localeCompare(b.name));
+  let text = parts.join(', ');
+  if (replicas.length > 0) text += `${cluster.leader ? ',' : ';'} replica${replicas.length === 1 ? '' : 's'} ${replicas.map(replicaText).join(', ')}`;
+  if (replicas.some((r) => r.offline || !r.current)) level = worst(level, 'warn');
+  const expected = configured - (cluster.leader ? 1 : 0);
+  if (replicas.length < expected) {
+    text += `; ${expected - replicas.length} of ${configured} replicas missing`;
+    level = worst(level, 'warn');
+  }
+  return { level, text };
+}
+
+/** A stream's row: its messages, and where it is replicated when on a cluster. */
+function streamCheck(name: string, stream: StreamStatus, detail: string, level: CheckLevel = 'ok'): Check {
+  const placed = replication(stream);
+  return placed ? { name, level: worst(level, placed.level), detail: `${detail}; ${placed.text}` } : { name, level, detail };
+}
+
+/** The `nats cluster` row, for a server in a cluster: its name, the server the CLI landed on, the client URLs the cluster advertises. */
+function natsClusterCheck(n: NatsStatus): Check | undefined {
+  if (!n.cluster) return undefined;
+  const urls = n.cluster.connect_urls;
+  const advertised = urls.length > 0 ? `${plural(urls.length, 'server')} advertised: ${urls.join(', ')}` : 'no client URLs advertised';
+  return { name: 'nats cluster', level: 'ok', detail: `${n.cluster.name}, connected to ${n.server_name ?? 'unknown'}; ${advertised}` };
+}
+
 /** The report's rows, each ok, a warning, or a failure (which makes `orch status` exit 1). */
 export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Check[] {
   const rows: Check[] = [];
@@ -297,6 +485,7 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
   } else {
     const serving = t.health === 'SERVING';
     rows.push({ name: 'temporal', level: serving ? 'ok' : 'fail', detail: `${t.address}, namespace ${t.namespace}: ${t.health}, server ${t.server_version ?? 'unknown'}` });
+    if (t.cluster) rows.push(temporalClusterCheck(t.cluster));
     if (t.search_attributes) {
       const { registered, missing } = t.search_attributes;
       rows.push(
@@ -324,41 +513,58 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
     return rows;
   }
   rows.push({ name: 'nats', level: 'ok', detail: `${servers}, server ${n.server_version ?? 'unknown'}, JetStream on` });
+  const cluster = natsClusterCheck(n);
+  if (cluster) rows.push(cluster);
+  // On a cluster, a stream whose info times out most likely has no leader (one is being elected, or too few replicas are up).
+  const unanswered = (name: string, error: string): Check => ({
+    name,
+    level: 'fail',
+    detail: n.cluster && /timeout|no responders/i.test(error) ? `no answer (${error}): a replicated stream without a leader answers nothing and takes no writes` : `cannot read it: ${error}`,
+  });
   const signals = n.streams[SIGNALS_STREAM];
+  const streamError = n.stream_errors ?? {};
   rows.push(
-    signals
-      ? { name: `${SIGNALS_STREAM} stream`, level: 'ok', detail: `${plural(signals.messages, 'message')} (${bytes(signals.bytes)})` }
-      : { name: `${SIGNALS_STREAM} stream`, level: 'fail', detail: 'missing: the bridge creates it when it starts, so it has never run against this NATS' },
+    streamError[SIGNALS_STREAM] !== undefined
+      ? unanswered(`${SIGNALS_STREAM} stream`, streamError[SIGNALS_STREAM])
+      : signals
+        ? streamCheck(`${SIGNALS_STREAM} stream`, signals, `${plural(signals.messages, 'message')} (${bytes(signals.bytes)})`)
+        : { name: `${SIGNALS_STREAM} stream`, level: 'fail', detail: 'missing: the bridge creates it when it starts, so it has never run against this NATS' },
   );
   const consumer = n.bridge_consumer;
   if (signals) {
     rows.push(
-      consumer
-        ? {
-            name: 'bridge consumer',
-            level: 'ok',
-            detail:
-              `${consumer.name}: ${consumer.num_pending} pending, ${consumer.num_ack_pending} ack pending, ` +
-              `${consumer.num_redelivered} redelivered, ${plural(consumer.num_waiting, 'waiting pull')}`,
-          }
-        : { name: 'bridge consumer', level: 'fail', detail: 'missing: no bridge consumes SIGNALS (ORCH_BRIDGE_DURABLE)' },
+      n.bridge_consumer_error !== undefined
+        ? { name: 'bridge consumer', level: 'fail', detail: `cannot read it: ${n.bridge_consumer_error}` }
+        : consumer
+          ? {
+              name: 'bridge consumer',
+              level: 'ok',
+              detail:
+                `${consumer.name}: ${consumer.num_pending} pending, ${consumer.num_ack_pending} ack pending, ` +
+                `${consumer.num_redelivered} redelivered, ${plural(consumer.num_waiting, 'waiting pull')}`,
+            }
+          : { name: 'bridge consumer', level: 'fail', detail: 'missing: no bridge consumes SIGNALS (ORCH_BRIDGE_DURABLE)' },
     );
   }
   const decisions = n.streams[DECISIONS_STREAM];
   rows.push(
-    decisions
-      ? { name: `${DECISIONS_STREAM} stream`, level: 'ok', detail: `${plural(decisions.messages, 'message')} (${bytes(decisions.bytes)})` }
-      : { name: `${DECISIONS_STREAM} stream`, level: 'warn', detail: 'missing: the worker creates it with the first decision' },
+    streamError[DECISIONS_STREAM] !== undefined
+      ? unanswered(`${DECISIONS_STREAM} stream`, streamError[DECISIONS_STREAM])
+      : decisions
+        ? streamCheck(`${DECISIONS_STREAM} stream`, decisions, `${plural(decisions.messages, 'message')} (${bytes(decisions.bytes)})`)
+        : { name: `${DECISIONS_STREAM} stream`, level: 'warn', detail: 'missing: the worker creates it with the first decision' },
   );
   const dlq = n.streams[DLQ_STREAM];
-  if (!dlq) {
+  if (streamError[DLQ_STREAM] !== undefined) {
+    rows.push(unanswered('DLQ', streamError[DLQ_STREAM]));
+  } else if (!dlq) {
     rows.push({ name: 'DLQ', level: 'warn', detail: `${DLQ_STREAM} missing: the bridge creates it when it starts` });
   } else {
     const reasons = n.dlq_reasons;
     const byReason = reasons && reasons.sampled > 0
       ? `; last ${reasons.sampled} by reason: ${Object.entries(reasons.by_reason).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, c]) => `${r} ${c}`).join(', ')}`
       : '';
-    rows.push({ name: 'DLQ', level: dlq.messages > 0 ? 'warn' : 'ok', detail: `${plural(dlq.messages, 'message')} in ${DLQ_STREAM}${byReason}` });
+    rows.push(streamCheck('DLQ', dlq, `${plural(dlq.messages, 'message')} in ${DLQ_STREAM}${byReason}`, dlq.messages > 0 ? 'warn' : 'ok'));
   }
   if (n.error) rows.push({ name: 'nats', level: 'fail', detail: n.error });
   return rows;

@@ -1,9 +1,11 @@
 /** `orch status`: the health of the deployment, as an operator checks it before and after a change. */
 import type { Client } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
-import { loadConfig } from '../../config';
+import { type Config, loadConfig } from '../../config';
 import { type Check, checks, natsStatus, type NatsStatus, temporalStatus, type TemporalStatus } from '../../operations/status';
-import { CliError, type Command, errorMessage, openNats, openTemporal, parseCommandLine, UsageError } from './common';
+import { AdminConnection } from '../../operations/temporal-cluster';
+import { clientOn } from '../temporal-client';
+import { CliError, type Command, errorMessage, openNats, parseCommandLine, TEMPORAL_CONNECT_TIMEOUT_MS, UsageError } from './common';
 
 const NAME = 'status';
 
@@ -12,13 +14,20 @@ Usage: orch status [--json]
 
 Checks the deployment the settings point at, and prints one row per check:
   temporal           reachable, serving, its server version
+  temporal cluster   the server's membership (its AdminService): the nodes, each service's members,
+                     the history shards, the persistence and visibility stores; a server that
+                     refuses the AdminService (Temporal Cloud) is a warning
   search attributes  the orchestrator's search attributes are registered on the namespace
   workflow pollers   workers polling the task queue (ORCH_TASK_QUEUE) for workflow tasks, each with
   activity pollers   its identity and last poll, and the queue's backlog when the server reports it
   breaker <agent>    each expected agent's circuit breaker (closed, open, half-open), its misses
                      in a row and its last change; open or half-open is a warning
   nats               reachable, with JetStream
-  SIGNALS stream     agent signals stored
+  nats cluster       when the server is in a cluster: its name, the server connected to, the
+                     servers the cluster advertises
+  SIGNALS stream     agent signals stored; on a cluster its replicas (R3), leader and each other
+                     replica (current, behind, offline): one not current is a warning, no leader
+                     a failure (the DECISIONS and DLQ rows show theirs too)
   bridge consumer    the bridge's durable consumer (ORCH_BRIDGE_DURABLE): messages not yet
                      delivered (pending), delivered but not acknowledged, redelivered
   DECISIONS stream   decisions stored
@@ -36,6 +45,7 @@ Exit codes: 0 nothing failed (warnings allowed); 1 a check failed; 2 bad usage.
 Examples:
   orch status
   orch status --json | jq '.nats.bridge_consumer.num_pending'
+  orch status --json | jq '.temporal.cluster.rings, .nats.streams.SIGNALS.cluster'
 `;
 
 /** The report `--json` prints. */
@@ -46,6 +56,23 @@ export interface StatusReport {
   nats: NatsStatus;
   checks: Check[];
   problems: string[];
+}
+
+/**
+ * A client as openTemporal makes it (the same options, TLS, API key, connect timeout and data
+ * converter), on an AdminConnection: the same channel also reaches the server's AdminService, for
+ * the cluster's membership.
+ */
+async function openTemporalWithAdmin(config: Config): Promise<Client> {
+  const connectionOptions = Object.assign({}, config.temporal.connectionOptions, { connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
+  try {
+    return clientOn(config.temporal, await AdminConnection.connect(connectionOptions));
+  } catch (error) {
+    throw new CliError(
+      `cannot connect to Temporal at ${config.temporal.connectionOptions.address} (TEMPORAL_ADDRESS), namespace ` +
+        `${config.temporal.namespace}: ${errorMessage(error)}`,
+    );
+  }
 }
 
 /** `CHECK  STATUS  DETAIL`, with extra lines (one per poller) under their row. */
@@ -76,7 +103,7 @@ export const statusCommand: Command = {
       (async (): Promise<TemporalStatus> => {
         let client: Client;
         try {
-          client = await openTemporal(config);
+          client = await openTemporalWithAdmin(config);
         } catch (error) {
           return { address, namespace: config.temporal.namespace, reachable: false, error: errorMessage(error).replace(/^cannot connect to Temporal at \S+ \(TEMPORAL_ADDRESS\), namespace \S+: /, '') };
         }
