@@ -1,20 +1,9 @@
 /** The README's main command, as a new user runs it (on free ports and a throwaway data folder). */
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compiledEntryPoint } from '../src/devstack/local-stack';
+import { runUp } from './support/run-command';
 import { getFreePort } from '../src/devstack/processes';
-
-function runUp(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [compiledEntryPoint('devstack/up'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
 
 describe('npm start (local stack)', () => {
   it('starts Temporal with its UI, NATS, the worker and the bridge, decides a correlation published on NATS, and stops cleanly', async () => {

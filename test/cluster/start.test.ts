@@ -1,20 +1,9 @@
 /** `npm start -- --engine cluster`, as a user runs it (on free ports and a throwaway data folder), twice on the same data. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compiledEntryPoint } from '../../src/devstack/local-stack';
+import { runUp } from '../support/run-command';
 import { getFreePort } from '../../src/devstack/processes';
-
-function runUp(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [compiledEntryPoint('devstack/up'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
 
 /** Processes whose command line names `dir`: the servers the stack started on it. */
 function processesOn(dir: string): string[] {

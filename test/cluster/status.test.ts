@@ -14,6 +14,7 @@ import { NATS_CLUSTER_SIZE, natsNodeName } from '../../src/devstack/nats-cluster
 import type { ManagedProcess } from '../../src/devstack/processes';
 import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM } from '../../src/nats/streams';
 import type { StatusReport } from '../../src/client/commands/status';
+import { waitFor } from '../support/e2e-stack';
 import { type CommandRun, runOrch } from '../support/run-command';
 
 const SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
@@ -23,16 +24,6 @@ const STREAM_ROWS = { [SIGNALS_STREAM]: 'SIGNALS stream', [DECISIONS_STREAM]: 'D
 let dir: string;
 let engine: ClusterEngine;
 let worker: ManagedProcess;
-
-async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'orch-cluster-status-'));
@@ -46,7 +37,7 @@ beforeAll(async () => {
   const nc = await connect({ servers: engine.natsUrl.split(',') });
   try {
     const jsm = await nc.jetstreamManager();
-    await poll('the three streams', async () => ((await Promise.all(Object.keys(STREAM_ROWS).map((s) => jsm.streams.info(s).then(() => true, () => false)))).every(Boolean) ? true : undefined), 30_000);
+    await waitFor('the three streams', async () => ((await Promise.all(Object.keys(STREAM_ROWS).map((s) => jsm.streams.info(s).then(() => true, () => false)))).every(Boolean) ? true : undefined), 30_000);
   } finally {
     await nc.close();
   }
@@ -134,7 +125,7 @@ it('a NATS node killed: the streams it led elect another leader, and every strea
   const survivorUrl = survivors.map((n) => n.url).join(',');
 
   // Until each stream has a leader again and its leader has noticed the dead replica (about 10 s for a follower it had heard from).
-  const run = await poll(
+  const run = await waitFor(
     'every stream row showing the dead replica',
     async () => {
       const attempt = await status([], survivorUrl);
