@@ -330,7 +330,7 @@ export function operationsCases(engine: EngineKind): void {
       expect(out).toMatch(/^SIGNALS stream +ok +\d+ messages \(/m);
       expect(out).toMatch(/^bridge consumer +ok +orchestrator-bridge: \d+ pending, \d+ ack pending, \d+ redelivered, \d+ waiting pulls?$/m);
       expect(out).toMatch(/^DECISIONS stream +ok +\d+ messages \(/m);
-      expect(out).toMatch(/^DLQ +warn +1 message in SIGNALS_DLQ; last 1 by reason: not_json 1$/m);
+      expect(out).toMatch(new RegExp(`^DLQ +warn +1 message in SIGNALS_DLQ; last 1 by reason: not_json 1${engine === 'cluster' ? '; R3, leader nats-\\d, replicas nats-\\d current, nats-\\d current' : ''}$`, 'm'));
       expect(out.trim().split('\n').at(-1)).toBe('status: OK (1 warning)');
 
       const json = await runCli(['status', '--json']);
