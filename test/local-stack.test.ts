@@ -18,4 +18,14 @@ describe('npm start (local stack)', () => {
     expect(output).toMatch(/see it in the UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/corr-demo-\d+/);
     expect(output.trim().endsWith('stopped')).toBe(true);
   }, 120_000);
+
+  it.each([
+    [['--engine', 'k8s'], '--engine: expected dev or cluster, got "k8s"'],
+    [['--workers', '0'], '--workers: expected a whole number from 1 to 16, got "0"'],
+    [['--bridges', 'two'], '--bridges: expected a whole number from 0 to 16, got "two"'],
+  ])('refuses %j with exit code 2, naming the option, before starting anything', async (args, message) => {
+    const { code, output } = await runUp(args);
+    expect(code).toBe(2);
+    expect(output).toContain(message);
+  });
 });

@@ -29,6 +29,9 @@ Options:
                          Temporal server nodes behind one frontend address, the standalone UI, and
                          a three-node NATS cluster with the streams at R3 (data in <data-dir>/cluster)
   --once                 stop after the first demo decision
+  --workers N            orchestrator workers on the task queue, each with the bridge in its
+                         process (default: 1)
+  --bridges N            bridges of their own on the same durable consumer (default: 0)
   --feed-rate N          demo correlations per second, 0 for none (default: 2)
   --partial-share X      share of demo correlations whose risk agent never reports (default: 0.1)
   --data-dir DIR         data and logs (default: .data)
@@ -41,6 +44,8 @@ Options:
       options: {
         engine: { type: 'string', default: 'dev' },
         once: { type: 'boolean', default: false },
+        workers: { type: 'string', default: '1' },
+        bridges: { type: 'string', default: '0' },
         'feed-rate': { type: 'string', default: '2' },
         'partial-share': { type: 'string', default: '0.1' },
         'data-dir': { type: 'string', default: join(repoRoot(), '.data') },
@@ -51,11 +56,19 @@ Options:
     });
     const engine = values.engine;
     if (engine !== 'dev' && engine !== 'cluster') throw new ConfigError(`--engine: expected dev or cluster, got "${engine}"`);
+    const count = (option: 'workers' | 'bridges', least: number): number => {
+      const n = Number(values[option]);
+      if (!Number.isInteger(n) || n < least || n > 16) throw new ConfigError(`--${option}: expected a whole number from ${least} to 16, got "${values[option]}"`);
+      return n;
+    };
+    const [workers, bridges] = [count('workers', 1), count('bridges', 0)];
     const say = (line: string): void => void process.stdout.write(`${line}\n`);
     const started = Date.now();
     const stack = await startLocalStack(
       {
         engine,
+        workers,
+        bridges,
         // Each engine keeps its own data: a cluster cannot resume from a dev server's SQLite file.
         dataDir: engine === 'cluster' ? join(values['data-dir'], 'cluster') : values['data-dir'],
         temporalPort: Number(values['temporal-port']),

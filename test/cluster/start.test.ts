@@ -39,10 +39,11 @@ describe('npm start -- --engine cluster', () => {
     expect(first.output.trim().endsWith('stopped')).toBe(true);
     expect(processesOn(dataDir)).toEqual([]);
 
-    // The second start finds the namespace in PostgreSQL and the streams on disk.
-    const second = await runUp(args);
+    // The second start finds the namespace in PostgreSQL and the streams on disk; two workers and a bridge of its own this time.
+    const second = await runUp([...args, '--workers', '2', '--bridges', '1']);
     expect(second.code).toBe(0);
     expect(second.output).toContain('namespace default exists');
+    expect(second.output).toContain('starting 2 orchestrator workers, each with the bridge in its process, and a bridge of its own');
     expect(second.output).toMatch(/"action": "trade"/);
     expect(second.output.trim().endsWith('stopped')).toBe(true);
     expect(processesOn(dataDir)).toEqual([]);
