@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { codecDataConverter, type KeyRing, keyRing, KeyRingError, parseKeyEntries } from './codec';
 import { describeIssues, ValidationError } from './contract/errors';
 import { type Policy, policySchema } from './contract/policy';
+import { NatsContextError, withNatsContext } from './nats/context';
 import type { StreamsSettings } from './nats/streams';
 import { DEFAULT_TASK_QUEUE } from './shared/correlation-api';
 import { CLOCK_MARGIN_MS, minimumDedupeWindowMs, PUBLISH_RETRY_HORIZON_MS } from './shared/publish-horizon';
@@ -53,6 +54,7 @@ const envSchema = z.object({
   NATS_CA: z.string().min(1).optional().describe("The nats CLI's name for NATS_TLS_CA_FILE."),
   NATS_CERT: z.string().min(1).optional().describe("The nats CLI's name for NATS_TLS_CERT_FILE."),
   NATS_KEY: z.string().min(1).optional().describe("The nats CLI's name for NATS_TLS_KEY_FILE."),
+  NATS_CONTEXT: z.string().min(1).optional().describe("A nats CLI context by name ($XDG_CONFIG_HOME/nats/context/<name>.json): its url, user, password, creds, nkey, cert, key and ca, where no NATS_* setting says otherwise."),
   ORCH_HTTP_PORT: z.coerce
     .number()
     .int()
@@ -231,7 +233,14 @@ export function loadPolicyFile(path: string): Policy {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  let withContext: NodeJS.ProcessEnv;
+  try {
+    withContext = withNatsContext(env);
+  } catch (error) {
+    if (error instanceof NatsContextError) throw new ConfigError(`invalid configuration: ${error.message}`, { cause: error });
+    throw error;
+  }
+  const parsed = envSchema.safeParse(withContext);
   if (!parsed.success) {
     throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error)}`, {
       cause: new ValidationError('environment', parsed.error),

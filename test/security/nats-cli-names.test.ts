@@ -3,7 +3,7 @@
  * NATS_CERT, NATS_KEY), and NKey authentication, on a real nats-server: one whose only user is an
  * NKey, and the production configuration with TLS and passwords.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nkeys } from 'nats';
@@ -83,5 +83,49 @@ describe("the nats CLI's variable names", () => {
     const nc = await openNats(loadConfig({ ...env, NATS_CA: ca }));
     expect(nc.info?.tls_required).toBe(true);
     await nc.close();
+  });
+});
+
+describe('a nats CLI context by name (NATS_CONTEXT)', () => {
+  /** Writes context `name` as `nats context save` would, under its own XDG_CONFIG_HOME. */
+  function saveContext(name: string, fields: Record<string, unknown>): Record<string, string> {
+    const configHome = join(dir, 'xdg');
+    mkdirSync(join(configHome, 'nats', 'context'), { recursive: true });
+    // The CLI writes every field, the unused ones empty.
+    writeFileSync(join(configHome, 'nats', 'context', `${name}.json`), JSON.stringify({ description: '', url: '', token: '', user: '', password: '', creds: '', nkey: '', cert: '', key: '', ca: '', nsc: '', jetstream_domain: '', ...fields }));
+    return { XDG_CONFIG_HOME: configHome, NATS_CONTEXT: name };
+  }
+
+  it("connects with the context's url and NKey seed, to the server that knows only that key", async () => {
+    const env = saveContext('orch-nkey', { url: server.url, nkey: seedFile });
+    const nc = await openNats(loadConfig(env));
+    expect(nc.info?.auth_required).toBe(true);
+    await nc.close();
+  });
+
+  it('lets a setting of the environment win over the same one in the context', async () => {
+    const other = join(dir, 'other-for-context.nk');
+    writeFileSync(other, new TextDecoder().decode(nkeys.createUser().getSeed()));
+    const env = saveContext('orch-nkey-2', { url: 'nats://127.0.0.1:1', nkey: seedFile });
+    expect(loadConfig({ ...env, NATS_URL: server.url }).nats).toMatchObject({ servers: [server.url], nkeyFile: seedFile });
+    await expect(openNats(loadConfig({ ...env, NATS_URL: server.url, NATS_NKEY: other }))).rejects.toThrow(/Authorization Violation/i);
+  });
+
+  it("connects to the production configuration (TLS, users) with the context's ca, user and password", async () => {
+    const { NATS_URL: url, NATS_TLS_CA_FILE: ca, NATS_USER: user, NATS_PASSWORD: password } = secure.envFor('admin');
+    const nc = await openNats(loadConfig(saveContext('orch-tls', { url, ca, user, password })));
+    expect(nc.info?.tls_required).toBe(true);
+    await nc.close();
+  });
+
+  it('names the setting and the file when the context is missing, malformed or uses what the orchestrator does not support', () => {
+    const missing = errorOf(() => loadConfig({ XDG_CONFIG_HOME: join(dir, 'xdg'), NATS_CONTEXT: 'nope' }));
+    expect(missing).toBeInstanceOf(ConfigError);
+    expect(missing.message).toBe(`invalid configuration: NATS_CONTEXT: no context "nope" at ${join(dir, 'xdg', 'nats', 'context', 'nope.json')} (\`nats context ls\` lists the contexts)`);
+    expect(errorOf(() => loadConfig({ NATS_CONTEXT: '../etc/passwd' })).message).toBe('invalid configuration: NATS_CONTEXT: "../etc/passwd" is not a context name (letters, digits, ., _ and -)');
+    const token = saveContext('orch-token', { url: server.url, token: 's3cret' });
+    expect(errorOf(() => loadConfig(token)).message).toMatch(/^invalid configuration: NATS_CONTEXT: .*orch-token\.json sets token, which the orchestrator does not support/);
+    const badType = saveContext('orch-bad', { url: 4222 });
+    expect(errorOf(() => loadConfig(badType)).message).toMatch(/orch-bad\.json: "url" must be a string$/);
   });
 });
