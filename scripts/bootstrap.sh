@@ -22,7 +22,7 @@ lock_hash=$(sha256 package-lock.json)
 if [[ ! -d node_modules || ! -f $STAMP || $(cat "$STAMP") != "$lock_hash" ]]; then
   start=$(now_ms)
   npm install --no-audit --no-fund --loglevel=error
-  echo "$(sha256 package-lock.json)" >"$STAMP"
+  sha256 package-lock.json >"$STAMP"
   echo "bootstrap: npm install in $(since "$start")"
 fi
 

@@ -27,7 +27,8 @@ LOG_FILE=$TOOLS_DIR/install.log
 CHROMIUM_BIN=/usr/bin/chromium
 OPENSSL_BIN=/usr/bin/openssl
 POSTGRES_BIN_DIR=/usr/lib/postgresql/$POSTGRES_MAJOR/bin
-ALL_TOOLS=(nats-server temporal temporal-server temporal-ui-server temporal-test-server postgresql chromium openssl)
+SHELLCHECK_BIN=/usr/bin/shellcheck
+ALL_TOOLS=(nats-server temporal temporal-server temporal-ui-server temporal-test-server postgresql chromium openssl shellcheck)
 
 usage() {
   cat <<EOF
@@ -42,6 +43,7 @@ Installs pinned tools into \${ORCH_TOOLS_DIR:-<repo>/.tools}/bin:
   postgresql             Debian package   (apt-get, as root; PostgreSQL $POSTGRES_MAJOR at $POSTGRES_BIN_DIR, for --engine cluster)
   chromium               Debian package   (apt-get, as root; at $CHROMIUM_BIN, for test/ui: the Temporal UI test)
   openssl                Debian package   (apt-get, as root; at $OPENSSL_BIN, for test/security: test certificates)
+  shellcheck             Debian package   (apt-get, as root; at $SHELLCHECK_BIN, for test/static: the shell scripts' check)
 
 For each tool the first match wins:
   1. an executable named by NATS_SERVER_PATH / TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH
@@ -49,7 +51,7 @@ For each tool the first match wins:
   2. .tools/bin/<tool> installed by this script (stamp in .tools/stamps/)
   3. <tool> on PATH (not for temporal-test-server)
   4. install it
-Env-var and PATH tools are symlinked into .tools/bin. postgresql, chromium and openssl are not: they are
+Env-var and PATH tools are symlinked into .tools/bin. postgresql, chromium, openssl and shellcheck are not: they are
 Debian's packages, installed system-wide when missing.
 
 Options:
@@ -118,7 +120,7 @@ link_tool() {
   # The replaced binary is no longer ours, so its stamp must not vouch for it.
   rm -f "$STAMP_DIR/$name"-*
   ln -sfn "$target" "$BIN_DIR/$name"
-  report done "$label: linked $target ($how)"
+  report 'done' "$label: linked $target ($how)"
 }
 
 # from_env <name> <label> <var>: returns 0 if the env var names the tool (and links it).
@@ -169,7 +171,7 @@ go_install() {
   for pair in "${renames[@]}"; do mv "$scratch/${pair%%:*}" "$BIN_DIR/${pair#*:}"; done
   rm -rf "$scratch"
   write_stamp "$name" "$version"
-  report done "$label: built with go install in $(since "$start")"
+  report 'done' "$label: built with go install in $(since "$start")"
 }
 
 install_nats_server() {
@@ -268,7 +270,7 @@ warm_test_server() {
     sleep 0.1
     waited=$((waited + 1))
   done
-  report done "$label: warm start ready in $(since "$start")"
+  report 'done' "$label: warm start ready in $(since "$start")"
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
@@ -283,7 +285,7 @@ install_test_server() {
     return
   fi
   start=$(now_ms)
-  rm -rf "$dir/lib"
+  rm -rf "${dir:?}/lib"
   mkdir -p "$dir"
   cat >"$dir/pom.xml" <<EOF
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -322,7 +324,7 @@ exec "$java_bin" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \\
 EOF
   chmod +x "$BIN_DIR/$name"
   write_stamp $name $TEST_SERVER_VERSION
-  report done "$label: fetched with mvn in $(since "$start")"
+  report 'done' "$label: fetched with mvn in $(since "$start")"
   warm_test_server "$label"
 }
 
@@ -363,7 +365,7 @@ install_debian_package() {
     report warn "$label: WARNING: apt-get installed $package but $binary is still missing; $needed_by needs it."
     return
   fi
-  report done "$label: installed with apt-get in $(since "$start")"
+  report 'done' "$label: installed with apt-get in $(since "$start")"
 }
 
 for tool in "${ALL_TOOLS[@]}"; do
@@ -377,5 +379,6 @@ for tool in "${ALL_TOOLS[@]}"; do
     postgresql) install_debian_package postgresql-$POSTGRES_MAJOR "$POSTGRES_BIN_DIR/postgres" "the cluster engine (--engine cluster, test/cluster)" ;;
     chromium) install_debian_package chromium "$CHROMIUM_BIN" "the UI test (test/ui)" ;;
     openssl) install_debian_package openssl "$OPENSSL_BIN" "the security tests (test/security)" ;;
+    shellcheck) install_debian_package shellcheck "$SHELLCHECK_BIN" "the shell scripts' check (test/static)" ;;
   esac
 done

@@ -1,10 +1,15 @@
 /**
  * The project's shell scripts run on macOS's default bash (3.2) as well as on Linux: none of them
- * uses a construct that bash 4 or 5 added. (No bash 3.2 here to run them with; this reads them.)
+ * uses a construct that bash 4 or 5 added (no bash 3.2 here to run them with; this reads them),
+ * and shellcheck (Debian's package, installed by scripts/install-tools.sh) finds nothing in them.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/paths';
+
+const SHELLCHECK = '/usr/bin/shellcheck';
 
 /** What bash 3.2 lacks, each with a pattern that finds it in a line of script. */
 const BASH4_ONLY: Array<[string, RegExp]> = [
@@ -30,11 +35,35 @@ function bash4Constructs(text: string): string[] {
   return found;
 }
 
-const scripts = [...readdirSync(join(REPO_ROOT, 'scripts')).filter((f) => f.endsWith('.sh')).map((f) => join('scripts', f)), join('.ci', 'run')];
+/** Every shell script git tracks, wherever it lives, and CI's entry point. */
+const scripts = [...execFileSync('git', ['ls-files', '*.sh'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\n').filter(Boolean), join('.ci', 'run')];
+
+function shellcheck(files: string[], cwd: string): { status: number | null; output: string } {
+  const run = spawnSync(SHELLCHECK, ['--shell=bash', '--format=gcc', ...files], { cwd, encoding: 'utf8' });
+  if (run.error) throw new Error(`${SHELLCHECK} did not run (${run.error.message}): scripts/install-tools.sh installs it (apt-get install shellcheck)`);
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
 
 describe('shell scripts on bash 3.2', () => {
   it.each(scripts)('%s uses nothing bash 3.2 lacks', (script) => {
     expect(bash4Constructs(readFileSync(join(REPO_ROOT, script), 'utf8'))).toEqual([]);
+  });
+
+  it('covers the scripts in deploy/ and scripts/ and CI\'s own', () => {
+    expect(scripts).toEqual(expect.arrayContaining(['scripts/bootstrap.sh', 'scripts/install-tools.sh', 'deploy/temporal/setup-schema.sh', 'deploy/temporal/setup-namespace.sh', '.ci/run']));
+  });
+
+  it('shellcheck finds nothing in any of them', () => {
+    expect(shellcheck(scripts, REPO_ROOT)).toEqual({ status: 0, output: '' });
+  });
+
+  it('shellcheck does find a mistake (it can fail)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-shellcheck-'));
+    writeFileSync(join(dir, 'bad.sh'), '#!/usr/bin/env bash\ncd "$1"\nrm -rf "$dir/lib"\n');
+    const run = shellcheck(['bad.sh'], dir);
+    expect(run.status).toBe(1);
+    expect(run.output).toContain('SC2164');
+    expect(run.output).toContain('SC2115');
   });
 
   it('the check finds each construct (it can fail)', () => {
