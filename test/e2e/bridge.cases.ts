@@ -29,12 +29,14 @@ export function bridgeCases(engine: EngineKind): void {
   describe('bridge end to end', () => {
     it('turns momentum and risk into exactly one decision on orchestrated.decision', async () => {
       const corrId = uniqueCorrId('e2e-one');
-      const momentumSeq = await stack.publish('momentum', momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.78, confidence: 0.85 }));
-      const riskSeq = await stack.publish('risk', risk(corrId, { risk_level: 'medium', overall_score: 0.6, position_sizing: { recommended_size: 10_000 } }));
+      const momentumSeq = await stack.publish('momentum', momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.75, confidence: 0.82 }));
+      const riskSeq = await stack.publish('risk', risk(corrId, { risk_level: 'medium', overall_score: 0.65, position_sizing: { recommended_size: 10_000 } }));
       const [stored, ...extra] = await stack.decisionsFor(corrId);
       expect(extra).toEqual([]);
       expect(stored.msgId).toBe(corrId);
-      expect(['trade', 'monitor']).toContain(stored.decision.decision.action);
+      // docs/SPEC.md's fan-in acceptance case: these two signals make a trade, confidence above 0.5.
+      expect(stored.decision.decision.action).toBe('trade');
+      expect(stored.decision.decision.confidence).toBeGreaterThan(0.5);
       expect(stored.decision.provenance.map((p) => p.message_id)).toEqual([String(momentumSeq), String(riskSeq)]);
     });
 
