@@ -94,7 +94,25 @@ function shown(setting: Owned, value: unknown): string {
  * window in place). Storage and retention cannot be changed in place: a stream that differs there
  * is refused with what to do. Subjects an operator added are kept.
  */
-export async function reconcileStream(jsm: JetStreamManager, stream: DeclaredStream): Promise<StreamChange[]> {
+export async function reconcileStream(jsm: JetStreamManager, stream: DeclaredStream, settleMs = STREAM_SETTLE_MS): Promise<StreamChange[]> {
+  // A JetStream cluster that has just (re)started answers a stream's requests only once the stream
+  // has a leader: until then they time out. Waiting for it is what a process starting then must do.
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    try {
+      return await reconcileStreamOnce(jsm, stream);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'TIMEOUT' || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, STREAM_SETTLE_PAUSE_MS));
+    }
+  }
+}
+
+/** How long a stream's declaration waits out JetStream request timeouts (a cluster electing its leaders). */
+export const STREAM_SETTLE_MS = 60_000;
+const STREAM_SETTLE_PAUSE_MS = 500;
+
+async function reconcileStreamOnce(jsm: JetStreamManager, stream: DeclaredStream): Promise<StreamChange[]> {
   const existing = await jsm.streams.info(stream.name).catch((error: unknown) => {
     if (jsApiErrorCode(error) === JsApiError.StreamNotFound) return undefined;
     throw error;
