@@ -1,7 +1,7 @@
 /** The command line of `npm run bench`: parsing and validation, with errors that name the option. */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { EngineKind } from '../devstack/local-stack';
+import { type EngineKind, MAX_COPIES } from '../devstack/local-stack';
 import { parseDuration } from '../shared/duration';
 import { ConfigError, DEFAULT_POLICY } from '../config';
 
@@ -236,7 +236,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
     if (Object.keys(given).length > 0 && engine === 'cluster') fail(option, 'only for --engine dev: the cluster runs deploy/temporal/ as it is');
   }
   const processCount = (option: 'workers' | 'bridges', least: number): number => {
-    const count = number(option, values[option], (x) => Number.isInteger(x) && x >= least && x <= 16, `a whole number from ${least} to 16`);
+    const count = number(option, values[option], (x) => Number.isInteger(x) && x >= least && x <= MAX_COPIES, `a whole number from ${least} to ${MAX_COPIES}`);
     if (count !== least && target === 'external') fail(option, 'only for --target local: an external target runs its own processes');
     return count;
   };

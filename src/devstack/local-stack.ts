@@ -14,6 +14,9 @@ import { repoRoot } from './tools';
 
 export type EngineKind = 'dev' | 'cluster';
 
+/** The most workers, or bridges, one local stack runs (`npm start`, the bench): more only share the same cores. */
+export const MAX_COPIES = 16;
+
 export interface LocalStackOptions {
   /** `dev` (default): the Temporal CLI's dev server and one nats-server; `cluster`: the production shape. */
   engine?: EngineKind;
@@ -65,11 +68,14 @@ export const ENGINE_SETTINGS: Required<EngineSettings> = {
   env: {},
 };
 
-/** The dev engine: one process of each server. */
+/** The dev engine: one process of each server. Its addresses are named as the cluster engine's are. */
 export interface DevEngine {
   kind: 'dev';
   temporal: TemporalDevServer;
   nats: NatsServer;
+  temporalAddress: string;
+  natsUrl: string;
+  uiUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -161,8 +167,7 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
           progress,
         )
       : await startDevEngine(options, logDir, codecPort, progress);
-  const [temporalAddress, natsUrl, uiUrl] =
-    engine.kind === 'cluster' ? [engine.temporalAddress, engine.natsUrl, engine.uiUrl] : [engine.temporal.address, engine.nats.url, engine.temporal.uiUrl];
+  const { temporalAddress, natsUrl, uiUrl } = engine;
   const env = {
     TEMPORAL_ADDRESS: temporalAddress,
     NATS_URL: natsUrl,
@@ -232,6 +237,9 @@ async function startDevEngine(options: LocalStackOptions, logDir: string, codecP
     kind: 'dev',
     temporal,
     nats,
+    temporalAddress: temporal.address,
+    natsUrl: nats.url,
+    uiUrl: temporal.uiUrl,
     async stop() {
       await Promise.all([nats.stop(), temporal.stop()]);
     },

@@ -90,14 +90,11 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresServ
     const pwFile = join(opts.dataDir, '..', `.${opts.user}-password`);
     writeFileSync(pwFile, `${opts.password}\n`, { mode: 0o600 });
     if (user) chownSync(pwFile, user.uid, user.gid);
-    await new Promise<void>((resolve, reject) =>
-      execFile(
-        join(BIN_DIR, 'initdb'),
-        ['-D', opts.dataDir, '-U', opts.user, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'],
-        { ...user },
-        (err, _stdout, stderr) => (err ? reject(new Error(`initdb failed: ${stderr || err.message}`)) : resolve()),
-      ),
-    ).finally(() => unlinkSync(pwFile));
+    await run(join(BIN_DIR, 'initdb'), ['-D', opts.dataDir, '-U', opts.user, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'], { ...user })
+      .catch((error: { stderr?: string; message: string }) => {
+        throw new Error(`initdb failed: ${error.stderr || error.message}`);
+      })
+      .finally(() => unlinkSync(pwFile));
   }
   const port = opts.port ?? (await getFreePort());
   const args = [

@@ -253,15 +253,15 @@ export class TemporalDevServer extends ManagedProcess {
   }
 
   protected override isReady(): Promise<boolean> {
-    return new Promise((resolve) => {
-      execFile(
-        this.spec.command,
-        ['operator', 'cluster', 'health', '--address', this.address],
-        { timeout: 5_000 },
-        (err, stdout) => resolve(!err && stdout.includes('SERVING')),
-      );
-    });
+    return temporalServing(this.address);
   }
+}
+
+/** One readiness probe of a Temporal frontend: `temporal operator cluster health` says SERVING. */
+export function temporalServing(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(requireTool('temporal'), ['operator', 'cluster', 'health', '--address', address], { timeout: 5_000 }, (err, stdout) => resolve(!err && stdout.includes('SERVING')));
+  });
 }
 
 export interface TemporalDevServerOptions {

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { getFreePort, ManagedProcess, type ProcessSpec } from './processes';
+import { getFreePort, ManagedProcess, type ProcessSpec, temporalServing } from './processes';
 import { repoRoot, requireTool, toolsDir } from './tools';
 
 export const TEMPORAL_DEPLOY_DIR = join(repoRoot(), 'deploy', 'temporal');
@@ -87,11 +87,7 @@ export class TemporalNode extends ManagedProcess {
 
   /** Ready once its own frontend reports SERVING (it has joined the ring and owns or reaches every shard). */
   protected override isReady(): Promise<boolean> {
-    return new Promise((resolve) => {
-      execFile(requireTool('temporal'), ['operator', 'cluster', 'health', '--address', this.frontendAddress], { timeout: 5_000 }, (err, stdout) =>
-        resolve(!err && stdout.includes('SERVING')),
-      );
-    });
+    return temporalServing(this.frontendAddress);
   }
 }
 

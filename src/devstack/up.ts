@@ -7,7 +7,7 @@ import { shutdownSignal } from '../process/shutdown';
 import { SIGNALS_STREAM } from '../nats/streams';
 import { publishDemoCorrelation } from './demo';
 import { startDemoFeed } from './demo-feed';
-import { startLocalStack } from './local-stack';
+import { MAX_COPIES, startLocalStack } from './local-stack';
 import { formatProgress, watchProgress } from './progress';
 import { repoRoot } from './tools';
 
@@ -58,7 +58,7 @@ Options:
     if (engine !== 'dev' && engine !== 'cluster') throw new ConfigError(`--engine: expected dev or cluster, got "${engine}"`);
     const count = (option: 'workers' | 'bridges', least: number): number => {
       const n = Number(values[option]);
-      if (!Number.isInteger(n) || n < least || n > 16) throw new ConfigError(`--${option}: expected a whole number from ${least} to 16, got "${values[option]}"`);
+      if (!Number.isInteger(n) || n < least || n > MAX_COPIES) throw new ConfigError(`--${option}: expected a whole number from ${least} to ${MAX_COPIES}, got "${values[option]}"`);
       return n;
     };
     const [workers, bridges] = [count('workers', 1), count('bridges', 0)];

@@ -103,6 +103,8 @@ export interface DevChaosEngine {
   kind: 'dev';
   temporal: TemporalDevServer;
   nats: NatsServer;
+  temporalAddress: string;
+  natsUrl: string;
 }
 
 /** The cluster engine, with the proxy on each NATS route: `routes[from][to]` carries node `from`'s route to node `to`. */
@@ -155,7 +157,7 @@ async function startDevChaosEngine(dir: string): Promise<DevChaosEngine> {
     startTemporalDevServer({ uiPort: false, dbFile: join(dir, 'temporal.sqlite'), logFile: join(dir, 'temporal.log') }),
     startNatsServer({ storeDir: join(dir, 'nats'), logFile: join(dir, 'nats.log') }),
   ]);
-  return { kind: 'dev', temporal, nats };
+  return { kind: 'dev', temporal, nats, temporalAddress: temporal.address, natsUrl: nats.url };
 }
 
 async function startClusterChaosEngine(dir: string): Promise<ClusterChaosEngine> {
@@ -198,7 +200,7 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
   const policyFile = join(dir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify({ ...FAULT_SCENARIO_POLICY, ...options.policy }));
   const engine = options.engine === 'cluster' ? await startClusterChaosEngine(dir) : await startDevChaosEngine(dir);
-  const [temporalAddress, natsUrl] = engine.kind === 'cluster' ? [engine.temporalAddress, engine.nats.url] : [engine.temporal.address, engine.nats.url];
+  const { temporalAddress, natsUrl } = engine;
   if (options.prepareNats) {
     const operator = await connect({ servers: natsUrl.split(','), name: `chaos-${options.scenario}-operator` });
     await options.prepareNats(await operator.jetstreamManager());

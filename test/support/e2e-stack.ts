@@ -26,7 +26,7 @@ export interface E2EStack {
   /** The test's NATS connection; `nats.server` is the lone server, or the cluster's first node. */
   nats: TestNats;
   /** The dev server (dev engine) or the cluster engine. */
-  engine: { kind: 'dev'; temporal: TemporalDevServer } | ClusterEngine;
+  engine: { kind: 'dev'; temporal: TemporalDevServer; temporalAddress: string; natsUrl: string } | ClusterEngine;
   worker: ManagedProcess;
   bridge: ManagedProcess;
   client: Client;
@@ -81,11 +81,10 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
       startTemporalDevServer({ uiPort: false, dynamicConfig: server.dynamicConfig, ...(server.persistent ? { dbFile: join(logDir, 'temporal.sqlite') } : {}) }),
       startTestNats(),
     ]);
-    engine = { kind: 'dev', temporal };
+    engine = { kind: 'dev', temporal, temporalAddress: temporal.address, natsUrl: testNats.server.url };
     nats = testNats;
   }
-  const temporalAddress = engine.kind === 'cluster' ? engine.temporalAddress : engine.temporal.address;
-  const natsUrl = engine.kind === 'cluster' ? engine.nats.url : nats.server.url;
+  const { temporalAddress, natsUrl } = engine;
   const processEnv = {
     TEMPORAL_ADDRESS: temporalAddress,
     NATS_URL: natsUrl,

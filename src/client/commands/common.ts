@@ -1,11 +1,11 @@
 /** What every `orch` command shares: its shape, its errors, argument parsing and the connections. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { type Client, Connection, type ConnectionOptions, type WorkflowExecutionInfo } from '@temporalio/client';
 import { connect, type NatsConnection } from 'nats';
 import type { Config } from '../../config';
 import { natsConnectionOptions } from '../../nats/connection';
 import { countExecutions, isInvalidQuery, listExecutions } from '../../operations/visibility';
-import { connectTemporalClient } from '../temporal-client';
+import { clientOn } from '../temporal-client';
 
 /** A failure the user can act on: printed as one `error:` line, without a stack, then exit with `exitCode`. */
 export class CliError extends Error {
@@ -81,14 +81,21 @@ export function errorMessage(error: unknown): string {
 }
 
 /** How long the CLI waits for Temporal to accept the connection (the SDK's default is 10 s). */
-export const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
+const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
 
-/** A Temporal client, or a CliError naming the address when Temporal cannot be reached. */
-export async function openTemporal(config: Config): Promise<Client> {
-  // connectTimeout is an option of the client's Connection, which connectTemporalClient hands these options to.
+/** What opens a connection: the SDK's Connection, or a subclass of it (status's AdminConnection). */
+interface Connector<C extends Connection> {
+  connect(options: ConnectionOptions): Promise<C>;
+}
+
+/** A Temporal client (on `connectionClass`'s connection), or a CliError naming the address when Temporal cannot be reached. */
+export async function openTemporal(config: Config): Promise<Client & { connection: Connection }>;
+export async function openTemporal<C extends Connection>(config: Config, connectionClass: Connector<C>): Promise<Client & { connection: C }>;
+export async function openTemporal(config: Config, connectionClass: Connector<Connection> = Connection): Promise<Client & { connection: Connection }> {
+  // connectTimeout is an option of the client's Connection.
   const connectionOptions = Object.assign({}, config.temporal.connectionOptions, { connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
   try {
-    return await connectTemporalClient({ ...config.temporal, connectionOptions });
+    return clientOn(config.temporal, await connectionClass.connect(connectionOptions));
   } catch (error) {
     throw new CliError(
       `cannot connect to Temporal at ${config.temporal.connectionOptions.address} (TEMPORAL_ADDRESS), namespace ` +

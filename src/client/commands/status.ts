@@ -1,11 +1,10 @@
 /** `orch status`: the health of the deployment, as an operator checks it before and after a change. */
 import type { Client } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
-import { type Config, loadConfig } from '../../config';
+import { loadConfig } from '../../config';
 import { type Check, checks, natsStatus, type NatsStatus, temporalStatus, type TemporalStatus } from '../../operations/status';
 import { AdminConnection } from '../../operations/temporal-cluster';
-import { clientOn } from '../temporal-client';
-import { CliError, type Command, errorMessage, openNats, parseCommandLine, TEMPORAL_CONNECT_TIMEOUT_MS, UsageError } from './common';
+import { CliError, type Command, errorMessage, openNats, openTemporal, parseCommandLine, UsageError } from './common';
 
 const NAME = 'status';
 
@@ -58,23 +57,6 @@ export interface StatusReport {
   problems: string[];
 }
 
-/**
- * A client as openTemporal makes it (the same options, TLS, API key, connect timeout and data
- * converter), on an AdminConnection: the same channel also reaches the server's AdminService, for
- * the cluster's membership.
- */
-async function openTemporalWithAdmin(config: Config): Promise<Client> {
-  const connectionOptions = Object.assign({}, config.temporal.connectionOptions, { connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
-  try {
-    return clientOn(config.temporal, await AdminConnection.connect(connectionOptions));
-  } catch (error) {
-    throw new CliError(
-      `cannot connect to Temporal at ${config.temporal.connectionOptions.address} (TEMPORAL_ADDRESS), namespace ` +
-        `${config.temporal.namespace}: ${errorMessage(error)}`,
-    );
-  }
-}
-
 /** `CHECK  STATUS  DETAIL`, with extra lines (one per poller) under their row. */
 export function formatChecks(rows: readonly Check[]): string {
   const nameWidth = Math.max('CHECK'.length, ...rows.map((r) => r.name.length));
@@ -103,7 +85,8 @@ export const statusCommand: Command = {
       (async (): Promise<TemporalStatus> => {
         let client: Client;
         try {
-          client = await openTemporalWithAdmin(config);
+          // On an AdminConnection: the same channel also reaches the server's AdminService, for the cluster's membership.
+          client = await openTemporal(config, AdminConnection);
         } catch (error) {
           return { address, namespace: config.temporal.namespace, reachable: false, error: errorMessage(error).replace(/^cannot connect to Temporal at \S+ \(TEMPORAL_ADDRESS\), namespace \S+: /, '') };
         }
