@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
 import { z } from 'zod';
 import { codecDataConverter, type KeyRing, keyRing, KeyRingError, parseKeyEntries } from './codec';
 import { describeIssues, ValidationError } from './contract/errors';
@@ -78,6 +78,12 @@ const envSchema = z.object({
   ORCH_DECISIONS_MAX_AGE_MS: streamMaxAge('DECISIONS', 7 * DAY_MS),
   ORCH_DECISIONS_MAX_BYTES: streamMaxBytes('DECISIONS', GIB),
   ORCH_DECISIONS_DISCARD: streamDiscard('DECISIONS'),
+  TEMPORAL_DEPLOYMENT_NAME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Worker Deployment the worker belongs to, with TEMPORAL_WORKER_BUILD_ID: turns on Worker Versioning (as Temporal's Worker Controller sets it). Correlations stay on the build they started on."),
+  TEMPORAL_WORKER_BUILD_ID: z.string().min(1).optional().describe("Build ID of this worker's code within TEMPORAL_DEPLOYMENT_NAME (an image tag or commit)."),
   ORCH_SHUTDOWN_GRACE_MS: positiveMs
     .default(30_000)
     .describe('How long a stopping worker lets in-flight activities finish before cancelling them (ms).'),
@@ -183,6 +189,8 @@ export interface Config {
   httpPort: number;
   workflowBundlePath?: string;
   shutdownGraceMs: number;
+  /** Worker Versioning: the Worker Deployment Version this worker runs; unversioned when absent. */
+  workerDeployment?: WorkerDeploymentVersion;
   /** Worker options left to the SDK's defaults when unset. */
   workerTuning: { maxCachedWorkflows?: number; maxConcurrentWorkflowTaskExecutions?: number; nonStickyToStickyPollRatio?: number };
   bridge: { durableName: string; maxMessageBytes: number; concurrency: number; batchWindowMs: number; ackWaitMs: number; maxAckPending: number };
@@ -253,6 +261,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((settings.NATS_TLS_CERT_FILE === undefined) !== (settings.NATS_TLS_KEY_FILE === undefined)) {
     throw new ConfigError('invalid configuration: NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE must be set together');
   }
+  if ((settings.TEMPORAL_DEPLOYMENT_NAME === undefined) !== (settings.TEMPORAL_WORKER_BUILD_ID === undefined)) {
+    throw new ConfigError(
+      'invalid configuration: TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID must be set together (Worker Versioning), or neither (an unversioned worker)',
+    );
+  }
   if (settings.NATS_NKEY !== undefined && settings.NATS_CREDS_FILE !== undefined) {
     throw new ConfigError('invalid configuration: NATS_NKEY and NATS_CREDS_FILE are two ways to authenticate: set one (a credentials file carries its own NKey seed)');
   }
@@ -289,6 +302,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpPort: settings.ORCH_HTTP_PORT,
     workflowBundlePath: settings.ORCH_WORKFLOW_BUNDLE,
     shutdownGraceMs: settings.ORCH_SHUTDOWN_GRACE_MS,
+    ...(settings.TEMPORAL_DEPLOYMENT_NAME && settings.TEMPORAL_WORKER_BUILD_ID
+      ? { workerDeployment: { deploymentName: settings.TEMPORAL_DEPLOYMENT_NAME, buildId: settings.TEMPORAL_WORKER_BUILD_ID } }
+      : {}),
     workerTuning: {
       ...(settings.ORCH_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: settings.ORCH_MAX_CACHED_WORKFLOWS } : {}),
       ...(settings.ORCH_MAX_CONCURRENT_WORKFLOW_TASKS !== undefined

@@ -87,6 +87,21 @@ describe('configuration', () => {
     expect(error.message).toContain('ORCH_MAX_CONCURRENT_WORKFLOW_TASKS');
   });
 
+  it("runs the worker versioned when Temporal's Worker Controller names its deployment and build, and unversioned otherwise", () => {
+    expect(loadConfig({}).workerDeployment).toBeUndefined();
+    expect(loadConfig({ TEMPORAL_DEPLOYMENT_NAME: 'orchestrator', TEMPORAL_WORKER_BUILD_ID: '0.4.2' }).workerDeployment).toEqual({
+      deploymentName: 'orchestrator',
+      buildId: '0.4.2',
+    });
+    for (const half of [{ TEMPORAL_DEPLOYMENT_NAME: 'orchestrator' }, { TEMPORAL_WORKER_BUILD_ID: '0.4.2' }]) {
+      const error = errorOf(() => loadConfig(half));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toBe(
+        'invalid configuration: TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID must be set together (Worker Versioning), or neither (an unversioned worker)',
+      );
+    }
+  });
+
   it('reads the limits of the three streams, with defaults that refuse rather than drop when a stream is full', () => {
     expect(loadConfig({}).streams).toEqual({
       signals: { replicas: 1, maxAgeMs: 12 * HOUR_MS, maxBytes: 1024 ** 3, discard: 'new' },

@@ -53,10 +53,11 @@ export interface BridgeOptions {
   /** SIGNALS and SIGNALS_DLQ as configured: created, or brought to these limits, at start. */
   streams: { signals: DeclaredStream; dlq: DeclaredStream };
   /**
-   * Ask Temporal to hand a new correlation's first workflow task back with its start: only when
-   * `client` is on the connection of a worker of the task queue, in this process.
+   * Asked at each new correlation: ask Temporal to hand its first workflow task back with the start?
+   * Only when `client` is on the connection of a worker of the task queue, in this process, and
+   * (under Worker Versioning) that worker's build gets all new work (DeploymentRoutingWatch).
    */
-  eagerStart: boolean;
+  eagerStart: () => boolean;
   /** How long JetStream waits for an ack before redelivering (a crashed bridge's messages come back after this). */
   ackWaitMs: number;
   /** Messages delivered but not yet acknowledged, across all bridges on the consumer. */
@@ -375,7 +376,7 @@ export class SignalBridge {
   private async startCorrelation(corrId: string, envelopes: AgentSignalEnvelope[], degraded: string[]): Promise<boolean> {
     const { client, policy, taskQueue, eagerStart } = this.options;
     try {
-      const handle = await client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, policy, taskQueue, envelopes, eagerStart, degraded));
+      const handle = await client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, policy, taskQueue, envelopes, eagerStart(), degraded));
       this.stats.started++;
       if (handle.eagerlyStarted) this.stats.startedEagerly++;
       return true;

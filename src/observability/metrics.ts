@@ -71,6 +71,12 @@ export class OrchestratorMetrics {
     registers: [this.registry],
   });
 
+  readonly eagerStart = new Gauge({
+    name: 'orchestrator_eager_start',
+    help: "1 while the bridge in a worker's process starts new correlations eagerly; 0 while a versioned worker's build is not the only target of its Worker Deployment.",
+    registers: [this.registry],
+  });
+
   /** The state of an agent's circuit breaker, as a starter last read it. */
   recordBreaker(snapshot: BreakerSnapshot): void {
     this.breakerState.set({ agent: snapshot.agent }, BREAKER_STATE_VALUES[snapshot.state]);

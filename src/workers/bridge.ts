@@ -33,7 +33,7 @@ correlation's run. Stops on SIGINT or SIGTERM after the messages in flight are h
       const nc = resources.add(await connectNats(config.nats, 'orchestrator-bridge', logger), (c) => c.drain());
       const client = resources.add(await connectNativeTemporalClient(config.temporal), (c) => c.connection.close());
       // No worker shares this process's connection, so correlations start through the task queue.
-      const bridge = configuredBridge(config, { js: nc.jetstream(), jsm: await nc.jetstreamManager(), client, logger, metrics, eagerStart: false });
+      const bridge = configuredBridge(config, { js: nc.jetstream(), jsm: await nc.jetstreamManager(), client, logger, metrics, eagerStart: () => false });
       await bridge.start();
       resources.add(bridge, (b) => b.stop());
       if (config.httpPort > 0) {

@@ -1,5 +1,5 @@
-import type { DataConverter } from '@temporalio/common';
-import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
+import { type NativeConnection, Worker, type WorkerDeploymentOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../activities';
 import type { Config } from '../config';
 
@@ -17,6 +17,8 @@ export interface OrchestratorWorkerOptions {
   shutdownGraceMs?: number;
   /** Cache size and workflow-task slots; the SDK's defaults when absent. */
   tuning?: Config['workerTuning'];
+  /** Worker Versioning (config.workerDeployment): the Worker Deployment Version this worker polls as. */
+  deployment?: WorkerDeploymentVersion;
   /** Payload encryption (config.temporal.dataConverter): the same as every client of the namespace uses. */
   dataConverter?: DataConverter;
 }
@@ -32,5 +34,16 @@ export function createOrchestratorWorker(options: OrchestratorWorkerOptions): Pr
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
     ...options.tuning,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...(options.deployment ? { workerDeploymentOptions: versioned(options.deployment) } : {}),
   });
+}
+
+/**
+ * A correlation lives for seconds to minutes, so each one is pinned: it runs to its decision on the
+ * build it started on, and a new build never replays a history an older one wrote (no patch needed
+ * between versioned builds). Long-lived workflows opt out in their definition (the agent breaker
+ * auto-upgrades; src/workflows/agent-breaker-workflow.ts).
+ */
+function versioned(version: WorkerDeploymentVersion): WorkerDeploymentOptions {
+  return { version, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' };
 }

@@ -1,10 +1,12 @@
-import { Connection } from '@temporalio/client';
+import { type Client, Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
 import { configuredBridge, type SignalBridge } from '../bridge/bridge';
 import { clientOn } from '../client/temporal-client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { BreakerReporter } from '../agent-health/reporter';
-import { loadConfig } from '../config';
+import { type Config, loadConfig } from '../config';
+import { DeploymentRoutingWatch } from '../bridge/deployment-routing';
 import { connectNats } from '../nats/connection';
 import { declareDecisionsStream, describeStreamChange, reconcileStream } from '../nats/streams';
 import { startHealthServer } from '../observability/http';
@@ -57,12 +59,13 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
         shutdownGraceMs: config.shutdownGraceMs,
         tuning: config.workerTuning,
         dataConverter: config.temporal.dataConverter,
+        ...(config.workerDeployment ? { deployment: config.workerDeployment } : {}),
         ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
       });
       // The bridge in this process starts correlations on the worker's own connection, so Temporal
       // can hand each one's first workflow task straight back to this worker (eager start).
       const bridge = config.workerRunsBridge
-        ? configuredBridge(config, { js: nc.jetstream(), jsm, client, logger, metrics, eagerStart: true })
+        ? configuredBridge(config, { js: nc.jetstream(), jsm, client, logger, metrics, eagerStart: eagerStartGate(config, client, logger, metrics, resources) })
         : undefined;
       if (config.httpPort > 0) {
         const probeConnection = resources.add(await Connection.connect(config.temporal.connectionOptions), (c) => c.close());
@@ -88,6 +91,7 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
           task_queue: config.taskQueue,
           bridge: bridge ? `in this process, durable ${config.bridge.durableName}, eager start` : 'none (ORCH_WORKER_RUNS_BRIDGE=false)',
           namespace: config.temporal.namespace,
+          worker_deployment_version: config.workerDeployment ? `${config.workerDeployment.deploymentName}.${config.workerDeployment.buildId} (pinned correlations)` : 'unversioned',
           policy_version: config.policy.version,
           max_cached_workflows: worker.options.maxCachedWorkflows,
           workflow_task_slots: workflowTaskSlots(worker),
@@ -106,6 +110,21 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
     }
   },
 });
+
+/**
+ * When the bridge in this process starts a correlation eagerly: always on an unversioned worker; on
+ * a versioned one, while its build gets all of its deployment's new work (src/bridge/deployment-routing.ts).
+ */
+function eagerStartGate(config: Config, client: Client, logger: Logger, metrics: OrchestratorMetrics, resources: Resources): () => boolean {
+  if (!config.workerDeployment) {
+    metrics.eagerStart.set(1);
+    return () => true;
+  }
+  const watch = new DeploymentRoutingWatch(client, config.workerDeployment, logger, (sole) => metrics.eagerStart.set(sole ? 1 : 0));
+  metrics.eagerStart.set(0);
+  resources.add(watch, (w) => w.stop()).start();
+  return watch.isSoleTarget;
+}
 
 /**
  * Starts the bridge once the worker runs (an eager start needs a worker to hand its task to), and

@@ -5,7 +5,7 @@
  * query. It turns half-open on a durable timer, logs each transition once, and continues as new
  * before its history grows long.
  */
-import { allHandlersFinished, condition, continueAsNew, log, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, setCurrentDetails, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { type AgentBreakerInput, agentOutcomes, breakerStateQuery } from '../shared/agent-breaker-api';
 import { AgentBreaker, type BreakerSnapshot, type BreakerTransition } from './agent-breaker';
 
@@ -42,6 +42,10 @@ export async function agentBreakerWorkflow(input: AgentBreakerInput): Promise<ne
     }
   }
 }
+
+// It never ends, so under Worker Versioning it moves to each new current build (at its next task)
+// instead of keeping an old one alive: a change to it still needs patched().
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, agentBreakerWorkflow);
 
 /** Markdown for the UI's current details. */
 function describe(s: BreakerSnapshot): string {
