@@ -36,7 +36,7 @@ Usage: scripts/install-tools.sh [--only <tool>] [--quiet] [--help]
 
 Installs pinned tools into \${ORCH_TOOLS_DIR:-<repo>/.tools}/bin:
   nats-server            $NATS_SERVER_VERSION   (go install)
-  temporal               $TEMPORAL_CLI_VERSION    (go install; Temporal CLI with dev server and web UI)
+  temporal               $TEMPORAL_CLI_VERSION    (go install, or without Go the Temporal SDK's download of it; Temporal CLI with dev server and web UI)
   temporal-server        $TEMPORAL_SERVER_VERSION   (go install; with temporal-sql-tool and the PostgreSQL schema, for --engine cluster)
   temporal-ui-server     $TEMPORAL_UI_SERVER_VERSION   (go install; the standalone Temporal UI, for --engine cluster)
   temporal-test-server   $TEST_SERVER_VERSION    (Maven; Java time-skipping test server)
@@ -194,13 +194,27 @@ install_nats_server() {
   fi
 }
 
+# download_temporal_cli <label>: without Go, the Temporal SDK's own download of the same CLI release
+# (what its tests fetch), copied into .tools/bin. Needs the internet once.
+download_temporal_cli() {
+  local label=$1 start found
+  start=$(now_ms)
+  [[ -d $REPO_DIR/node_modules/@temporalio/testing ]] || die "$label: Go >= $TEMPORAL_CLI_GO_MIN not found, and the Temporal SDK is not installed to download the CLI instead: run npm install first"
+  if ! found=$(cd "$REPO_DIR" && node scripts/download-temporal-cli.js "$TEMPORAL_CLI_VERSION" "$TOOLS_DIR/sdk-download" 2>&1); then
+    die "$label: Go >= $TEMPORAL_CLI_GO_MIN not found to build it, and the Temporal SDK could not download it either ($found). Install Go >= $TEMPORAL_CLI_GO_MIN, or connect to the internet, or set TEMPORAL_CLI_PATH to an existing temporal executable."
+  fi
+  cp "$found" "$BIN_DIR/temporal"
+  write_stamp temporal "$TEMPORAL_CLI_VERSION"
+  report 'done' "$label: downloaded by the Temporal SDK in $(since "$start") (no Go >= $TEMPORAL_CLI_GO_MIN to build it)"
+}
+
 install_temporal_cli() {
   local name=temporal label="temporal CLI $TEMPORAL_CLI_VERSION"
   from_env $name "$label" TEMPORAL_CLI_PATH && return
   is_stamped $name $TEMPORAL_CLI_VERSION && { report cached "$label: cached"; return; }
   from_path $name "$label" && return
   if ! go_at_least $TEMPORAL_CLI_GO_MIN; then
-    report warn "$label: WARNING: Go >= $TEMPORAL_CLI_GO_MIN not found, not installed; tests will let the Temporal SDK download its own dev server (needs internet). Set TEMPORAL_CLI_PATH to use an existing temporal CLI."
+    download_temporal_cli "$label"
     return
   fi
   go_install $name "$label" $TEMPORAL_CLI_VERSION temporal:temporal -- \
@@ -220,7 +234,11 @@ install_temporal_server() {
     report cached "$label: cached"
     return
   fi
-  go_at_least $TEMPORAL_CLI_GO_MIN || die "$label: needs Go >= $TEMPORAL_CLI_GO_MIN to build it (for --engine cluster)"
+  if ! go_at_least $TEMPORAL_CLI_GO_MIN; then
+    # Only the cluster engine needs it: the dev engine (npm start's default) runs without it.
+    report warn "$label: WARNING: not installed, it needs Go >= $TEMPORAL_CLI_GO_MIN to build; npm start --engine cluster and test/cluster will say so"
+    return
+  fi
   go_install $name "$label" $TEMPORAL_SERVER_VERSION server:temporal-server sql:temporal-sql-tool -- \
     "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
   rm -rf "$dir" && mkdir -p "$dir"
@@ -237,7 +255,11 @@ install_temporal_ui_server() {
     report cached "$label: cached"
     return
   fi
-  go_at_least $TEMPORAL_CLI_GO_MIN || die "$label: needs Go >= $TEMPORAL_CLI_GO_MIN to build it (for --engine cluster)"
+  if ! go_at_least $TEMPORAL_CLI_GO_MIN; then
+    # Only the cluster engine needs it: the dev engine (npm start's default) runs without it.
+    report warn "$label: WARNING: not installed, it needs Go >= $TEMPORAL_CLI_GO_MIN to build; npm start --engine cluster and test/cluster will say so"
+    return
+  fi
   go_install $name "$label" $TEMPORAL_UI_SERVER_VERSION server:temporal-ui-server -- \
     "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_SERVER_VERSION"
   rm -rf "$dir" && mkdir -p "$dir/config"
