@@ -4,7 +4,7 @@
 #   docker build -t agent-orchestrator:0.1.0 .
 
 ############################ build: compile, bundle the workflows, drop dev dependencies
-FROM node:20-bookworm-slim AS build
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 
 # `npm install`, not `npm ci`: the lockfile lists only the Linux builds of the native packages, which
@@ -22,7 +22,7 @@ RUN npm run build && npm run bundle
 RUN npm prune --omit=dev --no-audit --no-fund --loglevel=error
 
 ############################ runtime: node, the compiled code, production dependencies
-FROM node:20-bookworm-slim AS runtime
+FROM node:24.22.3-bookworm-slim AS runtime
 ENV NODE_ENV=production ORCH_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 WORKDIR /app
 

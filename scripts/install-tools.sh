@@ -14,6 +14,9 @@ TEMPORAL_SERVER_VERSION=v1.29.1
 TEMPORAL_UI_SERVER_VERSION=v2.42.1
 POSTGRES_MAJOR=15
 TEST_SERVER_VERSION=1.38.0
+# The Node.js LTS of the container image (the Dockerfile's FROM names the same release), for
+# test/e2e/node-lts.test.ts: Node.js's own build, as the npm registry ships it (node-<os>-<arch>).
+NODE_LTS_VERSION=24.22.3
 SLF4J_NOP_VERSION=1.7.36
 DEPENDENCY_PLUGIN_VERSION=3.6.1
 
@@ -28,7 +31,7 @@ CHROMIUM_BIN=/usr/bin/chromium
 OPENSSL_BIN=/usr/bin/openssl
 POSTGRES_BIN_DIR=/usr/lib/postgresql/$POSTGRES_MAJOR/bin
 SHELLCHECK_BIN=/usr/bin/shellcheck
-ALL_TOOLS=(nats-server temporal temporal-server temporal-ui-server temporal-test-server postgresql chromium openssl shellcheck)
+ALL_TOOLS=(nats-server temporal temporal-server temporal-ui-server temporal-test-server node-lts postgresql chromium openssl shellcheck)
 
 usage() {
   cat <<EOF
@@ -40,6 +43,7 @@ Installs pinned tools into \${ORCH_TOOLS_DIR:-<repo>/.tools}/bin:
   temporal-server        $TEMPORAL_SERVER_VERSION   (go install; with temporal-sql-tool and the PostgreSQL schema, for --engine cluster)
   temporal-ui-server     $TEMPORAL_UI_SERVER_VERSION   (go install; the standalone Temporal UI, for --engine cluster)
   temporal-test-server   $TEST_SERVER_VERSION    (Maven; Java time-skipping test server)
+  node-lts               $NODE_LTS_VERSION    (npm pack node-<os>-<arch>; the container image's Node.js, for test/e2e/node-lts)
   postgresql             Debian package   (apt-get, as root; PostgreSQL $POSTGRES_MAJOR at $POSTGRES_BIN_DIR, for --engine cluster)
   chromium               Debian package   (apt-get, as root; at $CHROMIUM_BIN, for test/ui: the Temporal UI test)
   openssl                Debian package   (apt-get, as root; at $OPENSSL_BIN, for test/security: test certificates)
@@ -350,6 +354,22 @@ EOF
   warm_test_server "$label"
 }
 
+# The container image's Node.js, unpacked from the npm registry's package of Node.js's own build.
+install_node_lts() {
+  local name=node-lts label="Node.js $NODE_LTS_VERSION" dir=$TOOLS_DIR/node-lts package start
+  is_stamped $name $NODE_LTS_VERSION && { report cached "$label: cached"; return; }
+  start=$(now_ms)
+  package=node-$(node -p 'process.platform + "-" + process.arch')
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && npm pack --silent "$package@$NODE_LTS_VERSION" >/dev/null 2>&1) ||
+    die "$label: npm pack $package@$NODE_LTS_VERSION failed (is the npm registry reachable?)"
+  tar -xzf "$dir"/*.tgz -C "$dir" && rm -f "$dir"/*.tgz
+  [[ -x $dir/package/bin/node ]] || die "$label: $package@$NODE_LTS_VERSION has no bin/node"
+  mv "$dir/package/bin/node" "$BIN_DIR/$name" && rm -rf "$dir"
+  write_stamp $name $NODE_LTS_VERSION
+  report 'done' "$label: unpacked from $package in $(since "$start")"
+}
+
 # A Debian package, for tools that need their system libraries: Chromium for test/ui (the Temporal
 # UI browser test, driven by playwright-core) and openssl for test/security (certificates made at
 # test time). Only those tests need them: a failure is a warning, not the end of the bootstrap.
@@ -398,6 +418,7 @@ for tool in "${ALL_TOOLS[@]}"; do
     temporal-server) install_temporal_server ;;
     temporal-ui-server) install_temporal_ui_server ;;
     temporal-test-server) install_test_server ;;
+    node-lts) install_node_lts ;;
     postgresql) install_debian_package postgresql-$POSTGRES_MAJOR "$POSTGRES_BIN_DIR/postgres" "the cluster engine (--engine cluster, test/cluster)" ;;
     chromium) install_debian_package chromium "$CHROMIUM_BIN" "the UI test (test/ui)" ;;
     openssl) install_debian_package openssl "$OPENSSL_BIN" "the security tests (test/security)" ;;

@@ -109,10 +109,18 @@ export function compiledEntryPoint(relative: string): string {
  * Its HTTP endpoint gets a port of the system's choosing unless `env` names one, so several run
  * side by side.
  */
-function orchestratorProcess(entryPoint: string, label: string, readyMessage: string, env: Record<string, string>, logFile?: string, nodeArgs: string[] = []): ManagedProcess {
+function orchestratorProcess(
+  entryPoint: string,
+  label: string,
+  readyMessage: string,
+  env: Record<string, string>,
+  logFile?: string,
+  nodeArgs: string[] = [],
+  node = process.execPath,
+): ManagedProcess {
   return new ManagedProcess({
     label,
-    command: process.execPath,
+    command: node,
     args: [...nodeArgs, compiledEntryPoint(entryPoint)],
     env: { ORCH_HTTP_PORT: '0', ...env },
     logFile,
@@ -120,14 +128,17 @@ function orchestratorProcess(entryPoint: string, label: string, readyMessage: st
   });
 }
 
-/** The orchestrator worker as a child process; `nodeArgs` go to node itself (e.g. --cpu-prof). */
-export function workerProcess(env: Record<string, string>, logFile?: string, nodeArgs?: string[]): ManagedProcess {
-  return orchestratorProcess('workers/worker', 'orchestrator worker', 'worker polling', env, logFile, nodeArgs);
+/**
+ * The orchestrator worker as a child process; `nodeArgs` go to node itself (e.g. --cpu-prof), and
+ * `node` is the Node.js binary (this process's by default).
+ */
+export function workerProcess(env: Record<string, string>, logFile?: string, nodeArgs?: string[], node?: string): ManagedProcess {
+  return orchestratorProcess('workers/worker', 'orchestrator worker', 'worker polling', env, logFile, nodeArgs, node);
 }
 
 /** The NATS → Temporal bridge as a child process. */
-export function bridgeProcess(env: Record<string, string>, logFile?: string, nodeArgs?: string[]): ManagedProcess {
-  return orchestratorProcess('workers/bridge', 'orchestrator bridge', 'bridge consuming', env, logFile, nodeArgs);
+export function bridgeProcess(env: Record<string, string>, logFile?: string, nodeArgs?: string[], node?: string): ManagedProcess {
+  return orchestratorProcess('workers/bridge', 'orchestrator bridge', 'bridge consuming', env, logFile, nodeArgs, node);
 }
 
 /** The payload encryption codec server as a child process (it needs ORCH_CODEC_KEYS and ORCH_CODEC_SERVER_PORT in `env`). */

@@ -904,8 +904,7 @@ describe('Dockerfile', () => {
   const workdir = (stage: typeof build): string => (stage?.instructions ?? []).filter((i) => i.keyword === 'WORKDIR').at(-1)?.rest ?? '/';
   const env = Object.assign({}, ...(runtime?.instructions ?? []).filter((i) => i.keyword === 'ENV').map((i) => envPairs(i.rest))) as Record<string, string>;
 
-  it('builds on node:20-bookworm-slim: npm install (not npm ci), build, bundle, then drops dev dependencies', () => {
-    expect(dockerStages.map((stage) => stage.base)).toEqual(['node:20-bookworm-slim', 'node:20-bookworm-slim']);
+  it('builds with npm install (not npm ci), build, bundle, then drops dev dependencies (its Node.js: test/e2e/node-lts.test.ts)', () => {
     const commands = runs(build).join(' && ');
     expect(commands).not.toMatch(/npm ci\b/);
     const order = ['npm install', 'npm run build', 'npm run bundle', 'npm prune --omit=dev'].map((step) => commands.indexOf(step));

@@ -56,6 +56,8 @@ export interface E2EServerOptions {
   persistent?: boolean;
   /** Dynamic configuration of the dev server, e.g. a lower payload size limit (dev engine). */
   dynamicConfig?: Record<string, string>;
+  /** The Node.js binary of the worker and bridge (this process's by default). */
+  node?: string;
 }
 
 /** The dev engine's Temporal server, for tests that restart or configure it. */
@@ -93,8 +95,8 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
     ...(engine.kind === 'cluster' ? { ORCH_NATS_REPLICAS: String(NATS_CLUSTER_SIZE) } : {}),
     ...env,
   };
-  const worker = workerProcess(processEnv, join(logDir, 'worker.log'));
-  const bridge = bridgeProcess(processEnv, join(logDir, 'bridge.log'));
+  const worker = workerProcess(processEnv, join(logDir, 'worker.log'), [], server.node);
+  const bridge = bridgeProcess(processEnv, join(logDir, 'bridge.log'), [], server.node);
   await Promise.all([worker.start(), bridge.start()]);
   const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
   // The bridge creates the streams; agents can publish once they exist.
