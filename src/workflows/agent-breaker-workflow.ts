@@ -44,8 +44,9 @@ export async function agentBreakerWorkflow(input: AgentBreakerInput): Promise<ne
 }
 
 // It never ends, so under Worker Versioning it moves to each new current build (at its next task)
-// instead of keeping an old one alive: a change to it still needs patched().
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, agentBreakerWorkflow);
+// instead of keeping an old one alive: a change to it still needs patched(). Only a versioned
+// worker may say so; Temporal refuses a behaviour from an unversioned one and fails the task.
+setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), agentBreakerWorkflow);
 
 /** Markdown for the UI's current details. */
 function describe(s: BreakerSnapshot): string {
