@@ -4,6 +4,7 @@
  * closes it, and it carries its state across continue-as-new. Its reporter (the worker's side)
  * batches decisions into those outcomes.
  */
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BreakerReporter } from '../src/agent-health/reporter';
 import { BreakerView } from '../src/agent-health/view';
@@ -65,6 +66,16 @@ async function withBreaker<T>(body: (send: (b: OutcomeBatch) => Promise<void>, r
   }
 }
 
+/** Polls the workflow's latest run until `ready`; its run id. */
+async function waitForRun(handle: WorkflowHandle, ready: (d: WorkflowExecutionDescription) => boolean): Promise<string> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const description = await handle.describe();
+    if (ready(description)) return description.runId;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the breaker never reached the run the test waits for');
+}
+
 describe('agentBreakerWorkflow', () => {
   it('opens after failure_threshold misses in a row, turns half-open on its durable timer, and closes on a report', async () => {
     const seen = await withBreaker(async (send, read, agent) => {
@@ -96,10 +107,13 @@ describe('agentBreakerWorkflow', () => {
       const firstRun = (await handle.describe()).runId;
       await send(batch(['missed']));
       // That was the second batch: batches_per_run is 2, so the run continues as new with its state.
+      // The next run is awaited before it is read or signalled: the time-skipping server's
+      // continue-as-new is not atomic, and a call in between can hang (sdk-java#1538).
+      const lastRun = await waitForRun(handle, (d) => d.runId !== firstRun && d.status.name === 'RUNNING');
       const before = await read((s) => s.missed === 2);
       await send(batch(['missed']));
       const after = await read((s) => s.missed === 3);
-      return { firstRun, before, after, lastRun: (await handle.describe()).runId };
+      return { firstRun, before, after, lastRun };
     }, 2);
     expect(before).toMatchObject({ state: 'closed', consecutive_misses: 2 });
     expect(after).toMatchObject({ state: 'open', consecutive_misses: 3, missed: 3 });
