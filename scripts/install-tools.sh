@@ -14,11 +14,23 @@ TEMPORAL_SERVER_VERSION=v1.29.1
 TEMPORAL_UI_SERVER_VERSION=v2.42.1
 POSTGRES_MAJOR=15
 TEST_SERVER_VERSION=1.38.0
+SLF4J_NOP_VERSION=1.7.36
+DEPENDENCY_PLUGIN_VERSION=3.6.1
+# promtool, for test/monitoring (the alerting rules' check and unit tests). Prometheus 3.x.y is the Go
+# module version v0.3xx.y: v0.316.0 is Prometheus 3.16.0. Built without service discovery
+# (-tags remove_all_sd: no cloud SDKs), which rules do not need: 224 s instead of 371 s from cold.
+PROMTOOL_VERSION=v0.316.0 # needs Go 1.26.7
+# kustomize and kubeconform, for test/deploy: every kustomization under deploy/ built by the real
+# kustomize, its output validated strictly against the schemas pinned in test/fixtures/k8s-schemas.
+KUSTOMIZE_VERSION=v5.8.2 # v5.8.3 needs Go 1.27
+KUBECONFORM_VERSION=v0.8.0
+TEST_TOOLS_GO_MIN=1.26
+# The OpenTelemetry Collector of test/tracing, built from tools/otelcol: its go.mod and go.sum pin every
+# module, all at one collector release.
+OTELCOL_GO_MIN=1.26
 # The Node.js LTS of the container image (the Dockerfile's FROM names the same release), for
 # test/e2e/node-lts.test.ts: Node.js's own build, as the npm registry ships it (node-<os>-<arch>).
 NODE_LTS_VERSION=24.22.3
-SLF4J_NOP_VERSION=1.7.36
-DEPENDENCY_PLUGIN_VERSION=3.6.1
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS_DIR=${ORCH_TOOLS_DIR:-$REPO_DIR/.tools}
@@ -31,7 +43,7 @@ CHROMIUM_BIN=/usr/bin/chromium
 OPENSSL_BIN=/usr/bin/openssl
 POSTGRES_BIN_DIR=/usr/lib/postgresql/$POSTGRES_MAJOR/bin
 SHELLCHECK_BIN=/usr/bin/shellcheck
-ALL_TOOLS=(nats-server temporal temporal-server temporal-ui-server temporal-test-server node-lts postgresql chromium openssl shellcheck)
+ALL_TOOLS=(nats-server temporal temporal-server temporal-ui-server temporal-test-server promtool kustomize kubeconform otelcol node-lts postgresql chromium openssl shellcheck)
 
 usage() {
   cat <<EOF
@@ -43,6 +55,10 @@ Installs pinned tools into \${ORCH_TOOLS_DIR:-<repo>/.tools}/bin:
   temporal-server        $TEMPORAL_SERVER_VERSION   (go install; with temporal-sql-tool and the PostgreSQL schema, for --engine cluster)
   temporal-ui-server     $TEMPORAL_UI_SERVER_VERSION   (go install; the standalone Temporal UI, for --engine cluster)
   temporal-test-server   $TEST_SERVER_VERSION    (Maven; Java time-skipping test server)
+  promtool               $PROMTOOL_VERSION  (go install; Prometheus's rules checker, for test/monitoring)
+  kustomize              $KUSTOMIZE_VERSION    (go install; builds deploy/'s kustomizations, for test/deploy)
+  kubeconform            $KUBECONFORM_VERSION    (go install; validates their output offline, for test/deploy)
+  otelcol                tools/otelcol    (go install; OpenTelemetry Collector with the OTLP receiver and file exporter, for test/tracing)
   node-lts               $NODE_LTS_VERSION    (npm pack node-<os>-<arch>; the container image's Node.js, for test/e2e/node-lts)
   postgresql             Debian package   (apt-get, as root; PostgreSQL $POSTGRES_MAJOR at $POSTGRES_BIN_DIR, for --engine cluster)
   chromium               Debian package   (apt-get, as root; at $CHROMIUM_BIN, for test/ui: the Temporal UI test)
@@ -93,6 +109,8 @@ since() {
   local ms=$(($(now_ms) - $1))
   if ((ms < 10000)); then printf '%d.%ds' $((ms / 1000)) $((ms % 1000 / 100)); else printf '%ds' $(((ms + 500) / 1000)); fi
 }
+# The SHA-256 of standard input, in hex (macOS has shasum, not sha256sum).
+sha256_stdin() { if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi | cut -d' ' -f1; }
 # report <cached|done|warn> <line>: prints the line and appends it to install.log (cache hits not with --quiet).
 report() {
   local kind=$1 line=$2
@@ -238,11 +256,8 @@ install_temporal_server() {
     report cached "$label: cached"
     return
   fi
-  if ! go_at_least $TEMPORAL_CLI_GO_MIN; then
-    # Only the cluster engine needs it: the dev engine (npm start's default) runs without it.
-    report warn "$label: WARNING: not installed, it needs Go >= $TEMPORAL_CLI_GO_MIN to build; npm start --engine cluster and test/cluster will say so"
-    return
-  fi
+  # Only the cluster engine needs it: the dev engine (npm start's default) runs without it.
+  go_at_least $TEMPORAL_CLI_GO_MIN || { skip_without_go "$label" $TEMPORAL_CLI_GO_MIN "npm start --engine cluster and test/cluster"; return; }
   go_install $name "$label" $TEMPORAL_SERVER_VERSION server:temporal-server sql:temporal-sql-tool -- \
     "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
   rm -rf "$dir" && mkdir -p "$dir"
@@ -259,16 +274,39 @@ install_temporal_ui_server() {
     report cached "$label: cached"
     return
   fi
-  if ! go_at_least $TEMPORAL_CLI_GO_MIN; then
-    # Only the cluster engine needs it: the dev engine (npm start's default) runs without it.
-    report warn "$label: WARNING: not installed, it needs Go >= $TEMPORAL_CLI_GO_MIN to build; npm start --engine cluster and test/cluster will say so"
-    return
-  fi
+  # Only the cluster engine needs it: the dev engine (npm start's default) runs without it.
+  go_at_least $TEMPORAL_CLI_GO_MIN || { skip_without_go "$label" $TEMPORAL_CLI_GO_MIN "npm start --engine cluster and test/cluster"; return; }
   go_install $name "$label" $TEMPORAL_UI_SERVER_VERSION server:temporal-ui-server -- \
     "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_SERVER_VERSION"
   rm -rf "$dir" && mkdir -p "$dir/config"
   cp "$(module_dir github.com/temporalio/ui-server/v2 $TEMPORAL_UI_SERVER_VERSION)/config/docker.yaml" "$dir/config/docker.yaml"
   chmod -R u+w "$dir"
+}
+
+# skip_without_go <label> <go version> <what needs it>: a tool only some tests need, and no Go to build it.
+skip_without_go() {
+  report warn "$1: WARNING: not installed, it needs Go >= $2 to build; $3 will say so"
+}
+
+# install_go_command <name> <version> <go package> <what needs it> [go install flags...]: a command
+# built from a Go module at a pinned version, named after its package's last path element.
+install_go_command() {
+  local name=$1 version=$2 package=$3 needed_by=$4
+  shift 4
+  local label="$name $version"
+  is_stamped "$name" "$version" && { report cached "$label: cached"; return; }
+  go_at_least $TEST_TOOLS_GO_MIN || { skip_without_go "$label" $TEST_TOOLS_GO_MIN "$needed_by"; return; }
+  go_install "$name" "$label" "$version" "$name:$name" -- ${1+"$@"} "$package@$version"
+}
+
+# The collector built from tools/otelcol; the stamp is its sources' hash, so any change rebuilds it.
+install_otelcol() {
+  local name=otelcol dir=$REPO_DIR/tools/otelcol version label
+  version=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/main.go" | sha256_stdin | cut -c1-16)
+  label="otelcol $(awk '$1 == "go.opentelemetry.io/collector/otelcol" { print $2 }' "$dir/go.mod") (tools/otelcol)"
+  is_stamped $name "$version" && { report cached "$label: cached"; return; }
+  go_at_least $OTELCOL_GO_MIN || { skip_without_go "$label" $OTELCOL_GO_MIN test/tracing; return; }
+  go_install $name "$label" "$version" otelcol:otelcol -- -C "$dir" .
 }
 
 free_port() {
@@ -418,6 +456,10 @@ for tool in "${ALL_TOOLS[@]}"; do
     temporal-server) install_temporal_server ;;
     temporal-ui-server) install_temporal_ui_server ;;
     temporal-test-server) install_test_server ;;
+    promtool) install_go_command promtool $PROMTOOL_VERSION github.com/prometheus/prometheus/cmd/promtool test/monitoring -tags remove_all_sd ;;
+    kustomize) install_go_command kustomize $KUSTOMIZE_VERSION sigs.k8s.io/kustomize/kustomize/v5 test/deploy ;;
+    kubeconform) install_go_command kubeconform $KUBECONFORM_VERSION github.com/yannh/kubeconform/cmd/kubeconform test/deploy ;;
+    otelcol) install_otelcol ;;
     node-lts) install_node_lts ;;
     postgresql) install_debian_package postgresql-$POSTGRES_MAJOR "$POSTGRES_BIN_DIR/postgres" "the cluster engine (--engine cluster, test/cluster)" ;;
     chromium) install_debian_package chromium "$CHROMIUM_BIN" "the UI test (test/ui)" ;;

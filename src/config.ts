@@ -38,6 +38,13 @@ const streamMaxBytes = (what: string, fallback: number) => z.coerce.number().int
  */
 const streamDiscard = (what: string) => z.enum(['new', 'old']).default('new').describe(`What ${what} does when full: new refuses the publish, old drops the oldest message.`);
 
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+/** The traces are sent as protobuf over HTTP: a collector's gRPC port would refuse them, so say so at start. */
+const otlpProtocol = z
+  .literal('http/protobuf', { error: 'the orchestrator exports OTLP over HTTP only: http/protobuf, to the receiver\'s HTTP port (4318)' })
+  .optional()
+  .describe('OpenTelemetry: http/protobuf, the only protocol the orchestrator exports with.');
+
 const envSchema = z.object({
   ORCH_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE).describe('Task queue the worker polls and workflows start on.'),
   ORCH_POLICY_FILE: z.string().min(1).optional().describe('JSON file with the decision policy; built-in defaults when unset.'),
@@ -147,6 +154,15 @@ const envSchema = z.object({
     .min(1)
     .optional()
     .describe('Browser origins allowed to call the codec server, comma-separated: the Temporal UI, e.g. http://localhost:8233.'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl
+    .optional()
+    .describe('OpenTelemetry: the OTLP/HTTP receiver traces are exported to, e.g. http://otel-collector:4318 (/v1/traces is added). Tracing is off unless this or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional().describe('OpenTelemetry: the full URL traces are posted to, e.g. http://otel-collector:4318/v1/traces.'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional().describe('OpenTelemetry: none turns tracing off; otlp exports over OTLP/HTTP (to http://localhost:4318 when no endpoint is set).'),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).default('false').describe('OpenTelemetry: true turns tracing off.'),
+  OTEL_SERVICE_NAME: z.string().min(1).optional().describe('OpenTelemetry: service.name of the spans (default: orchestrator-worker, orchestrator-bridge).'),
 });
 
 /** The settings this project reads, for `--help`: name, meaning and default. */
@@ -199,6 +215,12 @@ export interface Config {
   /** Payload encryption keys; undefined when encryption is off. `temporal.dataConverter` carries the codec. */
   codec?: KeyRing;
   codecServer: { host: string; port: number; token?: string; corsOrigins: string[] };
+  /**
+   * OpenTelemetry tracing is on (the standard OTEL_* variables). The SDK reads the rest of them
+   * itself: the exporter its endpoint, headers and timeout, the resource OTEL_SERVICE_NAME and
+   * OTEL_RESOURCE_ATTRIBUTES, the provider OTEL_TRACES_SAMPLER and OTEL_BSP_*.
+   */
+  tracing: boolean;
 }
 
 /** A setting that is missing or wrong; the message names it and says what is expected. */
@@ -328,7 +350,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: settings.ORCH_CODEC_SERVER_TOKEN,
       corsOrigins: (settings.ORCH_CODEC_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     },
+    tracing: tracingOn(settings),
   };
+}
+
+/**
+ * Tracing is on when an OTLP endpoint is set, or OTEL_TRACES_EXPORTER=otlp asks for the default
+ * one; OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turn it off.
+ */
+function tracingOn(settings: z.infer<typeof envSchema>): boolean {
+  const asked = settings.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || settings.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined || settings.OTEL_TRACES_EXPORTER === 'otlp';
+  return asked && settings.OTEL_SDK_DISABLED !== 'true' && settings.OTEL_TRACES_EXPORTER !== 'none';
 }
 
 /**

@@ -15,6 +15,7 @@ import { describeIssues } from '../contract/errors';
 import { type Policy, type PolicyInput, policySchema } from '../contract/policy';
 import { DECISION_SUBJECT, type DeclaredStream, describeStreamChange, reconcileStream } from '../nats/streams';
 import type { OrchestratorMetrics } from '../observability/metrics';
+import { tracedPublish } from '../observability/trace-context';
 import { buildDecision, type DecisionFrame, decisionSeen } from '../shared/decision-record';
 import type { OutcomeSink } from '../agent-health/reporter';
 import { DECISIVE_SIGNAL_RULE } from '../shared/decisive-signals';
@@ -87,13 +88,15 @@ export function createActivities(deps: ActivityDependencies) {
     await ensureStream();
     const headers = natsHeaders();
     headers.set('Content-Type', 'application/json');
-    const ack = await deps.js
-      .publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID: decisionMessageId(decision), headers })
-      .catch((error: unknown) => {
+    const msgID = decisionMessageId(decision);
+    // With tracing on, the decision's message carries the trace of the messages that led to it.
+    const ack = await tracedPublish(DECISION_SUBJECT, headers, { 'messaging.message.id': msgID, 'orchestrator.corr_id': decision.corr_id }, () =>
+      deps.js.publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID, headers }).catch((error: unknown) => {
         // No stream captures the subject (deleted while we ran): let the retry create it again.
         if ((error as { code?: string }).code === ErrorCode.NoResponders) streamReady = undefined;
         throw error;
-      });
+      }),
+    );
     log.info('decision published', {
       corr_id: decision.corr_id,
       action: decision.decision.action,

@@ -26,6 +26,7 @@ import type { Config } from '../config';
 import { type DeclaredStream, declareDlqStream, declareSignalsStream, describeStreamChange, DLQ_SUBJECT, reconcileStream, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
 import type { Logger } from '../observability/logger';
 import type { OrchestratorMetrics } from '../observability/metrics';
+import { type ReceivedMessage, withMessageSpans } from '../observability/trace-context';
 import { type AgentSignalEnvelope, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
 import { correlationSignalWithStart, correlationStart } from '../shared/correlation-start';
 import { type ClosedRun, fateAfterClose, readClosedRun } from './closed-run';
@@ -109,6 +110,13 @@ function consumerDifferences(actual: Partial<ConsumerConfig>, wanted: ConsumerSe
 interface Pending {
   message: JsMsg;
   envelope: AgentSignalEnvelope;
+  /** When the bridge took it (ms since the epoch): its span starts there. */
+  receivedAtMs: number;
+}
+
+/** What a message's span says of it. */
+function received({ message, envelope, receivedAtMs }: Pending): ReceivedMessage {
+  return { subject: message.subject, headers: message.headers, receivedAtMs, streamSeq: message.seq, agent: envelope.signal.agent_name };
 }
 
 /** A counting semaphore: the consume loop waits for a free slot before taking the next message. */
@@ -184,7 +192,8 @@ export class SignalBridge {
     this.batches = new Gatherer<Pending>({
       windowMs: options.batchWindowMs,
       isComplete: (corrId, batch) => this.reported.completes(corrId, batch.map((p) => p.envelope.signal.agent_name)),
-      handOver: (corrId, batch) => this.handOver(corrId, batch),
+      // Each message's trace context continues through its hand-over (see trace-context.ts).
+      handOver: (corrId, batch) => withMessageSpans(corrId, batch.map(received), () => this.handOver(corrId, batch)),
       batchLimit: { maxWeight: MAX_BATCH_BYTES, weightOf: (p) => p.message.data.byteLength },
     });
   }
@@ -319,6 +328,7 @@ export class SignalBridge {
   }
 
   private async handle(message: JsMsg): Promise<void> {
+    const receivedAtMs = Date.now();
     this.stats.received++;
     const parsed = parseAgentMessage(message.subject, message.data, this.options.maxMessageBytes);
     if (!parsed.ok) {
@@ -332,7 +342,7 @@ export class SignalBridge {
     }
     // handOver settles every message itself; a rejection here would be a bug, and still must not lose the message.
     await this.batches
-      .add(parsed.signal.corr_id, { message, envelope: { message_id: String(message.seq), signal: parsed.signal } })
+      .add(parsed.signal.corr_id, { message, envelope: { message_id: String(message.seq), signal: parsed.signal }, receivedAtMs })
       .catch((error: unknown) => this.retryLater([message], error, 'cannot hand the signal to Temporal'));
   }
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-export type ToolName = 'nats-server' | 'temporal' | 'temporal-test-server' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server' | 'node-lts';
+export type ToolName = 'nats-server' | 'temporal' | 'temporal-test-server' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server' | 'promtool' | 'kustomize' | 'otelcol' | 'node-lts';
 
 /** The tools another build may stand in for; the cluster engine's come with the schema and config they match. */
 const ENV_VARS: Partial<Record<ToolName, string>> = {

@@ -4,7 +4,9 @@ import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
 import { startHealthServer } from '../observability/http';
 import { createLogger } from '../observability/logger';
+import { signalsConsumerBacklog } from '../observability/consumer-backlog';
 import { OrchestratorMetrics } from '../observability/metrics';
+import { startTracing } from '../observability/tracing';
 import { natsConnected, temporalServing } from '../observability/readiness';
 import { Resources } from '../process/resources';
 import { runMain } from '../process/run-main';
@@ -30,10 +32,13 @@ correlation's run. Stops on SIGINT or SIGTERM after the messages in flight are h
     const metrics = new OrchestratorMetrics();
     const resources = new Resources();
     try {
+      // Shut down last: the spans of the messages drained at shutdown are exported too.
+      const tracing = config.tracing ? resources.add(await startTracing('orchestrator-bridge', logger), (t) => t.shutdown()) : undefined;
       const nc = resources.add(await connectNats(config.nats, 'orchestrator-bridge', logger), (c) => c.drain());
-      const client = resources.add(await connectNativeTemporalClient(config.temporal), (c) => c.connection.close());
+      const client = resources.add(await connectNativeTemporalClient(config.temporal, tracing?.clientInterceptors), (c) => c.connection.close());
       // No worker shares this process's connection, so correlations start through the task queue.
       const bridge = configuredBridge(config, { js: nc.jetstream(), jsm: await nc.jetstreamManager(), client, logger, metrics, eagerStart: () => false });
+      metrics.trackBridge(signalsConsumerBacklog(await nc.jetstreamManager(), config.bridge.durableName));
       await bridge.start();
       resources.add(bridge, (b) => b.stop());
       if (config.httpPort > 0) {

@@ -2,6 +2,7 @@ import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common'
 import { type NativeConnection, Worker, type WorkerDeploymentOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Activities } from '../activities';
 import type { Config } from '../config';
+import type { Tracing } from '../observability/tracing';
 
 /** The workflow code's entry point; the SDK bundles it (or a prebuilt bundle is given). */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -21,6 +22,11 @@ export interface OrchestratorWorkerOptions {
   deployment?: WorkerDeploymentVersion;
   /** Payload encryption (config.temporal.dataConverter): the same as every client of the namespace uses. */
   dataConverter?: DataConverter;
+  /**
+   * Tracing's interceptors and sink, when it is on. Its workflow interceptors must be bundled with
+   * the workflow code, so the worker then bundles src/workflows itself, whatever `workflowBundle` says.
+   */
+  tracing?: Tracing['worker'];
 }
 
 /** The orchestrator's worker, configured the same way in production and in tests. */
@@ -30,7 +36,8 @@ export function createOrchestratorWorker(options: OrchestratorWorkerOptions): Pr
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle && !options.tracing ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...options.tracing,
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
     ...options.tuning,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),

@@ -11,7 +11,9 @@ import { connectNats } from '../nats/connection';
 import { declareDecisionsStream, describeStreamChange, reconcileStream } from '../nats/streams';
 import { startHealthServer } from '../observability/http';
 import { createLogger, installTemporalRuntime } from '../observability/logger';
+import { signalsConsumerBacklog } from '../observability/consumer-backlog';
 import { OrchestratorMetrics } from '../observability/metrics';
+import { startTracing } from '../observability/tracing';
 import { natsConnected, temporalServing } from '../observability/readiness';
 import { getFreePort } from '../process/free-port';
 import { Resources } from '../process/resources';
@@ -39,6 +41,8 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
     const metrics = new OrchestratorMetrics();
     const resources = new Resources();
     try {
+      // Shut down last: the spans of everything else's shutdown are exported too.
+      const tracing = config.tracing ? resources.add(await startTracing('orchestrator-worker', logger), (t) => t.shutdown()) : undefined;
       const nc = resources.add(await connectNats(config.nats, 'orchestrator-worker', logger), (c) => c.drain());
       const connection = resources.add(await NativeConnection.connect(config.temporal.connectionOptions), (c) => c.close());
       const jsm = await nc.jetstreamManager();
@@ -46,7 +50,7 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
       // Before the first decision: a DECISIONS stream left with a shorter duplicate window (an
       // operator's, or JetStream's 2-minute default) would let a late second publish through.
       for (const change of await reconcileStream(jsm, decisions)) logger.warn(change, describeStreamChange(change));
-      const client = clientOn(config.temporal, connection);
+      const client = clientOn(config.temporal, connection, tracing?.clientInterceptors);
       // Flushed (its last second of outcomes) before the connection closes.
       const outcomes = resources.add(new BreakerReporter(client, config.taskQueue, logger), (r) => r.stop());
       outcomes.start();
@@ -61,12 +65,14 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
         dataConverter: config.temporal.dataConverter,
         ...(config.workerDeployment ? { deployment: config.workerDeployment } : {}),
         ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
+        ...(tracing ? { tracing: tracing.worker } : {}),
       });
       // The bridge in this process starts correlations on the worker's own connection, so Temporal
       // can hand each one's first workflow task straight back to this worker (eager start).
       const bridge = config.workerRunsBridge
         ? configuredBridge(config, { js: nc.jetstream(), jsm, client, logger, metrics, eagerStart: eagerStartGate(config, client, logger, metrics, resources) })
         : undefined;
+      if (bridge) metrics.trackBridge(signalsConsumerBacklog(jsm, config.bridge.durableName));
       if (config.httpPort > 0) {
         const probeConnection = resources.add(await Connection.connect(config.temporal.connectionOptions), (c) => c.close());
         const probe = resources.add(temporalServing(probeConnection), async (p) => p.stop());
@@ -97,6 +103,8 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
           workflow_task_slots: workflowTaskSlots(worker),
           non_sticky_to_sticky_poll_ratio: worker.options.nonStickyToStickyPollRatio,
           payload_encryption_key: config.codec?.currentKeyId ?? null,
+          // On, the workflow code is bundled at start with tracing's interceptors (ORCH_WORKFLOW_BUNDLE has none).
+          tracing: config.tracing ? 'OTLP, workflows bundled at start' : 'off',
         },
         'worker polling',
       );

@@ -2,7 +2,8 @@
  * docker-compose.yml checked against what `npm start -- --engine cluster` runs, without a Docker
  * engine: the Temporal server nodes on deploy/temporal/config and its dynamic configuration, the
  * schema and namespace steps, the NATS nodes on deploy/nats/cluster.conf, the orchestrator at R3,
- * the images at the versions scripts/install-tools.sh builds.
+ * payload encryption with the codec server behind the UI, the images at the versions
+ * scripts/install-tools.sh builds.
  *
  * Each check returns its problems, one line each starting with the service it is about: none when
  * the file is right. The tests expect none, and break a copy of the file in each way a check is
@@ -37,6 +38,8 @@ export const IMAGES = {
 export const SCHEMA_SERVICE = 'temporal-schema';
 export const NAMESPACE_SERVICE = 'temporal-namespace';
 export const ORCHESTRATOR_SERVICES = ['worker', 'bridge'];
+export const CODEC_KEYS_SERVICE = 'codec-keys';
+export const CODEC_SERVER_SERVICE = 'codec-server';
 const TEMPORAL_SQL_SETTINGS = ['TEMPORAL_SQL_HOST', 'TEMPORAL_SQL_PORT', 'TEMPORAL_SQL_USER', 'TEMPORAL_SQL_PASSWORD'];
 const NATS_CLIENT_PORT = 4222;
 
@@ -83,6 +86,20 @@ export function hostPathOf(service: JsonObject, containerPath: string): string |
     if (containerPath.startsWith(`${mount.target}/`)) return posix.join(mount.source, containerPath.slice(mount.target.length + 1));
   }
   return undefined;
+}
+
+/** A published port (short syntax, `[host ip:]host port:container port`). */
+export function composePorts(service: JsonObject): { hostIp?: string; hostPort: number; containerPort: number }[] {
+  return asArray(service.ports).map((entry) => {
+    const parts = String(entry).split(':');
+    const [containerPort, hostPort, hostIp] = [...parts].reverse();
+    return { ...(hostIp ? { hostIp } : {}), hostPort: Number(hostPort ?? containerPort), containerPort: Number(containerPort) };
+  });
+}
+
+/** The mount holding a file, and the file's path below the mount. */
+function mountHolding(service: JsonObject, file: string): Mount | undefined {
+  return composeMounts(service).find((m) => file.startsWith(`${m.target}/`));
 }
 
 /** The value after `flag` in an argument list. */
@@ -310,4 +327,51 @@ export function imageProblems(compose: JsonObject, facts: ClusterFacts): string[
   return problems;
 }
 
-export const COMPOSE_CHECKS = { temporalServerProblems, temporalSetupProblems, natsProblems, orchestratorProblems, imageProblems };
+/**
+ * Payload encryption: the codec-keys step writes the key file into a named volume, which the
+ * worker, the bridge and the codec server mount read-only after it has run; the UI's codec
+ * endpoint is the codec server as the browser on the host reaches it, and the codec server lets
+ * the UI's origins in. Without a token, the codec server is published on the host's loopback only.
+ */
+export function codecProblems(compose: JsonObject): string[] {
+  const problems: string[] = [];
+  const services = composeServices(compose);
+  const keys = services[CODEC_KEYS_SERVICE];
+  const codecServer = services[CODEC_SERVER_SERVICE];
+  const [ui] = servicesWithImage(compose, IMAGES.ui).map(([, service]) => service);
+  if (!keys || !codecServer || !ui) return [`${CODEC_KEYS_SERVICE}, ${CODEC_SERVER_SERVICE} and ${IMAGES.ui}: not all there`];
+
+  const keysFile = composeEnv(keys).ORCH_CODEC_KEYS_FILE ?? '';
+  const volume = mountHolding(keys, keysFile);
+  if (!volume || volume.bind || volume.readOnly) problems.push(`${CODEC_KEYS_SERVICE}: ORCH_CODEC_KEYS_FILE ${keysFile || '(unset)'} is not on a writable named volume`);
+  if (keys.restart !== 'no') problems.push(`${CODEC_KEYS_SERVICE}: restart ${String(keys.restart)}, not "no" (a one-shot step)`);
+  for (const name of [...ORCHESTRATOR_SERVICES, CODEC_SERVER_SERVICE]) {
+    const service = services[name] ?? {};
+    const file = composeEnv(service).ORCH_CODEC_KEYS_FILE;
+    if (file !== keysFile) problems.push(`${name}: ORCH_CODEC_KEYS_FILE ${file ?? '(unset)'}, not ${keysFile}, the file ${CODEC_KEYS_SERVICE} writes`);
+    const mount = mountHolding(service, keysFile);
+    if (!volume || mount?.source !== volume.source || mount.target !== volume.target || !mount.readOnly) problems.push(`${name}: does not mount volume ${volume?.source} read-only at ${volume?.target}`);
+    if (dependsOn(service)[CODEC_KEYS_SERVICE] !== 'service_completed_successfully') problems.push(`${name}: does not wait for ${CODEC_KEYS_SERVICE} to complete`);
+  }
+
+  const env = composeEnv(codecServer);
+  // Docker forwards a published port to the container's own address, not to its loopback.
+  if (env.ORCH_CODEC_SERVER_HOST !== '0.0.0.0') problems.push(`${CODEC_SERVER_SERVICE}: ORCH_CODEC_SERVER_HOST ${env.ORCH_CODEC_SERVER_HOST ?? '(unset: 127.0.0.1)'}, not 0.0.0.0`);
+  const published = composePorts(codecServer).find((p) => p.containerPort === Number(env.ORCH_CODEC_SERVER_PORT));
+  if (!published) problems.push(`${CODEC_SERVER_SERVICE}: ORCH_CODEC_SERVER_PORT ${env.ORCH_CODEC_SERVER_PORT} is not published`);
+  else if (!env.ORCH_CODEC_SERVER_TOKEN && published.hostIp !== '127.0.0.1') problems.push(`${CODEC_SERVER_SERVICE}: published on ${published.hostIp ?? 'every interface'} without ORCH_CODEC_SERVER_TOKEN`);
+  const endpoint = composeEnv(ui).TEMPORAL_CODEC_ENDPOINT ?? '';
+  const url = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+  if (!url || !['localhost', '127.0.0.1'].includes(url.hostname) || Number(url.port) !== published?.hostPort) {
+    problems.push(`${IMAGES.ui}: TEMPORAL_CODEC_ENDPOINT ${endpoint || '(unset)'} is not the codec server as the browser reaches it (http://localhost:${published?.hostPort})`);
+  }
+  const origins = (env.ORCH_CODEC_CORS_ORIGINS ?? '').split(',').map((o) => o.trim());
+  for (const { hostPort } of composePorts(ui)) {
+    for (const origin of [`http://localhost:${hostPort}`, `http://127.0.0.1:${hostPort}`]) {
+      if (!origins.includes(origin)) problems.push(`${CODEC_SERVER_SERVICE}: ORCH_CODEC_CORS_ORIGINS lacks the UI's origin ${origin}`);
+    }
+  }
+  return problems;
+}
+
+export const COMPOSE_CHECKS = { temporalServerProblems, temporalSetupProblems, natsProblems, orchestratorProblems, codecProblems, imageProblems };

@@ -112,9 +112,14 @@ async function versionOf(workflowId: string): Promise<string | undefined> {
   return `${decodeVersioningBehavior(info.behavior)} on ${info.deploymentVersion.buildId}`;
 }
 
+/**
+ * The version's drainage status; undefined while Temporal does not answer, as it sometimes does not
+ * under load ("Worker Deployment Version not found" from a version that exists), so that a wait
+ * for a status polls again.
+ */
 async function drainageOf(buildId: string): Promise<string | undefined> {
-  const out = await deployment('describe-version', '--deployment-name', DEPLOYMENT, '--build-id', buildId, '--output', 'json');
-  return JSON.parse(out).drainageInfo?.drainageStatus;
+  const out = await deployment('describe-version', '--deployment-name', DEPLOYMENT, '--build-id', buildId, '--output', 'json').catch(() => undefined);
+  return out === undefined ? undefined : JSON.parse(out).drainageInfo?.drainageStatus;
 }
 
 describe('a versioned rollout from build A to build B', () => {
