@@ -12,6 +12,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
   maxWorkers: 2,
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   testTimeout: 60_000,
   verbose: true,
 };

@@ -1,6 +1,6 @@
 /**
  * `npm run bench` for real, briefly: a local stack of its own, scaled out to two workers (each with
- * the bridge in its process) and a bridge of its own, ~20 s of load at a modest rate with partial
+ * the bridge in its process) and a bridge of its own, ~12 s of load at a modest rate with partial
  * correlations and a short timeout, then the ceiling. Asserts correctness only, never speed: every
  * correlation decided once, and every worker and bridge took a share of the work.
  */
@@ -58,7 +58,7 @@ function runBench(args: string[]): Promise<{ code: number | null; output: string
 describe('npm run bench (smoke)', () => {
   it('decides every correlation exactly once, sends nothing to the DLQ, and writes result.json and the charts', async () => {
     const out = mkdtempSync(join(tmpdir(), 'orch-bench-smoke-'));
-    const args = ['--rate', '600', '--duration', '20s', '--partial-share', '0.1', '--timeout-ms', '2000', '--settle', '30s', '--ceiling', '--out', out];
+    const args = ['--rate', '900', '--duration', '12s', '--partial-share', '0.1', '--timeout-ms', '2000', '--settle', '30s', '--ceiling', '--out', out];
     const { code, output } = await runBench([...args, '--workers', '2', '--bridges', '1', '--keep-data']);
     if (code !== 0) throw new Error(`bench exited ${code}:\n${output}`);
     expect(output).toMatch(/\[orchestrator +5s\] .*decided/);
@@ -77,7 +77,7 @@ describe('npm run bench (smoke)', () => {
       engineShape: { kind: string; temporal: { nodes: number }; nats: { nodes: number; replicas: number } } | null;
     };
     expect(result.correctness).toMatchObject({ ok: true, errors: [] });
-    expect(result.config).toMatchObject({ ratePerMinute: 600, agents: ['momentum', 'risk'] });
+    expect(result.config).toMatchObject({ ratePerMinute: 900, agents: ['momentum', 'risk'] });
     expect(result.engine).toBe('dev');
     expect(result.engineShape).toMatchObject({ kind: 'dev', temporal: { nodes: 1 }, nats: { nodes: 1, replicas: 1 } });
     expect(result.machine.nproc).toBeGreaterThan(0);
@@ -111,7 +111,7 @@ describe('npm run bench (smoke)', () => {
     expect(bridges.reduce((sum, b) => sum + (b.signalled as number), 0)).toBeGreaterThanOrEqual(ours.sentUnits);
     expect(bridges.map((b) => (b.startedEagerly as number) > 0)).toEqual([true, true, false]);
     rmSync(/kept the data dir (\S+)/.exec(output)![1], { recursive: true, force: true });
-    expect(result.orchestrator.series.length).toBeGreaterThanOrEqual(20);
+    expect(result.orchestrator.series.length).toBeGreaterThanOrEqual(12);
     expect(result.orchestrator.series.reduce((sum, s) => sum + s.decided, 0)).toBe(ours.correlations.started);
 
     for (const ceiling of [result.ceilingC1.summary, result.ceilingC2.summary]) {
