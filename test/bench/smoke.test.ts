@@ -4,6 +4,7 @@
  * correlations and a short timeout, then the ceiling. Asserts correctness only, never speed: every
  * correlation decided once, and every worker and bridge took a share of the work.
  */
+import { WORKFLOW_BUNDLE_PATH } from '../support/paths';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,7 +60,8 @@ describe('npm run bench (smoke)', () => {
   it('decides every correlation exactly once, sends nothing to the DLQ, and writes result.json and the charts', async () => {
     const out = mkdtempSync(join(tmpdir(), 'orch-bench-smoke-'));
     const args = ['--rate', '900', '--duration', '12s', '--partial-share', '0.1', '--timeout-ms', '2000', '--settle', '30s', '--ceiling', '--out', out];
-    const { code, output } = await runBench([...args, '--workers', '2', '--bridges', '1', '--keep-data']);
+    // The workers load the run's prebuilt workflow bundle, as the image's do, instead of bundling at start.
+    const { code, output } = await runBench([...args, '--workers', '2', '--bridges', '1', '--keep-data', '--stack-env', `ORCH_WORKFLOW_BUNDLE=${WORKFLOW_BUNDLE_PATH}`]);
     if (code !== 0) throw new Error(`bench exited ${code}:\n${output}`);
     expect(output).toMatch(/\[orchestrator +5s\] .*decided/);
     expect(output).toContain('correctness: ok');

@@ -4,6 +4,7 @@
  * a leader and two current replicas. Then a NATS node dies (kill -9): the streams it led elect
  * another leader, and each stream's row shows the dead replica, as a warning (exit 0).
  */
+import { WORKFLOW_BUNDLE_PATH } from '../support/paths';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'orch-cluster-status-'));
   engine = await startClusterEngine({ dataDir: join(dir, 'engine'), logDir: dir, uiPort: false }, () => undefined);
   worker = workerProcess(
-    { TEMPORAL_ADDRESS: engine.temporalAddress, NATS_URL: engine.natsUrl, ORCH_NATS_REPLICAS: String(NATS_CLUSTER_SIZE), ORCH_WORKER_RUNS_BRIDGE: 'true' },
+    { TEMPORAL_ADDRESS: engine.temporalAddress, NATS_URL: engine.natsUrl, ORCH_NATS_REPLICAS: String(NATS_CLUSTER_SIZE), ORCH_WORKER_RUNS_BRIDGE: 'true', ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH },
     join(dir, 'worker.log'),
   );
   await worker.start();

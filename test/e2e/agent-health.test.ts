@@ -13,7 +13,11 @@ import { startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
 import { momentum, risk, uniqueCorrId } from '../support/signals';
 
 const TIMEOUT_MS = 1_500;
-const BREAKER = { enabled: true, failure_threshold: 3, reset_after_ms: 4_000 };
+/**
+ * Open for 12 s: long enough for the steps that must see it open (the bridge reading it, a
+ * degraded correlation, `orch status`) under the whole suite's load, where 4 s was not.
+ */
+const BREAKER = { enabled: true, failure_threshold: 3, reset_after_ms: 12_000 };
 let stack: E2EStack;
 
 beforeAll(async () => {

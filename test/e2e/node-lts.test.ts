@@ -16,7 +16,7 @@ const NODE_LTS = requireTool('node-lts');
 let stack: E2EStack;
 
 beforeAll(async () => {
-  stack = await startE2EStack({ version: 'node-lts-1', timeout_ms: 30_000 }, {}, { node: NODE_LTS });
+  stack = await startE2EStack({ version: 'node-lts-1', timeout_ms: 30_000 }, {}, { node: NODE_LTS, bundleAtStart: true });
 }, 120_000);
 
 afterAll(async () => {

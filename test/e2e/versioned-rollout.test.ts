@@ -18,6 +18,7 @@ import { breakerWorkflowIdFor } from '../../src/shared/agent-breaker-api';
 import { workflowIdFor } from '../../src/shared/correlation-api';
 import { storedDecisions } from '../support/decisions';
 import { waitFor } from '../support/e2e-stack';
+import { WORKFLOW_BUNDLE_PATH } from '../support/paths';
 import { runCommand } from '../support/run-command';
 import { startTestNats, type TestNats } from '../support/servers';
 import { momentum, risk, uniqueCorrId } from '../support/signals';
@@ -63,6 +64,7 @@ async function startBuild(buildId: string): Promise<void> {
       ORCH_WORKER_RUNS_BRIDGE: 'true',
       ORCH_HTTP_PORT: String(httpPort),
       ORCH_LOG_LEVEL: 'debug',
+      ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH,
       TEMPORAL_DEPLOYMENT_NAME: DEPLOYMENT,
       TEMPORAL_WORKER_BUILD_ID: buildId,
     },

@@ -3,6 +3,7 @@
  * real worker and bridge, one correlation through NATS (an agent missing, so every series has
  * samples), then their /metrics, until each queried name is there.
  */
+import { WORKFLOW_BUNDLE_PATH } from '../support/paths';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ it('exports every metric the dashboard and the alerting rules query, from the wo
   // The demo's momentum and risk report; sentiment never does, and is missing after 1 s.
   const policyFile = join(logDir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify({ version: 'monitoring-1', expected_agents: ['momentum', 'risk', 'sentiment'], timeout_ms: 1_000 }));
-  const env = { TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_POLICY_FILE: policyFile };
+  const env = { TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_POLICY_FILE: policyFile, ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH };
   const [workerPort, bridgePort] = [await getFreePort(), await getFreePort()];
   const worker = workerProcess({ ...env, ORCH_HTTP_PORT: String(workerPort) }, join(logDir, 'worker.log'));
   const bridge = bridgeProcess({ ...env, ORCH_HTTP_PORT: String(bridgePort) }, join(logDir, 'bridge.log'));

@@ -15,6 +15,7 @@ import type { ManagedProcess, TemporalDevServer } from '../../src/devstack/proce
 import { startTemporalDevServer } from '../../src/devstack/processes';
 import { DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
 import { storedDecisions, type StoredDecision } from './decisions';
+import { WORKFLOW_BUNDLE_PATH } from './paths';
 import { connectTestNats, startTestNats, type TestNats } from './servers';
 
 export interface E2EStack {
@@ -58,6 +59,12 @@ export interface E2EServerOptions {
   dynamicConfig?: Record<string, string>;
   /** The Node.js binary of the worker and bridge (this process's by default). */
   node?: string;
+  /**
+   * The worker bundles the workflow code itself at start, as it does without ORCH_WORKFLOW_BUNDLE;
+   * by default it loads the bundle the test run built once (test/support/global-setup.ts), as the
+   * image's worker loads its prebuilt one.
+   */
+  bundleAtStart?: boolean;
 }
 
 /** The dev engine's Temporal server, for tests that restart or configure it. */
@@ -92,6 +99,7 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
     NATS_URL: natsUrl,
     ORCH_POLICY_FILE: policyFile,
     ORCH_LOG_LEVEL: 'debug',
+    ...(server.bundleAtStart ? {} : { ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH }),
     ...(engine.kind === 'cluster' ? { ORCH_NATS_REPLICAS: String(NATS_CLUSTER_SIZE) } : {}),
     ...env,
   };
