@@ -17,9 +17,9 @@ import { type ChaosReport, expectNothingLostNothingDuplicated, pollUntil, runSce
 
 const TIMEOUT_MS = scaled(3_000, 10_000);
 const BREAKER = { enabled: true, failure_threshold: 5, reset_after_ms: scaled(4_000, 15_000) };
-const BEFORE_MS = scaled(8_000, 30_000);
+const BEFORE_MS = scaled(5_000, 30_000);
 const DARK_MS = scaled(15_000, 60_000);
-const AFTER_MS = scaled(10_000, 30_000);
+const AFTER_MS = scaled(8_000, 30_000);
 
 interface Phases {
   darkAt: number;

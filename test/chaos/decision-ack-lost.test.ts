@@ -3,7 +3,7 @@
  * is gone for the worker for longer than the duplicate window the DECISIONS stream used to have.
  *
  * The DECISIONS stream is created beforehand by an operator (`nats stream add`): in the full run
- * with JetStream's default 2-minute duplicate window, in the CI run with a 20-second one so the
+ * with JetStream's default 2-minute duplicate window, in the CI run with a 10-second one so the
  * outage that outlasts it stays short. The worker must bring it to its configured window
  * (ORCH_DECISION_DEDUPE_WINDOW_MS, 2 h by default, always longer than a publish can be retried);
  * otherwise the retried publish after the outage is stored as a second decision.
@@ -16,9 +16,9 @@ import { DECISION_SUBJECT, DECISIONS_STREAM } from '../../src/nats/streams';
 import { expectNothingLostNothingDuplicated, pollUntil, runScenario, SCALE, scaled, sleep, waitDrained } from '../support/chaos';
 
 /** The operator's window: JetStream's default (2 minutes) in the full run, a short one set by hand in CI. */
-const OPERATOR_WINDOW_MS = scaled(20_000, 120_000);
+const OPERATOR_WINDOW_MS = scaled(10_000, 120_000);
 const MUTED_MS = 4_000;
-const OUTAGE_MS = OPERATOR_WINDOW_MS + scaled(10_000, 30_000);
+const OUTAGE_MS = OPERATOR_WINDOW_MS + scaled(6_000, 30_000);
 
 it(`stores each decision once when its ack is lost and NATS stays away for ${OUTAGE_MS / 1000}s, longer than the operator's ${OPERATOR_WINDOW_MS / 1000}s duplicate window`, async () => {
   let windowAtStart = 0;

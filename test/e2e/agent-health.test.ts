@@ -14,10 +14,10 @@ import { momentum, risk, uniqueCorrId } from '../support/signals';
 
 const TIMEOUT_MS = 1_500;
 /**
- * Open for 12 s: long enough for the steps that must see it open (the bridge reading it, a
+ * Open for 8 s: long enough for the steps that must see it open (the bridge reading it, a
  * degraded correlation, `orch status`) under the whole suite's load, where 4 s was not.
  */
-const BREAKER = { enabled: true, failure_threshold: 3, reset_after_ms: 12_000 };
+const BREAKER = { enabled: true, failure_threshold: 3, reset_after_ms: 8_000 };
 let stack: E2EStack;
 
 beforeAll(async () => {

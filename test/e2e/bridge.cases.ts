@@ -80,7 +80,7 @@ export function bridgeCases(engine: EngineKind): void {
     it('decides three correlations published in parallel', async () => {
       const corrIds = [1, 2, 3].map((i) => uniqueCorrId(`e2e-par${i}`));
       await Promise.all(corrIds.flatMap((c) => [stack.publish('momentum', momentum(c, { confidence: 0.8 })), stack.publish('risk', risk(c, { risk_level: 'low' }))]));
-      for (const corrId of corrIds) expect(await stack.decisionsFor(corrId)).toHaveLength(1);
+      for (const decisions of await Promise.all(corrIds.map((corrId) => stack.decisionsFor(corrId)))) expect(decisions).toHaveLength(1);
     });
 
     it('decides insufficient_data when only momentum reports before the timeout, and is found by search attributes', async () => {
@@ -198,8 +198,10 @@ export function bridgeCases(engine: EngineKind): void {
         const dlq = (await stack.dlqEntries()).find((e) => e.header.get('Orch-Original-Seq') === seq);
         return dlq ? `DLQ ${dlq.header.get('Orch-Dlq-Reason')}` : undefined;
       };
+      // All at once: each waits for its decision, then for the moment a duplicate would take.
+      const decided = await Promise.all(corrIds.map((corrId) => stack.decisionsFor(corrId)));
       for (const [i, corrId] of corrIds.entries()) {
-        const decisions = await stack.decisionsFor(corrId);
+        const decisions = decided[i];
         expect(decisions).toHaveLength(1);
         const where = await waitFor(`the fate of ${corrId}'s momentum`, () => fate(corrId, String(momentumSeqs[i])));
         expect(['used', 'late in the workflow', 'DLQ late']).toContain(where);

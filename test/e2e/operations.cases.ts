@@ -34,12 +34,18 @@ export function operationsCases(engine: EngineKind): void {
     return runOrch(args, { ...env, ...extraEnv });
   }
 
-  /** A correlation decided end to end: momentum and risk published on NATS, as agents do. */
+  /**
+   * A correlation decided end to end: momentum and risk published on NATS, as agents do; returned
+   * once its run has closed. The decision is published a moment before the run completes, and a
+   * history read in between is shorter (and replays against any code, having no command yet).
+   */
   async function decidedCorrelation(prefix: string): Promise<string> {
     const corrId = uniqueCorrId(prefix);
     await stack.publish('momentum', momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.78, confidence: 0.85 }));
     await stack.publish('risk', risk(corrId));
     await stack.decisionsFor(corrId);
+    const handle = stack.client.workflow.getHandle(workflowIdFor(corrId));
+    await waitFor(`the run of ${corrId} to close`, async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined));
     return corrId;
   }
 
