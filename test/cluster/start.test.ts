@@ -26,7 +26,8 @@ describe('npm start -- --engine cluster', () => {
     const args = ['--engine', 'cluster', '--once', '--data-dir', dataDir, '--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--nats-port', String(natsPort)];
 
     const first = await runUp(args);
-    expect(first.code).toBe(0);
+    // With the output, so that a start that failed says why.
+    expect({ code: first.code, output: first.output }).toEqual({ code: 0, output: expect.any(String) });
     expect(first.output).toContain('starting PostgreSQL and a three-node NATS cluster');
     expect(first.output).toMatch(/^starting Temporal node-1 \(frontend 127\.0\.0\.1:\d+\)$/m);
     expect(first.output).toMatch(/^starting Temporal node-2 \(frontend 127\.0\.0\.1:\d+\)$/m);
@@ -41,7 +42,7 @@ describe('npm start -- --engine cluster', () => {
 
     // The second start finds the namespace in PostgreSQL and the streams on disk; two workers and a bridge of its own this time.
     const second = await runUp([...args, '--workers', '2', '--bridges', '1']);
-    expect(second.code).toBe(0);
+    expect({ code: second.code, output: second.output }).toEqual({ code: 0, output: expect.any(String) });
     expect(second.output).toContain('namespace default exists');
     expect(second.output).toContain('starting 2 orchestrator workers, each with the bridge in its process, and a bridge of its own');
     expect(second.output).toMatch(/"action": "trade"/);
