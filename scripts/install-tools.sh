@@ -24,7 +24,7 @@ PROMTOOL_VERSION=v0.316.0 # needs Go 1.26.7
 # kustomize, its output validated strictly against the schemas pinned in test/fixtures/k8s-schemas.
 KUSTOMIZE_VERSION=v5.8.2 # v5.8.3 needs Go 1.27
 KUBECONFORM_VERSION=v0.8.0
-TEST_TOOLS_GO_MIN=1.26
+TEST_TOOLS_GO_MIN=1.26.7 # promtool's floor; one floor for the test tools
 # The OpenTelemetry Collector of test/tracing, built from tools/otelcol: its go.mod and go.sum pin every
 # module, all at one collector release.
 OTELCOL_GO_MIN=1.26

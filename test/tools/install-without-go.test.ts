@@ -39,7 +39,7 @@ describe('install-tools.sh without Go', () => {
 
   it.each([
     ['temporal-server', 'temporal-server v1.29.1: WARNING: not installed, it needs Go >= 1.25 to build; npm start --engine cluster and test/cluster will say so\n'],
-    ['kustomize', 'kustomize v5.8.2: WARNING: not installed, it needs Go >= 1.26 to build; test/deploy will say so\n'],
+    ['kustomize', 'kustomize v5.8.2: WARNING: not installed, it needs Go >= 1.26.7 to build; test/deploy will say so\n'],
     ['otelcol', expect.stringMatching(/^otelcol v[\d.]+ \(tools\/otelcol\): WARNING: not installed, it needs Go >= 1\.26 to build; test\/tracing will say so\n$/)],
   ])('skips %s, which only some tests or the cluster engine need, with a warning, and succeeds', async (tool, warning) => {
     const run = await installWithoutGo(tool);
