@@ -43,12 +43,12 @@ describe('decision rules (SPEC.md acceptance cases)', () => {
     expect(result.reasoning).toBe('risk_blocked');
   });
 
-  it('answers bullish momentum against high risk with monitor or reduce_size', () => {
+  // SPEC allows monitor or reduce_size here; these rules, on this input, give reduce_size.
+  it('answers bullish momentum 0.8 against high risk 0.9 with reduce_size', () => {
     const result = assess(
       { momentum: momentum(C, { trend_direction: 'bullish', confidence: 0.8 }), risk: risk(C, { risk_level: 'high', overall_score: 0.9 }) },
       policy,
     );
-    expect(['monitor', 'reduce_size']).toContain(result.action);
     expect(result.action).toBe('reduce_size');
   });
 
@@ -86,7 +86,8 @@ describe('decision rules (SPEC.md acceptance cases)', () => {
   it('decides on partial data with min_agents_threshold 1', () => {
     const lenient = policySchema.parse({ version: 't1', min_agents_threshold: 1 });
     const result = assess({ momentum: momentum(C, { confidence: 0.9 }) }, lenient);
-    expect(['monitor', 'trade']).toContain(result.action);
+    // SPEC allows monitor or trade; bullish momentum at 0.9, less the partial-data penalty, still trades.
+    expect(result.action).toBe('trade');
     expect(result.partial_data).toBe(true);
     expect(result.missing_agents).toEqual(['risk']);
     // The partial-data penalty takes 20 % off momentum's 0.9.
