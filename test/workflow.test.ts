@@ -225,9 +225,11 @@ describe('correlationWorkflowV5 (the current shape)', () => {
       partial_data: true,
     });
     expect(state.status).toBe('timed_out');
-    // Five minutes of workflow time went by, in far less wall time.
+    // Five minutes of workflow time went by, in about half a second of wall time (the README's
+    // figure; 250-620 ms in the suite's runs of 2026-12-05). The bound is ten seconds, well under
+    // the test's timeout, so that a server that waited instead of skipping fails here.
     expect((await env.currentTimeMs()) - startedAt).toBeGreaterThanOrEqual(5 * 60_000);
-    expect(wallMs).toBeLessThan(5 * 60_000);
+    expect(wallMs).toBeLessThan(10_000);
     process.stdout.write(`5-minute partial-data timeout took ${wallMs} ms of wall time\n`);
   });
 
