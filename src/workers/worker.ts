@@ -95,9 +95,11 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
       logger.info(
         {
           task_queue: config.taskQueue,
-          bridge: bridge ? `in this process, durable ${config.bridge.durableName}, eager start` : 'none (ORCH_WORKER_RUNS_BRIDGE=false)',
+          bridge: bridge
+            ? `in this process, durable ${config.bridge.durableName}, eager start${config.workerDeployment ? ' while this build is current' : ''}`
+            : 'none (ORCH_WORKER_RUNS_BRIDGE=false)',
           namespace: config.temporal.namespace,
-          worker_deployment_version: config.workerDeployment ? `${config.workerDeployment.deploymentName}.${config.workerDeployment.buildId} (pinned correlations)` : 'unversioned',
+          worker_deployment_version: config.workerDeployment ? `${config.workerDeployment.deploymentName}:${config.workerDeployment.buildId} (pinned correlations)` : 'unversioned',
           policy_version: config.policy.version,
           max_cached_workflows: worker.options.maxCachedWorkflows,
           workflow_task_slots: workflowTaskSlots(worker),
