@@ -2,7 +2,35 @@
 // no Node built-ins, no zod or pino, no real clock or randomness inside src/workflows.
 import tseslint from 'typescript-eslint';
 
-const NODE_BUILTINS = ['assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib'];
+const NODE_BUILTINS = [
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.cache/**', '.tools/**', '.data/**', 'coverage/**', '*.js', '*.mjs'] },
@@ -25,23 +53,42 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            ...NODE_BUILTINS.flatMap((name) => [name, `node:${name}`]).map((name) => ({ name, message: 'Workflow code runs in a deterministic sandbox: do I/O in an activity.' })),
-            { name: 'zod', message: 'Validate in the bridge or in activities; zod objects are instantiated per cached workflow.', allowTypeImports: true },
+            ...NODE_BUILTINS.flatMap((name) => [name, `node:${name}`]).map((name) => ({
+              name,
+              message: 'Workflow code runs in a deterministic sandbox: do I/O in an activity.',
+            })),
+            {
+              name: 'zod',
+              message: 'Validate in the bridge or in activities; zod objects are instantiated per cached workflow.',
+              allowTypeImports: true,
+            },
             { name: 'pino', message: "Log with the SDK's replay-aware `log` from @temporalio/workflow." },
             { name: 'nats', message: 'Workflow code does no I/O: publish from an activity.', allowTypeImports: true },
             { name: '@temporalio/client', message: 'Workflows cannot use the client.' },
             { name: '@temporalio/worker', message: 'Workflows cannot use the worker.' },
           ],
           patterns: [
-            { group: ['**/contract/*', '**/config', '**/activities', '**/activities/*'], allowTypeImports: true, message: 'Only types of these modules may enter the workflow sandbox.' },
+            {
+              group: ['**/contract/*', '**/config', '**/activities', '**/activities/*'],
+              allowTypeImports: true,
+              message: 'Only types of these modules may enter the workflow sandbox.',
+            },
           ],
         },
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'Math', property: 'random', message: 'Use the SDK deterministic `uuid4()` or data from an activity.' },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Use the SDK deterministic `uuid4()` or data from an activity.',
+        },
       ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() or condition() with a timeout: a durable timer.' }, { name: 'setInterval', message: 'Use a loop around sleep().' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() or condition() with a timeout: a durable timer.' },
+        { name: 'setInterval', message: 'Use a loop around sleep().' },
+      ],
     },
   },
 );

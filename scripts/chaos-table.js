@@ -24,7 +24,8 @@ if (reports.length === 0) {
   process.exit(1);
 }
 
-const fmt = (x) => (x === null || x === undefined ? '–' : typeof x === 'number' ? String(Math.round(x * 10) / 10) : String(x));
+const fmt = (x) =>
+  x === null || x === undefined ? '–' : typeof x === 'number' ? String(Math.round(x * 10) / 10) : String(x);
 const range = (values) => {
   const v = values.filter((x) => typeof x === 'number');
   if (v.length === 0) return '–';
@@ -36,7 +37,20 @@ const row = (cells) => `| ${cells.join(' | ')} |`;
 
 const lines = [];
 lines.push(
-  row(['fault class', 'scenario', 'scale', 'faults', 'outage (s)', 'recovery (s)', 'correlations', 'decided', 'lost', 'duplicated', 'mismatched', 'unexpected DLQ']),
+  row([
+    'fault class',
+    'scenario',
+    'scale',
+    'faults',
+    'outage (s)',
+    'recovery (s)',
+    'correlations',
+    'decided',
+    'lost',
+    'duplicated',
+    'mismatched',
+    'unexpected DLQ',
+  ]),
   row(['---', '---', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:']),
 );
 for (const r of reports) {
@@ -62,7 +76,20 @@ for (const r of reports) {
 }
 lines.push('');
 lines.push(
-  row(['scenario', 'scale', 'seed', 'correlations (partial)', 'signals', 'redelivered', 'republishes deduped', 'deliberate DLQ', 'policy timeout (s)', 'run (s)', 'load avg start → end', 'started']),
+  row([
+    'scenario',
+    'scale',
+    'seed',
+    'correlations (partial)',
+    'signals',
+    'redelivered',
+    'republishes deduped',
+    'deliberate DLQ',
+    'policy timeout (s)',
+    'run (s)',
+    'load avg start → end',
+    'started',
+  ]),
   row(['---', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '---', '---']),
 );
 for (const r of reports) {

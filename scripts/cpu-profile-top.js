@@ -20,7 +20,8 @@ function parseArgs(argv) {
     if (argv[i] === '--help' || argv[i] === '-h') return { help: true };
     if (argv[i] === '--top') {
       top = Number(argv[++i]);
-      if (!Number.isInteger(top) || top <= 0) throw new Error(`--top: expected a whole number above 0, got "${argv[i]}"`);
+      if (!Number.isInteger(top) || top <= 0)
+        throw new Error(`--top: expected a whole number above 0, got "${argv[i]}"`);
     } else files.push(argv[i]);
   }
   if (files.length === 0) throw new Error('no profile given');
@@ -39,7 +40,8 @@ function sourceOf(url) {
 function summarize(file, top) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const totalUs = profile.endTime - profile.startTime;
-  const intervalUs = profile.timeDeltas.length > 0 ? profile.timeDeltas.reduce((a, b) => a + b, 0) / profile.timeDeltas.length : 0;
+  const intervalUs =
+    profile.timeDeltas.length > 0 ? profile.timeDeltas.reduce((a, b) => a + b, 0) / profile.timeDeltas.length : 0;
   const byFunction = new Map();
   const bySource = new Map();
   let busyUs = 0;
@@ -58,10 +60,16 @@ function summarize(file, top) {
   }
   const ms = (us) => (us / 1000).toFixed(0).padStart(7);
   const pct = (us) => `${((100 * us) / busyUs).toFixed(1).padStart(5)} %`;
-  const lines = [`${file}: ${(totalUs / 1e6).toFixed(1)} s sampled, ${(busyUs / 1e6).toFixed(1)} s busy (${((100 * busyUs) / totalUs).toFixed(0)} %)`, '', '  self ms  of busy  function'];
-  for (const [key, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${ms(us)}  ${pct(us)}  ${key}`);
+  const lines = [
+    `${file}: ${(totalUs / 1e6).toFixed(1)} s sampled, ${(busyUs / 1e6).toFixed(1)} s busy (${((100 * busyUs) / totalUs).toFixed(0)} %)`,
+    '',
+    '  self ms  of busy  function',
+  ];
+  for (const [key, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
+    lines.push(`  ${ms(us)}  ${pct(us)}  ${key}`);
   lines.push('', '  self ms  of busy  source');
-  for (const [key, us] of [...bySource].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${ms(us)}  ${pct(us)}  ${key}`);
+  for (const [key, us] of [...bySource].sort((a, b) => b[1] - a[1]).slice(0, top))
+    lines.push(`  ${ms(us)}  ${pct(us)}  ${key}`);
   return lines.join('\n');
 }
 

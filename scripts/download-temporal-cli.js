@@ -29,7 +29,9 @@ function executablesIn(dir) {
 async function main() {
   const { TestWorkflowEnvironment } = require('@temporalio/testing');
   // Starting the dev server once is the SDK's only way to download it; it is stopped at once.
-  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'cached-download', version, downloadDir }, ui: false } });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'cached-download', version, downloadDir }, ui: false },
+  });
   await env.teardown();
   const [path] = executablesIn(downloadDir);
   if (!path) throw new Error(`the SDK started the dev server but left no temporal executable under ${downloadDir}`);

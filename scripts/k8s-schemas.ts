@@ -83,7 +83,9 @@ function isSchema(value: unknown): value is Schema {
 function mapChildren(schema: Schema, transform: (schema: Schema) => Schema): Schema {
   const out: Schema = { ...schema };
   if (isSchema(schema.properties)) {
-    out.properties = Object.fromEntries(Object.entries(schema.properties).map(([name, property]) => [name, transform(property as Schema)]));
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties).map(([name, property]) => [name, transform(property as Schema)]),
+    );
   }
   for (const key of ['items', 'additionalProperties', 'not']) {
     if (isSchema(schema[key])) out[key] = transform(schema[key]);
@@ -111,12 +113,16 @@ export function inlineRefs(schema: Schema, definitions: Record<string, Schema>, 
 
 /** Strict mode: an object whose properties are given accepts no others (unless it says what they may be). */
 export function denyAdditionalProperties(schema: Schema): Schema {
-  return mapSchemas(schema, (s) => (isSchema(s.properties) && !('additionalProperties' in s) ? { ...s, additionalProperties: false } : s));
+  return mapSchemas(schema, (s) =>
+    isSchema(s.properties) && !('additionalProperties' in s) ? { ...s, additionalProperties: false } : s,
+  );
 }
 
 /** Kubernetes' `format: int-or-string` (a port, a percentage) as JSON Schema: a string or an integer. */
 export function intOrString(schema: Schema): Schema {
-  return mapSchemas(schema, (s) => (s.format === 'int-or-string' ? { oneOf: [{ type: 'string' }, { type: 'integer' }] } : s));
+  return mapSchemas(schema, (s) =>
+    s.format === 'int-or-string' ? { oneOf: [{ type: 'string' }, { type: 'integer' }] } : s,
+  );
 }
 
 function withoutDescriptions(schema: Schema): Schema {
@@ -127,21 +133,38 @@ function withoutDescriptions(schema: Schema): Schema {
 function pinKind(schema: Schema, { group, version, kind }: GroupVersionKind): Schema {
   const properties = schema.properties as Record<string, Schema>;
   const apiVersion = group ? `${group}/${version}` : version;
-  return { ...schema, properties: { ...properties, apiVersion: { ...properties.apiVersion, enum: [apiVersion] }, kind: { ...properties.kind, enum: [kind] } } };
+  return {
+    ...schema,
+    properties: {
+      ...properties,
+      apiVersion: { ...properties.apiVersion, enum: [apiVersion] },
+      kind: { ...properties.kind, enum: [kind] },
+    },
+  };
 }
 
 /** The standalone strict schema of a built-in kind, from the definitions of Kubernetes' OpenAPI v2 document. */
 export function builtInSchema(definitions: Record<string, Schema>, gvk: GroupVersionKind): Schema {
-  const [name] = Object.entries(definitions).find(([, definition]) =>
-    ((definition['x-kubernetes-group-version-kind'] as GroupVersionKind[] | undefined) ?? []).some((g) => g.group === gvk.group && g.version === gvk.version && g.kind === gvk.kind),
-  ) ?? [];
+  const [name] =
+    Object.entries(definitions).find(([, definition]) =>
+      ((definition['x-kubernetes-group-version-kind'] as GroupVersionKind[] | undefined) ?? []).some(
+        (g) => g.group === gvk.group && g.version === gvk.version && g.kind === gvk.kind,
+      ),
+    ) ?? [];
   if (!name) throw new Error(`the OpenAPI document defines no ${gvk.group || 'core'}/${gvk.version} ${gvk.kind}`);
-  return pinKind(denyAdditionalProperties(intOrString(withoutDescriptions(inlineRefs(definitions[name], definitions)))), gvk);
+  return pinKind(
+    denyAdditionalProperties(intOrString(withoutDescriptions(inlineRefs(definitions[name], definitions)))),
+    gvk,
+  );
 }
 
 /** One strict schema per version of a CustomResourceDefinition, its metadata checked as ObjectMeta. */
 export function crdSchemas(crd: Schema, objectMeta: Schema): { gvk: GroupVersionKind; schema: Schema }[] {
-  const spec = crd.spec as { group: string; names: { kind: string }; versions: { name: string; schema?: { openAPIV3Schema?: Schema } }[] };
+  const spec = crd.spec as {
+    group: string;
+    names: { kind: string };
+    versions: { name: string; schema?: { openAPIV3Schema?: Schema } }[];
+  };
   if (crd.kind !== 'CustomResourceDefinition') throw new Error(`not a CustomResourceDefinition: ${String(crd.kind)}`);
   return spec.versions.map((version) => {
     const gvk = { group: spec.group, version: version.name, kind: spec.names.kind };
@@ -157,7 +180,13 @@ function moduleDir({ path, version }: { path: string; version: string }): string
   const cache = join(toolsDir(), 'go');
   const output = execFileSync('go', ['mod', 'download', '-json', `${path}@${version}`], {
     encoding: 'utf8',
-    env: { ...process.env, GOMODCACHE: join(cache, 'mod'), GOCACHE: join(cache, 'cache'), GOFLAGS: '-modcacherw', GOTOOLCHAIN: 'local' },
+    env: {
+      ...process.env,
+      GOMODCACHE: join(cache, 'mod'),
+      GOCACHE: join(cache, 'cache'),
+      GOFLAGS: '-modcacherw',
+      GOTOOLCHAIN: 'local',
+    },
   });
   const { Dir, Error: error } = JSON.parse(output) as { Dir?: string; Error?: string };
   if (!Dir) throw new Error(`go mod download ${path}@${version}: ${error ?? 'no folder'}`);
@@ -180,8 +209,14 @@ only, offline.
 | schemas | source |
 |---|---|
 | built-in kinds, Kubernetes ${KUBERNETES_VERSION} (\`${BUILT_IN_DIR}/\`) | ${source('kubernetes')}, \`${OPENAPI_FILE}\` |
-| \`keda.sh/\` | ${source('keda')}, ${CRD_FILES.filter((c) => c.module === 'keda').map((c) => `\`${c.file}\``).join(', ')} |
-| \`monitoring.coreos.com/\` | ${source('prometheusOperator')}, ${CRD_FILES.filter((c) => c.module === 'prometheusOperator').map((c) => `\`${c.file}\``).join(', ')} |
+| \`keda.sh/\` | ${source('keda')}, ${CRD_FILES.filter((c) => c.module === 'keda')
+    .map((c) => `\`${c.file}\``)
+    .join(', ')} |
+| \`monitoring.coreos.com/\` | ${source('prometheusOperator')}, ${CRD_FILES.filter(
+    (c) => c.module === 'prometheusOperator',
+  )
+    .map((c) => `\`${c.file}\``)
+    .join(', ')} |
 
 Files:
 
@@ -190,8 +225,12 @@ ${files.map((file) => `- \`${file}\``).join('\n')}
 }
 
 function main(): void {
-  const openApi = JSON.parse(readFileSync(join(moduleDir(MODULES.kubernetes), OPENAPI_FILE), 'utf8')) as { definitions: Record<string, Schema> };
-  const objectMeta = denyAdditionalProperties(withoutDescriptions(inlineRefs(openApi.definitions[OBJECT_META], openApi.definitions)));
+  const openApi = JSON.parse(readFileSync(join(moduleDir(MODULES.kubernetes), OPENAPI_FILE), 'utf8')) as {
+    definitions: Record<string, Schema>;
+  };
+  const objectMeta = denyAdditionalProperties(
+    withoutDescriptions(inlineRefs(openApi.definitions[OBJECT_META], openApi.definitions)),
+  );
   rmSync(SCHEMAS_DIR, { recursive: true, force: true });
   const files: string[] = [];
   for (const gvk of BUILT_IN_KINDS) {
@@ -200,7 +239,9 @@ function main(): void {
     files.push(file);
   }
   for (const { module, file: crdFile } of CRD_FILES) {
-    const documents = parseAllDocuments(readFileSync(join(moduleDir(MODULES[module]), crdFile), 'utf8')).map((d) => d.toJS() as Schema);
+    const documents = parseAllDocuments(readFileSync(join(moduleDir(MODULES[module]), crdFile), 'utf8')).map(
+      (d) => d.toJS() as Schema,
+    );
     for (const { gvk, schema } of documents.flatMap((crd) => crdSchemas(crd, objectMeta))) {
       const file = crdFileName(gvk);
       writeSchema(file, schema);

@@ -11,7 +11,14 @@ import { BreakerView } from '../src/agent-health/view';
 import { DEFAULT_POLICY } from '../src/config';
 import type { OrchestrationDecision } from '../src/contract/decision';
 import { createLogger } from '../src/observability/logger';
-import { agentOutcomes, BREAKER_WORKFLOW_TYPE, type BreakerSnapshot, breakerStateQuery, breakerWorkflowIdFor, type OutcomeBatch } from '../src/shared/agent-breaker-api';
+import {
+  agentOutcomes,
+  BREAKER_WORKFLOW_TYPE,
+  type BreakerSnapshot,
+  breakerStateQuery,
+  breakerWorkflowIdFor,
+  type OutcomeBatch,
+} from '../src/shared/agent-breaker-api';
 import { createTimeSkippingEnv, startTestNats, type TestNats } from './support/servers';
 import { uniqueCorrId } from './support/signals';
 import { createTestWorker } from './support/worker';
@@ -38,9 +45,14 @@ function batch(outcomes: Array<'reported' | 'missed'>): OutcomeBatch {
 type Read = (ready: (s: BreakerSnapshot) => boolean) => Promise<BreakerSnapshot>;
 
 /** Runs `body` with a worker on a task queue of its own, and an agent name of its own; `read` polls the query until `ready`. */
-async function withBreaker<T>(body: (send: (b: OutcomeBatch) => Promise<void>, read: Read, agent: string) => Promise<T>, batchesPerRun?: number): Promise<T> {
+async function withBreaker<T>(
+  body: (send: (b: OutcomeBatch) => Promise<void>, read: Read, agent: string) => Promise<T>,
+  batchesPerRun?: number,
+): Promise<T> {
   const taskQueue = uniqueCorrId('tq');
-  const agent = uniqueCorrId('agent').toLowerCase().replace(/[^a-z0-9_-]/g, '-');
+  const agent = uniqueCorrId('agent')
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '-');
   const worker = await createTestWorker(env, nats, taskQueue);
   const send = async (b: OutcomeBatch): Promise<void> => {
     await env.client.workflow.signalWithStart(BREAKER_WORKFLOW_TYPE, {
@@ -62,12 +74,18 @@ async function withBreaker<T>(body: (send: (b: OutcomeBatch) => Promise<void>, r
   try {
     return await worker.runUntil(body(send, read, agent));
   } finally {
-    await env.client.workflow.getHandle(breakerWorkflowIdFor(agent)).terminate('test over').catch(() => undefined);
+    await env.client.workflow
+      .getHandle(breakerWorkflowIdFor(agent))
+      .terminate('test over')
+      .catch(() => undefined);
   }
 }
 
 /** Polls the workflow's latest run until `ready`; its run id. */
-async function waitForRun(handle: WorkflowHandle, ready: (d: WorkflowExecutionDescription) => boolean): Promise<string> {
+async function waitForRun(
+  handle: WorkflowHandle,
+  ready: (d: WorkflowExecutionDescription) => boolean,
+): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const description = await handle.describe();
     if (ready(description)) return description.runId;
@@ -84,7 +102,11 @@ describe('agentBreakerWorkflow', () => {
       await send(batch(['missed']));
       const open = await read((s) => s.missed === 3);
       // What the Temporal UI shows for the breaker's workflow: its current details.
-      const details = (await env.client.workflow.getHandle(breakerWorkflowIdFor(agent)).query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
+      const details = (
+        await env.client.workflow
+          .getHandle(breakerWorkflowIdFor(agent))
+          .query<{ currentDetails?: string }>('__temporal_workflow_metadata')
+      ).currentDetails;
       // A minute of workflow time, in moments.
       await env.sleep(SETTINGS.reset_after_ms);
       const halfOpen = await read((s) => s.state !== 'open');
@@ -93,11 +115,23 @@ describe('agentBreakerWorkflow', () => {
     });
     expect(seen.details).toContain('**open**: circuit breaker of agent');
     expect(seen.details).toContain('- misses in a row: 3 (opens at 3)');
-    expect(seen.details).toMatch(/- last change: closed -> open at \S+ \(3 correlations in a row decided without the agent \(failure_threshold 3\)\)/);
+    expect(seen.details).toMatch(
+      /- last change: closed -> open at \S+ \(3 correlations in a row decided without the agent \(failure_threshold 3\)\)/,
+    );
     expect(seen.closedWithTwo).toMatchObject({ state: 'closed', consecutive_misses: 2 });
-    expect(seen.open).toMatchObject({ state: 'open', consecutive_misses: 3, last_transition: { from: 'closed', to: 'open' } });
+    expect(seen.open).toMatchObject({
+      state: 'open',
+      consecutive_misses: 3,
+      last_transition: { from: 'closed', to: 'open' },
+    });
     expect(seen.halfOpen).toMatchObject({ state: 'half_open', last_transition: { from: 'open', to: 'half_open' } });
-    expect(seen.closed).toMatchObject({ state: 'closed', consecutive_misses: 0, reported: 1, missed: 3, last_transition: { from: 'half_open', to: 'closed', reason: 'the agent reported' } });
+    expect(seen.closed).toMatchObject({
+      state: 'closed',
+      consecutive_misses: 0,
+      reported: 1,
+      missed: 3,
+      last_transition: { from: 'half_open', to: 'closed', reason: 'the agent reported' },
+    });
   });
 
   it('carries its state across continue-as-new', async () => {
@@ -122,13 +156,28 @@ describe('agentBreakerWorkflow', () => {
 });
 
 describe('BreakerReporter and BreakerView', () => {
-  const decision = (corrId: string, available: string[], missing: string[], extra: Partial<OrchestrationDecision> = {}): OrchestrationDecision =>
-    ({ corr_id: corrId, orchestrated_at: new Date().toISOString(), available_agents: available, missing_agents: missing, ...extra }) as OrchestrationDecision;
+  const decision = (
+    corrId: string,
+    available: string[],
+    missing: string[],
+    extra: Partial<OrchestrationDecision> = {},
+  ): OrchestrationDecision =>
+    ({
+      corr_id: corrId,
+      orchestrated_at: new Date().toISOString(),
+      available_agents: available,
+      missing_agents: missing,
+      ...extra,
+    }) as OrchestrationDecision;
 
   it('reports misses and reports per agent in one batch, so the view sees the breaker open, then closed', async () => {
     const taskQueue = uniqueCorrId('tq');
     const worker = await createTestWorker(env, nats, taskQueue);
-    const policy = { ...DEFAULT_POLICY, expected_agents: ['momentum', 'risk'], breaker: { enabled: true, failure_threshold: 2, reset_after_ms: 60_000 } };
+    const policy = {
+      ...DEFAULT_POLICY,
+      expected_agents: ['momentum', 'risk'],
+      breaker: { enabled: true, failure_threshold: 2, reset_after_ms: 60_000 },
+    };
     const reporter = new BreakerReporter(env.client, taskQueue, logger);
     const view = new BreakerView(env.client, ['momentum', 'risk'], logger, 60_000);
     try {
@@ -152,20 +201,33 @@ describe('BreakerReporter and BreakerView', () => {
         ['risk', 'open', 0, 2],
       ]);
       expect(closed.open).toEqual([]);
-      expect(closed.snapshots.find((s) => s.agent === 'risk')).toMatchObject({ state: 'closed', reported: 1, missed: 2 });
+      expect(closed.snapshots.find((s) => s.agent === 'risk')).toMatchObject({
+        state: 'closed',
+        reported: 1,
+        missed: 2,
+      });
     } finally {
       view.stop();
       await reporter.stop();
-      for (const agent of ['momentum', 'risk']) await env.client.workflow.getHandle(breakerWorkflowIdFor(agent)).terminate('test over').catch(() => undefined);
+      for (const agent of ['momentum', 'risk'])
+        await env.client.workflow
+          .getHandle(breakerWorkflowIdFor(agent))
+          .terminate('test over')
+          .catch(() => undefined);
     }
   });
 
   it('counts nothing when the policy turns the breaker off, or for a re-drive', async () => {
-    const agents = [uniqueCorrId('quiet-a'), uniqueCorrId('quiet-b')].map((a) => a.toLowerCase().replace(/[^a-z0-9_-]/g, '-'));
+    const agents = [uniqueCorrId('quiet-a'), uniqueCorrId('quiet-b')].map((a) =>
+      a.toLowerCase().replace(/[^a-z0-9_-]/g, '-'),
+    );
     const policy = { ...DEFAULT_POLICY, expected_agents: agents };
     const reporter = new BreakerReporter(env.client, uniqueCorrId('tq'), logger);
     const view = new BreakerView(env.client, agents, logger, 60_000);
-    reporter.record(decision('a', [agents[0]], [agents[1]]), { ...policy, breaker: { ...policy.breaker, enabled: false } });
+    reporter.record(decision('a', [agents[0]], [agents[1]]), {
+      ...policy,
+      breaker: { ...policy.breaker, enabled: false },
+    });
     reporter.record(decision('b', [agents[0]], [agents[1]], { redrive_of: { workflow_id: 'w', run_id: 'r' } }), policy);
     await reporter.stop();
     await view.poll();

@@ -11,7 +11,8 @@ import { AgentBreaker, type BreakerSnapshot } from '../src/workflows/agent-break
 
 const T0 = new Date('2026-12-04T10:00:00.000Z');
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
-const breaker = (failureThreshold: number, resetAfterMs = 60_000): AgentBreaker => new AgentBreaker('risk', { enabled: true, failure_threshold: failureThreshold, reset_after_ms: resetAfterMs });
+const breaker = (failureThreshold: number, resetAfterMs = 60_000): AgentBreaker =>
+  new AgentBreaker('risk', { enabled: true, failure_threshold: failureThreshold, reset_after_ms: resetAfterMs });
 
 describe('AgentBreaker', () => {
   it('starts closed with no misses, and correlations wait for the agent', () => {
@@ -53,9 +54,19 @@ describe('AgentBreaker', () => {
     expect(b.halfOpenAtMs).toBe(at(1_010).getTime());
     expect(b.tick(at(1_009))).toBeUndefined();
     expect(b.state).toBe('open');
-    expect(b.tick(at(1_010))).toEqual({ from: 'open', to: 'half_open', at: '2026-12-04T10:00:01.010Z', reason: '1000 ms since it opened' });
+    expect(b.tick(at(1_010))).toEqual({
+      from: 'open',
+      to: 'half_open',
+      at: '2026-12-04T10:00:01.010Z',
+      reason: '1000 ms since it opened',
+    });
     expect(b.waitsForAgent).toBe(true);
-    expect(b.record('reported', at(1_500))).toEqual({ from: 'half_open', to: 'closed', at: '2026-12-04T10:00:01.500Z', reason: 'the agent reported' });
+    expect(b.record('reported', at(1_500))).toEqual({
+      from: 'half_open',
+      to: 'closed',
+      at: '2026-12-04T10:00:01.500Z',
+      reason: 'the agent reported',
+    });
     expect(b.snapshot()).toMatchObject({ state: 'closed', consecutive_misses: 0 });
   });
 
@@ -76,7 +87,11 @@ describe('AgentBreaker', () => {
     b.record('missed', at(0));
     b.record('missed', at(0));
     b.tick(at(1_000));
-    expect(b.record('missed', at(1_200))).toMatchObject({ from: 'half_open', to: 'open', reason: 'the agent missed its deadline again while half-open' });
+    expect(b.record('missed', at(1_200))).toMatchObject({
+      from: 'half_open',
+      to: 'open',
+      reason: 'the agent missed its deadline again while half-open',
+    });
     expect(b.halfOpenAtMs).toBe(at(2_200).getTime());
   });
 
@@ -92,7 +107,12 @@ describe('AgentBreaker', () => {
     b.record('missed', at(0));
     b.record('missed', at(1));
     const next = new AgentBreaker('risk', { enabled: true, failure_threshold: 9, reset_after_ms: 5_000 }, b.snapshot());
-    expect(next.snapshot()).toMatchObject({ state: 'open', consecutive_misses: 2, missed: 2, settings: { failure_threshold: 9 } });
+    expect(next.snapshot()).toMatchObject({
+      state: 'open',
+      consecutive_misses: 2,
+      missed: 2,
+      settings: { failure_threshold: 9 },
+    });
   });
 });
 
@@ -102,7 +122,18 @@ describe('BreakerView.degradedAgents (a starter reading the breakers)', () => {
   const viewOf = async (states: Record<string, Partial<BreakerSnapshot>>): Promise<BreakerView> => {
     const client = {
       withDeadline: <T>(_deadline: number, call: () => Promise<T>) => call(),
-      workflow: { getHandle: (id: string) => ({ query: async () => ({ agent: id.replace('agent-breaker-', ''), consecutive_misses: 0, reported: 0, missed: 0, settings, ...states[id.replace('agent-breaker-', '')] }) }) },
+      workflow: {
+        getHandle: (id: string) => ({
+          query: async () => ({
+            agent: id.replace('agent-breaker-', ''),
+            consecutive_misses: 0,
+            reported: 0,
+            missed: 0,
+            settings,
+            ...states[id.replace('agent-breaker-', '')],
+          }),
+        }),
+      },
     } as unknown as Client;
     const view = new BreakerView(client, Object.keys(states), createLogger('silent', 'test'), 5_000);
     await view.poll();
@@ -110,7 +141,10 @@ describe('BreakerView.degradedAgents (a starter reading the breakers)', () => {
   };
 
   it('does not wait for an agent whose breaker is open, until its half-open time', async () => {
-    const view = await viewOf({ momentum: { state: 'closed' }, risk: { state: 'open', half_open_at: at(10_000).toISOString() } });
+    const view = await viewOf({
+      momentum: { state: 'closed' },
+      risk: { state: 'open', half_open_at: at(10_000).toISOString() },
+    });
     expect(view.degradedAgents(at(9_999).getTime())).toEqual(['risk']);
   });
 

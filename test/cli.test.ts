@@ -20,7 +20,10 @@ import { envelope, momentum, uniqueCorrId } from './support/signals';
 import { runOrch, type CommandRun } from './support/run-command';
 
 /** Runs the compiled CLI; `input` goes to its stdin, which is closed either way. */
-function runCli(args: string[], options: { env?: Record<string, string>; input?: string | Buffer } = {}): Promise<CommandRun> {
+function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string | Buffer } = {},
+): Promise<CommandRun> {
   return runOrch(args, options.env, { input: options.input, timeoutMs: 30_000 });
 }
 
@@ -37,9 +40,14 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  it.each(['30', 's', '-1s', '30 s', '2d', '1e3ms', '', 'soon'])('refuses %j, quoting it and the units it accepts', (text) => {
-    expect(() => parseDuration(text)).toThrow(`invalid duration "${text}": expected a number and a unit (ms, s, m or h)`);
-  });
+  it.each(['30', 's', '-1s', '30 s', '2d', '1e3ms', '', 'soon'])(
+    'refuses %j, quoting it and the units it accepts',
+    (text) => {
+      expect(() => parseDuration(text)).toThrow(
+        `invalid duration "${text}": expected a number and a unit (ms, s, m or h)`,
+      );
+    },
+  );
 
   it('refuses a duration longer than a timer can wait', () => {
     expect(() => parseDuration('600h')).toThrow('invalid duration "600h": at most 596h');
@@ -47,7 +55,15 @@ describe('parseDuration', () => {
   });
 
   it('formats durations back the way they are written', () => {
-    expect([500, 1_000, 1_500, 30_000, 90_000, 120_000, 3_600_000].map(formatDuration)).toEqual(['500ms', '1s', '1.5s', '30s', '90s', '2m', '1h']);
+    expect([500, 1_000, 1_500, 30_000, 90_000, 120_000, 3_600_000].map(formatDuration)).toEqual([
+      '500ms',
+      '1s',
+      '1.5s',
+      '30s',
+      '90s',
+      '2m',
+      '1h',
+    ]);
   });
 });
 
@@ -56,11 +72,34 @@ describe('orch usage', () => {
     const run = await runCli(['--help']);
     expect(run.status).toBe(0);
     expect(run.stderr).toBe('');
-    for (const text of ['Usage: orch <command>', 'publish', 'state', 'wait', 'Examples:', 'TEMPORAL_ADDRESS', 'NATS_URL']) expect(run.stdout).toContain(text);
+    for (const text of [
+      'Usage: orch <command>',
+      'publish',
+      'state',
+      'wait',
+      'Examples:',
+      'TEMPORAL_ADDRESS',
+      'NATS_URL',
+    ])
+      expect(run.stdout).toContain(text);
   });
 
   it.each([
-    ['publish', ['Usage: orch publish', '--file', '--agent', '--corr-id', '--analysis', '--instrument', '--agent-version', '--msg-id', '--allow-invalid', 'signals.enriched.']],
+    [
+      'publish',
+      [
+        'Usage: orch publish',
+        '--file',
+        '--agent',
+        '--corr-id',
+        '--analysis',
+        '--instrument',
+        '--agent-version',
+        '--msg-id',
+        '--allow-invalid',
+        'signals.enriched.',
+      ],
+    ],
     ['state', ['Usage: orch state <corr_id>', '--json', 'corr-<corr_id>']],
     ['wait', ['Usage: orch wait <corr_id>', '--timeout', '500ms, 30s, 2m', 'default: 60s']],
   ])('explains `orch %s` with its own --help: usage, options and an example', async (command, texts) => {
@@ -128,7 +167,21 @@ describe('orch against real servers', () => {
       const corrId = uniqueCorrId('cli-flags');
       const before = new Date();
       const run = await runCli(
-        ['publish', '--agent', 'momentum', '--corr-id', corrId, '--instrument', 'BTC/USD', '--agent-version', '1.2.1', '--msg-id', `m-${corrId}`, '--analysis', '{"trend_direction":"bullish","momentum_strength":0.78,"confidence":0.85}'],
+        [
+          'publish',
+          '--agent',
+          'momentum',
+          '--corr-id',
+          corrId,
+          '--instrument',
+          'BTC/USD',
+          '--agent-version',
+          '1.2.1',
+          '--msg-id',
+          `m-${corrId}`,
+          '--analysis',
+          '{"trend_direction":"bullish","momentum_strength":0.78,"confidence":0.85}',
+        ],
         { env },
       );
       expect(run.stderr).toBe('');
@@ -170,7 +223,10 @@ describe('orch against real servers', () => {
       expect(stored.header.get('Nats-Msg-Id')).toBe(`r-${corrId}`);
 
       const count = await signalCount();
-      const again = await runCli(['publish', '--file', '-', '--msg-id', `r-${corrId}`], { env, input: readFileSync(file) });
+      const again = await runCli(['publish', '--file', '-', '--msg-id', `r-${corrId}`], {
+        env,
+        input: readFileSync(file),
+      });
       expect(again.status).toBe(0);
       expect(again.stdout.trim()).toBe(
         `published signals.enriched.risk -> SIGNALS #${seq} (duplicate: JetStream already had Nats-Msg-Id r-${corrId}, so it was not stored again)`,
@@ -181,21 +237,56 @@ describe('orch against real servers', () => {
       expect(fromStdin.status).toBe(0);
       const stdinSeq = publishedSeq(fromStdin, 'signals.enriched.risk');
       expect(stdinSeq).toBeGreaterThan(seq);
-      expect(Buffer.from((await nats.jsm.streams.getMessage(SIGNALS, { seq: stdinSeq })).data).toString('utf8')).toBe(text);
+      expect(Buffer.from((await nats.jsm.streams.getMessage(SIGNALS, { seq: stdinSeq })).data).toString('utf8')).toBe(
+        text,
+      );
     });
 
     it.each([
-      ['a value out of range, from flags', ['--agent', 'momentum', '--corr-id', 'CORR', '--analysis', '{"confidence":1.5}'], undefined, 'analysis.confidence: Too big'],
-      ['a bad agent name, from flags', ['--agent', 'Momentum!', '--corr-id', 'CORR', '--analysis', '{}'], undefined, 'agent_name: must match [a-z0-9_-]{1,64}'],
-      ['an analysis that is not an object', ['--agent', 'risk', '--corr-id', 'CORR', '--analysis', '[1,2]'], undefined, 'analysis: Invalid input: expected object'],
-      ['a bad corr_id, from stdin', ['--file', '-'], '{"agent_name":"risk","corr_id":"has spaces CORR","analysis":{}}', 'corr_id: must be 1-128 characters'],
-      ['an unknown risk level, from stdin', ['--file', '-'], '{"agent_name":"risk","corr_id":"CORR","analysis":{"risk_level":"loud"}}', 'analysis.risk_level: Invalid option'],
+      [
+        'a value out of range, from flags',
+        ['--agent', 'momentum', '--corr-id', 'CORR', '--analysis', '{"confidence":1.5}'],
+        undefined,
+        'analysis.confidence: Too big',
+      ],
+      [
+        'a bad agent name, from flags',
+        ['--agent', 'Momentum!', '--corr-id', 'CORR', '--analysis', '{}'],
+        undefined,
+        'agent_name: must match [a-z0-9_-]{1,64}',
+      ],
+      [
+        'an analysis that is not an object',
+        ['--agent', 'risk', '--corr-id', 'CORR', '--analysis', '[1,2]'],
+        undefined,
+        'analysis: Invalid input: expected object',
+      ],
+      [
+        'a bad corr_id, from stdin',
+        ['--file', '-'],
+        '{"agent_name":"risk","corr_id":"has spaces CORR","analysis":{}}',
+        'corr_id: must be 1-128 characters',
+      ],
+      [
+        'an unknown risk level, from stdin',
+        ['--file', '-'],
+        '{"agent_name":"risk","corr_id":"CORR","analysis":{"risk_level":"loud"}}',
+        'analysis.risk_level: Invalid option',
+      ],
       ['a file that is not JSON', ['--file', '-'], 'risk: medium CORR', 'not JSON'],
-      ['a file whose agent is not --agent', ['--file', '-', '--agent', 'momentum'], '{"agent_name":"risk","corr_id":"CORR","analysis":{}}', 'agent_name: is "risk" but --agent is "momentum"'],
+      [
+        'a file whose agent is not --agent',
+        ['--file', '-', '--agent', 'momentum'],
+        '{"agent_name":"risk","corr_id":"CORR","analysis":{}}',
+        'agent_name: is "risk" but --agent is "momentum"',
+      ],
     ])('refuses %s, naming the field, and publishes nothing', async (_case, args, input, message) => {
       const corrId = uniqueCorrId('cli-bad');
       const count = await signalCount();
-      const run = await runCli(['publish', ...args.map((a) => a.replace('CORR', corrId))], { env, input: input?.replace('CORR', corrId) });
+      const run = await runCli(['publish', ...args.map((a) => a.replace('CORR', corrId))], {
+        env,
+        input: input?.replace('CORR', corrId),
+      });
       expect(run.status).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr).toContain('error: invalid agent signal: ');
@@ -221,22 +312,32 @@ describe('orch against real servers', () => {
       expect(run.stdout).toContain('--allow-invalid: not a valid signal, published unchecked');
       expect(Buffer.from((await nats.jsm.streams.getMessage(SIGNALS, { seq })).data).toString('utf8')).toBe(text);
 
-      const notJson = await runCli(['publish', '--file', '-', '--allow-invalid', '--agent', 'momentum'], { env, input: 'not json at all' });
+      const notJson = await runCli(['publish', '--file', '-', '--allow-invalid', '--agent', 'momentum'], {
+        env,
+        input: 'not json at all',
+      });
       expect(notJson.status).toBe(0);
       const notJsonSeq = publishedSeq(notJson, 'signals.enriched.momentum');
-      expect(Buffer.from((await nats.jsm.streams.getMessage(SIGNALS, { seq: notJsonSeq })).data).toString('utf8')).toBe('not json at all');
+      expect(Buffer.from((await nats.jsm.streams.getMessage(SIGNALS, { seq: notJsonSeq })).data).toString('utf8')).toBe(
+        'not json at all',
+      );
     });
 
     it('says the bridge has not run yet when no stream captures the subject', async () => {
       const bare = await startTestNats();
       try {
-        const run = await runCli(['publish', '--agent', 'momentum', '--corr-id', uniqueCorrId('cli-nostream'), '--analysis', '{}'], {
-          env: { ...env, NATS_URL: bare.server.url },
-        });
+        const run = await runCli(
+          ['publish', '--agent', 'momentum', '--corr-id', uniqueCorrId('cli-nostream'), '--analysis', '{}'],
+          {
+            env: { ...env, NATS_URL: bare.server.url },
+          },
+        );
         expect(run.status).toBe(1);
         expect(run.stdout).toBe('');
         expect(run.stderr).toContain('error: no JetStream stream captures signals.enriched.momentum');
-        expect(run.stderr).toContain('The SIGNALS stream is created by the bridge when it starts: the bridge has not run yet');
+        expect(run.stderr).toContain(
+          'The SIGNALS stream is created by the bridge when it starts: the bridge has not run yet',
+        );
         expect(await bare.jsm.streams.names().next()).toEqual([]);
       } finally {
         await bare.stop();
@@ -244,9 +345,12 @@ describe('orch against real servers', () => {
     });
 
     it('fails fast, naming NATS_URL, when NATS is not there', async () => {
-      const run = await runCli(['publish', '--agent', 'momentum', '--corr-id', uniqueCorrId('cli-nonats'), '--analysis', '{}'], {
-        env: { ...env, NATS_URL: 'nats://127.0.0.1:1' },
-      });
+      const run = await runCli(
+        ['publish', '--agent', 'momentum', '--corr-id', uniqueCorrId('cli-nonats'), '--analysis', '{}'],
+        {
+          env: { ...env, NATS_URL: 'nats://127.0.0.1:1' },
+        },
+      );
       expect(run.status).toBe(1);
       expect(run.stderr).toContain('error: cannot connect to NATS at nats://127.0.0.1:1 (NATS_URL)');
       expect(run.elapsedMs).toBeLessThan(10_000);
@@ -262,7 +366,9 @@ describe('orch against real servers', () => {
       expect(state.stderr).toBe('');
       expect(state.status).toBe(0);
       expect(state.stdout).toMatch(new RegExp(`^correlation +${corrId}$`, 'm'));
-      expect(state.stdout).toMatch(new RegExp(`^workflow +corr-${corrId} \\(COMPLETED, task queue ${taskQueue}\\)$`, 'm'));
+      expect(state.stdout).toMatch(
+        new RegExp(`^workflow +corr-${corrId} \\(COMPLETED, task queue ${taskQueue}\\)$`, 'm'),
+      );
       expect(state.stdout).toMatch(/^status +completed$/m);
       expect(state.stdout).toMatch(/^expected +momentum, risk$/m);
       expect(state.stdout).toMatch(/^reported +momentum, risk$/m);
@@ -277,7 +383,11 @@ describe('orch against real servers', () => {
       const json = await runCli(['state', corrId, '--json'], { env });
       expect(json.status).toBe(0);
       const parsed = correlationStateSchema.parse(JSON.parse(json.stdout));
-      expect(parsed).toMatchObject({ corr_id: corrId, status: 'completed', decision: { decision: { action: 'trade' } } });
+      expect(parsed).toMatchObject({
+        corr_id: corrId,
+        status: 'completed',
+        decision: { decision: { action: 'trade' } },
+      });
       expect(Object.keys(parsed.signals).sort()).toEqual(['momentum', 'risk']);
 
       const wait = await runCli(['wait', corrId], { env });
@@ -291,7 +401,9 @@ describe('orch against real servers', () => {
       const run = await runCli([command, corrId], { env });
       expect(run.status).toBe(1);
       expect(run.stdout).toBe('');
-      expect(run.stderr.trim()).toBe(`error: no correlation "${corrId}": workflow corr-${corrId} does not exist in namespace default`);
+      expect(run.stderr.trim()).toBe(
+        `error: no correlation "${corrId}": workflow corr-${corrId} does not exist in namespace default`,
+      );
     });
 
     it('refuses a corr_id the contract does not allow', async () => {
@@ -328,7 +440,9 @@ describe('orch against real servers', () => {
       await handle.terminate('ended by the CLI test');
       const failed = await runCli(['wait', corrId], { env });
       expect(failed.status).toBe(1);
-      expect(failed.stderr).toContain(`error: correlation "${corrId}" has no decision: workflow corr-${corrId} failed: ended by the CLI test`);
+      expect(failed.stderr).toContain(
+        `error: correlation "${corrId}" has no decision: workflow corr-${corrId} failed: ended by the CLI test`,
+      );
       expect(failed.stderr).toContain('caused by TerminatedFailure: ended by the CLI test');
     });
 

@@ -22,7 +22,10 @@ describe('policy validation', () => {
     ['weights.momentum', { version: 'v', weights: { momentum: -1 } }],
     ['thresholds.trade_min_confidence', { version: 'v', thresholds: { trade_min_confidence: 2 } }],
     ['instrument_classes.0.pattern', { version: 'v', instrument_classes: [{ name: 'x', pattern: '([' }] }],
-    ['routes.0.when.instrument_class', { version: 'v', routes: [{ name: 'r', when: { instrument_class: ['metals'] } }] }],
+    [
+      'routes.0.when.instrument_class',
+      { version: 'v', routes: [{ name: 'r', when: { instrument_class: ['metals'] } }] },
+    ],
     ['version', { timeout_ms: 1000 }],
     ['tiemout_ms', { version: 'v', tiemout_ms: 1000 }],
     ['agents.sentiment', { version: 'v', agents: { sentiment: { deadline_ms: 1000 } } }],
@@ -45,24 +48,48 @@ describe('policy validation', () => {
   });
 
   it('lowers the default threshold by the optional agents, and lets a policy turn each default off', () => {
-    const policy = loadPolicyFile(policyFile({ version: 'v4', agents: { risk: { optional: true } }, decisive_signals: [], breaker: { enabled: false } }));
-    expect(policy).toMatchObject({ min_agents_threshold: 1, agents: { risk: { optional: true } }, decisive_signals: [], breaker: { enabled: false, failure_threshold: 5 } });
+    const policy = loadPolicyFile(
+      policyFile({
+        version: 'v4',
+        agents: { risk: { optional: true } },
+        decisive_signals: [],
+        breaker: { enabled: false },
+      }),
+    );
+    expect(policy).toMatchObject({
+      min_agents_threshold: 1,
+      agents: { risk: { optional: true } },
+      decisive_signals: [],
+      breaker: { enabled: false, failure_threshold: 5 },
+    });
   });
 
   it('says when a policy file is not JSON', () => {
-    expect(errorOf(() => loadPolicyFile(policyFile('{ nope')))).toMatchObject({ name: 'ConfigError', message: expect.stringContaining('cannot read policy file') });
+    expect(errorOf(() => loadPolicyFile(policyFile('{ nope')))).toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining('cannot read policy file'),
+    });
   });
 
   it('fills in every default, and the threshold defaults to all expected agents', () => {
     const policy = loadPolicyFile(policyFile({ version: 'v2', expected_agents: ['momentum', 'risk', 'sentiment'] }));
-    expect(policy).toMatchObject({ version: 'v2', timeout_ms: 300_000, min_agents_threshold: 3, default_route: 'standard' });
+    expect(policy).toMatchObject({
+      version: 'v2',
+      timeout_ms: 300_000,
+      min_agents_threshold: 3,
+      default_route: 'standard',
+    });
     expect(policySchema.parse({ version: 'default-1' })).toEqual(DEFAULT_POLICY);
   });
 });
 
 describe('configuration', () => {
   it('reads Temporal settings the standard way and applies defaults', () => {
-    const config = loadConfig({ TEMPORAL_ADDRESS: '10.1.2.3:7233', TEMPORAL_NAMESPACE: 'prod', NATS_URL: 'nats://a:4222, nats://b:4222' });
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: '10.1.2.3:7233',
+      TEMPORAL_NAMESPACE: 'prod',
+      NATS_URL: 'nats://a:4222, nats://b:4222',
+    });
     expect(config.temporal).toMatchObject({ namespace: 'prod', connectionOptions: { address: '10.1.2.3:7233' } });
     expect(config.nats.servers).toEqual(['nats://a:4222', 'nats://b:4222']);
     expect(config.taskQueue).toBe('orchestrator');
@@ -78,18 +105,24 @@ describe('configuration', () => {
 
   it("leaves the worker's cache and task slots to the SDK unless they are set", () => {
     expect(loadConfig({}).workerTuning).toEqual({});
-    expect(loadConfig({ ORCH_MAX_CACHED_WORKFLOWS: '0', ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: '80' }).workerTuning).toEqual({
+    expect(
+      loadConfig({ ORCH_MAX_CACHED_WORKFLOWS: '0', ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: '80' }).workerTuning,
+    ).toEqual({
       maxCachedWorkflows: 0,
       maxConcurrentWorkflowTaskExecutions: 80,
     });
-    const error = errorOf(() => loadConfig({ ORCH_MAX_CACHED_WORKFLOWS: '-1', ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: 'many' }));
+    const error = errorOf(() =>
+      loadConfig({ ORCH_MAX_CACHED_WORKFLOWS: '-1', ORCH_MAX_CONCURRENT_WORKFLOW_TASKS: 'many' }),
+    );
     expect(error.message).toContain('ORCH_MAX_CACHED_WORKFLOWS');
     expect(error.message).toContain('ORCH_MAX_CONCURRENT_WORKFLOW_TASKS');
   });
 
   it("runs the worker versioned when Temporal's Worker Controller names its deployment and build, and unversioned otherwise", () => {
     expect(loadConfig({}).workerDeployment).toBeUndefined();
-    expect(loadConfig({ TEMPORAL_DEPLOYMENT_NAME: 'orchestrator', TEMPORAL_WORKER_BUILD_ID: '0.4.2' }).workerDeployment).toEqual({
+    expect(
+      loadConfig({ TEMPORAL_DEPLOYMENT_NAME: 'orchestrator', TEMPORAL_WORKER_BUILD_ID: '0.4.2' }).workerDeployment,
+    ).toEqual({
       deploymentName: 'orchestrator',
       buildId: '0.4.2',
     });
@@ -106,9 +139,20 @@ describe('configuration', () => {
     expect(loadConfig({}).streams).toEqual({
       signals: { replicas: 1, maxAgeMs: 12 * HOUR_MS, maxBytes: 1024 ** 3, discard: 'new' },
       dlq: { replicas: 1, maxAgeMs: 14 * 24 * HOUR_MS, maxBytes: 1024 ** 3 / 4, discard: 'new' },
-      decisions: { replicas: 1, maxAgeMs: 7 * 24 * HOUR_MS, maxBytes: 1024 ** 3, discard: 'new', dedupeWindowMs: 2 * HOUR_MS },
+      decisions: {
+        replicas: 1,
+        maxAgeMs: 7 * 24 * HOUR_MS,
+        maxBytes: 1024 ** 3,
+        discard: 'new',
+        dedupeWindowMs: 2 * HOUR_MS,
+      },
     });
-    const configured = loadConfig({ ORCH_NATS_REPLICAS: '3', ORCH_SIGNALS_MAX_AGE_MS: '3600000', ORCH_DECISIONS_DISCARD: 'old', ORCH_DLQ_MAX_BYTES: '-1' }).streams;
+    const configured = loadConfig({
+      ORCH_NATS_REPLICAS: '3',
+      ORCH_SIGNALS_MAX_AGE_MS: '3600000',
+      ORCH_DECISIONS_DISCARD: 'old',
+      ORCH_DLQ_MAX_BYTES: '-1',
+    }).streams;
     expect(configured).toMatchObject({
       signals: { replicas: 3, maxAgeMs: HOUR_MS },
       dlq: { replicas: 3, maxBytes: -1 },
@@ -128,11 +172,18 @@ describe('configuration', () => {
     );
     expect(loadConfig({ ORCH_DECISION_DEDUPE_WINDOW_MS: '4200000' }).streams.decisions.dedupeWindowMs).toBe(4_200_000);
     const longTimeout = policyFile({ version: 'slow', timeout_ms: 2 * HOUR_MS });
-    expect(errorOf(() => loadConfig({ ORCH_POLICY_FILE: longTimeout })).message).toContain('Set it to at least 11100000');
+    expect(errorOf(() => loadConfig({ ORCH_POLICY_FILE: longTimeout })).message).toContain(
+      'Set it to at least 11100000',
+    );
   });
 
   it('refuses a dedupe window longer than DECISIONS keeps messages, since JetStream forgets an id with its message', () => {
-    const error = errorOf(() => loadConfig({ ORCH_DECISION_DEDUPE_WINDOW_MS: String(3 * HOUR_MS), ORCH_DECISIONS_MAX_AGE_MS: String(2 * HOUR_MS) }));
+    const error = errorOf(() =>
+      loadConfig({
+        ORCH_DECISION_DEDUPE_WINDOW_MS: String(3 * HOUR_MS),
+        ORCH_DECISIONS_MAX_AGE_MS: String(2 * HOUR_MS),
+      }),
+    );
     expect(error.message).toBe(
       'invalid configuration: ORCH_DECISION_DEDUPE_WINDOW_MS (10800000 ms) is longer than ORCH_DECISIONS_MAX_AGE_MS (7200000 ms): JetStream forgets an id when its message ages out. Raise ORCH_DECISIONS_MAX_AGE_MS',
     );
@@ -140,7 +191,8 @@ describe('configuration', () => {
 
   it('documents every setting with its default for --help', () => {
     const help = settingsHelp();
-    for (const name of ['ORCH_TASK_QUEUE', 'ORCH_POLICY_FILE', 'NATS_URL', 'TEMPORAL_ADDRESS']) expect(help).toContain(name);
+    for (const name of ['ORCH_TASK_QUEUE', 'ORCH_POLICY_FILE', 'NATS_URL', 'TEMPORAL_ADDRESS'])
+      expect(help).toContain(name);
     expect(help).toContain('(default: orchestrator)');
   });
 });

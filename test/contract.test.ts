@@ -35,7 +35,11 @@ describe('correlation state contract', () => {
       corr_id: 'test_001',
       status: 'collecting',
       signals: { momentum: momentumOutput },
-      metadata: { created_at: '2024-01-15T10:29:00Z', expected_agents: ['momentum', 'risk'], timeout_at: '2024-01-15T10:34:00Z' },
+      metadata: {
+        created_at: '2024-01-15T10:29:00Z',
+        expected_agents: ['momentum', 'risk'],
+        timeout_at: '2024-01-15T10:34:00Z',
+      },
     };
     expect(correlationState(state)).toBe(true);
   });
@@ -43,27 +47,54 @@ describe('correlation state contract', () => {
   it('rejects an unknown status and a missing metadata block', () => {
     expect(correlationState({ corr_id: 'test_002', status: 'invalid_status', signals: {} })).toBe(false);
     const fields = correlationState.errors?.map((e) => `${e.instancePath} ${e.message}`);
-    expect(fields).toEqual(expect.arrayContaining(['/status must be equal to one of the allowed values', " must have required property 'metadata'"]));
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        '/status must be equal to one of the allowed values',
+        " must have required property 'metadata'",
+      ]),
+    );
   });
 
   it('still accepts a v1.0.0 state with only corr_id, status, signals and created_at', () => {
-    expect(correlationState({ corr_id: 'test_004', status: 'completed', signals: {}, metadata: { created_at: '2024-01-15T10:30:00Z' } })).toBe(true);
+    expect(
+      correlationState({
+        corr_id: 'test_004',
+        status: 'completed',
+        signals: {},
+        metadata: { created_at: '2024-01-15T10:30:00Z' },
+      }),
+    ).toBe(true);
   });
 
   it('accepts agent output wrapped in a state, version fields included', () => {
-    const agentOutput = { schema_version: '1.0.0', agent_version: '1.2.1', ...momentumOutput, corr_id: 'test_005', analysis: { momentum_strength: 0.75, confidence: 0.82 } };
+    const agentOutput = {
+      schema_version: '1.0.0',
+      agent_version: '1.2.1',
+      ...momentumOutput,
+      corr_id: 'test_005',
+      analysis: { momentum_strength: 0.75, confidence: 0.82 },
+    };
     expect(agentSignal(agentOutput)).toBe(true);
     const state = {
       corr_id: 'test_005',
       status: 'collecting',
       signals: { momentum: agentOutput },
-      metadata: { created_at: '2024-01-15T10:29:00Z', expected_agents: ['momentum'], timeout_at: '2024-01-15T10:34:00Z' },
+      metadata: {
+        created_at: '2024-01-15T10:29:00Z',
+        expected_agents: ['momentum'],
+        timeout_at: '2024-01-15T10:34:00Z',
+      },
     };
     expect(correlationState(state)).toBe(true);
   });
 
   it('rejects a state whose signal breaks the agent signal contract', () => {
-    const state = { corr_id: 'x', status: 'collecting', signals: { momentum: { ...momentumOutput, analysis: { confidence: 1.5 } } }, metadata: { created_at: '2024-01-15T10:29:00Z' } };
+    const state = {
+      corr_id: 'x',
+      status: 'collecting',
+      signals: { momentum: { ...momentumOutput, analysis: { confidence: 1.5 } } },
+      metadata: { created_at: '2024-01-15T10:29:00Z' },
+    };
     expect(correlationState(state)).toBe(false);
   });
 });
@@ -95,13 +126,22 @@ describe('orchestration decision contract', () => {
     };
     expect(decision(degraded)).toBe(true);
     // A consumer that validates with the schema of 0.1.0 (kept as it was published) still accepts it.
-    const published = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'contract', 'orchestration_decision.0.1.0.schema.json'), 'utf8'));
-    expect(addFormats(new Ajv2020({ strict: false })).validate({ ...published, $id: 'old-consumer' }, degraded)).toBe(true);
+    const published = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'contract', 'orchestration_decision.0.1.0.schema.json'), 'utf8'),
+    );
+    expect(addFormats(new Ajv2020({ strict: false })).validate({ ...published, $id: 'old-consumer' }, degraded)).toBe(
+      true,
+    );
     expect(decision({ ...degraded, degraded_agents: ['Not An Agent!'] })).toBe(false);
   });
 
   it('rejects an unknown action and a confidence outside [0, 1]', () => {
-    const base = { corr_id: 'c', orchestrator_version: '1', orchestrated_at: '2024-01-15T10:30:00Z', source_signals: {} };
+    const base = {
+      corr_id: 'c',
+      orchestrator_version: '1',
+      orchestrated_at: '2024-01-15T10:30:00Z',
+      source_signals: {},
+    };
     expect(decision({ ...base, decision: { action: 'yolo', confidence: 0.5, reasoning: 'r' } })).toBe(false);
     expect(decision({ ...base, decision: { action: 'trade', confidence: 1.2, reasoning: 'r' } })).toBe(false);
   });
@@ -111,9 +151,15 @@ describe('agent signal validation', () => {
   const valid = { agent_name: 'momentum', corr_id: 'c-1', analysis: { confidence: 0.5 } };
 
   it('defaults schema_version to 1.0.0 and passes unknown fields and agents through', () => {
-    const parsed = agentSignalSchema.parse({ ...valid, extra: { nested: true }, analysis: { confidence: 0.5, custom_metric: 42 } });
+    const parsed = agentSignalSchema.parse({
+      ...valid,
+      extra: { nested: true },
+      analysis: { confidence: 0.5, custom_metric: 42 },
+    });
     expect(parsed).toMatchObject({ schema_version: '1.0.0', extra: { nested: true }, analysis: { custom_metric: 42 } });
-    expect(agentSignalSchema.parse({ ...valid, agent_name: 'sentiment', analysis: { mood: 'up' } }).analysis).toEqual({ mood: 'up' });
+    expect(agentSignalSchema.parse({ ...valid, agent_name: 'sentiment', analysis: { mood: 'up' } }).analysis).toEqual({
+      mood: 'up',
+    });
   });
 
   it.each([

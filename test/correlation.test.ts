@@ -28,9 +28,17 @@ describe('Correlation state', () => {
     c.receive(envelope(momentum(C), '1'), T0);
     c.receive(envelope(risk(C), '2'), T0);
     c.beginDeciding();
-    const decision = { provenance: [{ agent: 'risk', message_id: '2', arrived_at: T0.toISOString() }], missing_agents: ['momentum'] } as never;
+    const decision = {
+      provenance: [{ agent: 'risk', message_id: '2', arrived_at: T0.toISOString() }],
+      missing_agents: ['momentum'],
+    } as never;
     c.decided(decision, true);
-    expect(c.snapshot()).toMatchObject({ status: 'timed_out', signals: { risk: { agent_name: 'risk' } }, late_count: 1, late_signals: [{ agent_name: 'momentum', message_id: '1' }] });
+    expect(c.snapshot()).toMatchObject({
+      status: 'timed_out',
+      signals: { risk: { agent_name: 'risk' } },
+      late_count: 1,
+      late_signals: [{ agent_name: 'momentum', message_id: '1' }],
+    });
     expect(Object.keys(c.keptSignals())).toEqual(['risk']);
   });
 
@@ -93,7 +101,11 @@ describe('Correlation state', () => {
     const state = c.snapshot();
     expect(correlationStateSchema.parse(state)).toMatchObject({
       status: 'collecting',
-      metadata: { created_at: T0.toISOString(), expected_agents: ['momentum', 'risk'], timeout_at: '2026-01-15T10:30:01.000Z' },
+      metadata: {
+        created_at: T0.toISOString(),
+        expected_agents: ['momentum', 'risk'],
+        timeout_at: '2026-01-15T10:30:01.000Z',
+      },
     });
   });
 });

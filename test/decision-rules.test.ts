@@ -36,7 +36,10 @@ describe('decision rules (SPEC.md acceptance cases)', () => {
 
   it('never trades when risk is blocked, whatever momentum says', () => {
     const result = assess(
-      { momentum: momentum(C, { trend_direction: 'bullish', confidence: 0.99, momentum_strength: 1 }), risk: risk(C, { risk_level: 'blocked' }) },
+      {
+        momentum: momentum(C, { trend_direction: 'bullish', confidence: 0.99, momentum_strength: 1 }),
+        risk: risk(C, { risk_level: 'blocked' }),
+      },
       policy,
     );
     expect(result.action).toBe('no_trade');
@@ -46,7 +49,10 @@ describe('decision rules (SPEC.md acceptance cases)', () => {
   // SPEC allows monitor or reduce_size here; these rules, on this input, give reduce_size.
   it('answers bullish momentum 0.8 against high risk 0.9 with reduce_size', () => {
     const result = assess(
-      { momentum: momentum(C, { trend_direction: 'bullish', confidence: 0.8 }), risk: risk(C, { risk_level: 'high', overall_score: 0.9 }) },
+      {
+        momentum: momentum(C, { trend_direction: 'bullish', confidence: 0.8 }),
+        risk: risk(C, { risk_level: 'high', overall_score: 0.9 }),
+      },
       policy,
     );
     expect(result.action).toBe('reduce_size');
@@ -69,7 +75,10 @@ describe('decision rules (SPEC.md acceptance cases)', () => {
   });
 
   it('gives everything else the named default route', () => {
-    const signals = { momentum: momentum(C, { momentum_strength: 0.2 }, { source_signal: { instrument: 'AAPL' } }), risk: risk(C) };
+    const signals = {
+      momentum: momentum(C, { momentum_strength: 0.2 }, { source_signal: { instrument: 'AAPL' } }),
+      risk: risk(C),
+    };
     expect(chooseRoute(signals, 'trade', policy)).toBe('standard');
     expect(chooseRoute({}, 'insufficient_data', policy)).toBe('standard');
   });
@@ -103,17 +112,26 @@ describe('decision rules (SPEC.md acceptance cases)', () => {
 
 describe('decision rules (edge cases)', () => {
   it('monitors when momentum has no direction', () => {
-    const result = assess({ momentum: momentum(C, { trend_direction: 'neutral', confidence: 0.9 }), risk: risk(C, { overall_score: 0.1 }) }, policy);
+    const result = assess(
+      { momentum: momentum(C, { trend_direction: 'neutral', confidence: 0.9 }), risk: risk(C, { overall_score: 0.1 }) },
+      policy,
+    );
     expect(result).toMatchObject({ action: 'monitor', reasoning: 'no_clear_direction' });
   });
 
   it('monitors under high risk when momentum is not strong enough to conflict', () => {
-    const result = assess({ momentum: momentum(C, { confidence: 0.5 }), risk: risk(C, { overall_score: 0.85 }) }, policy);
+    const result = assess(
+      { momentum: momentum(C, { confidence: 0.5 }), risk: risk(C, { overall_score: 0.85 }) },
+      policy,
+    );
     expect(result).toMatchObject({ action: 'monitor', reasoning: 'high_risk' });
   });
 
   it('does not trade on low confidence', () => {
-    const result = assess({ momentum: momentum(C, { confidence: 0.1 }), risk: risk(C, { overall_score: 0.7 }) }, policy);
+    const result = assess(
+      { momentum: momentum(C, { confidence: 0.1 }), risk: risk(C, { overall_score: 0.7 }) },
+      policy,
+    );
     expect(result).toMatchObject({ action: 'no_trade', reasoning: 'low_confidence' });
   });
 
@@ -124,7 +142,10 @@ describe('decision rules (edge cases)', () => {
   });
 
   it('falls back to momentum_strength when momentum gives no confidence', () => {
-    const result = assess({ momentum: momentum(C, { momentum_strength: 0.7 }), risk: risk(C, { overall_score: 0.3 }) }, policy);
+    const result = assess(
+      { momentum: momentum(C, { momentum_strength: 0.7 }), risk: risk(C, { overall_score: 0.3 }) },
+      policy,
+    );
     expect(result.source_signals.momentum).toBe(0.7);
   });
 
@@ -134,7 +155,10 @@ describe('decision rules (edge cases)', () => {
   });
 
   it('passes unknown agents through: kept as available, weightless by default', () => {
-    const result = assess({ momentum: momentum(C), risk: risk(C), sentiment: signal('sentiment', C, { confidence: 0.1, mood: 'gloomy' }) }, policy);
+    const result = assess(
+      { momentum: momentum(C), risk: risk(C), sentiment: signal('sentiment', C, { confidence: 0.1, mood: 'gloomy' }) },
+      policy,
+    );
     expect(result.available_agents).toEqual(['momentum', 'risk', 'sentiment']);
     expect(result.contributing_agents).toEqual(['momentum', 'risk']);
     expect(result.source_signals.sentiment).toBe(0.1);
@@ -142,8 +166,19 @@ describe('decision rules (edge cases)', () => {
   });
 
   it('lets a third agent count when the policy weights it', () => {
-    const three = policySchema.parse({ version: 't3', expected_agents: ['momentum', 'risk', 'sentiment'], weights: { momentum: 1, risk: 1, sentiment: 2 } });
-    const result = assess({ momentum: momentum(C, { confidence: 0.9 }), risk: risk(C, { overall_score: 0.1 }), sentiment: signal('sentiment', C, { confidence: 0 }) }, three);
+    const three = policySchema.parse({
+      version: 't3',
+      expected_agents: ['momentum', 'risk', 'sentiment'],
+      weights: { momentum: 1, risk: 1, sentiment: 2 },
+    });
+    const result = assess(
+      {
+        momentum: momentum(C, { confidence: 0.9 }),
+        risk: risk(C, { overall_score: 0.1 }),
+        sentiment: signal('sentiment', C, { confidence: 0 }),
+      },
+      three,
+    );
     expect(result.contributing_agents).toEqual(['momentum', 'risk', 'sentiment']);
     expect(result.confidence).toBeCloseTo((0.9 + 0.9 + 0) / 4, 4);
   });
@@ -158,7 +193,10 @@ describe('decision rules (edge cases)', () => {
   });
 
   it('routes on the decided action when a rule asks for it', () => {
-    const custom = policySchema.parse({ version: 'r', routes: [{ name: 'blocked_desk', when: { action: ['no_trade'] } }] });
+    const custom = policySchema.parse({
+      version: 'r',
+      routes: [{ name: 'blocked_desk', when: { action: ['no_trade'] } }],
+    });
     expect(chooseRoute({}, 'no_trade', custom)).toBe('blocked_desk');
     expect(chooseRoute({}, 'trade', custom)).toBe('standard');
   });

@@ -4,7 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { connect, Events, StorageType, type NatsConnection } from 'nats';
-import { startNatsServer, startTemporalDevServer, type NatsServer, type TemporalDevServer } from '../src/devstack/processes';
+import {
+  startNatsServer,
+  startTemporalDevServer,
+  type NatsServer,
+  type TemporalDevServer,
+} from '../src/devstack/processes';
 import { requireTool, ToolMissingError } from '../src/devstack/tools';
 
 const TIMEOUT_MS = 60_000;

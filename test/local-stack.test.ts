@@ -9,13 +9,22 @@ describe('npm start (local stack)', () => {
   it('starts Temporal with its UI, NATS, the worker and the bridge, decides a correlation published on NATS, and stops cleanly', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orch-up-'));
     const [temporalPort, uiPort, natsPort] = [await getFreePort(), await getFreePort(), await getFreePort()];
-    const ports = ['--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--nats-port', String(natsPort)];
+    const ports = [
+      '--temporal-port',
+      String(temporalPort),
+      '--ui-port',
+      String(uiPort),
+      '--nats-port',
+      String(natsPort),
+    ];
     const { code, output } = await runUp(['--once', '--data-dir', dataDir, ...ports]);
     expect(code).toBe(0);
     expect(output).toContain(`Temporal UI   http://127.0.0.1:${uiPort}`);
     expect(output).toMatch(/publishing demo correlation demo-\d+ on NATS/);
     expect(output).toMatch(/"action": "trade"/);
-    expect(output).toMatch(/see it in the UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/corr-demo-\d+/);
+    expect(output).toMatch(
+      /see it in the UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/corr-demo-\d+/,
+    );
     expect(output.trim().endsWith('stopped')).toBe(true);
   }, 120_000);
 

@@ -49,9 +49,17 @@ const WINDOW_MS = DEFAULT_STREAMS.decisions.dedupeWindowMs;
 describe('publishDecision', () => {
   it('creates the DECISIONS stream when it is missing, on file storage', async () => {
     await expect(nats.jsm.streams.info(DECISIONS_STREAM)).rejects.toThrow(/stream not found/);
-    const result = await new MockActivityEnvironment().run(activities().publishDecision, decisionFor(uniqueCorrId('first')));
+    const result = await new MockActivityEnvironment().run(
+      activities().publishDecision,
+      decisionFor(uniqueCorrId('first')),
+    );
     const info = await nats.jsm.streams.info(DECISIONS_STREAM);
-    expect(info.config).toMatchObject({ subjects: [DECISION_SUBJECT], storage: 'file', duplicate_window: DECISIONS.duplicate_window, max_age: DECISIONS.max_age });
+    expect(info.config).toMatchObject({
+      subjects: [DECISION_SUBJECT],
+      storage: 'file',
+      duplicate_window: DECISIONS.duplicate_window,
+      max_age: DECISIONS.max_age,
+    });
     expect(result).toMatchObject({ stream: DECISIONS_STREAM, duplicate: false });
   });
 
@@ -69,7 +77,10 @@ describe('publishDecision', () => {
     const corrId = uniqueCorrId('redecided');
     const publish = activities().publishDecision;
     await new MockActivityEnvironment({ attempt: 1 }).run(publish, decisionFor(corrId));
-    const other = { ...decisionFor(corrId), decision: { action: 'monitor' as const, confidence: 0.4, reasoning: 'moderate_confidence' } };
+    const other = {
+      ...decisionFor(corrId),
+      decision: { action: 'monitor' as const, confidence: 0.4, reasoning: 'moderate_confidence' },
+    };
     const retry: PublishResult = await new MockActivityEnvironment({ attempt: 1 }).run(publish, other);
     expect(retry).toMatchObject({ duplicate: true, stored: decisionFor(corrId) });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: decisionFor(corrId) }]);
@@ -88,35 +99,56 @@ describe('publishDecision', () => {
 });
 
 describe('a decision published once, ever', () => {
-  it("widens a shorter duplicate window an operator gave DECISIONS before publishing, so a copy published after that window is still dropped", async () => {
+  it('widens a shorter duplicate window an operator gave DECISIONS before publishing, so a copy published after that window is still dropped', async () => {
     await nats.jsm.streams.delete(DECISIONS_STREAM).catch(() => undefined);
     const operatorWindowMs = 1_000;
-    await nats.jsm.streams.add({ name: DECISIONS_STREAM, subjects: [DECISION_SUBJECT], storage: StorageType.File, duplicate_window: nanos(operatorWindowMs) });
+    await nats.jsm.streams.add({
+      name: DECISIONS_STREAM,
+      subjects: [DECISION_SUBJECT],
+      storage: StorageType.File,
+      duplicate_window: nanos(operatorWindowMs),
+    });
     const corrId = uniqueCorrId('operator-window');
     const publish = activities().publishDecision;
     const first: PublishResult = await new MockActivityEnvironment().run(publish, decisionFor(corrId), Date.now());
     // The operator's window has to pass: time itself is what this test is about.
     await new Promise((resolve) => setTimeout(resolve, operatorWindowMs + 500));
-    const second: PublishResult = await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId), Date.now());
+    const second: PublishResult = await new MockActivityEnvironment({ attempt: 2 }).run(
+      publish,
+      decisionFor(corrId),
+      Date.now(),
+    );
     expect(second).toEqual({ ...first, duplicate: true, stored: decisionFor(corrId) });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: decisionFor(corrId) }]);
     expect((await nats.jsm.streams.info(DECISIONS_STREAM)).config.duplicate_window).toBe(nanos(WINDOW_MS));
   });
 
-  it("refuses to publish once its run is so old that an earlier copy may have left the duplicate window, and says how to decide it again", async () => {
+  it('refuses to publish once its run is so old that an earlier copy may have left the duplicate window, and says how to decide it again', async () => {
     const corrId = uniqueCorrId('past-horizon');
     const runStartedAtMs = Date.now() - (WINDOW_MS - CLOCK_MARGIN_MS) - 1_000;
-    const failure = await new MockActivityEnvironment().run(activities().publishDecision, decisionFor(corrId), runStartedAtMs).catch((error: unknown) => error);
+    const failure = await new MockActivityEnvironment()
+      .run(activities().publishDecision, decisionFor(corrId), runStartedAtMs)
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure).toMatchObject({ type: 'PublishHorizonPassed', nonRetryable: true, message: expect.stringContaining(`decision ${corrId} was not published by `) });
-    expect((failure as Error).message).toMatch(/Re-drive the correlation \(orch redrive\) to decide it again under a new id$/);
+    expect(failure).toMatchObject({
+      type: 'PublishHorizonPassed',
+      nonRetryable: true,
+      message: expect.stringContaining(`decision ${corrId} was not published by `),
+    });
+    expect((failure as Error).message).toMatch(
+      /Re-drive the correlation \(orch redrive\) to decide it again under a new id$/,
+    );
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([]);
   });
 
   it('publishes a decision whose run is still within the horizon', async () => {
     const corrId = uniqueCorrId('within-horizon');
     const runStartedAtMs = Date.now() - (WINDOW_MS - CLOCK_MARGIN_MS) + 60_000;
-    const result: PublishResult = await new MockActivityEnvironment().run(activities().publishDecision, decisionFor(corrId), runStartedAtMs);
+    const result: PublishResult = await new MockActivityEnvironment().run(
+      activities().publishDecision,
+      decisionFor(corrId),
+      runStartedAtMs,
+    );
     expect(result.duplicate).toBe(false);
     expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
   });
@@ -143,7 +175,13 @@ describe('decideAndPublish', () => {
     expect(first).toMatchObject({
       duplicate: false,
       instrument: 'AAPL',
-      decision: { ...frameFor(corrId), decision: { action: 'trade', reasoning: 'high_momentum_acceptable_risk' }, route: 'standard', contributing_agents: ['momentum', 'risk'], missing_agents: [] },
+      decision: {
+        ...frameFor(corrId),
+        decision: { action: 'trade', reasoning: 'high_momentum_acceptable_risk' },
+        route: 'standard',
+        contributing_agents: ['momentum', 'risk'],
+        missing_agents: [],
+      },
     });
     expect(retry).toEqual({ ...first, duplicate: true });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: first.decision }]);
@@ -153,10 +191,18 @@ describe('decideAndPublish', () => {
     const corrId = uniqueCorrId('rules-throw');
     const broken = { ...momentum(corrId), analysis: undefined } as unknown as AgentSignal;
     const failure = await new MockActivityEnvironment()
-      .run(activities().decideAndPublish, { signals: { momentum: broken }, policy: DEFAULT_POLICY, frame: frameFor(corrId) })
+      .run(activities().decideAndPublish, {
+        signals: { momentum: broken },
+        policy: DEFAULT_POLICY,
+        frame: frameFor(corrId),
+      })
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure).toMatchObject({ type: 'DecisionRulesFailed', nonRetryable: true, message: expect.stringMatching(/^the decision rules failed on this correlation's signals: /) });
+    expect(failure).toMatchObject({
+      type: 'DecisionRulesFailed',
+      nonRetryable: true,
+      message: expect.stringMatching(/^the decision rules failed on this correlation's signals: /),
+    });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([]);
   });
 });

@@ -41,7 +41,12 @@ describe('reconcileStream while the cluster settles', () => {
   });
 
   it('does not retry any other error', async () => {
-    const jsm = { streams: { info: async () => Promise.reject(Object.assign(new Error('permissions violation'), { code: 'PERMISSIONS_VIOLATION' })) } } as unknown as JetStreamManager;
+    const jsm = {
+      streams: {
+        info: async () =>
+          Promise.reject(Object.assign(new Error('permissions violation'), { code: 'PERMISSIONS_VIOLATION' })),
+      },
+    } as unknown as JetStreamManager;
     await expect(reconcileStream(jsm, decisions, 10_000)).rejects.toThrow('permissions violation');
   });
 });

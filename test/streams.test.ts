@@ -29,7 +29,8 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  for (const name of [SIGNALS_STREAM, DLQ_STREAM, DECISIONS_STREAM]) await nats.jsm.streams.delete(name).catch(() => undefined);
+  for (const name of [SIGNALS_STREAM, DLQ_STREAM, DECISIONS_STREAM])
+    await nats.jsm.streams.delete(name).catch(() => undefined);
 });
 
 const settings: StreamsSettings = {
@@ -40,7 +41,11 @@ const settings: StreamsSettings = {
 
 describe('reconcileStream', () => {
   it('creates each stream as declared: file storage, its limits, discard policy and replicas', async () => {
-    for (const stream of [declareSignalsStream(settings), declareDlqStream(settings), declareDecisionsStream(settings)]) {
+    for (const stream of [
+      declareSignalsStream(settings),
+      declareDlqStream(settings),
+      declareDecisionsStream(settings),
+    ]) {
       expect(await reconcileStream(nats.jsm, stream)).toEqual([]);
     }
     expect((await nats.jsm.streams.info(SIGNALS_STREAM)).config).toMatchObject({
@@ -51,7 +56,11 @@ describe('reconcileStream', () => {
       max_bytes: 10_000_000,
       discard: DiscardPolicy.New,
     });
-    expect((await nats.jsm.streams.info(DLQ_STREAM)).config).toMatchObject({ subjects: ['signals.dlq'], max_age: nanos(48 * HOUR_MS), max_bytes: 1_000_000 });
+    expect((await nats.jsm.streams.info(DLQ_STREAM)).config).toMatchObject({
+      subjects: ['signals.dlq'],
+      max_age: nanos(48 * HOUR_MS),
+      max_bytes: 1_000_000,
+    });
     expect((await nats.jsm.streams.info(DECISIONS_STREAM)).config).toMatchObject({
       subjects: ['orchestrated.decision'],
       max_age: nanos(24 * HOUR_MS),
@@ -62,22 +71,45 @@ describe('reconcileStream', () => {
 
   it('brings a stream created without limits to the declared ones and says what it changed', async () => {
     // As every earlier version created it: no age or size limit, JetStream's 2-minute duplicate window.
-    await nats.jsm.streams.add({ name: DECISIONS_STREAM, subjects: ['orchestrated.decision'], storage: StorageType.File });
+    await nats.jsm.streams.add({
+      name: DECISIONS_STREAM,
+      subjects: ['orchestrated.decision'],
+      storage: StorageType.File,
+    });
     const changes = await reconcileStream(nats.jsm, declareDecisionsStream(settings));
     expect(changes).toEqual([
       { stream: DECISIONS_STREAM, setting: 'max_age', was: '0 (no limit)', now: `${24 * HOUR_MS} ms` },
       { stream: DECISIONS_STREAM, setting: 'max_bytes', was: '-1 (no limit)', now: '20000000 bytes' },
       { stream: DECISIONS_STREAM, setting: 'duplicate_window', was: '120000 ms', now: `${2 * HOUR_MS} ms` },
     ]);
-    expect((await nats.jsm.streams.info(DECISIONS_STREAM)).config).toMatchObject({ max_age: nanos(24 * HOUR_MS), max_bytes: 20_000_000, duplicate_window: nanos(2 * HOUR_MS) });
+    expect((await nats.jsm.streams.info(DECISIONS_STREAM)).config).toMatchObject({
+      max_age: nanos(24 * HOUR_MS),
+      max_bytes: 20_000_000,
+      duplicate_window: nanos(2 * HOUR_MS),
+    });
     expect(await reconcileStream(nats.jsm, declareDecisionsStream(settings))).toEqual([]);
   });
 
   it("keeps the subjects an operator added, and adds the contract's subject when it is missing", async () => {
-    await nats.jsm.streams.add({ name: SIGNALS_STREAM, subjects: ['signals.legacy.>'], storage: StorageType.File, ...limitsOf(declareSignalsStream(settings)) });
+    await nats.jsm.streams.add({
+      name: SIGNALS_STREAM,
+      subjects: ['signals.legacy.>'],
+      storage: StorageType.File,
+      ...limitsOf(declareSignalsStream(settings)),
+    });
     const changes = await reconcileStream(nats.jsm, declareSignalsStream(settings));
-    expect(changes).toEqual([{ stream: SIGNALS_STREAM, setting: 'subjects', was: 'signals.legacy.>', now: 'signals.legacy.>, signals.enriched.>' }]);
-    expect((await nats.jsm.streams.info(SIGNALS_STREAM)).config.subjects).toEqual(['signals.legacy.>', 'signals.enriched.>']);
+    expect(changes).toEqual([
+      {
+        stream: SIGNALS_STREAM,
+        setting: 'subjects',
+        was: 'signals.legacy.>',
+        now: 'signals.legacy.>, signals.enriched.>',
+      },
+    ]);
+    expect((await nats.jsm.streams.info(SIGNALS_STREAM)).config.subjects).toEqual([
+      'signals.legacy.>',
+      'signals.enriched.>',
+    ]);
   });
 
   it('refuses a stream on memory storage, which JetStream cannot move to file in place, saying what to do', async () => {
@@ -89,8 +121,15 @@ describe('reconcileStream', () => {
   });
 
   it('refuses a stream that deletes messages once read (work-queue retention)', async () => {
-    await nats.jsm.streams.add({ name: SIGNALS_STREAM, subjects: ['signals.enriched.>'], storage: StorageType.File, retention: RetentionPolicy.Workqueue });
-    await expect(reconcileStream(nats.jsm, declareSignalsStream(settings))).rejects.toThrow(/stream SIGNALS has workqueue retention, but the orchestrator needs limits retention/);
+    await nats.jsm.streams.add({
+      name: SIGNALS_STREAM,
+      subjects: ['signals.enriched.>'],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Workqueue,
+    });
+    await expect(reconcileStream(nats.jsm, declareSignalsStream(settings))).rejects.toThrow(
+      /stream SIGNALS has workqueue retention, but the orchestrator needs limits retention/,
+    );
   });
 
   it('declares the defaults the processes run with when nothing is configured', () => {
@@ -104,10 +143,19 @@ describe('reconcileStream', () => {
       discard: DiscardPolicy.New,
       duplicate_window: nanos(2 * HOUR_MS),
     });
-    expect(declareSignalsStream(DEFAULT_STREAMS)).toMatchObject({ max_age: nanos(12 * HOUR_MS), max_bytes: 1024 ** 3, discard: DiscardPolicy.New });
+    expect(declareSignalsStream(DEFAULT_STREAMS)).toMatchObject({
+      max_age: nanos(12 * HOUR_MS),
+      max_bytes: 1024 ** 3,
+      discard: DiscardPolicy.New,
+    });
   });
 });
 
 function limitsOf(stream: ReturnType<typeof declareSignalsStream>) {
-  return { num_replicas: stream.num_replicas, max_age: stream.max_age, max_bytes: stream.max_bytes, discard: stream.discard };
+  return {
+    num_replicas: stream.num_replicas,
+    max_age: stream.max_age,
+    max_bytes: stream.max_bytes,
+    discard: stream.discard,
+  };
 }

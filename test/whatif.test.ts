@@ -23,15 +23,24 @@ import { envelope, momentum, risk } from './support/signals';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-const FIXTURES = ['full-fan-in', 'risk-first-with-duplicates', 'timeout-insufficient-data', 'timeout-partial-decision'] as const;
-const load = (name: string, dir = HISTORY_FIXTURES_DIR): History => historyFromJSON(JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')));
+const FIXTURES = [
+  'full-fan-in',
+  'risk-first-with-duplicates',
+  'timeout-insufficient-data',
+  'timeout-partial-decision',
+] as const;
+const load = (name: string, dir = HISTORY_FIXTURES_DIR): History =>
+  historyFromJSON(JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')));
 
 /** The seed's momentum and risk analyses, as test/fixtures/record-histories.ts published them. */
 const MOMENTUM = { trend_direction: 'bullish', momentum_strength: 0.75, confidence: 0.82 };
 const RISK = { risk_level: 'medium', overall_score: 0.65, position_sizing: { recommended_size: 10_000 } };
 
 const signaled = (env: unknown): HistoryEvent => ({
-  workflowExecutionSignaledEventAttributes: { signalName: 'agentSignal', input: { payloads: [defaultPayloadConverter.toPayload(env)] } },
+  workflowExecutionSignaledEventAttributes: {
+    signalName: 'agentSignal',
+    input: { payloads: [defaultPayloadConverter.toPayload(env)] },
+  },
 });
 
 /** The history with `extra` events inserted just before its last (the close) event. */
@@ -70,8 +79,16 @@ describe('recoverCorrelation on recorded histories', () => {
   it('timeout with momentum only: insufficient_data, decided on momentum alone', () => {
     const recovered = recoverCorrelation(load('timeout-insufficient-data'), 'timeout-insufficient-data.json');
     expect(Object.keys(recovered.signals)).toEqual(['momentum']);
-    expect(recovered.decision).toMatchObject({ decision: { action: 'insufficient_data' }, missing_agents: ['risk'], policy_version: 'fixture-1' });
-    expect(recovered.recordedPolicy).toMatchObject({ version: 'fixture-1', timeout_ms: 1_500, min_agents_threshold: 2 });
+    expect(recovered.decision).toMatchObject({
+      decision: { action: 'insufficient_data' },
+      missing_agents: ['risk'],
+      policy_version: 'fixture-1',
+    });
+    expect(recovered.recordedPolicy).toMatchObject({
+      version: 'fixture-1',
+      timeout_ms: 1_500,
+      min_agents_threshold: 2,
+    });
   });
 
   it('timeout with a threshold of one: a partial decision, and the threshold recorded with its policy', () => {
@@ -89,21 +106,28 @@ describe('recoverCorrelation on recorded histories', () => {
     }
   });
 
-  it.each(['v2', 'v3', 'v4'])("reads the batched shapes' histories in %s/, batches in the start and in signals, as it reads the first shape's", (dir) => {
-    const folder = join(HISTORY_FIXTURES_DIR, dir);
-    for (const name of FIXTURES) {
-      const first = recoverCorrelation(load(name), name);
-      const batched = recoverCorrelation(load(name, folder), name);
-      expect(batched.messageIds).toEqual(first.messageIds);
-      expect(batched.ignored).toEqual(first.ignored);
-      expect(batched.decision?.decision).toEqual(first.decision?.decision);
-    }
-    // Its policy comes from its input, where the bridge put it.
-    expect(recoverCorrelation(load('timeout-partial-decision', folder), dir).recordedPolicy).toMatchObject({ version: 'fixture-1', timeout_ms: 1_500, min_agents_threshold: 1 });
-    for (const name of ['spread-fan-in', 'single-signals']) {
-      expect(recoverCorrelation(load(name, folder), name).messageIds).toEqual({ momentum: '1', risk: '2' });
-    }
-  });
+  it.each(['v2', 'v3', 'v4'])(
+    "reads the batched shapes' histories in %s/, batches in the start and in signals, as it reads the first shape's",
+    (dir) => {
+      const folder = join(HISTORY_FIXTURES_DIR, dir);
+      for (const name of FIXTURES) {
+        const first = recoverCorrelation(load(name), name);
+        const batched = recoverCorrelation(load(name, folder), name);
+        expect(batched.messageIds).toEqual(first.messageIds);
+        expect(batched.ignored).toEqual(first.ignored);
+        expect(batched.decision?.decision).toEqual(first.decision?.decision);
+      }
+      // Its policy comes from its input, where the bridge put it.
+      expect(recoverCorrelation(load('timeout-partial-decision', folder), dir).recordedPolicy).toMatchObject({
+        version: 'fixture-1',
+        timeout_ms: 1_500,
+        min_agents_threshold: 1,
+      });
+      for (const name of ['spread-fan-in', 'single-signals']) {
+        expect(recoverCorrelation(load(name, folder), name).messageIds).toEqual({ momentum: '1', risk: '2' });
+      }
+    },
+  );
 
   it('leaves out a signal that arrived after the decision (late), as the decision did', () => {
     const history = load('timeout-insufficient-data');
@@ -113,9 +137,12 @@ describe('recoverCorrelation on recorded histories', () => {
     expect(recovered.ignored).toEqual({ duplicates: 0, late: 1, rejected: 0 });
   });
 
-  it("counts a signal for another correlation, or one that is not an agent signal, as rejected", () => {
+  it('counts a signal for another correlation, or one that is not an agent signal, as rejected', () => {
     const history = load('timeout-insufficient-data');
-    const recovered = recoverCorrelation(withEventsBeforeClose(history, [signaled(envelope(risk('someone-else'), '10')), signaled({ hello: 1 })]), 'bad');
+    const recovered = recoverCorrelation(
+      withEventsBeforeClose(history, [signaled(envelope(risk('someone-else'), '10')), signaled({ hello: 1 })]),
+      'bad',
+    );
     expect(recovered.ignored).toEqual({ duplicates: 0, late: 0, rejected: 2 });
   });
 
@@ -123,11 +150,23 @@ describe('recoverCorrelation on recorded histories', () => {
     const corrId = 'fixture-full-fan-in';
     const history = load('full-fan-in');
     const [started, ...rest] = history.events ?? [];
-    const signals: AgentSignalEnvelope[] = [envelope(momentum(corrId, { trend_direction: 'bearish', confidence: 0.3 }), '41'), envelope(risk(corrId), '2')];
-    const input: CorrelationInput = { corr_id: corrId, redrive: { of: { workflow_id: 'corr-x', run_id: 'r1' }, signals } };
-    const attrs = { ...started.workflowExecutionStartedEventAttributes, input: { payloads: [defaultPayloadConverter.toPayload(input)] } };
+    const signals: AgentSignalEnvelope[] = [
+      envelope(momentum(corrId, { trend_direction: 'bearish', confidence: 0.3 }), '41'),
+      envelope(risk(corrId), '2'),
+    ];
+    const input: CorrelationInput = {
+      corr_id: corrId,
+      redrive: { of: { workflow_id: 'corr-x', run_id: 'r1' }, signals },
+    };
+    const attrs = {
+      ...started.workflowExecutionStartedEventAttributes,
+      input: { payloads: [defaultPayloadConverter.toPayload(input)] },
+    };
     // The decision names momentum #1: the re-drive's momentum #41 is not it, so it is refused and #1 is kept.
-    const recovered = recoverCorrelation({ events: [{ ...started, workflowExecutionStartedEventAttributes: attrs }, ...rest] }, 'redrive');
+    const recovered = recoverCorrelation(
+      { events: [{ ...started, workflowExecutionStartedEventAttributes: attrs }, ...rest] },
+      'redrive',
+    );
     expect(recovered.redriveOf).toEqual({ workflow_id: 'corr-x', run_id: 'r1' });
     expect(recovered.messageIds).toEqual({ momentum: '1', risk: '2' });
     expect(recovered.ignored).toEqual({ duplicates: 1, late: 0, rejected: 1 });
@@ -136,15 +175,30 @@ describe('recoverCorrelation on recorded histories', () => {
   it('refuses a history that is not a correlation, or whose decision used a signal it does not carry', () => {
     const history = load('full-fan-in');
     const [started, ...rest] = history.events ?? [];
-    const other = { ...started, workflowExecutionStartedEventAttributes: { ...started.workflowExecutionStartedEventAttributes, workflowType: { name: 'somethingElse' } } };
-    expect(() => recoverCorrelation({ events: [other, ...rest] }, 'other.json')).toThrow(new HistoryError('other.json: not a correlation: workflow type is "somethingElse", not one of "correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5"'));
+    const other = {
+      ...started,
+      workflowExecutionStartedEventAttributes: {
+        ...started.workflowExecutionStartedEventAttributes,
+        workflowType: { name: 'somethingElse' },
+      },
+    };
+    expect(() => recoverCorrelation({ events: [other, ...rest] }, 'other.json')).toThrow(
+      new HistoryError(
+        'other.json: not a correlation: workflow type is "somethingElse", not one of "correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5"',
+      ),
+    );
     const isRiskSignal = (e: (typeof rest)[number]): boolean => {
       const payload = e.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
-      return payload !== undefined && defaultPayloadConverter.fromPayload<AgentSignalEnvelope>(payload).signal.agent_name === 'risk';
+      return (
+        payload !== undefined &&
+        defaultPayloadConverter.fromPayload<AgentSignalEnvelope>(payload).signal.agent_name === 'risk'
+      );
     };
     const withoutRisk = (history.events ?? []).filter((e) => !isRiskSignal(e));
     expect(withoutRisk).toHaveLength((history.events ?? []).length - 1);
-    expect(() => recoverCorrelation({ events: withoutRisk }, 'cut.json')).toThrow("cut.json: the decision used risk's signal (message 2), which is not in the history");
+    expect(() => recoverCorrelation({ events: withoutRisk }, 'cut.json')).toThrow(
+      "cut.json: the decision used risk's signal (message 2), which is not in the history",
+    );
     expect(() => recoverCorrelation({ events: rest }, 'headless.json')).toThrow('not a workflow history');
   });
 
@@ -154,7 +208,10 @@ describe('recoverCorrelation on recorded histories', () => {
     const recovered = recoverCorrelation({ events }, 'failed');
     expect(recovered.outcome).toBe('failed');
     expect(recovered.decision).toBeUndefined();
-    expect(compareCorrelation(recovered, DEFAULT_POLICY)).toMatchObject({ workflow_id: 'corr-fixture-full-fan-in', reason: 'failed: no decision' });
+    expect(compareCorrelation(recovered, DEFAULT_POLICY)).toMatchObject({
+      workflow_id: 'corr-fixture-full-fan-in',
+      reason: 'failed: no decision',
+    });
   });
 });
 
@@ -164,7 +221,12 @@ describe('compareCorrelation', () => {
   it('changes nothing under the policy each correlation was decided with, and says the baseline reproduces', () => {
     for (const name of FIXTURES) {
       const diff = compareCorrelation(recovered[name], recovered[name].recordedPolicy!) as CorrelationDiff;
-      expect(diff).toMatchObject({ action_changed: false, route_changed: false, confidence_shift: 0, baseline: 'reproduced' });
+      expect(diff).toMatchObject({
+        action_changed: false,
+        route_changed: false,
+        confidence_shift: 0,
+        baseline: 'reproduced',
+      });
     }
   });
 
@@ -195,11 +257,21 @@ describe('compareCorrelation', () => {
         policy_version: 'what-if-2',
       });
     }
-    expect(diffs[0]).toMatchObject({ action_changed: true, route_changed: true, old: { route: 'standard', policy_version: 'default-1' } });
+    expect(diffs[0]).toMatchObject({
+      action_changed: true,
+      route_changed: true,
+      old: { route: 'standard', policy_version: 'default-1' },
+    });
   });
 
   it("says when today's rules no longer reproduce the recorded decision under its own policy", () => {
-    const doctored = { ...recovered['full-fan-in'], decision: { ...recovered['full-fan-in'].decision!, decision: { action: 'monitor' as const, confidence: 0.4, reasoning: 'x' } } };
+    const doctored = {
+      ...recovered['full-fan-in'],
+      decision: {
+        ...recovered['full-fan-in'].decision!,
+        decision: { action: 'monitor' as const, confidence: 0.4, reasoning: 'x' },
+      },
+    };
     expect(compareCorrelation(doctored, DEFAULT_POLICY)).toMatchObject({ baseline: 'differs' });
     const { recordedPolicy: _, ...withoutPolicy } = recovered['full-fan-in'];
     expect(compareCorrelation(withoutPolicy, DEFAULT_POLICY)).toMatchObject({ baseline: 'unknown' });
@@ -209,7 +281,14 @@ describe('compareCorrelation', () => {
 describe('summary, table and report', () => {
   const diff = (corrId: string, from: [string, number, string], to: [string, number, string]): CorrelationDiff => {
     const outcome = ([action, confidence, route]: [string, number, string], version: string) =>
-      ({ action, confidence, route, reasoning: 'r', partial_data: false, policy_version: version }) as CorrelationDiff['old'];
+      ({
+        action,
+        confidence,
+        route,
+        reasoning: 'r',
+        partial_data: false,
+        policy_version: version,
+      }) as CorrelationDiff['old'];
     return {
       corr_id: corrId,
       workflow_id: `corr-${corrId}`,
@@ -233,7 +312,11 @@ describe('summary, table and report', () => {
 
   it('counts action and route changes by from → to, and the confidence shift', () => {
     const summary = summarize(diffs, skipped, 'v2');
-    expect(summary).toMatchObject({ correlations: 5, changed: 3, skipped: { total: 1, reasons: { 'failed: no decision': 1 } } });
+    expect(summary).toMatchObject({
+      correlations: 5,
+      changed: 3,
+      skipped: { total: 1, reasons: { 'failed: no decision': 1 } },
+    });
     expect(summary.actions.changed).toBe(3);
     expect(summary.actions.transitions).toEqual([
       { from: 'monitor', to: 'trade', count: 2 },
@@ -242,12 +325,23 @@ describe('summary, table and report', () => {
     expect(summary.actions.before).toEqual({ trade: 2, no_trade: 1, monitor: 2, reduce_size: 0, insufficient_data: 0 });
     expect(summary.actions.after).toEqual({ trade: 4, no_trade: 0, monitor: 1, reduce_size: 0, insufficient_data: 0 });
     expect(summary.routes).toEqual({ changed: 1, transitions: [{ from: 'standard', to: 'crypto_desk', count: 1 }] });
-    expect(summary.confidence).toEqual({ changed: 2, mean_shift: -0.02, mean_abs_shift: 0.06, max_shift: { value: -0.2, corr_id: 'b' } });
+    expect(summary.confidence).toEqual({
+      changed: 2,
+      mean_shift: -0.02,
+      mean_abs_shift: 0.06,
+      max_shift: { value: -0.2, corr_id: 'b' },
+    });
     expect(summary.recorded_policy_versions).toEqual({ v1: 5 });
   });
 
   it('prints the diff table: counts, transitions, before/after, the first changed correlations', () => {
-    const report = buildReport(diffs, skipped, { version: 'v2', file: 'p.json' }, { kind: 'history', paths: ['x'] }, new Date(0));
+    const report = buildReport(
+      diffs,
+      skipped,
+      { version: 'v2', file: 'p.json' },
+      { kind: 'history', paths: ['x'] },
+      new Date(0),
+    );
     expect(report.correlations.map((d) => d.corr_id)).toEqual(['a', 'b', 'c', 'd', 'e']);
     const text = formatReport(report, { show: 2, sourceLine: '1 history file', reportPath: 'out.json' });
     expect(text).toContain('what-if: policy v2 (p.json) against 5 recorded correlation(s)');
@@ -271,11 +365,23 @@ describe('visibility query', () => {
   const now = new Date('2026-11-22T12:00:00Z');
 
   it('defaults to the correlations closed in the last 24 hours', () => {
-    expect(visibilityQuery({}, now)).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-21T12:00:00.000Z"');
+    expect(visibilityQuery({}, now)).toBe(
+      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-21T12:00:00.000Z"',
+    );
   });
 
   it('narrows by time, CorrelationStatus, PolicyVersion and a query of the user', () => {
-    expect(visibilityQuery({ sinceMs: 3_600_000, statuses: ['timed_out', 'completed'], policyVersion: 'v1', query: 'Instrument = "BTC/USD"' }, now)).toBe(
+    expect(
+      visibilityQuery(
+        {
+          sinceMs: 3_600_000,
+          statuses: ['timed_out', 'completed'],
+          policyVersion: 'v1',
+          query: 'Instrument = "BTC/USD"',
+        },
+        now,
+      ),
+    ).toBe(
       'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-22T11:00:00.000Z" AND ' +
         'CorrelationStatus IN ("timed_out", "completed") AND PolicyVersion = "v1" AND (Instrument = "BTC/USD")',
     );
@@ -287,8 +393,12 @@ describe('visibility query', () => {
 
   it('refuses an unknown status and a value it cannot quote', () => {
     expect(parseStatuses('completed, timed_out,completed')).toEqual(['completed', 'timed_out']);
-    expect(() => parseStatuses('done')).toThrow('unknown correlation status "done": expected collecting, deciding, completed, timed_out, failed');
-    expect(() => visibilityQuery({ policyVersion: 'a"b' }, now)).toThrow('policy version "a\\"b": must be non-empty, without " or \\');
+    expect(() => parseStatuses('done')).toThrow(
+      'unknown correlation status "done": expected collecting, deciding, completed, timed_out, failed',
+    );
+    expect(() => visibilityQuery({ policyVersion: 'a"b' }, now)).toThrow(
+      'policy version "a\\"b": must be non-empty, without " or \\',
+    );
   });
 });
 
@@ -296,7 +406,11 @@ describe('orch what-if over history files (no server)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'orch-whatif-'));
   const run = async (args: string[]): Promise<{ out: string; error?: CliError }> => {
     let out = '';
-    const ctx: CommandContext = { out: (text) => (out += `${text}\n`), env: {}, readStdin: () => Promise.resolve(Buffer.alloc(0)) };
+    const ctx: CommandContext = {
+      out: (text) => (out += `${text}\n`),
+      env: {},
+      readStdin: () => Promise.resolve(Buffer.alloc(0)),
+    };
     try {
       await whatIfCommand.run(args, ctx);
       return { out };
@@ -323,25 +437,61 @@ describe('orch what-if over history files (no server)', () => {
     expect(report.correlations).toHaveLength(4);
     expect(report.summary.actions.transitions).toEqual([{ from: 'insufficient_data', to: 'trade', count: 1 }]);
     const changed = report.correlations.find((c: CorrelationDiff) => c.action_changed);
-    expect(changed).toMatchObject({ corr_id: 'fixture-timeout-insufficient-data', old: { action: 'insufficient_data' }, new: { action: 'trade', confidence: 0.656 } });
-    expect(changed.new).toEqual(decide(recoverCorrelation(load('timeout-insufficient-data'), 'x').signals, policySchema.parse({ version: 'lenient', min_agents_threshold: 1 })));
+    expect(changed).toMatchObject({
+      corr_id: 'fixture-timeout-insufficient-data',
+      old: { action: 'insufficient_data' },
+      new: { action: 'trade', confidence: 0.656 },
+    });
+    expect(changed.new).toEqual(
+      decide(
+        recoverCorrelation(load('timeout-insufficient-data'), 'x').signals,
+        policySchema.parse({ version: 'lenient', min_agents_threshold: 1 }),
+      ),
+    );
   });
 
   it('refuses a bad policy naming the field (exit 2), and usage errors', async () => {
-    const bad = await run(['--policy', policyFile({ version: 'x', thresholds: { trade_min_confidence: 2 } }), '--history', HISTORY_FIXTURES_DIR]);
+    const bad = await run([
+      '--policy',
+      policyFile({ version: 'x', thresholds: { trade_min_confidence: 2 } }),
+      '--history',
+      HISTORY_FIXTURES_DIR,
+    ]);
     expect(bad.error?.exitCode).toBe(2);
     expect(bad.error?.message).toMatch(/^invalid policy in .*: thresholds\.trade_min_confidence: Too big/);
-    const mixed = await run(['--policy', policyFile({ version: 'x' }), '--history', HISTORY_FIXTURES_DIR, '--since', '1h']);
-    expect(mixed.error).toMatchObject({ exitCode: 2, message: expect.stringContaining('--history reads exported files; it does not combine with --since') });
+    const mixed = await run([
+      '--policy',
+      policyFile({ version: 'x' }),
+      '--history',
+      HISTORY_FIXTURES_DIR,
+      '--since',
+      '1h',
+    ]);
+    expect(mixed.error).toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('--history reads exported files; it does not combine with --since'),
+    });
     expect((await run(['--history', HISTORY_FIXTURES_DIR])).error?.message).toContain('missing --policy <file>');
-    expect((await run(['--policy', policyFile({ version: 'x' }), '--status', 'done'])).error?.message).toContain('unknown correlation status "done"');
+    expect((await run(['--policy', policyFile({ version: 'x' }), '--status', 'done'])).error?.message).toContain(
+      'unknown correlation status "done"',
+    );
     const notHistory = join(dir, 'not-history.json');
     writeFileSync(notHistory, JSON.stringify({ events: [] }));
-    expect((await run(['--policy', policyFile({ version: 'x' }), '--history', notHistory])).error).toMatchObject({ exitCode: 2, message: expect.stringContaining('not a workflow history') });
+    expect((await run(['--policy', policyFile({ version: 'x' }), '--history', notHistory])).error).toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('not a workflow history'),
+    });
   });
 
   it('skips nothing and changes nothing under the default policy for the default-policy fixtures', async () => {
-    const { out } = await run(['--policy', policyFile({ version: 'default-1' }), '--history', join(HISTORY_FIXTURES_DIR, 'full-fan-in.json'), '--json-out', join(dir, 'r2.json')]);
+    const { out } = await run([
+      '--policy',
+      policyFile({ version: 'default-1' }),
+      '--history',
+      join(HISTORY_FIXTURES_DIR, 'full-fan-in.json'),
+      '--json-out',
+      join(dir, 'r2.json'),
+    ]);
     expect(out).toContain('actions     0 of 1 change (0.0%)');
     expect(out).toContain('no correlation changes action or route under this policy');
     expect(isSkipped(JSON.parse(readFileSync(join(dir, 'r2.json'), 'utf8')).correlations[0])).toBe(false);

@@ -16,11 +16,18 @@ import { uniqueCorrId } from './support/signals';
 const servers = useDevServerAndNats();
 const logDir = mkdtempSync(join(tmpdir(), 'orch-health-'));
 
-
 it('serves /livez, /readyz and /metrics with the SDK’s and the orchestrator’s metrics', async () => {
   const port = await getFreePort();
   const taskQueue = uniqueCorrId('tq');
-  const worker = workerProcess({ TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue, ORCH_HTTP_PORT: String(port) }, join(logDir, 'metrics.log'));
+  const worker = workerProcess(
+    {
+      TEMPORAL_ADDRESS: servers.temporal.address,
+      NATS_URL: servers.nats.server.url,
+      ORCH_TASK_QUEUE: taskQueue,
+      ORCH_HTTP_PORT: String(port),
+    },
+    join(logDir, 'metrics.log'),
+  );
   await worker.start();
   const base = `http://127.0.0.1:${port}`;
   try {
@@ -57,7 +64,12 @@ it('lets an activity that is running when SIGTERM arrives finish before exiting'
   const taskQueue = uniqueCorrId('tq');
   const logFile = join(logDir, 'sigterm.log');
   const worker = workerProcess(
-    { TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue, ORCH_LOG_LEVEL: 'debug' },
+    {
+      TEMPORAL_ADDRESS: servers.temporal.address,
+      NATS_URL: servers.nats.server.url,
+      ORCH_TASK_QUEUE: taskQueue,
+      ORCH_LOG_LEVEL: 'debug',
+    },
     logFile,
   );
   await worker.start();
@@ -66,7 +78,9 @@ it('lets an activity that is running when SIGTERM arrives finish before exiting'
   const corrId = uniqueCorrId('inflight');
   const handle = await startDemoCorrelation(servers.client, taskQueue, corrId);
   // A local activity is not listed among the workflow's pending activities; its own log says it runs.
-  await waitFor('publishDecision to be running', async () => (readFileSync(logFile, 'utf8').includes('"publishing decision"') ? true : undefined));
+  await waitFor('publishDecision to be running', async () =>
+    readFileSync(logFile, 'utf8').includes('"publishing decision"') ? true : undefined,
+  );
 
   process.kill(worker.pid!, 'SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -74,14 +88,20 @@ it('lets an activity that is running when SIGTERM arrives finish before exiting'
   process.kill(servers.nats.server.pid!, 'SIGCONT');
 
   expect(await worker.exited).toBe(0);
-  const messages = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+  const messages = readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { msg: string }).msg);
   expect(messages.indexOf('decision published')).toBeGreaterThan(-1);
   expect(messages.indexOf('decision published')).toBeLessThan(messages.indexOf('worker stopped'));
   const [stored, ...extra] = await storedDecisions(servers.nats.jsm, corrId);
   expect(extra).toEqual([]);
 
   // The workflow records the activity's result once a worker polls again, as a replacement pod would.
-  const successor = workerProcess({ TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue }, join(logDir, 'successor.log'));
+  const successor = workerProcess(
+    { TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_TASK_QUEUE: taskQueue },
+    join(logDir, 'successor.log'),
+  );
   await successor.start();
   try {
     expect(await handle.result()).toEqual(stored.decision);

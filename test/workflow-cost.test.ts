@@ -3,7 +3,15 @@
  * workflow tasks, history events and activations (how many times the worker ran its code). These
  * are the counts behind docs/BENCHMARKS.md; speed itself is the benchmark's to measure.
  */
-import { WORKFLOW_TYPE, WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE_V3, agentSignal, agentSignals, workflowIdFor } from '../src/shared/correlation-api';
+import {
+  WORKFLOW_TYPE,
+  WORKFLOW_TYPE_V1,
+  WORKFLOW_TYPE_V2,
+  WORKFLOW_TYPE_V3,
+  agentSignal,
+  agentSignals,
+  workflowIdFor,
+} from '../src/shared/correlation-api';
 import { correlationSignalWithStart, correlationStart } from '../src/shared/correlation-start';
 import { DEFAULT_POLICY, DEFAULT_STREAMS } from '../src/config';
 import { declareDecisionsStream } from '../src/nats/streams';
@@ -25,7 +33,12 @@ const taskQueue = uniqueCorrId('cost');
 
 beforeAll(async () => {
   const sinks: InjectedSinks<ActivationSinks> = {
-    activations: { count: { fn: (_info, runId) => void activations.set(runId, (activations.get(runId) ?? 0) + 1), callDuringReplay: false } },
+    activations: {
+      count: {
+        fn: (_info, runId) => void activations.set(runId, (activations.get(runId) ?? 0) + 1),
+        callDuringReplay: false,
+      },
+    },
   };
   const connection = await NativeConnection.connect({ address: servers.temporal.address });
   // A client on the worker's connection, as the bridge in the worker's process has: it can start eagerly.
@@ -34,7 +47,12 @@ beforeAll(async () => {
     connection,
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ policy: DEFAULT_POLICY, js: servers.nats.js, jsm: servers.nats.jsm, decisions: declareDecisionsStream(DEFAULT_STREAMS) }),
+    activities: createActivities({
+      policy: DEFAULT_POLICY,
+      js: servers.nats.js,
+      jsm: servers.nats.jsm,
+      decisions: declareDecisionsStream(DEFAULT_STREAMS),
+    }),
     interceptors: { workflowModules: [require.resolve('./support/count-activations')] },
     sinks,
   });
@@ -55,48 +73,82 @@ async function costOf(handle: WorkflowHandle) {
 
 /** Waits until the first workflow task has completed, so the next signal comes in a task of its own. Reads history: a query would be an activation too. */
 async function firstTaskDone(handle: WorkflowHandle): Promise<void> {
-  while (!(await handle.fetchHistory()).events?.some((e) => e.workflowTaskCompletedEventAttributes)) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!(await handle.fetchHistory()).events?.some((e) => e.workflowTaskCompletedEventAttributes))
+    await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 describe('what a complete correlation costs', () => {
   it('its agents together, started eagerly by the bridge in the worker process: 1 workflow task, handed back with the start, 7 events, 2 activations', async () => {
     const corrId = uniqueCorrId('together');
-    const handle = await eagerClient.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))], true));
+    const handle = await eagerClient.workflow.start(
+      WORKFLOW_TYPE,
+      correlationStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))], true),
+    );
     expect(handle.eagerlyStarted).toBe(true);
     expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 7, activations: 2 });
   });
 
   it('its agents together, started by a bridge of its own through the task queue: the same 7 events', async () => {
     const corrId = uniqueCorrId('together-queued');
-    const handle = await servers.client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))], false));
+    const handle = await servers.client.workflow.start(
+      WORKFLOW_TYPE,
+      correlationStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))], false),
+    );
     expect(handle.eagerlyStarted).toBe(false);
     expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 7, activations: 2 });
   });
 
   it('its risk agent not waited for (breaker open) or its risk signal decisive: the same 1 workflow task, 7 events, 2 activations', async () => {
     const degraded = uniqueCorrId('degraded');
-    const degradedRun = await eagerClient.workflow.start(WORKFLOW_TYPE, correlationStart(degraded, DEFAULT_POLICY, taskQueue, [envelope(momentum(degraded))], true, ['risk']));
+    const degradedRun = await eagerClient.workflow.start(
+      WORKFLOW_TYPE,
+      correlationStart(degraded, DEFAULT_POLICY, taskQueue, [envelope(momentum(degraded))], true, ['risk']),
+    );
     expect(await costOf(degradedRun)).toEqual({ workflowTasks: 1, events: 7, activations: 2 });
     const decisive = uniqueCorrId('decisive');
-    const decisiveRun = await eagerClient.workflow.start(WORKFLOW_TYPE, correlationStart(decisive, DEFAULT_POLICY, taskQueue, [envelope(risk(decisive, { risk_level: 'blocked' }))], true));
+    const decisiveRun = await eagerClient.workflow.start(
+      WORKFLOW_TYPE,
+      correlationStart(
+        decisive,
+        DEFAULT_POLICY,
+        taskQueue,
+        [envelope(risk(decisive, { risk_level: 'blocked' }))],
+        true,
+      ),
+    );
     expect(await costOf(decisiveRun)).toEqual({ workflowTasks: 1, events: 7, activations: 2 });
   });
 
   it('in the third shape, started by signal-with-start: 1 workflow task, 8 events, 2 activations', async () => {
     const corrId = uniqueCorrId('third-shape');
-    const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE_V3, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))]));
+    const handle = await servers.client.workflow.signalWithStart(
+      WORKFLOW_TYPE_V3,
+      correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [
+        envelope(momentum(corrId)),
+        envelope(risk(corrId)),
+      ]),
+    );
     expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 8, activations: 2 });
   });
 
   it('in the second shape, which decides in two steps: 1 workflow task, 9 events, 3 activations', async () => {
     const corrId = uniqueCorrId('second-shape');
-    const handle = await servers.client.workflow.signalWithStart(WORKFLOW_TYPE_V2, correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId)), envelope(risk(corrId))]));
+    const handle = await servers.client.workflow.signalWithStart(
+      WORKFLOW_TYPE_V2,
+      correlationSignalWithStart(corrId, DEFAULT_POLICY, taskQueue, [
+        envelope(momentum(corrId)),
+        envelope(risk(corrId)),
+      ]),
+    );
     expect(await costOf(handle)).toEqual({ workflowTasks: 1, events: 9, activations: 3 });
   });
 
   it('its agents apart: 2 workflow tasks, 13 events, 3 activations', async () => {
     const corrId = uniqueCorrId('apart');
-    const handle = await eagerClient.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId))], true));
+    const handle = await eagerClient.workflow.start(
+      WORKFLOW_TYPE,
+      correlationStart(corrId, DEFAULT_POLICY, taskQueue, [envelope(momentum(corrId))], true),
+    );
     await firstTaskDone(handle);
     await handle.signal(agentSignals, [envelope(risk(corrId))]);
     expect(await costOf(handle)).toEqual({ workflowTasks: 2, events: 13, activations: 3 });

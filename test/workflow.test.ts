@@ -22,7 +22,11 @@ import {
   WORKFLOW_TYPE_V4,
   workflowIdFor,
 } from '../src/shared/correlation-api';
-import { correlationSignalWithStart, correlationStart, type CorrelationWorkflow } from '../src/shared/correlation-start';
+import {
+  correlationSignalWithStart,
+  correlationStart,
+  type CorrelationWorkflow,
+} from '../src/shared/correlation-start';
 import { SEARCH_ATTRIBUTES as SA } from '../src/shared/search-attributes';
 import { storedDecisions } from './support/decisions';
 import { historyShape } from './support/history-shape';
@@ -49,10 +53,23 @@ type Handle = WorkflowHandle<CorrelationWorkflow>;
  * (not eagerly: this client is not on the worker's connection), an earlier shape by
  * signal-with-start, as the bridges of its time did.
  */
-function startCorrelation(taskQueue: string, batch: AgentSignalEnvelope[], policy: PolicyInput = DEFAULT_POLICY, workflowType = WORKFLOW_TYPE, degraded: string[] = []): Promise<Handle> {
+function startCorrelation(
+  taskQueue: string,
+  batch: AgentSignalEnvelope[],
+  policy: PolicyInput = DEFAULT_POLICY,
+  workflowType = WORKFLOW_TYPE,
+  degraded: string[] = [],
+): Promise<Handle> {
   const [corrId, validPolicy] = [batch[0].signal.corr_id, policySchema.parse(policy)];
-  if (workflowType === WORKFLOW_TYPE) return env.client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, validPolicy, taskQueue, batch, false, degraded));
-  return env.client.workflow.signalWithStart(workflowType, correlationSignalWithStart(corrId, validPolicy, taskQueue, batch));
+  if (workflowType === WORKFLOW_TYPE)
+    return env.client.workflow.start(
+      WORKFLOW_TYPE,
+      correlationStart(corrId, validPolicy, taskQueue, batch, false, degraded),
+    );
+  return env.client.workflow.signalWithStart(
+    workflowType,
+    correlationSignalWithStart(corrId, validPolicy, taskQueue, batch),
+  );
 }
 
 /** Queries the state until `ready` holds: a query sees the workflow between its tasks. */
@@ -85,17 +102,26 @@ async function withWorker<T>(body: (taskQueue: string) => Promise<T>): Promise<T
 async function expectAdoption(workflowType: string): Promise<void> {
   const corrId = uniqueCorrId('adopt');
   const policy = { version: 'adopt-1', timeout_ms: 1_000 };
-  const earlier = await withWorker(async (tq) => (await startCorrelation(tq, [envelope(risk(corrId), '2')], policy, workflowType)).result());
+  const earlier = await withWorker(async (tq) =>
+    (await startCorrelation(tq, [envelope(risk(corrId), '2')], policy, workflowType)).result(),
+  );
   const { decision, state } = await withWorker(async (tq) => {
     const handle = await env.client.workflow.signalWithStart(workflowType, {
-      ...correlationSignalWithStart(corrId, policySchema.parse(policy), tq, [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')]),
+      ...correlationSignalWithStart(corrId, policySchema.parse(policy), tq, [
+        envelope(momentum(corrId), '1'),
+        envelope(risk(corrId), '2'),
+      ]),
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     });
     const decision = await handle.result();
     return { decision, state: await handle.query(stateQuery) };
   });
   expect(decision).toEqual(earlier);
-  expect(state).toMatchObject({ status: 'timed_out', late_count: 1, late_signals: [{ agent_name: 'momentum', message_id: '1' }] });
+  expect(state).toMatchObject({
+    status: 'timed_out',
+    late_count: 1,
+    late_signals: [{ agent_name: 'momentum', message_id: '1' }],
+  });
   expect(Object.keys(state.signals)).toEqual(['risk']);
   expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision: earlier }]);
 }
@@ -104,7 +130,10 @@ describe('correlationWorkflowV5 (the current shape)', () => {
   it('decides the batch of momentum and risk it was started with in one workflow task of seven events, with no timer', async () => {
     const corrId = uniqueCorrId('fanin');
     const { decision, shape } = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, [envelope(momentum(corrId, undefined, { agent_version: '1.2.1' }), '1'), envelope(risk(corrId), '2')]);
+      const handle = await startCorrelation(tq, [
+        envelope(momentum(corrId, undefined, { agent_version: '1.2.1' }), '1'),
+        envelope(risk(corrId), '2'),
+      ]);
       const decision = await handle.result();
       return { decision, shape: historyShape(await handle.fetchHistory()) };
     });
@@ -146,9 +175,15 @@ describe('correlationWorkflowV5 (the current shape)', () => {
     const taskQueue = uniqueCorrId('tq');
     // Started and signalled before any worker polls: its first task sees both.
     const handle = await startCorrelation(taskQueue, [envelope(momentum(corrId, { confidence: 0.9 }), '1')]);
-    await handle.signal(agentSignals, [envelope(momentum(corrId, { confidence: 0.1 }), '2'), envelope(risk(corrId), '3')]);
+    await handle.signal(agentSignals, [
+      envelope(momentum(corrId, { confidence: 0.1 }), '2'),
+      envelope(risk(corrId), '3'),
+    ]);
     const worker = await createTestWorker(env, nats, taskQueue);
-    const { decision, state } = await worker.runUntil(async () => ({ decision: await handle.result(), state: await handle.query(stateQuery) }));
+    const { decision, state } = await worker.runUntil(async () => ({
+      decision: await handle.result(),
+      state: await handle.query(stateQuery),
+    }));
     expect(decision.provenance.map((p) => [p.agent, p.message_id])).toEqual([
       ['momentum', '1'],
       ['risk', '3'],
@@ -173,7 +208,9 @@ describe('correlationWorkflowV5 (the current shape)', () => {
   it('tells the Temporal UI what it is from its start: search attributes, memo, and the live state of the wait', async () => {
     const corrId = uniqueCorrId('visible');
     const { atStart, whileWaiting, description } = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, [envelope(momentum(corrId, undefined, { source_signal: { instrument: 'BTC/USD' } }), '1')]);
+      const handle = await startCorrelation(tq, [
+        envelope(momentum(corrId, undefined, { source_signal: { instrument: 'BTC/USD' } }), '1'),
+      ]);
       await queryUntil(handle, (s) => 'momentum' in s.signals);
       const atStart = await handle.describe();
       const whileWaiting = await currentDetails(handle);
@@ -200,7 +237,16 @@ describe('correlationWorkflowV5 (the current shape)', () => {
       policy: attributes.get(SA.policyVersion),
       partial: attributes.get(SA.partialData),
       missing: attributes.get(SA.missingAgents),
-    }).toEqual({ id: corrId, status: 'completed', action: 'trade', route: 'standard', instrument: 'BTC/USD', policy: 'default-1', partial: false, missing: [] });
+    }).toEqual({
+      id: corrId,
+      status: 'completed',
+      action: 'trade',
+      route: 'standard',
+      instrument: 'BTC/USD',
+      policy: 'default-1',
+      partial: false,
+      missing: [],
+    });
     expect(await description.memo).toEqual({
       summary: `Correlation ${corrId}: waits for momentum, risk for up to 5m after its first signal (policy default-1), then decides`,
       expected_agents: ['momentum', 'risk'],
@@ -236,7 +282,11 @@ describe('correlationWorkflowV5 (the current shape)', () => {
   it('decides on partial data at the timeout when min_agents_threshold is 1', async () => {
     const corrId = uniqueCorrId('partial');
     const decision = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, [envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }))], { version: 'lenient-1', min_agents_threshold: 1 });
+      const handle = await startCorrelation(
+        tq,
+        [envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }))],
+        { version: 'lenient-1', min_agents_threshold: 1 },
+      );
       return handle.result();
     });
     // Momentum 0.9 alone, less the 20 % partial-data penalty: 0.72, above trade_min_confidence 0.55.
@@ -254,7 +304,10 @@ describe('correlationWorkflowV5 (the current shape)', () => {
     const { decision, state } = await withWorker(async (tq) => {
       const first = envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '10');
       const handle = await startCorrelation(tq, [first, first]);
-      await handle.signal(agentSignals, [envelope(momentum(corrId, { trend_direction: 'bearish', confidence: 0.1 }), '11'), envelope(risk(corrId, { risk_level: 'low' }), '12')]);
+      await handle.signal(agentSignals, [
+        envelope(momentum(corrId, { trend_direction: 'bearish', confidence: 0.1 }), '11'),
+        envelope(risk(corrId, { risk_level: 'low' }), '12'),
+      ]);
       const decision = await handle.result();
       return { decision, state: await handle.query(stateQuery) };
     });
@@ -299,15 +352,30 @@ describe('correlationWorkflowV5 (the current shape)', () => {
 
   it('waits for all three agents of a three-agent policy', async () => {
     const corrId = uniqueCorrId('three');
-    const policy = { version: 'three-1', expected_agents: ['momentum', 'risk', 'sentiment'], weights: { momentum: 1, risk: 1, sentiment: 1 } };
+    const policy = {
+      version: 'three-1',
+      expected_agents: ['momentum', 'risk', 'sentiment'],
+      weights: { momentum: 1, risk: 1, sentiment: 1 },
+    };
     const decision = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, [envelope(momentum(corrId, { confidence: 0.9 })), envelope(risk(corrId, { overall_score: 0.1 }))], policy);
+      const handle = await startCorrelation(
+        tq,
+        [envelope(momentum(corrId, { confidence: 0.9 })), envelope(risk(corrId, { overall_score: 0.1 }))],
+        policy,
+      );
       const state = await queryUntil(handle, (s) => 'risk' in s.signals);
-      expect(state).toMatchObject({ status: 'collecting', metadata: { expected_agents: ['momentum', 'risk', 'sentiment'] } });
+      expect(state).toMatchObject({
+        status: 'collecting',
+        metadata: { expected_agents: ['momentum', 'risk', 'sentiment'] },
+      });
       await handle.signal(agentSignals, [envelope(signal('sentiment', corrId, { confidence: 0.6 }))]);
       return handle.result();
     });
-    expect(decision).toMatchObject({ contributing_agents: ['momentum', 'risk', 'sentiment'], partial_data: false, policy_version: 'three-1' });
+    expect(decision).toMatchObject({
+      contributing_agents: ['momentum', 'risk', 'sentiment'],
+      partial_data: false,
+      policy_version: 'three-1',
+    });
     expect(decision.decision.confidence).toBeCloseTo((0.9 + 0.9 + 0.6) / 3, 4);
   });
 
@@ -328,17 +396,25 @@ describe('correlationWorkflowV5 (the current shape)', () => {
     const corrId = uniqueCorrId('signal-limit');
     const policy = { version: 'limit-1', max_signals: 5, timeout_ms: 10 * 60_000 };
     const { decision, state, events } = await withWorker(async (tq) => {
-      const loop = (from: number, count: number) => Array.from({ length: count }, (_, i) => envelope(momentum(corrId), String(from + i)));
+      const loop = (from: number, count: number) =>
+        Array.from({ length: count }, (_, i) => envelope(momentum(corrId), String(from + i)));
       const handle = await startCorrelation(tq, loop(1, 3), policy);
       await queryUntil(handle, (s) => s.duplicates === 2);
       // The fifth message reaches the limit: the correlation stops waiting for risk.
       await handle.signal(agentSignals, loop(4, 4));
       const decision = await handle.result();
-      return { decision, state: await handle.query(stateQuery), events: (await handle.fetchHistory()).events?.length ?? 0 };
+      return {
+        decision,
+        state: await handle.query(stateQuery),
+        events: (await handle.fetchHistory()).events?.length ?? 0,
+      };
     });
     expect(decision).toMatchObject({
       missing_agents: ['risk'],
-      decided_early: { rule: 'signal_limit', detail: "took 5 messages, the policy's max_signals; the rest were rejected" },
+      decided_early: {
+        rule: 'signal_limit',
+        detail: "took 5 messages, the policy's max_signals; the rest were rejected",
+      },
       decision: { action: 'insufficient_data' },
     });
     expect(state).toMatchObject({ status: 'completed', duplicates: 4, rejected_count: 2 });
@@ -368,25 +444,42 @@ describe('correlationWorkflowV5 (the current shape)', () => {
       const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
         workflowId,
         taskQueue: tq,
-        args: [{ corr_id: corrId, policy: DEFAULT_POLICY, redrive: { of, signals: [envelope(momentum(corrId, { confidence: 0.9 }), '7')] } }],
+        args: [
+          {
+            corr_id: corrId,
+            policy: DEFAULT_POLICY,
+            redrive: { of, signals: [envelope(momentum(corrId, { confidence: 0.9 }), '7')] },
+          },
+        ],
       });
       const decision = await handle.result();
       return { decision, shape: historyShape(await handle.fetchHistory()) };
     });
     // Only momentum was recorded: it decides on that at once, with no partial-data timer.
     expect(shape.events).not.toContain('TimerStarted');
-    expect(decision).toMatchObject({ decision: { action: 'insufficient_data' }, redrive_of: of, provenance: [{ agent: 'momentum', message_id: '7' }] });
+    expect(decision).toMatchObject({
+      decision: { action: 'insufficient_data' },
+      redrive_of: of,
+      provenance: [{ agent: 'momentum', message_id: '7' }],
+    });
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: `${corrId}:${workflowId}`, decision }]);
   });
 
   it('fails, naming what is missing, when started without a policy', async () => {
     const corrId = uniqueCorrId('nopolicy');
     const failure = await withWorker(async (tq) => {
-      const handle = await env.client.workflow.start(WORKFLOW_TYPE, { workflowId: workflowIdFor(corrId), taskQueue: tq, args: [{ corr_id: corrId }] });
+      const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
+        workflowId: workflowIdFor(corrId),
+        taskQueue: tq,
+        args: [{ corr_id: corrId }],
+      });
       return handle.result().catch((error: unknown) => error);
     });
     expect(failure).toBeInstanceOf(WorkflowFailedError);
-    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('a validated policy (version, expected_agents, timeout_ms)') });
+    expect((failure as WorkflowFailedError).cause).toMatchObject({
+      type: 'InvalidInput',
+      message: expect.stringContaining('a validated policy (version, expected_agents, timeout_ms)'),
+    });
   });
 });
 
@@ -407,15 +500,22 @@ async function decideWith(batch: AgentSignalEnvelope[], policy: PolicyInput, deg
 }
 
 describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive signals, open breakers', () => {
-  it("stops waiting for an agent at its own deadline, well before the shared timeout", async () => {
+  it('stops waiting for an agent at its own deadline, well before the shared timeout', async () => {
     const corrId = uniqueCorrId('deadline');
-    const { decision, tookMs, state } = await decideWith([envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '1')], {
-      version: 'deadline-1',
-      timeout_ms: 5 * 60_000,
-      min_agents_threshold: 1,
-      agents: { risk: { deadline_ms: 30_000 } },
+    const { decision, tookMs, state } = await decideWith(
+      [envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '1')],
+      {
+        version: 'deadline-1',
+        timeout_ms: 5 * 60_000,
+        min_agents_threshold: 1,
+        agents: { risk: { deadline_ms: 30_000 } },
+      },
+    );
+    expect(decision).toMatchObject({
+      decision: { action: 'trade', confidence: 0.72 },
+      missing_agents: ['risk'],
+      partial_data: true,
     });
-    expect(decision).toMatchObject({ decision: { action: 'trade', confidence: 0.72 }, missing_agents: ['risk'], partial_data: true });
     expect(decision.decided_early).toBeUndefined();
     expect(state.status).toBe('timed_out');
     // Workflow time: risk's 30 s, not the 5-minute timeout.
@@ -425,7 +525,13 @@ describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive 
 
   it('waits for each agent until its own deadline: a later deadline still waits after an earlier one passed', async () => {
     const corrId = uniqueCorrId('deadlines');
-    const policy = { version: 'deadlines-1', expected_agents: ['momentum', 'risk', 'sentiment'], timeout_ms: 5 * 60_000, min_agents_threshold: 1, agents: { risk: { deadline_ms: 10_000 }, sentiment: { deadline_ms: 40_000 } } };
+    const policy = {
+      version: 'deadlines-1',
+      expected_agents: ['momentum', 'risk', 'sentiment'],
+      timeout_ms: 5 * 60_000,
+      min_agents_threshold: 1,
+      agents: { risk: { deadline_ms: 10_000 }, sentiment: { deadline_ms: 40_000 } },
+    };
     const { decision, tookMs, shape } = await decideWith([envelope(momentum(corrId), '1')], policy);
     expect(decision.missing_agents).toEqual(['risk', 'sentiment']);
     expect(tookMs).toBeGreaterThanOrEqual(40_000);
@@ -436,13 +542,21 @@ describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive 
 
   it('decides without an optional agent at its deadline, as a full decision', async () => {
     const corrId = uniqueCorrId('optional');
-    const { decision, tookMs, state } = await decideWith([envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '1')], {
-      version: 'optional-1',
-      timeout_ms: 5 * 60_000,
-      agents: { risk: { deadline_ms: 10_000, optional: true } },
-    });
+    const { decision, tookMs, state } = await decideWith(
+      [envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '1')],
+      {
+        version: 'optional-1',
+        timeout_ms: 5 * 60_000,
+        agents: { risk: { deadline_ms: 10_000, optional: true } },
+      },
+    );
     // No partial-data penalty: 0.9 stays 0.9; risk is listed as missing all the same.
-    expect(decision).toMatchObject({ decision: { action: 'trade', confidence: 0.9 }, missing_agents: ['risk'], partial_data: false, contributing_agents: ['momentum'] });
+    expect(decision).toMatchObject({
+      decision: { action: 'trade', confidence: 0.9 },
+      missing_agents: ['risk'],
+      partial_data: false,
+      contributing_agents: ['momentum'],
+    });
     expect(state.status).toBe('timed_out');
     expect(tookMs).toBeGreaterThanOrEqual(10_000);
     expect(tookMs).toBeLessThan(60_000);
@@ -450,7 +564,10 @@ describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive 
 
   it('decides at once on a decisive signal (risk blocked, by default), without waiting for momentum and with no timer', async () => {
     const corrId = uniqueCorrId('decisive');
-    const { decision, shape, state } = await decideWith([envelope(risk(corrId, { risk_level: 'blocked', overall_score: 0.95 }), '1')], DEFAULT_POLICY);
+    const { decision, shape, state } = await decideWith(
+      [envelope(risk(corrId, { risk_level: 'blocked', overall_score: 0.95 }), '1')],
+      DEFAULT_POLICY,
+    );
     expect(decision).toMatchObject({
       decision: { action: 'no_trade', reasoning: 'risk_blocked' },
       missing_agents: ['momentum'],
@@ -465,7 +582,11 @@ describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive 
 
   it('stops waiting when a decisive signal comes later, and a signal after the decision is late', async () => {
     const corrId = uniqueCorrId('decisive-later');
-    const policy = { version: 'decisive-sentiment-1', expected_agents: ['momentum', 'risk', 'sentiment'], decisive_signals: [{ name: 'risk_blocked', agent: 'risk', when: { risk_level: ['blocked' as const] } }] };
+    const policy = {
+      version: 'decisive-sentiment-1',
+      expected_agents: ['momentum', 'risk', 'sentiment'],
+      decisive_signals: [{ name: 'risk_blocked', agent: 'risk', when: { risk_level: ['blocked' as const] } }],
+    };
     const { decision, state } = await withWorker(async (tq) => {
       const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1')], policy);
       await queryUntil(handle, (s) => 'momentum' in s.signals);
@@ -473,13 +594,20 @@ describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive 
       const decision = await handle.result();
       return { decision, state: await handle.query(stateQuery) };
     });
-    expect(decision).toMatchObject({ decision: { action: 'no_trade', reasoning: 'risk_blocked' }, missing_agents: ['sentiment'], decided_early: { rule: 'decisive_signal' } });
+    expect(decision).toMatchObject({
+      decision: { action: 'no_trade', reasoning: 'risk_blocked' },
+      missing_agents: ['sentiment'],
+      decided_early: { rule: 'decisive_signal' },
+    });
     expect(state.status).toBe('completed');
   });
 
   it('is not decisive when the signal does not match: risk high still waits for momentum', async () => {
     const corrId = uniqueCorrId('not-decisive');
-    const { decision, tookMs } = await decideWith([envelope(risk(corrId, { risk_level: 'high', overall_score: 0.85 }), '1')], { version: 'short-1', timeout_ms: 20_000 });
+    const { decision, tookMs } = await decideWith(
+      [envelope(risk(corrId, { risk_level: 'high', overall_score: 0.85 }), '1')],
+      { version: 'short-1', timeout_ms: 20_000 },
+    );
     expect(decision).toMatchObject({ decision: { action: 'insufficient_data' }, missing_agents: ['momentum'] });
     expect(decision.decided_early).toBeUndefined();
     expect(tookMs).toBeGreaterThanOrEqual(20_000);
@@ -487,9 +615,18 @@ describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive 
 
   it('does not wait for an agent whose breaker was open at its start: decides at once, partial, naming it degraded', async () => {
     const corrId = uniqueCorrId('degraded');
-    const { decision, shape, state, memo } = await decideWith([envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '1')], DEFAULT_POLICY, ['risk']);
+    const { decision, shape, state, memo } = await decideWith(
+      [envelope(momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }), '1')],
+      DEFAULT_POLICY,
+      ['risk'],
+    );
     // The default threshold (both agents) counts only the agents it waited for: momentum alone decides.
-    expect(decision).toMatchObject({ decision: { action: 'trade', confidence: 0.72 }, missing_agents: ['risk'], degraded_agents: ['risk'], partial_data: true });
+    expect(decision).toMatchObject({
+      decision: { action: 'trade', confidence: 0.72 },
+      missing_agents: ['risk'],
+      degraded_agents: ['risk'],
+      partial_data: true,
+    });
     expect(decision.decided_early).toBeUndefined();
     expect(state.status).toBe('completed');
     expect(shape.events).not.toContain('TimerStarted');
@@ -499,7 +636,11 @@ describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive 
 
   it('names no agent degraded when the agent whose breaker was open reported anyway', async () => {
     const corrId = uniqueCorrId('degraded-came');
-    const { decision } = await decideWith([envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')], DEFAULT_POLICY, ['risk']);
+    const { decision } = await decideWith(
+      [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')],
+      DEFAULT_POLICY,
+      ['risk'],
+    );
     expect(decision).toMatchObject({ missing_agents: [], partial_data: false });
     expect(decision.degraded_agents).toBeUndefined();
   });
@@ -509,7 +650,16 @@ describe('correlationWorkflowV4 (eager start, every agent until the shared timeo
   it('decides the batch it was started with in one workflow task of seven events, and ignores decisive signals', async () => {
     const corrId = uniqueCorrId('v4');
     const { decision, shape } = await withWorker(async (tq) => {
-      const handle = await env.client.workflow.start(WORKFLOW_TYPE_V4, correlationStart(corrId, policySchema.parse({ version: 'v4-1', timeout_ms: 10_000 }), tq, [envelope(risk(corrId, { risk_level: 'blocked' }), '1')], false));
+      const handle = await env.client.workflow.start(
+        WORKFLOW_TYPE_V4,
+        correlationStart(
+          corrId,
+          policySchema.parse({ version: 'v4-1', timeout_ms: 10_000 }),
+          tq,
+          [envelope(risk(corrId, { risk_level: 'blocked' }), '1')],
+          false,
+        ),
+      );
       const decision = await handle.result();
       return { decision, shape: historyShape(await handle.fetchHistory()) };
     });
@@ -524,7 +674,12 @@ describe('correlationWorkflowV3 (started by signal-with-start, as the bridges be
   it('decides the batch signal it was started with in one workflow task of eight events', async () => {
     const corrId = uniqueCorrId('v3');
     const { decision, shape } = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')], DEFAULT_POLICY, WORKFLOW_TYPE_V3);
+      const handle = await startCorrelation(
+        tq,
+        [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')],
+        DEFAULT_POLICY,
+        WORKFLOW_TYPE_V3,
+      );
       return { decision: await handle.result(), shape: historyShape(await handle.fetchHistory()) };
     });
     expect(decision).toMatchObject({ contributing_agents: ['momentum', 'risk'], missing_agents: [] });
@@ -557,10 +712,20 @@ describe('correlationWorkflowV2 (the batched shape that decides in two steps)', 
   it('decides a batch as before: one workflow task of nine events, scoring and publishing apart', async () => {
     const corrId = uniqueCorrId('v2');
     const { decision, shape } = await withWorker(async (tq) => {
-      const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')], DEFAULT_POLICY, WORKFLOW_TYPE_V2);
+      const handle = await startCorrelation(
+        tq,
+        [envelope(momentum(corrId), '1'), envelope(risk(corrId), '2')],
+        DEFAULT_POLICY,
+        WORKFLOW_TYPE_V2,
+      );
       return { decision: await handle.result(), shape: historyShape(await handle.fetchHistory()) };
     });
-    expect(decision).toMatchObject({ corr_id: corrId, decision: { action: 'trade' }, route: 'standard', missing_agents: [] });
+    expect(decision).toMatchObject({
+      corr_id: corrId,
+      decision: { action: 'trade' },
+      route: 'standard',
+      missing_agents: [],
+    });
     expect(shape).toMatchObject({ workflowTasks: 1, localActivities: ['scoreAndRoute', 'publishDecision'] });
     expect(shape.events).toHaveLength(9);
     expect(await storedDecisions(nats.jsm, corrId)).toEqual([{ msgId: corrId, decision }]);
@@ -585,7 +750,11 @@ describe('correlationWorkflow (the first shape)', () => {
       await handle.signal(agentSignals, [envelope(risk(corrId), '2'), envelope(risk(corrId), '3')]);
       return handle.result();
     });
-    expect(decision).toMatchObject({ decision: { action: 'trade' }, missing_agents: [], provenance: [{ message_id: '1' }, { message_id: '2' }] });
+    expect(decision).toMatchObject({
+      decision: { action: 'trade' },
+      missing_agents: [],
+      provenance: [{ message_id: '1' }, { message_id: '2' }],
+    });
   });
 
   it('fails the correlation with an error naming the field of a bad policy override', async () => {
@@ -602,6 +771,9 @@ describe('correlationWorkflow (the first shape)', () => {
     });
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     // A local activity's failure reaches the workflow's caller as the activity's own ApplicationFailure.
-    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidPolicy', message: expect.stringContaining('timeout_ms') });
+    expect((failure as WorkflowFailedError).cause).toMatchObject({
+      type: 'InvalidPolicy',
+      message: expect.stringContaining('timeout_ms'),
+    });
   });
 });

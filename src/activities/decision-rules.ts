@@ -91,7 +91,8 @@ function chooseAction(signals: Signals, confidence: number, policy: Policy): { a
       : { action: 'monitor', reasoning: 'high_risk' };
   }
   if (momentum?.trend_direction === 'neutral') return { action: 'monitor', reasoning: 'no_clear_direction' };
-  if (confidence >= thresholds.trade_min_confidence) return { action: 'trade', reasoning: 'high_momentum_acceptable_risk' };
+  if (confidence >= thresholds.trade_min_confidence)
+    return { action: 'trade', reasoning: 'high_momentum_acceptable_risk' };
   if (confidence >= thresholds.monitor_min_confidence) return { action: 'monitor', reasoning: 'moderate_confidence' };
   return { action: 'no_trade', reasoning: 'low_confidence' };
 }
@@ -117,7 +118,10 @@ export function assess(signals: Signals, policy: Policy, context: AssessContext 
   // Policies recorded before per-agent waiting have no `agents`.
   const waits = (policy.agents as Policy['agents'] | undefined) ?? {};
   const degradedMissing = missing.filter((agent) => context.degraded?.includes(agent));
-  const threshold = Math.max(1, Math.min(policy.min_agents_threshold, policy.expected_agents.length - degradedMissing.length));
+  const threshold = Math.max(
+    1,
+    Math.min(policy.min_agents_threshold, policy.expected_agents.length - degradedMissing.length),
+  );
   const sourceSignals: Record<string, number> = {};
   for (const agent of available) {
     const score = headlineScore(agent, signals[agent].analysis, policy);
@@ -142,7 +146,9 @@ export function assess(signals: Signals, policy: Policy, context: AssessContext 
     ...common,
     ...chooseAction(signals, confidence, policy),
     confidence,
-    contributing_agents: available.filter((agent) => agent === MOMENTUM || agent === RISK || weightOf(agent, policy) > 0),
+    contributing_agents: available.filter(
+      (agent) => agent === MOMENTUM || agent === RISK || weightOf(agent, policy) > 0,
+    ),
     partial_data: partialData,
     aggregation_method: AGGREGATION_METHOD,
   };
@@ -171,7 +177,8 @@ export function chooseRoute(signals: Signals, action: Action, policy: Policy): s
   const matches = policy.routes.find(({ when }) => {
     if (when.instrument_class && (!instrumentClass || !when.instrument_class.includes(instrumentClass))) return false;
     if (when.risk_level && (!riskLevel || !when.risk_level.includes(riskLevel))) return false;
-    if (when.min_momentum_strength !== undefined && (strength === undefined || strength < when.min_momentum_strength)) return false;
+    if (when.min_momentum_strength !== undefined && (strength === undefined || strength < when.min_momentum_strength))
+      return false;
     if (when.action && !when.action.includes(action)) return false;
     return true;
   });

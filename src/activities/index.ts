@@ -90,12 +90,16 @@ export function createActivities(deps: ActivityDependencies) {
     headers.set('Content-Type', 'application/json');
     const msgID = decisionMessageId(decision);
     // With tracing on, the decision's message carries the trace of the messages that led to it.
-    const ack = await tracedPublish(DECISION_SUBJECT, headers, { 'messaging.message.id': msgID, 'orchestrator.corr_id': decision.corr_id }, () =>
-      deps.js.publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID, headers }).catch((error: unknown) => {
-        // No stream captures the subject (deleted while we ran): let the retry create it again.
-        if ((error as { code?: string }).code === ErrorCode.NoResponders) streamReady = undefined;
-        throw error;
-      }),
+    const ack = await tracedPublish(
+      DECISION_SUBJECT,
+      headers,
+      { 'messaging.message.id': msgID, 'orchestrator.corr_id': decision.corr_id },
+      () =>
+        deps.js.publish(DECISION_SUBJECT, JSON.stringify(decision), { msgID, headers }).catch((error: unknown) => {
+          // No stream captures the subject (deleted while we ran): let the retry create it again.
+          if ((error as { code?: string }).code === ErrorCode.NoResponders) streamReady = undefined;
+          throw error;
+        }),
     );
     log.info('decision published', {
       corr_id: decision.corr_id,
@@ -130,11 +134,19 @@ export function createActivities(deps: ActivityDependencies) {
     /** Confidence, action and reasoning for the signals collected (SPEC.md's decision rules). */
     async scoreSignals(input: { signals: Record<string, AgentSignal>; policy: Policy }): Promise<ScoredAssessment> {
       const instrument = instrumentOf(input.signals);
-      return { ...assess(input.signals, input.policy), orchestrator_version: ORCHESTRATOR_VERSION, ...(instrument ? { instrument } : {}) };
+      return {
+        ...assess(input.signals, input.policy),
+        orchestrator_version: ORCHESTRATOR_VERSION,
+        ...(instrument ? { instrument } : {}),
+      };
     },
 
     /** The route a decision goes to, by the policy's routing rules. */
-    async routeDecision(input: { signals: Record<string, AgentSignal>; action: Action; policy: Policy }): Promise<string> {
+    async routeDecision(input: {
+      signals: Record<string, AgentSignal>;
+      action: Action;
+      policy: Policy;
+    }): Promise<string> {
       return chooseRoute(input.signals, input.action, input.policy);
     },
 
@@ -200,12 +212,19 @@ function rulesOrFail<T>(apply: () => T): T {
   try {
     return apply();
   } catch (error) {
-    throw ApplicationFailure.nonRetryable(`the decision rules failed on this correlation's signals: ${error instanceof Error ? error.message : String(error)}`, 'DecisionRulesFailed');
+    throw ApplicationFailure.nonRetryable(
+      `the decision rules failed on this correlation's signals: ${error instanceof Error ? error.message : String(error)}`,
+      'DecisionRulesFailed',
+    );
   }
 }
 
 /** Scoring and routing: both pure, one result. The frame, when given, says what stopped the wait. */
-function scoreAndRoute(input: { signals: Record<string, AgentSignal>; policy: Policy; frame?: DecisionFrame }): RoutedAssessment {
+function scoreAndRoute(input: {
+  signals: Record<string, AgentSignal>;
+  policy: Policy;
+  frame?: DecisionFrame;
+}): RoutedAssessment {
   const assessment = assess(input.signals, input.policy, {
     degraded: input.frame?.degraded_agents,
     decisive: input.frame?.decided_early?.rule === DECISIVE_SIGNAL_RULE,
@@ -222,6 +241,7 @@ function scoreAndRoute(input: { signals: Record<string, AgentSignal>; policy: Po
 function decisionMessageId(decision: OrchestrationDecision): string {
   if (!decision.redrive_of) return decision.corr_id;
   const workflowId = Context.current().info.workflowExecution?.workflowId;
-  if (!workflowId) throw ApplicationFailure.nonRetryable('a re-driven decision is published from its workflow only', 'NotInWorkflow');
+  if (!workflowId)
+    throw ApplicationFailure.nonRetryable('a re-driven decision is published from its workflow only', 'NotInWorkflow');
   return `${decision.corr_id}:${workflowId}`;
 }

@@ -13,7 +13,13 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from '../observability/logger';
 import type { OrchestrationDecision } from '../contract/decision';
 import type { BreakerSettings, Policy } from '../contract/policy';
-import { type AgentBreakerInput, agentOutcomes, BREAKER_WORKFLOW_TYPE, breakerWorkflowIdFor, type OutcomeBatch } from '../shared/agent-breaker-api';
+import {
+  type AgentBreakerInput,
+  agentOutcomes,
+  BREAKER_WORKFLOW_TYPE,
+  breakerWorkflowIdFor,
+  type OutcomeBatch,
+} from '../shared/agent-breaker-api';
 
 /** Outcomes kept per agent while the breaker's workflow cannot be reached; the oldest go first. */
 const MAX_PENDING_PER_AGENT = 10_000;
@@ -45,7 +51,8 @@ export class BreakerReporter implements OutcomeSink {
     const corrId = decision.corr_id;
     for (const agent of policy.expected_agents) {
       if (decision.available_agents.includes(agent)) this.add(agent, breaker, { outcome: 'reported', corr_id: corrId });
-      else if (!decision.decided_early && !decision.degraded_agents?.includes(agent)) this.add(agent, breaker, { outcome: 'missed', corr_id: corrId });
+      else if (!decision.decided_early && !decision.degraded_agents?.includes(agent))
+        this.add(agent, breaker, { outcome: 'missed', corr_id: corrId });
     }
   }
 
@@ -70,7 +77,8 @@ export class BreakerReporter implements OutcomeSink {
     const batch = this.pending.get(agent) ?? { outcomes: [], settings };
     batch.settings = settings;
     batch.outcomes.push(outcome);
-    if (batch.outcomes.length > MAX_PENDING_PER_AGENT) batch.outcomes.splice(0, batch.outcomes.length - MAX_PENDING_PER_AGENT);
+    if (batch.outcomes.length > MAX_PENDING_PER_AGENT)
+      batch.outcomes.splice(0, batch.outcomes.length - MAX_PENDING_PER_AGENT);
     this.pending.set(agent, batch);
   }
 
@@ -91,8 +99,14 @@ export class BreakerReporter implements OutcomeSink {
         } catch (error) {
           // Put them back in front of what came meanwhile, for the next round.
           const later = this.pending.get(agent);
-          this.pending.set(agent, { settings: later?.settings ?? batch.settings, outcomes: [...batch.outcomes, ...(later?.outcomes ?? [])] });
-          this.logger.warn({ err: error, agent, outcomes: batch.outcomes.length }, `cannot report outcomes to the circuit breaker of agent ${agent}; will retry`);
+          this.pending.set(agent, {
+            settings: later?.settings ?? batch.settings,
+            outcomes: [...batch.outcomes, ...(later?.outcomes ?? [])],
+          });
+          this.logger.warn(
+            { err: error, agent, outcomes: batch.outcomes.length },
+            `cannot report outcomes to the circuit breaker of agent ${agent}; will retry`,
+          );
         }
       }),
     );

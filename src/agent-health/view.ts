@@ -18,9 +18,15 @@ const QUERY_DEADLINE_MS = 5_000;
  * An agent's breaker by its workflow's query, or null when it has none yet (no correlation has
  * reported on the agent). A query waits for a worker to answer it, so it is bounded.
  */
-export async function queryBreaker(client: Client, agent: string, deadlineMs = QUERY_DEADLINE_MS): Promise<BreakerSnapshot | null> {
+export async function queryBreaker(
+  client: Client,
+  agent: string,
+  deadlineMs = QUERY_DEADLINE_MS,
+): Promise<BreakerSnapshot | null> {
   try {
-    return await client.withDeadline(Date.now() + deadlineMs, () => client.workflow.getHandle(breakerWorkflowIdFor(agent)).query(breakerStateQuery));
+    return await client.withDeadline(Date.now() + deadlineMs, () =>
+      client.workflow.getHandle(breakerWorkflowIdFor(agent)).query(breakerStateQuery),
+    );
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return null;
     throw error;

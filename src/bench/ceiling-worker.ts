@@ -11,7 +11,8 @@ import type { CeilingActivities, CeilingSinks } from './ceiling-workflow';
 
 const FLUSH_EVERY_MS = 50;
 
-const log = (msg: string, extra: Record<string, unknown> = {}): void => void process.stdout.write(`${JSON.stringify({ time: Date.now(), msg, ...extra })}\n`);
+const log = (msg: string, extra: Record<string, unknown> = {}): void =>
+  void process.stdout.write(`${JSON.stringify({ time: Date.now(), msg, ...extra })}\n`);
 
 runMain({
   usage: `
@@ -40,7 +41,10 @@ Stops on SIGINT or SIGTERM.`,
     const activities: CeilingActivities = { noop: async () => undefined };
     const sinks: InjectedSinks<CeilingSinks> = {
       bench: {
-        completed: { fn: (info) => void done.push([info.workflowId, performance.timeOrigin + performance.now()]), callDuringReplay: false },
+        completed: {
+          fn: (info) => void done.push([info.workflowId, performance.timeOrigin + performance.now()]),
+          callDuringReplay: false,
+        },
       },
     };
     try {

@@ -6,7 +6,14 @@
  *   batch signals the bench's copy of the bridge's batching sends, waits for all of them (or its
  *   timeout), runs one no-op local activity and completes.
  */
-import { condition, defineSignal, proxyLocalActivities, proxySinks, setHandler, type Sinks } from '@temporalio/workflow';
+import {
+  condition,
+  defineSignal,
+  proxyLocalActivities,
+  proxySinks,
+  setHandler,
+  type Sinks,
+} from '@temporalio/workflow';
 
 export const CEILING_WORKFLOW_TYPE = 'ceilingWorkflow';
 export const FAN_IN_WORKFLOW_TYPE = 'ceilingFanInWorkflow';

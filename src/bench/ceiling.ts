@@ -10,10 +10,18 @@ import { agentArrivals, type ArrivalPlan, isPartialCorrelation, type Send } from
 import { type CorrelationBook, wallClockMs } from './observer';
 
 /** The id policies of the bridge, so the server does the same work to create a workflow and deliver its signals. */
-const ID_POLICIES = { workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING };
+const ID_POLICIES = {
+  workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+  workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+};
 
 /** The ceiling worker as a child process, like the orchestrator's worker. */
-export function ceilingWorkerProcess(env: Record<string, string>, taskQueue: string, subject: string, logFile?: string): ManagedProcess {
+export function ceilingWorkerProcess(
+  env: Record<string, string>,
+  taskQueue: string,
+  subject: string,
+  logFile?: string,
+): ManagedProcess {
   return new ManagedProcess({
     label: 'bench ceiling worker',
     command: process.execPath,
@@ -25,12 +33,23 @@ export function ceilingWorkerProcess(env: Record<string, string>, taskQueue: str
 }
 
 /** C1's load: one signal-with-start of the one-signal workflow per correlation. */
-export function bareLoad(client: Client, taskQueue: string, prefix: string, book: CorrelationBook): { plan: ArrivalPlan; send: Send } {
+export function bareLoad(
+  client: Client,
+  taskQueue: string,
+  prefix: string,
+  book: CorrelationBook,
+): { plan: ArrivalPlan; send: Send } {
   return {
     plan: () => [0],
     send: async (n) => {
       book.sent(n, wallClockMs(), false);
-      await client.workflow.signalWithStart(CEILING_WORKFLOW_TYPE, { workflowId: `${prefix}${n}`, taskQueue, signal: ceilingSignal, signalArgs: [n], ...ID_POLICIES });
+      await client.workflow.signalWithStart(CEILING_WORKFLOW_TYPE, {
+        workflowId: `${prefix}${n}`,
+        taskQueue,
+        signal: ceilingSignal,
+        signalArgs: [n],
+        ...ID_POLICIES,
+      });
     },
   };
 }
@@ -58,7 +77,11 @@ export function fanInLoad(options: FanInLoadOptions): { plan: ArrivalPlan; send:
   const reported = new ReportedAgents(agents);
   const batches = new Gatherer<number>({
     windowMs,
-    isComplete: (workflowId, batch) => reported.completes(workflowId, batch.map((i) => agents[i])),
+    isComplete: (workflowId, batch) =>
+      reported.completes(
+        workflowId,
+        batch.map((i) => agents[i]),
+      ),
     handOver: async (workflowId, batch) => {
       await client.workflow.signalWithStart(FAN_IN_WORKFLOW_TYPE, {
         workflowId,
@@ -68,7 +91,10 @@ export function fanInLoad(options: FanInLoadOptions): { plan: ArrivalPlan; send:
         signalArgs: [batch],
         ...ID_POLICIES,
       });
-      reported.record(workflowId, batch.map((i) => agents[i]));
+      reported.record(
+        workflowId,
+        batch.map((i) => agents[i]),
+      );
     },
   });
   return {

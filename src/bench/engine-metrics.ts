@@ -19,7 +19,13 @@ const SAMPLE = /^(persistence_latency|visibility_persistence_latency)_(sum|count
 
 /** Adds up the histograms' sums and counts over every label set of a /metrics text. */
 export function parseDbTime(text: string): DbTime {
-  const out: DbTime = { persistenceSeconds: 0, persistenceRequests: 0, visibilitySeconds: 0, visibilityRequests: 0, byOperation: {} };
+  const out: DbTime = {
+    persistenceSeconds: 0,
+    persistenceRequests: 0,
+    visibilitySeconds: 0,
+    visibilityRequests: 0,
+    byOperation: {},
+  };
   for (const line of text.split('\n')) {
     const match = SAMPLE.exec(line);
     if (!match) continue;
@@ -41,7 +47,8 @@ export function dbTimeBetween(before: DbTime, after: DbTime): DbTime {
   const byOperation: DbTime['byOperation'] = {};
   for (const [operation, end] of Object.entries(after.byOperation)) {
     const start = before.byOperation[operation] ?? { seconds: 0, count: 0 };
-    if (end.count > start.count) byOperation[operation] = { seconds: end.seconds - start.seconds, count: end.count - start.count };
+    if (end.count > start.count)
+      byOperation[operation] = { seconds: end.seconds - start.seconds, count: end.count - start.count };
   }
   return {
     persistenceSeconds: after.persistenceSeconds - before.persistenceSeconds,
@@ -54,7 +61,13 @@ export function dbTimeBetween(before: DbTime, after: DbTime): DbTime {
 
 /** The database time of several servers together (the nodes of a cluster, each with its own /metrics). */
 export function sumDbTime(times: DbTime[]): DbTime {
-  const out: DbTime = { persistenceSeconds: 0, persistenceRequests: 0, visibilitySeconds: 0, visibilityRequests: 0, byOperation: {} };
+  const out: DbTime = {
+    persistenceSeconds: 0,
+    persistenceRequests: 0,
+    visibilitySeconds: 0,
+    visibilityRequests: 0,
+    byOperation: {},
+  };
   for (const time of times) {
     out.persistenceSeconds += time.persistenceSeconds;
     out.persistenceRequests += time.persistenceRequests;
@@ -76,7 +89,10 @@ export async function scrapeDbTime(metricsUrl: string): Promise<DbTime> {
 }
 
 /** Scrapes every server's /metrics (a cluster's nodes) and adds their database time up. */
-export async function scrapeTotalDbTime(metricsUrls: string[], scrape: (url: string) => Promise<DbTime> = scrapeDbTime): Promise<DbTime> {
+export async function scrapeTotalDbTime(
+  metricsUrls: string[],
+  scrape: (url: string) => Promise<DbTime> = scrapeDbTime,
+): Promise<DbTime> {
   return sumDbTime(await Promise.all(metricsUrls.map((url) => scrape(url))));
 }
 
@@ -104,6 +120,10 @@ export function summarizeDbTime(time: DbTime, correlations: number): DbTimeSumma
     topOperations: Object.entries(time.byOperation)
       .sort(([, a], [, b]) => b.seconds - a.seconds)
       .slice(0, 5)
-      .map(([operation, { seconds, count }]) => ({ operation, msPerCorrelation: per(seconds * 1000), perCorrelation: per(count) })),
+      .map(([operation, { seconds, count }]) => ({
+        operation,
+        msPerCorrelation: per(seconds * 1000),
+        perCorrelation: per(count),
+      })),
   };
 }

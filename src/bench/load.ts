@@ -75,7 +75,13 @@ export class Pacer {
   }
 
   stats(): PacerStats {
-    return { offered: this.sentCount + this.dueNotSent(performance.now()), sent: this.sentCount, errors: this.errors, inFlight: this.inFlight, maxBacklog: this.maxBacklog };
+    return {
+      offered: this.sentCount + this.dueNotSent(performance.now()),
+      sent: this.sentCount,
+      errors: this.errors,
+      inFlight: this.inFlight,
+      maxBacklog: this.maxBacklog,
+    };
   }
 
   /** The first few send errors, for the report. */
@@ -130,8 +136,12 @@ export class Pacer {
         const { n, index } = this.scheduled.shift() as Arrival;
         this.issue(n, index);
       }
-      const nextArrival = this.scheduled.length > 0 ? this.scheduled[0].at - performance.now() : Number.POSITIVE_INFINITY;
-      const nextStart = this.stopping ? Number.POSITIVE_INFINITY : ((Math.floor(this.dueCorrelations) + 1 - this.dueCorrelations) * this.unitsPerCorrelation * 60_000) / this.ratePerMinute;
+      const nextArrival =
+        this.scheduled.length > 0 ? this.scheduled[0].at - performance.now() : Number.POSITIVE_INFINITY;
+      const nextStart = this.stopping
+        ? Number.POSITIVE_INFINITY
+        : ((Math.floor(this.dueCorrelations) + 1 - this.dueCorrelations) * this.unitsPerCorrelation * 60_000) /
+          this.ratePerMinute;
       await sleep(Math.max(1, Math.min(20, nextArrival, nextStart)));
     }
   }
@@ -148,7 +158,8 @@ export class Pacer {
     promise
       .catch((error: unknown) => {
         this.errors++;
-        if (this.errorSamples.length < 5) this.errorSamples.push(error instanceof Error ? error.message : String(error));
+        if (this.errorSamples.length < 5)
+          this.errorSamples.push(error instanceof Error ? error.message : String(error));
       })
       .finally(() => {
         this.inFlight--;
@@ -175,7 +186,12 @@ export function signalsPerCorrelation(agents: number, partialShare: number): num
  * How a correlation's agents report: the first at once, each other one after a delay drawn
  * uniformly from [0, spreadMs] (0: all together). A partial correlation leaves out its last agent.
  */
-export function agentArrivals(agents: number, partialShare: number, spreadMs: number, random: () => number = Math.random): ArrivalPlan {
+export function agentArrivals(
+  agents: number,
+  partialShare: number,
+  spreadMs: number,
+  random: () => number = Math.random,
+): ArrivalPlan {
   return (n) => {
     const count = isPartialCorrelation(n, partialShare) ? agents - 1 : agents;
     return Array.from({ length: count }, (_, i) => (i === 0 ? 0 : Math.round(random() * spreadMs)));
@@ -188,7 +204,12 @@ function signalsFor(corrId: string, agents: string[]): AgentSignal[] {
   return agents.map((agent) => {
     if (agent === 'momentum') return momentum;
     if (agent === 'risk') return { ...risk, source_signal: momentum.source_signal };
-    return { ...momentum, agent_name: agent, agent_version: 'bench', analysis: { confidence: Math.round(Math.random() * 100) / 100 } };
+    return {
+      ...momentum,
+      agent_name: agent,
+      agent_version: 'bench',
+      analysis: { confidence: Math.round(Math.random() * 100) / 100 },
+    };
   });
 }
 

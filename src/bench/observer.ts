@@ -128,8 +128,16 @@ export interface DecisionWatch {
  * Reads decisions from the DECISIONS stream with an ordered consumer (what JetStream stored, so a
  * retried publish it deduplicated is not mistaken for a second decision) and counts DLQ entries.
  */
-export async function watchDecisions(nc: NatsConnection, js: JetStreamClient, prefix: string, book: CorrelationBook): Promise<DecisionWatch> {
-  const consumer = await js.consumers.get(DECISIONS_STREAM, { filterSubjects: [DECISION_SUBJECT], deliver_policy: DeliverPolicy.New });
+export async function watchDecisions(
+  nc: NatsConnection,
+  js: JetStreamClient,
+  prefix: string,
+  book: CorrelationBook,
+): Promise<DecisionWatch> {
+  const consumer = await js.consumers.get(DECISIONS_STREAM, {
+    filterSubjects: [DECISION_SUBJECT],
+    deliver_policy: DeliverPolicy.New,
+  });
   const messages = await consumer.consume();
   const loop = (async () => {
     for await (const message of messages) {
@@ -141,7 +149,8 @@ export async function watchDecisions(nc: NatsConnection, js: JetStreamClient, pr
         continue;
       }
       const n = typeof decision.corr_id === 'string' ? correlationNumber(decision.corr_id, prefix) : undefined;
-      if (n !== undefined) book.decision(n, at, Array.isArray(decision.missing_agents) ? decision.missing_agents.length : 0);
+      if (n !== undefined)
+        book.decision(n, at, Array.isArray(decision.missing_agents) ? decision.missing_agents.length : 0);
     }
   })();
 
@@ -182,7 +191,12 @@ export function ceilingSubject(runId: string): string {
 }
 
 /** Counts the bare workflows the ceiling worker reports as completed. */
-export function watchCeilingCompletions(nc: NatsConnection, runId: string, prefix: string, book: CorrelationBook): { stop(): void } {
+export function watchCeilingCompletions(
+  nc: NatsConnection,
+  runId: string,
+  prefix: string,
+  book: CorrelationBook,
+): { stop(): void } {
   const decoder = new TextDecoder();
   const subscription = nc.subscribe(ceilingSubject(runId), {
     callback: (_, message) => {

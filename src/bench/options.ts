@@ -37,7 +37,11 @@ export interface BenchOptions {
   /** Local target: `dev` (the CLI's dev server, one nats-server) or `cluster` (the production shape). */
   engine: EngineKind;
   /** Local dev engine: the dev server's dynamic configuration and SQLite pragmas, on top of the stack's own. */
-  devServer: { dynamicConfig: Record<string, string>; sqlitePragmas: Record<string, string>; env: Record<string, string> };
+  devServer: {
+    dynamicConfig: Record<string, string>;
+    sqlitePragmas: Record<string, string>;
+    env: Record<string, string>;
+  };
   /** Local stack: workers on the task queue (each running the bridge, by default) and bridges of their own (scale-out). */
   workers: number;
   bridges: number;
@@ -199,45 +203,80 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
   }
 
   const agents = values.agents.split(',').map((a) => a.trim());
-  for (const agent of agents) if (!AGENT_NAME.test(agent)) fail('agents', `"${agent}" is not an agent name ([a-z0-9_-]{1,64})`);
+  for (const agent of agents)
+    if (!AGENT_NAME.test(agent)) fail('agents', `"${agent}" is not an agent name ([a-z0-9_-]{1,64})`);
   if (new Set(agents).size !== agents.length) fail('agents', `an agent is listed twice in "${values.agents}"`);
 
-  const partialShare = number('partial-share', values['partial-share'], (x) => x >= 0 && x < 1, 'a share from 0 up to (not including) 1');
-  if (partialShare > 0 && agents.length < 2) fail('partial-share', 'a partial correlation leaves out its last agent, so it needs at least two --agents');
+  const partialShare = number(
+    'partial-share',
+    values['partial-share'],
+    (x) => x >= 0 && x < 1,
+    'a share from 0 up to (not including) 1',
+  );
+  if (partialShare > 0 && agents.length < 2)
+    fail('partial-share', 'a partial correlation leaves out its last agent, so it needs at least two --agents');
 
   const target = values.target;
   if (target !== 'local' && target !== 'external') fail('target', `expected local or external, got "${target}"`);
 
   const engine = values.engine;
   if (engine !== 'dev' && engine !== 'cluster') fail('engine', `expected dev or cluster, got "${engine}"`);
-  if (engine !== 'dev' && target === 'external') fail('engine', 'only for --target local: an external target is what it is');
+  if (engine !== 'dev' && target === 'external')
+    fail('engine', 'only for --target local: an external target is what it is');
 
-  const timeoutMs = number('timeout-ms', values['timeout-ms'], (x) => Number.isInteger(x) && x > 0, 'a whole number of milliseconds above 0');
+  const timeoutMs = number(
+    'timeout-ms',
+    values['timeout-ms'],
+    (x) => Number.isInteger(x) && x > 0,
+    'a whole number of milliseconds above 0',
+  );
   const settleMs = duration('settle', values.settle);
   if (target === 'local' && partialShare > 0 && settleMs <= timeoutMs) {
-    fail('settle', `must be longer than --timeout-ms (${timeoutMs} ms): partial correlations decide only at the timeout`);
+    fail(
+      'settle',
+      `must be longer than --timeout-ms (${timeoutMs} ms): partial correlations decide only at the timeout`,
+    );
   }
 
   const runId = values['run-id'] ?? Math.random().toString(36).slice(2, 8);
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(runId)) fail('run-id', `expected 1-40 letters, digits, _ or -, got "${runId}"`);
 
   const pids = Object.fromEntries(
-    Object.entries(pairs('pids', values.pids ? values.pids.split(',').map((p) => p.trim()) : [], /^[A-Za-z0-9_-]+$/, (v) => /^\d+$/.test(v))).map(([k, v]) => [k, Number(v)]),
+    Object.entries(
+      pairs('pids', values.pids ? values.pids.split(',').map((p) => p.trim()) : [], /^[A-Za-z0-9_-]+$/, (v) =>
+        /^\d+$/.test(v),
+      ),
+    ).map(([k, v]) => [k, Number(v)]),
   );
-  if (Object.keys(pids).length > 0 && target === 'local') fail('pids', 'only for --target external: the local stack knows its own processes');
+  if (Object.keys(pids).length > 0 && target === 'local')
+    fail('pids', 'only for --target external: the local stack knows its own processes');
   const stackEnv = pairs('stack-env', values['stack-env'], SETTING_NAME, () => true);
-  if (Object.keys(stackEnv).length > 0 && target === 'external') fail('stack-env', 'only for --target local: an external worker has its own settings');
+  if (Object.keys(stackEnv).length > 0 && target === 'external')
+    fail('stack-env', 'only for --target local: an external worker has its own settings');
   const dynamicConfig = pairs('dynamic-config', values['dynamic-config'], /^[A-Za-z][A-Za-z0-9_.]*$/, (v) => v !== '');
   const sqlitePragmas = pairs('sqlite-pragma', values['sqlite-pragma'], /^[a-z_]+$/, (v) => v !== '');
   const temporalEnv = pairs('temporal-env', values['temporal-env'], SETTING_NAME, () => true);
-  if (values.profile && target === 'external') fail('profile', 'only for --target local: profile an external worker with node --cpu-prof yourself');
-  for (const [option, given] of [['dynamic-config', dynamicConfig], ['sqlite-pragma', sqlitePragmas], ['temporal-env', temporalEnv]] as const) {
-    if (Object.keys(given).length > 0 && target === 'external') fail(option, 'only for --target local: an external server has its own configuration');
-    if (Object.keys(given).length > 0 && engine === 'cluster') fail(option, 'only for --engine dev: the cluster runs deploy/temporal/ as it is');
+  if (values.profile && target === 'external')
+    fail('profile', 'only for --target local: profile an external worker with node --cpu-prof yourself');
+  for (const [option, given] of [
+    ['dynamic-config', dynamicConfig],
+    ['sqlite-pragma', sqlitePragmas],
+    ['temporal-env', temporalEnv],
+  ] as const) {
+    if (Object.keys(given).length > 0 && target === 'external')
+      fail(option, 'only for --target local: an external server has its own configuration');
+    if (Object.keys(given).length > 0 && engine === 'cluster')
+      fail(option, 'only for --engine dev: the cluster runs deploy/temporal/ as it is');
   }
   const processCount = (option: 'workers' | 'bridges', least: number): number => {
-    const count = number(option, values[option], (x) => Number.isInteger(x) && x >= least && x <= MAX_COPIES, `a whole number from ${least} to ${MAX_COPIES}`);
-    if (count !== least && target === 'external') fail(option, 'only for --target local: an external target runs its own processes');
+    const count = number(
+      option,
+      values[option],
+      (x) => Number.isInteger(x) && x >= least && x <= MAX_COPIES,
+      `a whole number from ${least} to ${MAX_COPIES}`,
+    );
+    if (count !== least && target === 'external')
+      fail(option, 'only for --target local: an external target runs its own processes');
     return count;
   };
 
@@ -257,7 +296,12 @@ export function parseBenchOptions(argv: string[], repoRoot: string, now = new Da
     p95BoundMs: duration('p95-bound', values['p95-bound']),
     ceiling: values.ceiling,
     settleMs,
-    maxInFlight: number('max-in-flight', values['max-in-flight'], (x) => Number.isInteger(x) && x > 0, 'a whole number above 0'),
+    maxInFlight: number(
+      'max-in-flight',
+      values['max-in-flight'],
+      (x) => Number.isInteger(x) && x > 0,
+      'a whole number above 0',
+    ),
     pids,
     stackEnv,
     engine,

@@ -31,7 +31,12 @@ export interface PhaseContext {
 
 function capacityPlan(options: BenchOptions): CapacityPlan | undefined {
   return options.findCapacity
-    ? { stepMs: options.stepDurationMs, factor: options.stepFactor, maxSteps: options.maxSteps, p95BoundMs: options.p95BoundMs }
+    ? {
+        stepMs: options.stepDurationMs,
+        factor: options.stepFactor,
+        maxSteps: options.maxSteps,
+        p95BoundMs: options.p95BoundMs,
+      }
     : undefined;
 }
 
@@ -41,7 +46,10 @@ export function correlationsPerMinute(options: BenchOptions): number {
 }
 
 /** Runs `phase` between two scrapes of the engine's metrics (every node's, added up), when it has any. */
-async function withDbTime(target: BenchTarget, phase: () => Promise<Omit<PhaseOutcome, 'dbTime'>>): Promise<PhaseOutcome> {
+async function withDbTime(
+  target: BenchTarget,
+  phase: () => Promise<Omit<PhaseOutcome, 'dbTime'>>,
+): Promise<PhaseOutcome> {
   const urls = target.temporalMetricsUrls;
   const before = urls.length > 0 ? await scrapeTotalDbTime(urls) : undefined;
   const outcome = await phase();
@@ -74,7 +82,14 @@ export function runOrchestratorPhase({ options, target, nc, say, interrupted }: 
         capacity: capacityPlan(options),
         settleMs: options.settleMs,
         maxInFlight: options.maxInFlight,
-        ...signalLoad({ js, book, prefix, agents: options.agents, partialShare: options.partialShare, spreadMs: options.agentSpreadMs }),
+        ...signalLoad({
+          js,
+          book,
+          prefix,
+          agents: options.agents,
+          partialShare: options.partialShare,
+          spreadMs: options.agentSpreadMs,
+        }),
         book,
         sampler: new ResourceSampler({ ...target.pids(), bench: process.pid }),
         headlineProcess: 'worker',
@@ -99,13 +114,21 @@ const CEILING_DESCRIPTIONS: Record<CeilingKind, string> = {
   c2: "C2, bare fan-in: the bridge's signal-with-starts, wait for all, one no-op local activity, complete",
 };
 
-export function runCeilingPhase({ options, target, nc, say, interrupted }: PhaseContext, kind: CeilingKind): Promise<PhaseOutcome> {
+export function runCeilingPhase(
+  { options, target, nc, say, interrupted }: PhaseContext,
+  kind: CeilingKind,
+): Promise<PhaseOutcome> {
   return withDbTime(target, async () => {
     const name = `ceiling ${kind.toUpperCase()}`;
     const taskQueue = `bench-${kind}-${options.runId}`;
     const prefix = `${kind}-${options.runId}-`;
     say(`${name}: starting the bench ceiling worker on task queue ${taskQueue}`);
-    const worker = ceilingWorkerProcess(target.processEnv, taskQueue, ceilingSubject(options.runId), join(target.logDir, `ceiling-${kind}-worker.log`));
+    const worker = ceilingWorkerProcess(
+      target.processEnv,
+      taskQueue,
+      ceilingSubject(options.runId),
+      join(target.logDir, `ceiling-${kind}-worker.log`),
+    );
     await worker.start();
     const client = await connectTemporalClient(target.temporal);
     const book = new CorrelationBook();

@@ -116,17 +116,27 @@ function otherWorkCpu(series: SecondSample[]): number | null {
   for (const s of series) {
     const machine = s.resources[MACHINE]?.cpuPct;
     if (s.rate <= 0 || typeof machine !== 'number') continue;
-    const ours = Object.entries(s.resources).reduce((sum, [name, r]) => sum + (name !== MACHINE && typeof r.cpuPct === 'number' ? r.cpuPct : 0), 0);
+    const ours = Object.entries(s.resources).reduce(
+      (sum, [name, r]) => sum + (name !== MACHINE && typeof r.cpuPct === 'number' ? r.cpuPct : 0),
+      0,
+    );
     others.push(Math.max(0, machine - ours));
   }
   return orNull(mean(others));
 }
 
-function summarizeResources(series: SecondSample[], cpuSeconds: Record<string, number>, decided: number): Record<string, ResourceSummary> {
+function summarizeResources(
+  series: SecondSample[],
+  cpuSeconds: Record<string, number>,
+  decided: number,
+): Record<string, ResourceSummary> {
   const names = new Set(series.flatMap((s) => Object.keys(s.resources)));
   const out: Record<string, ResourceSummary> = {};
   for (const name of names) {
-    const loaded = series.filter((s) => s.rate > 0).map((s) => s.resources[name]?.cpuPct).filter((v): v is number => typeof v === 'number');
+    const loaded = series
+      .filter((s) => s.rate > 0)
+      .map((s) => s.resources[name]?.cpuPct)
+      .filter((v): v is number => typeof v === 'number');
     const rss = series.map((s) => s.resources[name]?.rssMb).filter((v): v is number => typeof v === 'number');
     const cpu = cpuSeconds[name];
     const processes = series.map((s) => s.resources[name]?.processes).filter((v): v is number => typeof v === 'number');
@@ -148,15 +158,29 @@ function summarizeResources(series: SecondSample[], cpuSeconds: Record<string, n
 export function summarizeCpuTotal(cpuSeconds: Record<string, number>, decided: number): CpuTotal {
   const processes = Object.keys(cpuSeconds).filter((name) => !NOT_IN_TOTAL.has(name));
   const total = processes.reduce((sum, name) => sum + cpuSeconds[name], 0);
-  return { msPerCorrelation: decided > 0 && processes.length > 0 ? round((total * 1000) / decided, 3) : null, cpuSeconds: round(total), processes };
+  return {
+    msPerCorrelation: decided > 0 && processes.length > 0 ? round((total * 1000) / decided, 3) : null,
+    cpuSeconds: round(total),
+    processes,
+  };
 }
 
-export function summarizePhase(unit: string, ratePerMinute: number, result: PhaseResult, book: CorrelationBook, dlq?: DlqCount, dbTime?: DbTime): PhaseSummary {
+export function summarizePhase(
+  unit: string,
+  ratePerMinute: number,
+  result: PhaseResult,
+  book: CorrelationBook,
+  dlq?: DlqCount,
+  dbTime?: DbTime,
+): PhaseSummary {
   const loadMinutes = result.loadMs / 60_000;
   const partial = book.partialLatencies.length + countUndecidedPartial(book);
   const lost = book.published - book.decided;
   const sent = result.pacer.sent;
-  const span = book.lastDecisionAt !== undefined && book.firstSentAtAll !== undefined ? (book.lastDecisionAt - book.firstSentAtAll) / 1000 : 0;
+  const span =
+    book.lastDecisionAt !== undefined && book.firstSentAtAll !== undefined
+      ? (book.lastDecisionAt - book.firstSentAtAll) / 1000
+      : 0;
   return {
     unit,
     loadSeconds: round(result.loadMs / 1000, 1),
@@ -205,24 +229,36 @@ function countUndecidedPartial(book: CorrelationBook): number {
 }
 
 /** What is wrong with a run, if anything: lost or duplicated decisions, DLQ entries, send errors. */
-export function correctnessProblems(summary: PhaseSummary, name: string, capacityMode: boolean): { errors: string[]; warnings: string[] } {
+export function correctnessProblems(
+  summary: PhaseSummary,
+  name: string,
+  capacityMode: boolean,
+): { errors: string[]; warnings: string[] } {
   const errors: string[] = [];
   const warnings: string[] = [];
   const c = summary.correlations;
   if (c.lost > 0) {
-    (capacityMode ? warnings : errors).push(`${name}: ${c.lost} of ${c.started} correlations not decided by the end of the settle (${summary.settleSeconds} s; a longer --settle tells late from lost)`);
+    (capacityMode ? warnings : errors).push(
+      `${name}: ${c.lost} of ${c.started} correlations not decided by the end of the settle (${summary.settleSeconds} s; a longer --settle tells late from lost)`,
+    );
   }
   if (c.duplicated > 0) errors.push(`${name}: ${c.duplicated} correlations decided more than once`);
   if (c.unexpected > 0) errors.push(`${name}: ${c.unexpected} decisions for correlations never published`);
-  if (summary.sendErrors > 0) errors.push(`${name}: ${summary.sendErrors} sends failed (${summary.sendErrorSamples[0] ?? ''})`);
-  if ((summary.dlq?.ours ?? 0) > 0) errors.push(`${name}: ${summary.dlq?.ours} signals in the DLQ (${JSON.stringify(summary.dlq?.reasons)})`);
-  if (c.completeDecidedIncomplete > 0) warnings.push(`${name}: ${c.completeDecidedIncomplete} complete correlations decided with an agent missing (the timer fired before the last signal got through)`);
+  if (summary.sendErrors > 0)
+    errors.push(`${name}: ${summary.sendErrors} sends failed (${summary.sendErrorSamples[0] ?? ''})`);
+  if ((summary.dlq?.ours ?? 0) > 0)
+    errors.push(`${name}: ${summary.dlq?.ours} signals in the DLQ (${JSON.stringify(summary.dlq?.reasons)})`);
+  if (c.completeDecidedIncomplete > 0)
+    warnings.push(
+      `${name}: ${c.completeDecidedIncomplete} complete correlations decided with an agent missing (the timer fired before the last signal got through)`,
+    );
   return { errors, warnings };
 }
 
 // ---- the table on stdout ----
 
-const ms = (x: number | null): string => (x === null ? '-' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
+const ms = (x: number | null): string =>
+  x === null ? '-' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`;
 const pct = (x: number | null): string => (x === null ? '-' : `${Math.round(x)} %`);
 const mb = (x: number | null): string => (x === null ? '-' : `${Math.round(x)} MB`);
 
@@ -240,12 +276,18 @@ export interface Ratio {
 
 export function formatTable(phases: Array<{ name: string; summary: PhaseSummary }>, ratio: Ratio | undefined): string {
   const rows: string[][] = [['', ...phases.map((p) => p.name)]];
-  const row = (label: string, cell: (s: PhaseSummary) => string): void => void rows.push([label, ...phases.map((p) => cell(p.summary))]);
+  const row = (label: string, cell: (s: PhaseSummary) => string): void =>
+    void rows.push([label, ...phases.map((p) => cell(p.summary))]);
   row('load', (s) => `${s.loadSeconds} s + ${s.settleSeconds} s settle${s.interrupted ? ' (interrupted)' : ''}`);
   row('offered', (s) =>
-    s.capacity ? `${Math.round(s.offeredRatePerMinute)} to ${Math.round(s.finalRatePerMinute)} ${s.unit}/min in ${s.capacity.steps.length} steps` : `${Math.round(s.offeredRatePerMinute)} ${s.unit}/min`,
+    s.capacity
+      ? `${Math.round(s.offeredRatePerMinute)} to ${Math.round(s.finalRatePerMinute)} ${s.unit}/min in ${s.capacity.steps.length} steps`
+      : `${Math.round(s.offeredRatePerMinute)} ${s.unit}/min`,
   );
-  row('achieved', (s) => `${Math.round(s.achievedRatePerMinute)} ${s.unit}/min (${s.sentUnits} sent, max backlog ${s.maxBacklog})`);
+  row(
+    'achieved',
+    (s) => `${Math.round(s.achievedRatePerMinute)} ${s.unit}/min (${s.sentUnits} sent, max backlog ${s.maxBacklog})`,
+  );
   row('correlations started', (s) => `${s.correlations.started} (${s.correlations.partial} partial)`);
   row('decided', (s) => String(s.correlations.decided));
   row('lost / duplicated', (s) => `${s.correlations.lost} / ${s.correlations.duplicated}`);
@@ -256,34 +298,65 @@ export function formatTable(phases: Array<{ name: string; summary: PhaseSummary 
   row('error rate', (s) => `${(s.errorRate * 100).toFixed(3)} % (${s.sendErrors} send errors)`);
   row('DLQ', (s) => (s.dlq ? String(s.dlq.ours) : '-'));
   const names = [...new Set(phases.flatMap((p) => Object.keys(p.summary.resources)))].filter((n) => n !== MACHINE);
-  row('machine CPU avg/max (all processes)', (s) => (s.resources[MACHINE] ? `${pct(s.resources[MACHINE].cpuAvgPct)} / ${pct(s.resources[MACHINE].cpuMaxPct)}` : '-'));
+  row('machine CPU avg/max (all processes)', (s) =>
+    s.resources[MACHINE] ? `${pct(s.resources[MACHINE].cpuAvgPct)} / ${pct(s.resources[MACHINE].cpuMaxPct)}` : '-',
+  );
   row('  of which other work', (s) => pct(s.otherWorkCpuAvgPct));
   row('machine memory in use max', (s) => mb(s.resources[MACHINE]?.rssMaxMb ?? null));
   for (const name of names) {
-    row(`${name} CPU avg/max`, (s) => (s.resources[name] ? `${pct(s.resources[name].cpuAvgPct)} / ${pct(s.resources[name].cpuMaxPct)}` : '-'));
-    row(`${name} RSS start/max/end`, (s) => (s.resources[name] ? `${mb(s.resources[name].rssStartMb)} / ${mb(s.resources[name].rssMaxMb)} / ${mb(s.resources[name].rssEndMb)}` : '-'));
+    row(`${name} CPU avg/max`, (s) =>
+      s.resources[name] ? `${pct(s.resources[name].cpuAvgPct)} / ${pct(s.resources[name].cpuMaxPct)}` : '-',
+    );
+    row(`${name} RSS start/max/end`, (s) =>
+      s.resources[name]
+        ? `${mb(s.resources[name].rssStartMb)} / ${mb(s.resources[name].rssMaxMb)} / ${mb(s.resources[name].rssEndMb)}`
+        : '-',
+    );
     row(`${name} CPU ms per correlation`, (s) => String(s.resources[name]?.cpuMsPerCorrelation ?? '-'));
-    if (phases.some((p) => p.summary.resources[name]?.processesMax !== undefined)) row(`${name} processes max`, (s) => String(s.resources[name]?.processesMax ?? '-'));
+    if (phases.some((p) => p.summary.resources[name]?.processesMax !== undefined))
+      row(`${name} processes max`, (s) => String(s.resources[name]?.processesMax ?? '-'));
   }
-  row('CPU ms per correlation, all but bench', (s) => (s.cpuTotal.msPerCorrelation === null ? '-' : `${s.cpuTotal.msPerCorrelation} (${s.cpuTotal.processes.length} processes)`));
-  row('engine DB ms per correlation', (s) => (s.engine ? `${s.engine.dbMsPerCorrelation} (execution ${s.engine.persistenceMsPerCorrelation}, visibility ${s.engine.visibilityMsPerCorrelation})` : '-'));
+  row('CPU ms per correlation, all but bench', (s) =>
+    s.cpuTotal.msPerCorrelation === null
+      ? '-'
+      : `${s.cpuTotal.msPerCorrelation} (${s.cpuTotal.processes.length} processes)`,
+  );
+  row('engine DB ms per correlation', (s) =>
+    s.engine
+      ? `${s.engine.dbMsPerCorrelation} (execution ${s.engine.persistenceMsPerCorrelation}, visibility ${s.engine.visibilityMsPerCorrelation})`
+      : '-',
+  );
   row('engine DB operations per correlation', (s) => (s.engine ? String(s.engine.requestsPerCorrelation) : '-'));
   if (phases.some((p) => p.summary.capacity)) {
     row('sustainable rate', (s) =>
-      s.capacity?.sustainableRatePerMinute != null ? `${s.capacity.sustainableRatePerMinute} ${s.unit}/min (${s.capacity.sustainableCorrelationsPerSecond} correlations/s)` : 'none',
+      s.capacity?.sustainableRatePerMinute != null
+        ? `${s.capacity.sustainableRatePerMinute} ${s.unit}/min (${s.capacity.sustainableCorrelationsPerSecond} correlations/s)`
+        : 'none',
     );
     row('stopped by', (s) => s.capacity?.stoppedBy ?? 'max steps reached');
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  if (ratio) lines.push(`ours / C1: ${ratio.oursOverC1 ?? '-'}   ours / C2: ${ratio.oursOverC2 ?? '-'}   (${ratio.basis})`);
+  if (ratio)
+    lines.push(`ours / C1: ${ratio.oursOverC1 ?? '-'}   ours / C2: ${ratio.oursOverC2 ?? '-'}   (${ratio.basis})`);
   return lines.join('\n');
 }
 
 // ---- the chart ----
 
-export function phaseChart(title: string, subtitle: string, series: SecondSample[], completion: string, steps?: CapacityStep[]): ChartSpec {
+export function phaseChart(
+  title: string,
+  subtitle: string,
+  series: SecondSample[],
+  completion: string,
+  steps?: CapacityStep[],
+): ChartSpec {
   const names = [...new Set(series.flatMap((s) => Object.keys(s.resources)))].filter((n) => n !== MACHINE);
   const loadEnd = series.find((s) => s.rate === 0);
   return {
@@ -298,18 +371,31 @@ export function phaseChart(title: string, subtitle: string, series: SecondSample
           { name: 'correlations started/s', values: series.map((s) => s.started), dashed: true },
         ],
       },
-      { title: 'p95 latency, complete correlations (ms)', lines: [{ name: 'p95 ms', values: series.map((s) => s.p95Ms) }] },
-      { title: 'RSS (MB)', lines: names.map((name) => ({ name, values: series.map((s) => s.resources[name]?.rssMb ?? null) })) },
+      {
+        title: 'p95 latency, complete correlations (ms)',
+        lines: [{ name: 'p95 ms', values: series.map((s) => s.p95Ms) }],
+      },
+      {
+        title: 'RSS (MB)',
+        lines: names.map((name) => ({ name, values: series.map((s) => s.resources[name]?.rssMb ?? null) })),
+      },
       {
         title: 'CPU (% of one core)',
         lines: [
           ...names.map((name) => ({ name, values: series.map((s) => s.resources[name]?.cpuPct ?? null) })),
-          { name: 'machine (all processes)', values: series.map((s) => s.resources[MACHINE]?.cpuPct ?? null), color: '#7f7f7f', dashed: true },
+          {
+            name: 'machine (all processes)',
+            values: series.map((s) => s.resources[MACHINE]?.cpuPct ?? null),
+            color: '#7f7f7f',
+            dashed: true,
+          },
         ],
       },
     ],
     markers: [
-      ...(steps ?? []).filter((s) => s.endS - s.startS >= 2).map((s) => ({ t: s.startS, label: `${Math.round(s.ratePerMinute)}/min` })),
+      ...(steps ?? [])
+        .filter((s) => s.endS - s.startS >= 2)
+        .map((s) => ({ t: s.startS, label: `${Math.round(s.ratePerMinute)}/min` })),
       ...(loadEnd ? [{ t: loadEnd.t - 1, label: 'load ends' }] : []),
     ],
   };

@@ -29,7 +29,8 @@ export function parseProcStat(statText: string): ProcStat {
   // Fields 4 (ppid), 14-15 (utime, stime) and 16-17 (cutime, cstime) of the whole line are 1, 11-12
   // and 13-14 after the name.
   const [ppid, utime, stime, cutime, cstime] = [1, 11, 12, 13, 14].map((i) => Number(fields[i]));
-  if (![ppid, utime, stime, cutime, cstime].every(Number.isFinite)) throw new Error(`unexpected /proc stat line: ${statText.slice(0, 80)}`);
+  if (![ppid, utime, stime, cutime, cstime].every(Number.isFinite))
+    throw new Error(`unexpected /proc stat line: ${statText.slice(0, 80)}`);
   return { ppid, ticks: utime + stime, childTicks: cutime + cstime };
 }
 
@@ -60,7 +61,12 @@ export function parseRssParts(statusText: string): RssParts | undefined {
   const rssKb = field('VmRSS');
   if (rssKb === undefined) return undefined;
   const [anonKb, fileKb, shmemKb] = [field('RssAnon'), field('RssFile'), field('RssShmem')];
-  return { rssKb, ...(anonKb !== undefined ? { anonKb } : {}), ...(fileKb !== undefined ? { fileKb } : {}), ...(shmemKb !== undefined ? { shmemKb } : {}) };
+  return {
+    rssKb,
+    ...(anonKb !== undefined ? { anonKb } : {}),
+    ...(fileKb !== undefined ? { fileKb } : {}),
+    ...(shmemKb !== undefined ? { shmemKb } : {}),
+  };
 }
 
 /**
@@ -71,7 +77,8 @@ export function parseRssParts(statusText: string): RssParts | undefined {
  * buffers once per backend. Without the parts (a kernel before 4.5), the sum of VmRSS.
  */
 export function treeRssKb(parts: RssParts[]): number {
-  if (parts.some((p) => p.anonKb === undefined || p.fileKb === undefined || p.shmemKb === undefined)) return parts.reduce((sum, p) => sum + p.rssKb, 0);
+  if (parts.some((p) => p.anonKb === undefined || p.fileKb === undefined || p.shmemKb === undefined))
+    return parts.reduce((sum, p) => sum + p.rssKb, 0);
   const max = (key: 'fileKb' | 'shmemKb'): number => Math.max(0, ...parts.map((p) => p[key]!));
   return parts.reduce((sum, p) => sum + p.anonKb!, 0) + max('fileKb') + max('shmemKb');
 }
@@ -86,7 +93,10 @@ export const LIVE_PROC: ProcFiles = { read: (path) => readFileSync(path, 'utf8')
 
 /** The pids in the text of /proc/<pid>/task/<tid>/children. */
 export function parseChildren(text: string): number[] {
-  return text.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
+  return text
+    .split(/\s+/)
+    .filter((s) => /^\d+$/.test(s))
+    .map(Number);
 }
 
 /** A process's children, from the `children` file of each of its threads; undefined without the file (a kernel without CONFIG_PROC_CHILDREN). */
@@ -188,7 +198,8 @@ export function sampleProcessTree(root: number, proc: ProcFiles = LIVE_PROC): Tr
         return pid !== root; // a parent below the root exited: its own parent's cutime shows it (checked too)
       }
     });
-    if (settled || attempt >= MAX_TREE_ATTEMPTS) return { ticks, rssKb: rss.length > 0 ? treeRssKb(rss) : undefined, processes: live };
+    if (settled || attempt >= MAX_TREE_ATTEMPTS)
+      return { ticks, rssKb: rss.length > 0 ? treeRssKb(rss) : undefined, processes: live };
     scan = undefined;
   }
 }
@@ -274,7 +285,10 @@ export class ResourceSampler {
         const before = this.previous.get(name);
         this.previous.set(name, { ticks, at: now });
         if (!this.first.has(name)) this.first.set(name, ticks);
-        const cpuPct = before && now > before.at ? ((ticks - before.ticks) / this.ticksPerSecond / ((now - before.at) / 1000)) * 100 : null;
+        const cpuPct =
+          before && now > before.at
+            ? ((ticks - before.ticks) / this.ticksPerSecond / ((now - before.at) / 1000)) * 100
+            : null;
         out[name] = {
           cpuPct: cpuPct === null ? null : Math.round(cpuPct * 10) / 10,
           rssMb: rssMb === undefined ? null : Math.round(rssMb * 10) / 10,
@@ -290,10 +304,17 @@ export class ResourceSampler {
 
   private read(pid: Tracked): { ticks: number; rssMb: number | undefined; processes?: number } {
     if (typeof pid === 'number') {
-      return { ticks: parseCpuTicks(this.proc.read(`/proc/${pid}/stat`)), rssMb: parseRssMb(this.proc.read(`/proc/${pid}/status`)) };
+      return {
+        ticks: parseCpuTicks(this.proc.read(`/proc/${pid}/stat`)),
+        rssMb: parseRssMb(this.proc.read(`/proc/${pid}/status`)),
+      };
     }
     const tree = sampleProcessTree(pid.tree, this.proc);
-    return { ticks: tree.ticks, rssMb: tree.rssKb === undefined ? undefined : tree.rssKb / 1024, processes: tree.processes };
+    return {
+      ticks: tree.ticks,
+      rssMb: tree.rssKb === undefined ? undefined : tree.rssKb / 1024,
+      processes: tree.processes,
+    };
   }
 
   private sampleMachine(): ProcessSample {
@@ -302,8 +323,14 @@ export class ResourceSampler {
       const before = this.previousMachine;
       this.previousMachine = now;
       const used = parseUsedMemoryMb(this.proc.read('/proc/meminfo'));
-      const cpuPct = before && now.total > before.total ? ((now.busy - before.busy) / (now.total - before.total)) * now.cores * 100 : null;
-      return { cpuPct: cpuPct === null ? null : Math.round(cpuPct * 10) / 10, rssMb: used === undefined ? null : Math.round(used) };
+      const cpuPct =
+        before && now.total > before.total
+          ? ((now.busy - before.busy) / (now.total - before.total)) * now.cores * 100
+          : null;
+      return {
+        cpuPct: cpuPct === null ? null : Math.round(cpuPct * 10) / 10,
+        rssMb: used === undefined ? null : Math.round(used),
+      };
     } catch {
       return { cpuPct: null, rssMb: null };
     }

@@ -108,17 +108,30 @@ interface OpenStep {
 }
 
 /** Judges a finished capacity step from its correlations' latencies; pure. */
-export function judgeStep(latencies: Array<number | undefined>, keptUp: number, p95BoundMs: number): Pick<CapacityStep, 'p95Ms' | 'undecidedAtCheck' | 'sustainable' | 'reason'> {
+export function judgeStep(
+  latencies: Array<number | undefined>,
+  keptUp: number,
+  p95BoundMs: number,
+): Pick<CapacityStep, 'p95Ms' | 'undecidedAtCheck' | 'sustainable' | 'reason'> {
   const undecided = latencies.filter((l) => l === undefined).length;
-  if (latencies.length === 0) return { p95Ms: null, undecidedAtCheck: 0, sustainable: false, reason: 'no complete correlation in the step' };
+  if (latencies.length === 0)
+    return { p95Ms: null, undecidedAtCheck: 0, sustainable: false, reason: 'no complete correlation in the step' };
   const p95 = percentile(sortedCopy(latencies.map((l) => l ?? Number.POSITIVE_INFINITY)), 95);
-  if (keptUp < 0.95) return { p95Ms: Number.isFinite(p95) ? p95 : null, undecidedAtCheck: undecided, sustainable: false, reason: `the publisher sent only ${(keptUp * 100).toFixed(0)} % of the offered load` };
+  if (keptUp < 0.95)
+    return {
+      p95Ms: Number.isFinite(p95) ? p95 : null,
+      undecidedAtCheck: undecided,
+      sustainable: false,
+      reason: `the publisher sent only ${(keptUp * 100).toFixed(0)} % of the offered load`,
+    };
   if (!(p95 <= p95BoundMs)) {
     return {
       p95Ms: Number.isFinite(p95) ? p95 : null,
       undecidedAtCheck: undecided,
       sustainable: false,
-      reason: Number.isFinite(p95) ? `p95 ${Math.round(p95)} ms above the bound of ${p95BoundMs} ms` : `decisions fell behind: ${undecided} of ${latencies.length} undecided ${p95BoundMs} ms after the step`,
+      reason: Number.isFinite(p95)
+        ? `p95 ${Math.round(p95)} ms above the bound of ${p95BoundMs} ms`
+        : `decisions fell behind: ${undecided} of ${latencies.length} undecided ${p95BoundMs} ms after the step`,
     };
   }
   return { p95Ms: p95, undecidedAtCheck: undecided, sustainable: true };
@@ -126,7 +139,13 @@ export function judgeStep(latencies: Array<number | undefined>, keptUp: number, 
 
 export async function runPhase(config: PhaseConfig): Promise<PhaseResult> {
   const { book, sampler, say, capacity } = config;
-  const pacer = new Pacer(config.ratePerMinute, config.unitsPerCorrelation, config.maxInFlight, config.plan, config.send);
+  const pacer = new Pacer(
+    config.ratePerMinute,
+    config.unitsPerCorrelation,
+    config.maxInFlight,
+    config.plan,
+    config.send,
+  );
   const series: SecondSample[] = [];
   const steps: OpenStep[] = [];
   const startedAt = performance.now();
@@ -143,7 +162,18 @@ export async function runPhase(config: PhaseConfig): Promise<PhaseResult> {
   const openStep = (index: number, ratePerMinute: number): void => {
     const stats = pacer.stats();
     steps.push({
-      step: { index, ratePerMinute, correlationsPerSecond: ratePerMinute / 60 / config.unitsPerCorrelation, startS: elapsedS(), endS: 0, correlations: 0, p95Ms: null, undecidedAtCheck: 0, keptUp: 1, sustainable: false },
+      step: {
+        index,
+        ratePerMinute,
+        correlationsPerSecond: ratePerMinute / 60 / config.unitsPerCorrelation,
+        startS: elapsedS(),
+        endS: 0,
+        correlations: 0,
+        p95Ms: null,
+        undecidedAtCheck: 0,
+        keptUp: 1,
+        sustainable: false,
+      },
       startN: book.count,
       offeredAtStart: stats.offered,
       sentAtStart: stats.sent,
@@ -159,7 +189,8 @@ export async function runPhase(config: PhaseConfig): Promise<PhaseResult> {
   };
   const checkStep = (open: OpenStep): boolean => {
     const latencies: Array<number | undefined> = [];
-    for (let n = open.startN; n < (open.endN ?? book.count); n++) if (!book.isPartial(n)) latencies.push(book.latencyOf(n));
+    for (let n = open.startN; n < (open.endN ?? book.count); n++)
+      if (!book.isPartial(n)) latencies.push(book.latencyOf(n));
     open.step.correlations = latencies.length;
     Object.assign(open.step, judgeStep(latencies, open.step.keptUp, capacity!.p95BoundMs));
     open.checkAtS = undefined;
@@ -184,7 +215,9 @@ export async function runPhase(config: PhaseConfig): Promise<PhaseResult> {
     await pacer.stop();
     decidedDuringLoad = book.decided;
     settleStartS = elapsedS();
-    say(`[${config.name}] load stopped after ${(loadMs / 1000).toFixed(1)} s; waiting up to ${config.settleMs / 1000} s for the last ${config.completion}`);
+    say(
+      `[${config.name}] load stopped after ${(loadMs / 1000).toFixed(1)} s; waiting up to ${config.settleMs / 1000} s for the last ${config.completion}`,
+    );
   };
 
   if (capacity) openStep(0, config.ratePerMinute);
@@ -218,7 +251,8 @@ export async function runPhase(config: PhaseConfig): Promise<PhaseResult> {
       } else {
         const current = steps[steps.length - 1];
         let failed = false;
-        for (const open of steps) if (open.checkAtS !== undefined && elapsedS() >= open.checkAtS && !checkStep(open)) failed = true;
+        for (const open of steps)
+          if (open.checkAtS !== undefined && elapsedS() >= open.checkAtS && !checkStep(open)) failed = true;
         if (failed) {
           cutShort('an earlier step was not sustainable');
           await stopLoading();
@@ -236,7 +270,8 @@ export async function runPhase(config: PhaseConfig): Promise<PhaseResult> {
     }
 
     // Settling: capacity checks fall due, then wait until every correlation is decided (and one second more for any duplicate).
-    for (const open of steps) if (open.checkAtS !== undefined && (elapsedS() >= open.checkAtS || book.undecided === 0)) checkStep(open);
+    for (const open of steps)
+      if (open.checkAtS !== undefined && (elapsedS() >= open.checkAtS || book.undecided === 0)) checkStep(open);
     allDecidedTicks = book.undecided === 0 ? allDecidedTicks + 1 : 0;
     const pendingChecks = steps.some((o) => o.checkAtS !== undefined);
     if ((allDecidedTicks >= 2 && !pendingChecks) || (elapsedS() - settleStartS) * 1000 >= config.settleMs) break;

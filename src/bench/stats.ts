@@ -32,7 +32,16 @@ export function sortedCopy(values: Iterable<number>): number[] {
 export function summarize(values: Iterable<number>): LatencyStats {
   const sorted = sortedCopy(values);
   const n = sorted.length;
-  if (n === 0) return { count: 0, min: Number.NaN, p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN, mean: Number.NaN };
+  if (n === 0)
+    return {
+      count: 0,
+      min: Number.NaN,
+      p50: Number.NaN,
+      p95: Number.NaN,
+      p99: Number.NaN,
+      max: Number.NaN,
+      mean: Number.NaN,
+    };
   let sum = 0;
   for (const v of sorted) sum += v;
   return {

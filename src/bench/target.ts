@@ -75,8 +75,14 @@ export interface BenchTarget {
 /** Waits until the bridge has created the SIGNALS stream, so agents can publish. */
 export async function waitForSignalsStream(jsm: JetStreamManager, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await jsm.streams.info(SIGNALS_STREAM).then(() => true, () => false))) {
-    if (Date.now() > deadline) throw new Error(`no ${SIGNALS_STREAM} stream on NATS after ${timeoutMs / 1000} s: is the bridge running?`);
+  while (
+    !(await jsm.streams.info(SIGNALS_STREAM).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (Date.now() > deadline)
+      throw new Error(`no ${SIGNALS_STREAM} stream on NATS after ${timeoutMs / 1000} s: is the bridge running?`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -115,7 +121,9 @@ export function engineMetricsUrls(engine: EngineProcesses): string[] {
 
 /** Sampling names of running processes: worker, worker-2, … */
 function runningPids(name: string, processes: ManagedProcess[]): Record<string, number | undefined> {
-  return Object.fromEntries(processes.flatMap((p, i) => (p.running ? [[i === 0 ? name : `${name}-${i + 1}`, p.pid]] : [])));
+  return Object.fromEntries(
+    processes.flatMap((p, i) => (p.running ? [[i === 0 ? name : `${name}-${i + 1}`, p.pid]] : [])),
+  );
 }
 
 export async function openTarget(options: BenchOptions, say: (line: string) => void): Promise<BenchTarget> {
@@ -143,7 +151,11 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
     throw new ConfigError(`--stack-env: ${(error as Error).message}`);
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'orch-bench-'));
-  const policy: PolicyInput = { version: `bench-${options.timeoutMs}ms`, expected_agents: options.agents, timeout_ms: options.timeoutMs };
+  const policy: PolicyInput = {
+    version: `bench-${options.timeoutMs}ms`,
+    expected_agents: options.agents,
+    timeout_ms: options.timeoutMs,
+  };
   const policyFile = join(dataDir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(policy, null, 2));
   const [temporalPort, uiPort, natsPort] = [await getFreePort(), await getFreePort(), await getFreePort()];
@@ -151,8 +163,18 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
   let stack: LocalStack;
   try {
     stack = await startLocalStack(
-      { dataDir, temporalPort, uiPort, natsPort, env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile }, workers: options.workers, bridges: options.bridges, engine: options.engine, devServer: options.devServer,
-        ...(options.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(options.outDir, 'profiles')}`] } : {}) },
+      {
+        dataDir,
+        temporalPort,
+        uiPort,
+        natsPort,
+        env: { ...options.stackEnv, ORCH_POLICY_FILE: policyFile },
+        workers: options.workers,
+        bridges: options.bridges,
+        engine: options.engine,
+        devServer: options.devServer,
+        ...(options.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(options.outDir, 'profiles')}`] } : {}),
+      },
       say,
     );
   } catch (error) {
@@ -183,7 +205,11 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
       ? {
           engine: {
             dynamicConfig: { ...ENGINE_SETTINGS.dynamicConfig, ...options.devServer.dynamicConfig },
-            sqlitePragmas: { ...BASE_SQLITE_PRAGMAS, ...ENGINE_SETTINGS.sqlitePragmas, ...options.devServer.sqlitePragmas },
+            sqlitePragmas: {
+              ...BASE_SQLITE_PRAGMAS,
+              ...ENGINE_SETTINGS.sqlitePragmas,
+              ...options.devServer.sqlitePragmas,
+            },
             env: { ...ENGINE_SETTINGS.env, ...options.devServer.env },
           },
         }
@@ -210,12 +236,19 @@ export async function openTarget(options: BenchOptions, say: (line: string) => v
 }
 
 /** What the server says of itself; nulls when it does not answer. */
-async function clusterInfo(address: string): Promise<Pick<EngineShape['temporal'], 'serverVersion' | 'historyShards' | 'persistenceStore' | 'visibilityStore'>> {
+async function clusterInfo(
+  address: string,
+): Promise<Pick<EngineShape['temporal'], 'serverVersion' | 'historyShards' | 'persistenceStore' | 'visibilityStore'>> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: 5_000 });
     try {
       const info = await connection.workflowService.getClusterInfo({});
-      return { serverVersion: info.serverVersion || null, historyShards: info.historyShardCount || null, persistenceStore: info.persistenceStore || null, visibilityStore: info.visibilityStore || null };
+      return {
+        serverVersion: info.serverVersion || null,
+        historyShards: info.historyShardCount || null,
+        persistenceStore: info.persistenceStore || null,
+        visibilityStore: info.visibilityStore || null,
+      };
     } finally {
       await connection.close();
     }
@@ -238,11 +271,19 @@ async function engineShape(stack: LocalStack, replicas: number): Promise<EngineS
   const temporal = await clusterInfo(stack.temporalAddress);
   const engine = stack.engine;
   if (engine.kind === 'dev') {
-    return { kind: 'dev', temporal: { nodes: 1, frontend: `the dev server, ${stack.temporalAddress}`, ...temporal }, nats: { nodes: 1, replicas } };
+    return {
+      kind: 'dev',
+      temporal: { nodes: 1, frontend: `the dev server, ${stack.temporalAddress}`, ...temporal },
+      nats: { nodes: 1, replicas },
+    };
   }
   return {
     kind: 'cluster',
-    temporal: { nodes: engine.temporalNodes.length, frontend: `a TCP balancer over the nodes' frontends, in the bench's own process, ${stack.temporalAddress}`, ...temporal },
+    temporal: {
+      nodes: engine.temporalNodes.length,
+      frontend: `a TCP balancer over the nodes' frontends, in the bench's own process, ${stack.temporalAddress}`,
+      ...temporal,
+    },
     postgres: await postgresVersion(engine.postgres.pid),
     nats: { nodes: engine.nats.nodes.length, replicas },
   };

@@ -23,7 +23,16 @@ import {
 import { BreakerView } from '../agent-health/view';
 import type { Policy } from '../contract/policy';
 import type { Config } from '../config';
-import { type DeclaredStream, declareDlqStream, declareSignalsStream, describeStreamChange, DLQ_SUBJECT, reconcileStream, SIGNAL_SUBJECTS, SIGNALS_STREAM } from '../nats/streams';
+import {
+  type DeclaredStream,
+  declareDlqStream,
+  declareSignalsStream,
+  describeStreamChange,
+  DLQ_SUBJECT,
+  reconcileStream,
+  SIGNAL_SUBJECTS,
+  SIGNALS_STREAM,
+} from '../nats/streams';
 import type { Logger } from '../observability/logger';
 import type { OrchestratorMetrics } from '../observability/metrics';
 import { type ReceivedMessage, withMessageSpans } from '../observability/trace-context';
@@ -96,11 +105,17 @@ export class BridgeConfigError extends Error {
 }
 
 /** The consumer settings the bridge owns; JetStream can change each of them on a live consumer. */
-type ConsumerSettings = Required<Pick<ConsumerConfig, 'filter_subject' | 'ack_wait' | 'max_deliver' | 'max_ack_pending'>>;
+type ConsumerSettings = Required<
+  Pick<ConsumerConfig, 'filter_subject' | 'ack_wait' | 'max_deliver' | 'max_ack_pending'>
+>;
 
 /** Each setting of `wanted` that `actual` has otherwise, in words (durations in ms). */
-function consumerDifferences(actual: Partial<ConsumerConfig>, wanted: ConsumerSettings): Array<{ setting: string; was: string; now: string }> {
-  const shown = (key: keyof ConsumerSettings, value: unknown): string => (value === undefined ? 'unset' : key === 'ack_wait' ? `${millis(Number(value))} ms` : String(value));
+function consumerDifferences(
+  actual: Partial<ConsumerConfig>,
+  wanted: ConsumerSettings,
+): Array<{ setting: string; was: string; now: string }> {
+  const shown = (key: keyof ConsumerSettings, value: unknown): string =>
+    value === undefined ? 'unset' : key === 'ack_wait' ? `${millis(Number(value))} ms` : String(value);
   return (Object.keys(wanted) as Array<keyof ConsumerSettings>)
     .filter((key) => actual[key] !== wanted[key])
     .map((key) => ({ setting: key, was: shown(key, actual[key]), now: shown(key, wanted[key]) }));
@@ -116,7 +131,13 @@ interface Pending {
 
 /** What a message's span says of it. */
 function received({ message, envelope, receivedAtMs }: Pending): ReceivedMessage {
-  return { subject: message.subject, headers: message.headers, receivedAtMs, streamSeq: message.seq, agent: envelope.signal.agent_name };
+  return {
+    subject: message.subject,
+    headers: message.headers,
+    receivedAtMs,
+    streamSeq: message.seq,
+    agent: envelope.signal.agent_name,
+  };
 }
 
 /** A counting semaphore: the consume loop waits for a free slot before taking the next message. */
@@ -165,7 +186,16 @@ export function configuredBridge(
 }
 
 export class SignalBridge {
-  private readonly stats: BridgeStats = { received: 0, signalled: 0, batches: 0, started: 0, startedEagerly: 0, duplicates: 0, dlq: {}, retries: 0 };
+  private readonly stats: BridgeStats = {
+    received: 0,
+    signalled: 0,
+    batches: 0,
+    started: 0,
+    startedEagerly: 0,
+    duplicates: 0,
+    dlq: {},
+    retries: 0,
+  };
   private readonly slots: Slots;
   private readonly reported: ReportedAgents;
   /** A correlation's messages go to Temporal in batches, one batch at a time (see gather.ts). */
@@ -186,12 +216,18 @@ export class SignalBridge {
     this.slots = new Slots(options.concurrency);
     if (options.policy.breaker.enabled) {
       const { client, policy, logger, breakerPollMs, metrics } = options;
-      this.breakers = new BreakerView(client, policy.expected_agents, logger, policy.timeout_ms, breakerPollMs, (s) => metrics?.recordBreaker(s));
+      this.breakers = new BreakerView(client, policy.expected_agents, logger, policy.timeout_ms, breakerPollMs, (s) =>
+        metrics?.recordBreaker(s),
+      );
     }
     this.reported = new ReportedAgents(options.policy.expected_agents);
     this.batches = new Gatherer<Pending>({
       windowMs: options.batchWindowMs,
-      isComplete: (corrId, batch) => this.reported.completes(corrId, batch.map((p) => p.envelope.signal.agent_name)),
+      isComplete: (corrId, batch) =>
+        this.reported.completes(
+          corrId,
+          batch.map((p) => p.envelope.signal.agent_name),
+        ),
       // Each message's trace context continues through its hand-over (see trace-context.ts).
       handOver: (corrId, batch) => withMessageSpans(corrId, batch.map(received), () => this.handOver(corrId, batch)),
       batchLimit: { maxWeight: MAX_BATCH_BYTES, weightOf: (p) => p.message.data.byteLength },
@@ -223,7 +259,10 @@ export class SignalBridge {
     const { client } = this.options;
     const { config } = await client.workflowService.describeNamespace({ namespace: client.options.namespace });
     const retentionMs = optionalTsToMs(config?.workflowExecutionRetentionTtl);
-    if (!retentionMs) throw new BridgeConfigError(`namespace ${client.options.namespace} reports no workflow retention; the bridge needs it to know how long a closed correlation stays known`);
+    if (!retentionMs)
+      throw new BridgeConfigError(
+        `namespace ${client.options.namespace} reports no workflow retention; the bridge needs it to know how long a closed correlation stays known`,
+      );
     return retentionMs;
   }
 
@@ -263,7 +302,12 @@ export class SignalBridge {
     const wanted = this.consumerSettings();
     const existing = await jsm.consumers.info(SIGNALS_STREAM, durableName).catch(() => undefined);
     if (!existing) {
-      await jsm.consumers.add(SIGNALS_STREAM, { durable_name: durableName, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ...wanted });
+      await jsm.consumers.add(SIGNALS_STREAM, {
+        durable_name: durableName,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ...wanted,
+      });
       return;
     }
     if (existing.config.ack_policy !== AckPolicy.Explicit) {
@@ -275,7 +319,11 @@ export class SignalBridge {
     const changed = consumerDifferences(existing.config, wanted);
     if (changed.length === 0) return;
     await jsm.consumers.update(SIGNALS_STREAM, durableName, wanted);
-    for (const { setting, was, now } of changed) logger.warn({ consumer: durableName, setting, was, now }, `consumer ${durableName}: ${setting} was ${was}, set to ${now}`);
+    for (const { setting, was, now } of changed)
+      logger.warn(
+        { consumer: durableName, setting, was, now },
+        `consumer ${durableName}: ${setting} was ${was}, set to ${now}`,
+      );
   }
 
   /** What the bridge's configuration says the durable consumer must be. */
@@ -308,7 +356,9 @@ export class SignalBridge {
       this.consuming = false;
       if (!this.stopping) {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        await this.ensureConsumer().catch((error: unknown) => logger.warn({ err: error }, 'cannot re-create the consumer yet'));
+        await this.ensureConsumer().catch((error: unknown) =>
+          logger.warn({ err: error }, 'cannot re-create the consumer yet'),
+        );
       }
     }
   }
@@ -323,7 +373,8 @@ export class SignalBridge {
     for await (const status of await messages.status()) {
       if (!notable.has(status.type)) continue;
       this.options.logger.warn({ consumer_event: status.type, data: status.data }, `consumer ${status.type}`);
-      if (status.type === ConsumerEvents.ConsumerDeleted || status.type === ConsumerEvents.ConsumerNotFound) messages.stop();
+      if (status.type === ConsumerEvents.ConsumerDeleted || status.type === ConsumerEvents.ConsumerNotFound)
+        messages.stop();
     }
   }
 
@@ -332,17 +383,29 @@ export class SignalBridge {
     this.stats.received++;
     const parsed = parseAgentMessage(message.subject, message.data, this.options.maxMessageBytes);
     if (!parsed.ok) {
-      await this.deadLetter(message, parsed.reason, parsed.detail).catch((error: unknown) => this.retryLater([message], error, 'cannot publish to the DLQ'));
+      await this.deadLetter(message, parsed.reason, parsed.detail).catch((error: unknown) =>
+        this.retryLater([message], error, 'cannot publish to the DLQ'),
+      );
       return;
     }
-    const expired = expiredBecause({ storedAtMs: millis(message.info.timestampNanos), enrichedAt: parsed.signal.enriched_at }, Date.now(), this.horizonMs);
+    const expired = expiredBecause(
+      { storedAtMs: millis(message.info.timestampNanos), enrichedAt: parsed.signal.enriched_at },
+      Date.now(),
+      this.horizonMs,
+    );
     if (expired) {
-      await this.deadLetter(message, 'expired', expired).catch((error: unknown) => this.retryLater([message], error, 'cannot publish to the DLQ'));
+      await this.deadLetter(message, 'expired', expired).catch((error: unknown) =>
+        this.retryLater([message], error, 'cannot publish to the DLQ'),
+      );
       return;
     }
     // handOver settles every message itself; a rejection here would be a bug, and still must not lose the message.
     await this.batches
-      .add(parsed.signal.corr_id, { message, envelope: { message_id: String(message.seq), signal: parsed.signal }, receivedAtMs })
+      .add(parsed.signal.corr_id, {
+        message,
+        envelope: { message_id: String(message.seq), signal: parsed.signal },
+        receivedAtMs,
+      })
       .catch((error: unknown) => this.retryLater([message], error, 'cannot hand the signal to Temporal'));
   }
 
@@ -360,7 +423,11 @@ export class SignalBridge {
     const degraded = first ? (this.breakers?.degradedAgents() ?? []) : [];
     try {
       const started = first && (await this.startCorrelation(corrId, envelopes, degraded));
-      if (!started) await client.workflow.signalWithStart(WORKFLOW_TYPE, correlationSignalWithStart(corrId, policy, taskQueue, envelopes, degraded));
+      if (!started)
+        await client.workflow.signalWithStart(
+          WORKFLOW_TYPE,
+          correlationSignalWithStart(corrId, policy, taskQueue, envelopes, degraded),
+        );
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return await this.onClosedCorrelation(corrId, batch);
       const rejection = permanentRejection(error);
@@ -375,18 +442,33 @@ export class SignalBridge {
     this.stats.batches++;
     this.stats.signalled += batch.length;
     metrics?.signalsReceived.inc({ outcome: 'signalled' }, batch.length);
-    this.reported.record(corrId, batch.map((p) => p.envelope.signal.agent_name));
+    this.reported.record(
+      corrId,
+      batch.map((p) => p.envelope.signal.agent_name),
+    );
     logger.debug(
-      { corr_id: corrId, workflow_id: workflowIdFor(corrId), stream_seqs: batch.map((p) => p.message.seq), deliveries: batch.map((p) => p.message.info.deliveryCount) },
+      {
+        corr_id: corrId,
+        workflow_id: workflowIdFor(corrId),
+        stream_seqs: batch.map((p) => p.message.seq),
+        deliveries: batch.map((p) => p.message.info.deliveryCount),
+      },
       'signalled',
     );
   }
 
   /** Starts the correlation with these messages in its input; false when it exists already, running or closed. */
-  private async startCorrelation(corrId: string, envelopes: AgentSignalEnvelope[], degraded: string[]): Promise<boolean> {
+  private async startCorrelation(
+    corrId: string,
+    envelopes: AgentSignalEnvelope[],
+    degraded: string[],
+  ): Promise<boolean> {
     const { client, policy, taskQueue, eagerStart } = this.options;
     try {
-      const handle = await client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, policy, taskQueue, envelopes, eagerStart(), degraded));
+      const handle = await client.workflow.start(
+        WORKFLOW_TYPE,
+        correlationStart(corrId, policy, taskQueue, envelopes, eagerStart(), degraded),
+      );
       this.stats.started++;
       if (handle.eagerlyStarted) this.stats.startedEagerly++;
       return true;
@@ -407,9 +489,11 @@ export class SignalBridge {
       return;
     }
     const [{ message }] = batch;
-    await this.deadLetter(message, 'temporal_rejected', `Temporal refused the signal for correlation ${corrId}: ${rejection}`).catch((error: unknown) =>
-      this.retryLater([message], error, 'cannot publish to the DLQ'),
-    );
+    await this.deadLetter(
+      message,
+      'temporal_rejected',
+      `Temporal refused the signal for correlation ${corrId}: ${rejection}`,
+    ).catch((error: unknown) => this.retryLater([message], error, 'cannot publish to the DLQ'));
   }
 
   /** Temporal or NATS is unavailable: the messages wait in JetStream and come back later, with backoff. */
@@ -419,7 +503,16 @@ export class SignalBridge {
       this.options.metrics?.signalsReceived.inc({ outcome: 'retried' });
       const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** (message.info.deliveryCount - 1));
       message.nak(delay);
-      this.options.logger.warn({ subject: message.subject, stream_seq: message.seq, delivery: message.info.deliveryCount, err: error, retry_in_ms: delay }, `${what}; will retry`);
+      this.options.logger.warn(
+        {
+          subject: message.subject,
+          stream_seq: message.seq,
+          delivery: message.info.deliveryCount,
+          err: error,
+          retry_in_ms: delay,
+        },
+        `${what}; will retry`,
+      );
     }
   }
 
@@ -435,7 +528,11 @@ export class SignalBridge {
     try {
       run = await readClosedRun(this.options.client, corrId);
     } catch (error) {
-      return this.retryLater(batch.map((p) => p.message), error, `cannot read the history of closed correlation ${corrId}`);
+      return this.retryLater(
+        batch.map((p) => p.message),
+        error,
+        `cannot read the history of closed correlation ${corrId}`,
+      );
     }
     for (const { message, envelope } of batch) {
       if (fateAfterClose(run, envelope.message_id, envelope.signal) === 'duplicate') {
@@ -444,8 +541,12 @@ export class SignalBridge {
         message.ack();
         continue;
       }
-      const detail = run.decision ? `correlation ${corrId} was decided at ${run.decision.orchestrated_at}` : `correlation ${corrId} has closed without a decision`;
-      await this.deadLetter(message, 'late', detail).catch((error: unknown) => this.retryLater([message], error, 'cannot publish to the DLQ'));
+      const detail = run.decision
+        ? `correlation ${corrId} was decided at ${run.decision.orchestrated_at}`
+        : `correlation ${corrId} has closed without a decision`;
+      await this.deadLetter(message, 'late', detail).catch((error: unknown) =>
+        this.retryLater([message], error, 'cannot publish to the DLQ'),
+      );
     }
   }
 
@@ -457,7 +558,8 @@ export class SignalBridge {
     headers.set('Orch-Original-Subject', message.subject);
     headers.set('Orch-Original-Seq', String(message.seq));
     // The msgID makes a redelivered bad message land in the DLQ once.
-    const publish = (data: Uint8Array) => this.options.js.publish(DLQ_SUBJECT, data, { headers, msgID: `dlq-${message.seq}` });
+    const publish = (data: Uint8Array) =>
+      this.options.js.publish(DLQ_SUBJECT, data, { headers, msgID: `dlq-${message.seq}` });
     await publish(message.data).catch(async (error: unknown) => {
       // A message just under NATS's max_payload no longer fits with the headers added, and would be
       // retried forever. Its entry then goes without the body, which stays in SIGNALS at its sequence.
@@ -469,6 +571,9 @@ export class SignalBridge {
     this.stats.dlq[reason] = (this.stats.dlq[reason] ?? 0) + 1;
     this.options.metrics?.signalsReceived.inc({ outcome: 'dlq' });
     this.options.metrics?.dlq.inc({ reason });
-    this.options.logger.warn({ subject: message.subject, stream_seq: message.seq, reason, detail }, `signal sent to the DLQ: ${reason}`);
+    this.options.logger.warn(
+      { subject: message.subject, stream_seq: message.seq, reason, detail },
+      `signal sent to the DLQ: ${reason}`,
+    );
   }
 }

@@ -24,10 +24,16 @@ export interface ClosedRun {
 export async function readClosedRun(client: Client, corrId: string): Promise<ClosedRun> {
   const history = await fetchDecodedHistory(client, workflowIdFor(corrId));
   const events = history.events ?? [];
-  const decode = (payload: Payload | null | undefined): unknown => (payload ? defaultPayloadConverter.fromPayload(payload) : undefined);
-  const input = (decode(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]) ?? {}) as CorrelationStart;
+  const decode = (payload: Payload | null | undefined): unknown =>
+    payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
+  const input = (decode(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]) ??
+    {}) as CorrelationStart;
   const envelopes = recordedEnvelopes(input, events, decode);
-  const received = new Set(envelopes.map((e) => (e as { message_id?: unknown })?.message_id).filter((id): id is string => typeof id === 'string'));
+  const received = new Set(
+    envelopes
+      .map((e) => (e as { message_id?: unknown })?.message_id)
+      .filter((id): id is string => typeof id === 'string'),
+  );
   const receivedContent = new Set(envelopes.map((e) => contentKey((e as { signal?: unknown })?.signal)));
   const result = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
   const decision = result ? defaultPayloadConverter.fromPayload<OrchestrationDecision>(result) : undefined;
@@ -46,6 +52,10 @@ export function fateAfterClose(run: ClosedRun, messageId: string, signal: unknow
 /** The same JSON value gives the same key, whatever the order of its object keys. */
 function contentKey(value: unknown): string {
   return JSON.stringify(value, (_, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
   );
 }

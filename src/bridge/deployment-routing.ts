@@ -17,7 +17,10 @@ type RoutingConfig = temporal.api.deployment.v1.RoutingConfig.$Properties;
 export const ROUTING_POLL_MS = 2_000;
 
 /** True when `routing` sends all new workflows to `version`. */
-export function routesAllNewWorkTo(routing: RoutingConfig | null | undefined, version: WorkerDeploymentVersion): boolean {
+export function routesAllNewWorkTo(
+  routing: RoutingConfig | null | undefined,
+  version: WorkerDeploymentVersion,
+): boolean {
   const current = routing?.currentDeploymentVersion;
   const ramping = (routing?.rampingVersionPercentage ?? 0) > 0 || Boolean(routing?.rampingDeploymentVersion?.buildId);
   return current?.deploymentName === version.deploymentName && current.buildId === version.buildId && !ramping;
@@ -70,7 +73,11 @@ export class DeploymentRoutingWatch {
       // reach, and then no start succeeds either way.
       sole = false;
       const message = (error as Error).message;
-      if (message !== this.lastError) this.logger.debug({ err: error }, 'cannot read the worker deployment routing: correlations start without eager dispatch');
+      if (message !== this.lastError)
+        this.logger.debug(
+          { err: error },
+          'cannot read the worker deployment routing: correlations start without eager dispatch',
+        );
       this.lastError = message;
     }
     if (sole === this.sole) return;

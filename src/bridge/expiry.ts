@@ -31,7 +31,11 @@ export function unsafeSignalsAge(maxAgeMs: number, retentionMs: number): string 
  * JetStream stored it and, when the agent stamped it, from `enriched_at`: a message republished
  * long after it was made is as old as its content.
  */
-export function expiredBecause(message: { storedAtMs: number; enrichedAt?: string }, nowMs: number, horizonMs: number): string | undefined {
+export function expiredBecause(
+  message: { storedAtMs: number; enrichedAt?: string },
+  nowMs: number,
+  horizonMs: number,
+): string | undefined {
   const stamps: Array<[string, number]> = [['stored in SIGNALS', message.storedAtMs]];
   const enriched = message.enrichedAt === undefined ? Number.NaN : Date.parse(message.enrichedAt);
   if (Number.isFinite(enriched)) stamps.push(['enriched_at', enriched]);

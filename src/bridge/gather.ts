@@ -45,7 +45,14 @@ export class Gatherer<T> {
     }
     const done = new Promise<void>((resolve, reject) => state.open.push({ item, resolve, reject }));
     if (!state.inFlight) {
-      if (this.options.windowMs === 0 || this.options.isComplete(key, state.open.map((w) => w.item))) this.handOver(key, state);
+      if (
+        this.options.windowMs === 0 ||
+        this.options.isComplete(
+          key,
+          state.open.map((w) => w.item),
+        )
+      )
+        this.handOver(key, state);
       else state.timer ??= setTimeout(() => this.handOver(key, state), this.options.windowMs);
     }
     return done;
@@ -90,7 +97,10 @@ export class Gatherer<T> {
     };
     let call: Promise<void>;
     try {
-      call = this.options.handOver(key, batch.map((w) => w.item));
+      call = this.options.handOver(
+        key,
+        batch.map((w) => w.item),
+      );
     } catch (error) {
       call = Promise.reject(error);
     }

@@ -7,7 +7,15 @@ import { describeIssues } from '../contract/errors';
 import { SIGNAL_SUBJECT_PREFIX } from '../nats/streams';
 
 /** Why a message went to the DLQ; machine-readable, carried in the `Orch-Dlq-Reason` header. */
-export type DlqReason = 'oversize' | 'not_json' | 'schema_violation' | 'unsupported_schema_version' | 'subject_mismatch' | 'late' | 'expired' | 'temporal_rejected';
+export type DlqReason =
+  | 'oversize'
+  | 'not_json'
+  | 'schema_violation'
+  | 'unsupported_schema_version'
+  | 'subject_mismatch'
+  | 'late'
+  | 'expired'
+  | 'temporal_rejected';
 
 export type ParseResult = { ok: true; signal: AgentSignal } | { ok: false; reason: DlqReason; detail: string };
 
@@ -29,7 +37,11 @@ function tooDeep(value: unknown): string | undefined {
     if (typeof next.value !== 'object' || next.value === null) continue;
     if (next.depth > MAX_NESTING_DEPTH) return next.field;
     for (const [key, child] of Object.entries(next.value)) {
-      pending.push({ value: child, depth: next.depth + 1, field: next.depth === 1 && !Array.isArray(next.value) ? key : next.field });
+      pending.push({
+        value: child,
+        depth: next.depth + 1,
+        field: next.depth === 1 && !Array.isArray(next.value) ? key : next.field,
+      });
     }
   }
   return undefined;
@@ -47,16 +59,30 @@ export function parseAgentMessage(subject: string, data: Uint8Array, maxBytes: n
   }
   const deepField = tooDeep(json);
   if (deepField !== undefined) {
-    return { ok: false, reason: 'schema_violation', detail: `${deepField}: nested deeper than ${MAX_NESTING_DEPTH} levels` };
+    return {
+      ok: false,
+      reason: 'schema_violation',
+      detail: `${deepField}: nested deeper than ${MAX_NESTING_DEPTH} levels`,
+    };
   }
   const result = agentSignalSchema.safeParse(json);
   if (!result.success) {
     const versionOnly = result.error.issues.every((issue) => issue.path[0] === 'schema_version');
-    return { ok: false, reason: versionOnly ? 'unsupported_schema_version' : 'schema_violation', detail: describeIssues(result.error) };
+    return {
+      ok: false,
+      reason: versionOnly ? 'unsupported_schema_version' : 'schema_violation',
+      detail: describeIssues(result.error),
+    };
   }
-  const agentInSubject = subject.startsWith(SIGNAL_SUBJECT_PREFIX) ? subject.slice(SIGNAL_SUBJECT_PREFIX.length) : subject;
+  const agentInSubject = subject.startsWith(SIGNAL_SUBJECT_PREFIX)
+    ? subject.slice(SIGNAL_SUBJECT_PREFIX.length)
+    : subject;
   if (agentInSubject !== result.data.agent_name) {
-    return { ok: false, reason: 'subject_mismatch', detail: `subject ${subject} but agent_name "${result.data.agent_name}"` };
+    return {
+      ok: false,
+      reason: 'subject_mismatch',
+      detail: `subject ${subject} but agent_name "${result.data.agent_name}"`,
+    };
   }
   return { ok: true, signal: result.data };
 }

@@ -31,7 +31,8 @@ export class ReportedAgents {
     this.byCorrelation.delete(corrId);
     if (this.expected.every((agent) => seen.has(agent))) return;
     this.byCorrelation.set(corrId, seen);
-    if (this.byCorrelation.size > this.maxCorrelations) this.byCorrelation.delete(this.byCorrelation.keys().next().value as string);
+    if (this.byCorrelation.size > this.maxCorrelations)
+      this.byCorrelation.delete(this.byCorrelation.keys().next().value as string);
   }
 
   get size(): number {

@@ -23,7 +23,11 @@ const DEPLOYMENT_CONDITIONS: readonly RegExp[] = [/no mapping defined for search
  * limit.`), or undefined when the error may pass. The client wraps the gRPC error as the cause.
  */
 export function permanentRejection(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; details?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { code?: unknown; details?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     const kind = typeof e.code === 'number' ? PERMANENT_CODES.get(e.code) : undefined;
     if (!kind) continue;
     const said = typeof e.details === 'string' && e.details ? e.details : String(e.message ?? '');

@@ -11,7 +11,16 @@ import { statusCommand } from './commands/status';
 import { waitCommand } from './commands/wait';
 import { whatIfCommand } from './commands/what-if';
 
-const COMMANDS: readonly Command[] = [publishCommand, stateCommand, waitCommand, replayCommand, redriveCommand, statusCommand, whatIfCommand, codecServerCommand];
+const COMMANDS: readonly Command[] = [
+  publishCommand,
+  stateCommand,
+  waitCommand,
+  replayCommand,
+  redriveCommand,
+  statusCommand,
+  whatIfCommand,
+  codecServerCommand,
+];
 
 const USAGE = `
 Usage: orch <command> [options]
@@ -48,7 +57,9 @@ runMain({
   async main([name, ...args]) {
     const command = findCommand(name);
     if (!command) {
-      process.stderr.write(`${name === undefined ? 'error: no command given' : `error: unknown command ${JSON.stringify(name)}`}\n\n${USAGE.trim()}\n`);
+      process.stderr.write(
+        `${name === undefined ? 'error: no command given' : `error: unknown command ${JSON.stringify(name)}`}\n\n${USAGE.trim()}\n`,
+      );
       process.exitCode = 2;
       return;
     }

@@ -33,7 +33,8 @@ export class PayloadDecryptionError extends Error {
   override readonly name = 'PayloadDecryptionError';
 }
 
-const text = (bytes: Uint8Array | null | undefined): string | undefined => (bytes ? Buffer.from(bytes).toString('utf8') : undefined);
+const text = (bytes: Uint8Array | null | undefined): string | undefined =>
+  bytes ? Buffer.from(bytes).toString('utf8') : undefined;
 
 export function isEncrypted(payload: Payload): boolean {
   return text(payload.metadata?.[METADATA_ENCODING_KEY]) === ENCODING;
@@ -72,7 +73,10 @@ export class EncryptionCodec implements PayloadCodec {
 
   decrypt(payload: Payload): Payload {
     const keyId = text(payload.metadata?.[METADATA_KEY_ID]);
-    if (!keyId) throw new PayloadDecryptionError(`an encrypted payload (${ENCODING}) has no ${METADATA_KEY_ID}: it was not written by this codec`);
+    if (!keyId)
+      throw new PayloadDecryptionError(
+        `an encrypted payload (${ENCODING}) has no ${METADATA_KEY_ID}: it was not written by this codec`,
+      );
     const key = this.ring.keys.get(keyId);
     if (!key) {
       throw new PayloadDecryptionError(
@@ -81,7 +85,10 @@ export class EncryptionCodec implements PayloadCodec {
       );
     }
     const data = Buffer.from(payload.data ?? []);
-    if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadDecryptionError(`a payload encrypted with key id ${JSON.stringify(keyId)} is truncated (${data.length} bytes)`);
+    if (data.length < IV_BYTES + TAG_BYTES)
+      throw new PayloadDecryptionError(
+        `a payload encrypted with key id ${JSON.stringify(keyId)} is truncated (${data.length} bytes)`,
+      );
     let plain: Buffer;
     try {
       const decipher = createDecipheriv(ALGORITHM, key, data.subarray(0, IV_BYTES));

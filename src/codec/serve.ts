@@ -22,7 +22,10 @@ SIGTERM. See docs/SECURITY.md, "Payload encryption".`;
 
 /** Starts the codec server as configured; refuses to start without keys. */
 export async function startConfiguredCodecServer(config: Config, logger: Logger): Promise<CodecServer> {
-  if (!config.codec) throw new ConfigError('invalid configuration: the codec server needs the payload encryption keys: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE');
+  if (!config.codec)
+    throw new ConfigError(
+      'invalid configuration: the codec server needs the payload encryption keys: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE',
+    );
   const server = await startCodecServer({
     host: config.codecServer.host,
     port: config.codecServer.port,

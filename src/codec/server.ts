@@ -43,17 +43,25 @@ export interface JsonPayload {
 class BadRequest extends Error {}
 
 function fromBase64(value: unknown, what: string): Buffer {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) throw new BadRequest(`${what} is not a base64 string`);
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(value))
+    throw new BadRequest(`${what} is not a base64 string`);
   return Buffer.from(value, 'base64');
 }
 
 /** Proto JSON → Payload; throws BadRequest naming the bad field. */
 export function payloadFromJson(json: unknown, index: number): Payload {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BadRequest(`payloads[${index}] is not an object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new BadRequest(`payloads[${index}] is not an object`);
   const { metadata, data } = json as JsonPayload;
-  if (metadata !== undefined && metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata))) throw new BadRequest(`payloads[${index}].metadata is not an object`);
+  if (metadata !== undefined && metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata)))
+    throw new BadRequest(`payloads[${index}].metadata is not an object`);
   return {
-    metadata: Object.fromEntries(Object.entries(metadata ?? {}).map(([key, value]) => [key, fromBase64(value, `payloads[${index}].metadata.${key}`)])),
+    metadata: Object.fromEntries(
+      Object.entries(metadata ?? {}).map(([key, value]) => [
+        key,
+        fromBase64(value, `payloads[${index}].metadata.${key}`),
+      ]),
+    ),
     data: data === undefined || data === null ? new Uint8Array() : fromBase64(data, `payloads[${index}].data`),
   };
 }
@@ -61,7 +69,9 @@ export function payloadFromJson(json: unknown, index: number): Payload {
 /** Payload → proto JSON. */
 export function payloadToJson(payload: Payload): JsonPayload {
   return {
-    metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([key, value]) => [key, Buffer.from(value ?? []).toString('base64')])),
+    metadata: Object.fromEntries(
+      Object.entries(payload.metadata ?? {}).map(([key, value]) => [key, Buffer.from(value ?? []).toString('base64')]),
+    ),
     data: Buffer.from(payload.data ?? []).toString('base64'),
   };
 }
@@ -91,7 +101,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
 
   const run = async (operation: 'encode' | 'decode', payloads: Payload[]): Promise<Payload[]> => {
     let result = payloads;
-    for (const codec of operation === 'encode' ? codecs : [...codecs].reverse()) result = await (operation === 'encode' ? codec.encode(result) : codec.decode(result));
+    for (const codec of operation === 'encode' ? codecs : [...codecs].reverse())
+      result = await (operation === 'encode' ? codec.encode(result) : codec.decode(result));
     return result;
   };
 
@@ -102,17 +113,27 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       : { vary: 'Origin' };
     const reply = (status: number, body?: unknown, headers: Record<string, string> = {}): void => {
       const text = body === undefined ? '' : `${JSON.stringify(body)}\n`;
-      response.writeHead(status, { ...cors, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }).end(text);
+      response
+        .writeHead(status, {
+          ...cors,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        })
+        .end(text);
     };
     const path = new URL(request.url ?? '/', 'http://codec').pathname;
     const operation = path.endsWith('/encode') ? 'encode' : path.endsWith('/decode') ? 'decode' : undefined;
 
-    if (request.method === 'GET' && path === '/livez') return void response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    if (request.method === 'GET' && path === '/livez')
+      return void response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     if (!operation) return reply(404, { error: 'not found: POST …/encode or …/decode' });
     if (request.method === 'OPTIONS') {
       // A CORS preflight carries no credentials: answer it for allowed origins only.
       if (!origin) {
-        logger.warn({ origin: request.headers.origin ?? null, path }, 'codec server: CORS preflight from an origin not in ORCH_CODEC_CORS_ORIGINS');
+        logger.warn(
+          { origin: request.headers.origin ?? null, path },
+          'codec server: CORS preflight from an origin not in ORCH_CODEC_CORS_ORIGINS',
+        );
         return reply(403);
       }
       return reply(204, undefined, {
@@ -121,17 +142,27 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         'access-control-max-age': '600',
       });
     }
-    if (request.method !== 'POST') return reply(405, { error: 'method not allowed: use POST' }, { allow: 'POST, OPTIONS' });
+    if (request.method !== 'POST')
+      return reply(405, { error: 'method not allowed: use POST' }, { allow: 'POST, OPTIONS' });
     if (options.token !== undefined) {
       const [scheme, credentials] = (request.headers.authorization ?? '').split(' ', 2);
       if (scheme?.toLowerCase() !== 'bearer' || !credentials || !sameSecret(credentials, options.token)) {
-        logger.warn({ path, remote: request.socket.remoteAddress, origin: request.headers.origin ?? null }, 'codec server: refused a request without the bearer token');
-        return reply(401, { error: 'unauthorized: send Authorization: Bearer <ORCH_CODEC_SERVER_TOKEN>' }, { 'www-authenticate': 'Bearer realm="codec"' });
+        logger.warn(
+          { path, remote: request.socket.remoteAddress, origin: request.headers.origin ?? null },
+          'codec server: refused a request without the bearer token',
+        );
+        return reply(
+          401,
+          { error: 'unauthorized: send Authorization: Bearer <ORCH_CODEC_SERVER_TOKEN>' },
+          { 'www-authenticate': 'Bearer realm="codec"' },
+        );
       }
     }
     const namespace = request.headers['x-namespace'];
     if (typeof namespace === 'string' && namespace !== '' && namespace !== options.namespace) {
-      return reply(403, { error: `this codec server holds the keys of namespace ${options.namespace}, not ${namespace}` });
+      return reply(403, {
+        error: `this codec server holds the keys of namespace ${options.namespace}, not ${namespace}`,
+      });
     }
     try {
       let body: unknown;

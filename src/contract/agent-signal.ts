@@ -15,9 +15,13 @@ export const SUPPORTED_SCHEMA_MAJOR = 1;
  */
 export const RESERVED_AGENT_NAMES = ['__proto__', 'constructor'] as const;
 // One pattern (not a refinement), so that the JSON Schema says it too.
-const AGENT_NAME_NOT_RESERVED = new RegExp(`^(?!(?:${RESERVED_AGENT_NAMES.join('|')})$)${AGENT_NAME_PATTERN.source.slice(1)}`);
+const AGENT_NAME_NOT_RESERVED = new RegExp(
+  `^(?!(?:${RESERVED_AGENT_NAMES.join('|')})$)${AGENT_NAME_PATTERN.source.slice(1)}`,
+);
 
-export const agentNameSchema = z.string().regex(AGENT_NAME_NOT_RESERVED, `must match [a-z0-9_-]{1,64} and not be ${RESERVED_AGENT_NAMES.join(' or ')}`);
+export const agentNameSchema = z
+  .string()
+  .regex(AGENT_NAME_NOT_RESERVED, `must match [a-z0-9_-]{1,64} and not be ${RESERVED_AGENT_NAMES.join(' or ')}`);
 export const corrIdSchema = z.string().regex(CORR_ID_PATTERN, 'must be 1-128 characters of [A-Za-z0-9._:-]');
 export const unitIntervalSchema = z.number().min(0).max(1);
 export const isoDateTimeSchema = z.iso.datetime({ offset: true });
@@ -45,7 +49,10 @@ export const agentSignalSchema = z
     schema_version: z
       .string()
       .regex(SEMVER_PATTERN, 'must be a semantic version such as 1.0.0')
-      .regex(new RegExp(`^${SUPPORTED_SCHEMA_MAJOR}\\.`), `unsupported schema version: this orchestrator reads ${SUPPORTED_SCHEMA_MAJOR}.x.y`)
+      .regex(
+        new RegExp(`^${SUPPORTED_SCHEMA_MAJOR}\\.`),
+        `unsupported schema version: this orchestrator reads ${SUPPORTED_SCHEMA_MAJOR}.x.y`,
+      )
       .default('1.0.0'),
     agent_name: agentNameSchema,
     agent_version: z.string().max(64).optional(),

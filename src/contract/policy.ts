@@ -48,7 +48,9 @@ export const decisiveSignalSchema = z.strictObject({
       risk_level: z.array(z.enum(RISK_LEVELS)).min(1).optional(),
       trend_direction: z.array(z.enum(TREND_DIRECTIONS)).min(1).optional(),
     })
-    .refine((when) => Object.keys(when).length > 0, { message: 'needs at least one condition (risk_level, trend_direction)' }),
+    .refine((when) => Object.keys(when).length > 0, {
+      message: 'needs at least one condition (risk_level, trend_direction)',
+    }),
 });
 
 /**
@@ -64,7 +66,9 @@ export const breakerSchema = z.strictObject({
   reset_after_ms: z.number().int().positive().default(60_000),
 });
 
-export const DEFAULT_DECISIVE_SIGNALS = [{ name: 'risk_blocked', agent: 'risk', when: { risk_level: ['blocked' as const] } }];
+export const DEFAULT_DECISIVE_SIGNALS = [
+  { name: 'risk_blocked', agent: 'risk', when: { risk_level: ['blocked' as const] } },
+];
 export const DEFAULT_BREAKER = { enabled: true, failure_threshold: 5, reset_after_ms: 60_000 };
 
 /**
@@ -78,7 +82,11 @@ export const policySchema = z
     /** Agents a correlation waits for. */
     expected_agents: z.array(agentNameSchema).min(1).default(['momentum', 'risk']),
     /** Partial-data timeout in milliseconds, counted from the correlation's first signal. */
-    timeout_ms: z.number().int().positive().default(5 * 60_000),
+    timeout_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * 60_000),
     /** Per expected agent: its own deadline, and whether it is optional. Unlisted agents wait until `timeout_ms` and are required. */
     agents: z.record(agentNameSchema, agentWaitSchema).default({}),
     /** Signals that decide the correlation at once (by default: risk `blocked`, which means `no_trade` whatever else reports). */
@@ -112,22 +120,33 @@ export const policySchema = z
         /** Momentum confidence from which momentum and high risk conflict (→ reduce_size). */
         strong_momentum: unitIntervalSchema.default(0.7),
       })
-      .default({ trade_min_confidence: 0.55, monitor_min_confidence: 0.35, high_risk_score: 0.8, strong_momentum: 0.7 }),
+      .default({
+        trade_min_confidence: 0.55,
+        monitor_min_confidence: 0.35,
+        high_risk_score: 0.8,
+        strong_momentum: 0.7,
+      }),
     /** Risk score assumed from `risk_level` when the risk agent gives no `overall_score`. */
     risk_level_scores: z
-      .strictObject({ low: unitIntervalSchema, medium: unitIntervalSchema, high: unitIntervalSchema, blocked: unitIntervalSchema })
+      .strictObject({
+        low: unitIntervalSchema,
+        medium: unitIntervalSchema,
+        high: unitIntervalSchema,
+        blocked: unitIntervalSchema,
+      })
       .default({ low: 0.2, medium: 0.5, high: 0.8, blocked: 1 }),
     /** Instrument classes, tried in order; the first pattern that matches names the class. */
-    instrument_classes: z
-      .array(z.strictObject({ name: z.string().min(1), pattern: regexSource }))
-      .default([
-        { name: 'crypto', pattern: '^(BTC|ETH|SOL|XRP|ADA|DOGE|LTC|DOT|AVAX)[/-]?[A-Z]{3,4}$' },
-        { name: 'forex', pattern: '^[A-Z]{3}/?[A-Z]{3}$' },
-      ]),
+    instrument_classes: z.array(z.strictObject({ name: z.string().min(1), pattern: regexSource })).default([
+      { name: 'crypto', pattern: '^(BTC|ETH|SOL|XRP|ADA|DOGE|LTC|DOT|AVAX)[/-]?[A-Z]{3,4}$' },
+      { name: 'forex', pattern: '^[A-Z]{3}/?[A-Z]{3}$' },
+    ]),
     /** Routes, tried in order; the first whose conditions all hold wins. */
     routes: z.array(routeRuleSchema).default([
       { name: 'crypto_high_risk', when: { instrument_class: ['crypto'], risk_level: ['high', 'blocked'] } },
-      { name: 'forex_momentum', when: { instrument_class: ['forex'], min_momentum_strength: 0.7, risk_level: ['low', 'medium'] } },
+      {
+        name: 'forex_momentum',
+        when: { instrument_class: ['forex'], min_momentum_strength: 0.7, risk_level: ['low', 'medium'] },
+      },
     ]),
     /** Route for everything no rule matches. */
     default_route: z.string().min(1).default('standard'),
@@ -145,10 +164,18 @@ export const policySchema = z
     }
     for (const [agent, wait] of Object.entries(policy.agents)) {
       if (!policy.expected_agents.includes(agent)) {
-        ctx.addIssue({ code: 'custom', path: ['agents', agent], message: `"${agent}" is not one of expected_agents (${policy.expected_agents.join(', ')})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['agents', agent],
+          message: `"${agent}" is not one of expected_agents (${policy.expected_agents.join(', ')})`,
+        });
       }
       if (wait.deadline_ms !== undefined && wait.deadline_ms > policy.timeout_ms) {
-        ctx.addIssue({ code: 'custom', path: ['agents', agent, 'deadline_ms'], message: `must not exceed timeout_ms (${policy.timeout_ms})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['agents', agent, 'deadline_ms'],
+          message: `must not exceed timeout_ms (${policy.timeout_ms})`,
+        });
       }
     }
     if (policy.expected_agents.length > policy.max_agents) {
@@ -176,7 +203,9 @@ export const policySchema = z
   })
   .transform((policy) => ({
     ...policy,
-    min_agents_threshold: policy.min_agents_threshold ?? Math.max(1, policy.expected_agents.filter((agent) => !policy.agents[agent]?.optional).length),
+    min_agents_threshold:
+      policy.min_agents_threshold ??
+      Math.max(1, policy.expected_agents.filter((agent) => !policy.agents[agent]?.optional).length),
   }));
 
 export type PolicyInput = z.input<typeof policySchema>;

@@ -61,7 +61,12 @@ class HttpServerProcess extends ManagedProcess {
 }
 
 /** The standalone UI with its image's own configuration template (config/docker.yaml). */
-function uiServer(port: number, temporalAddress: string, codecEndpoint: string | undefined, logFile: string): HttpServerProcess {
+function uiServer(
+  port: number,
+  temporalAddress: string,
+  codecEndpoint: string | undefined,
+  logFile: string,
+): HttpServerProcess {
   return new HttpServerProcess(port, {
     label: 'temporal-ui-server',
     command: requireTool('temporal-ui-server'),
@@ -75,21 +80,42 @@ function uiServer(port: number, temporalAddress: string, codecEndpoint: string |
   });
 }
 
-export async function startClusterEngine(opts: ClusterEngineOptions, progress: (line: string) => void): Promise<ClusterEngine> {
+export async function startClusterEngine(
+  opts: ClusterEngineOptions,
+  progress: (line: string) => void,
+): Promise<ClusterEngine> {
   const logFile = (name: string): string => join(opts.logDir, `${name}.log`);
   progress('starting PostgreSQL and a three-node NATS cluster');
   const [postgres, nats] = await Promise.all([
-    startPostgres({ dataDir: join(opts.dataDir, 'postgres'), user: SQL_USER, password: SQL_PASSWORD, logFile: logFile('postgres') }),
-    startNatsCluster({ dataDir: join(opts.dataDir, 'nats'), logDir: opts.logDir, ...(opts.natsPorts ? { clientPorts: opts.natsPorts } : {}), ...(opts.natsRoutePort ? { routePort: opts.natsRoutePort } : {}) }),
+    startPostgres({
+      dataDir: join(opts.dataDir, 'postgres'),
+      user: SQL_USER,
+      password: SQL_PASSWORD,
+      logFile: logFile('postgres'),
+    }),
+    startNatsCluster({
+      dataDir: join(opts.dataDir, 'nats'),
+      logDir: opts.logDir,
+      ...(opts.natsPorts ? { clientPorts: opts.natsPorts } : {}),
+      ...(opts.natsRoutePort ? { routePort: opts.natsRoutePort } : {}),
+    }),
   ]);
   const sql: SqlSettings = { host: postgres.host, port: postgres.port, user: SQL_USER, password: SQL_PASSWORD };
   const frontendPort = opts.temporalPort ?? (await getFreePort());
   const temporalAddress = `127.0.0.1:${frontendPort}`;
   const temporalNodes = await Promise.all(
-    Array.from({ length: TEMPORAL_NODE_COUNT }, (_, i) => temporalNode({ name: `node-${i + 1}`, sql, frontendAddress: temporalAddress, logFile: logFile(`temporal-node-${i + 1}`) })),
+    Array.from({ length: TEMPORAL_NODE_COUNT }, (_, i) =>
+      temporalNode({
+        name: `node-${i + 1}`,
+        sql,
+        frontendAddress: temporalAddress,
+        logFile: logFile(`temporal-node-${i + 1}`),
+      }),
+    ),
   );
   const uiPort = opts.uiPort === false ? undefined : (opts.uiPort ?? (await getFreePort()));
-  const ui = uiPort === undefined ? undefined : uiServer(uiPort, temporalAddress, opts.codecEndpoint, logFile('temporal-ui'));
+  const ui =
+    uiPort === undefined ? undefined : uiServer(uiPort, temporalAddress, opts.codecEndpoint, logFile('temporal-ui'));
   let frontend: TcpProxy | undefined;
   const stop = async (): Promise<void> => {
     await ui?.stop();

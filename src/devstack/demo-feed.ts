@@ -37,15 +37,43 @@ const pick = <T>(random: () => number, items: readonly T[], weights?: number[]):
  * One correlation's signals: momentum always, risk unless `partial`. `random` draws every choice
  * (a seeded one makes a run repeatable).
  */
-export function randomCorrelation(corrId: string, partial: boolean, now = new Date(), random: () => number = Math.random): AgentSignal[] {
-  const base = { schema_version: '1.0.0', corr_id: corrId, enriched_at: now.toISOString(), source_signal: { instrument: pick(random, INSTRUMENTS) } };
+export function randomCorrelation(
+  corrId: string,
+  partial: boolean,
+  now = new Date(),
+  random: () => number = Math.random,
+): AgentSignal[] {
+  const base = {
+    schema_version: '1.0.0',
+    corr_id: corrId,
+    enriched_at: now.toISOString(),
+    source_signal: { instrument: pick(random, INSTRUMENTS) },
+  };
   const riskLevel = pick(random, RISK_LEVELS, RISK_LEVEL_WEIGHTS);
   const riskScore = { low: 0.1, medium: 0.4, high: 0.7, blocked: 0.9 }[riskLevel] + random() * 0.1;
   const signals: AgentSignal[] = [
-    { ...base, agent_name: 'momentum', agent_version: '1.2.1', analysis: { trend_direction: pick(random, TRENDS), momentum_strength: round2(random()), confidence: round2(0.3 + random() * 0.7) } },
+    {
+      ...base,
+      agent_name: 'momentum',
+      agent_version: '1.2.1',
+      analysis: {
+        trend_direction: pick(random, TRENDS),
+        momentum_strength: round2(random()),
+        confidence: round2(0.3 + random() * 0.7),
+      },
+    },
   ];
   if (!partial) {
-    signals.push({ ...base, agent_name: 'risk', agent_version: '0.9.0', analysis: { risk_level: riskLevel, overall_score: round2(riskScore), position_sizing: { recommended_size: 1_000 * Math.ceil(random() * 20) } } });
+    signals.push({
+      ...base,
+      agent_name: 'risk',
+      agent_version: '0.9.0',
+      analysis: {
+        risk_level: riskLevel,
+        overall_score: round2(riskScore),
+        position_sizing: { recommended_size: 1_000 * Math.ceil(random() * 20) },
+      },
+    });
   }
   return signals;
 }

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { loadConfig } from '../config';
 import { type ClusterEngine, startClusterEngine } from './cluster-engine';
 import { NATS_CLUSTER_SIZE } from './nats-cluster';
-import { getFreePort, ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from './processes';
+import {
+  getFreePort,
+  ManagedProcess,
+  type NatsServer,
+  startNatsServer,
+  startTemporalDevServer,
+  type TemporalDevServer,
+} from './processes';
 import { repoRoot } from './tools';
 
 export type EngineKind = 'dev' | 'cluster';
@@ -132,28 +139,54 @@ function orchestratorProcess(
  * The orchestrator worker as a child process; `nodeArgs` go to node itself (e.g. --cpu-prof), and
  * `node` is the Node.js binary (this process's by default).
  */
-export function workerProcess(env: Record<string, string>, logFile?: string, nodeArgs?: string[], node?: string): ManagedProcess {
+export function workerProcess(
+  env: Record<string, string>,
+  logFile?: string,
+  nodeArgs?: string[],
+  node?: string,
+): ManagedProcess {
   return orchestratorProcess('workers/worker', 'orchestrator worker', 'worker polling', env, logFile, nodeArgs, node);
 }
 
 /** The NATS → Temporal bridge as a child process. */
-export function bridgeProcess(env: Record<string, string>, logFile?: string, nodeArgs?: string[], node?: string): ManagedProcess {
+export function bridgeProcess(
+  env: Record<string, string>,
+  logFile?: string,
+  nodeArgs?: string[],
+  node?: string,
+): ManagedProcess {
   return orchestratorProcess('workers/bridge', 'orchestrator bridge', 'bridge consuming', env, logFile, nodeArgs, node);
 }
 
 /** The payload encryption codec server as a child process (it needs ORCH_CODEC_KEYS and ORCH_CODEC_SERVER_PORT in `env`). */
 export function codecServerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
-  return orchestratorProcess('workers/codec-server', 'orchestrator codec server', 'codec server listening', env, logFile);
+  return orchestratorProcess(
+    'workers/codec-server',
+    'orchestrator codec server',
+    'codec server listening',
+    env,
+    logFile,
+  );
 }
 
 /** `the orchestrator worker, with the bridge in its process`, `2 orchestrator workers, each with the bridge in its process, and 1 bridge of its own`, … */
 function describeProcesses(workers: number, bridgeInWorkers: boolean, bridges: number): string {
-  const withBridge = bridgeInWorkers ? (workers === 1 ? ', with the bridge in its process' : ', each with the bridge in its process') : '';
-  const ownBridges = bridges === 0 ? '' : `${withBridge ? ',' : ''} and ${bridges === 1 ? 'a bridge' : `${bridges} bridges`} of ${bridges === 1 ? 'its' : 'their'} own`;
+  const withBridge = bridgeInWorkers
+    ? workers === 1
+      ? ', with the bridge in its process'
+      : ', each with the bridge in its process'
+    : '';
+  const ownBridges =
+    bridges === 0
+      ? ''
+      : `${withBridge ? ',' : ''} and ${bridges === 1 ? 'a bridge' : `${bridges} bridges`} of ${bridges === 1 ? 'its' : 'their'} own`;
   return `${workers === 1 ? 'the orchestrator worker' : `${workers} orchestrator workers`}${withBridge}${ownBridges}`;
 }
 
-export async function startLocalStack(options: LocalStackOptions, progress: (line: string) => void): Promise<LocalStack> {
+export async function startLocalStack(
+  options: LocalStackOptions,
+  progress: (line: string) => void,
+): Promise<LocalStack> {
   const logDir = join(options.dataDir, 'logs');
   mkdirSync(join(options.dataDir, 'nats'), { recursive: true });
   mkdirSync(logDir, { recursive: true });
@@ -190,14 +223,26 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
 
   const [workerCount, bridgeCount] = [options.workers ?? 1, options.bridges ?? 0];
   const bridgeInWorkers = env.ORCH_WORKER_RUNS_BRIDGE === 'true';
-  if (!bridgeInWorkers && bridgeCount === 0) throw new Error('nothing would consume SIGNALS: with ORCH_WORKER_RUNS_BRIDGE=false, start at least one bridge of its own');
+  if (!bridgeInWorkers && bridgeCount === 0)
+    throw new Error(
+      'nothing would consume SIGNALS: with ORCH_WORKER_RUNS_BRIDGE=false, start at least one bridge of its own',
+    );
   progress(`starting ${describeProcesses(workerCount, bridgeInWorkers, bridgeCount)}`);
   const logFile = (name: string, i: number): string => join(logDir, i === 0 ? `${name}.log` : `${name}-${i + 1}.log`);
-  const workers = Array.from({ length: workerCount }, (_, i) => workerProcess(env, logFile('worker', i), options.nodeArgs));
-  const bridges = Array.from({ length: bridgeCount }, (_, i) => bridgeProcess(env, logFile('bridge', i), options.nodeArgs));
+  const workers = Array.from({ length: workerCount }, (_, i) =>
+    workerProcess(env, logFile('worker', i), options.nodeArgs),
+  );
+  const bridges = Array.from({ length: bridgeCount }, (_, i) =>
+    bridgeProcess(env, logFile('bridge', i), options.nodeArgs),
+  );
   const codecServer = codecPort
     ? codecServerProcess(
-        { ...env, ORCH_CODEC_SERVER_HOST: '127.0.0.1', ORCH_CODEC_SERVER_PORT: String(codecPort), ORCH_CODEC_CORS_ORIGINS: uiOrigins },
+        {
+          ...env,
+          ORCH_CODEC_SERVER_HOST: '127.0.0.1',
+          ORCH_CODEC_SERVER_PORT: String(codecPort),
+          ORCH_CODEC_CORS_ORIGINS: uiOrigins,
+        },
         join(logDir, 'codec-server.log'),
       )
     : undefined;
@@ -227,7 +272,12 @@ export async function startLocalStack(options: LocalStackOptions, progress: (lin
   };
 }
 
-async function startDevEngine(options: LocalStackOptions, logDir: string, codecPort: number | undefined, progress: (line: string) => void): Promise<DevEngine> {
+async function startDevEngine(
+  options: LocalStackOptions,
+  logDir: string,
+  codecPort: number | undefined,
+  progress: (line: string) => void,
+): Promise<DevEngine> {
   progress('starting the Temporal dev server and nats-server');
   const metricsPort = await getFreePort();
   const [temporal, nats] = await Promise.all([
@@ -242,7 +292,11 @@ async function startDevEngine(options: LocalStackOptions, logDir: string, codecP
       logFile: join(logDir, 'temporal.log'),
       ...(codecPort ? { extraArgs: ['--ui-codec-endpoint', `http://127.0.0.1:${codecPort}`] } : {}),
     }),
-    startNatsServer({ port: options.natsPort, storeDir: join(options.dataDir, 'nats'), logFile: join(logDir, 'nats.log') }),
+    startNatsServer({
+      port: options.natsPort,
+      storeDir: join(options.dataDir, 'nats'),
+      logFile: join(logDir, 'nats.log'),
+    }),
   ]);
   return {
     kind: 'dev',

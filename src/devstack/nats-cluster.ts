@@ -40,7 +40,11 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
   const clusterPorts = await Promise.all(indexes.map(() => getFreePort()));
   const clientPorts = opts.clientPorts ?? (await Promise.all(indexes.map(() => getFreePort())));
   const routesOf = async (from: number): Promise<string> => {
-    const ports = await Promise.all(indexes.filter((to) => to !== from || !opts.routePort).map((to) => (opts.routePort ? opts.routePort(from, to, clusterPorts[to]!) : clusterPorts[to]!)));
+    const ports = await Promise.all(
+      indexes
+        .filter((to) => to !== from || !opts.routePort)
+        .map((to) => (opts.routePort ? opts.routePort(from, to, clusterPorts[to]!) : clusterPorts[to]!)),
+    );
     return ports.map((port) => `nats://127.0.0.1:${port}`).join(',');
   };
   const nodes = await Promise.all(

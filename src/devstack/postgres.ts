@@ -59,10 +59,14 @@ export class PostgresServer extends ManagedProcess {
 async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   try {
-    const [uid, gid] = await Promise.all(['-u', '-g'].map((flag) => run('id', [flag, UNPRIVILEGED_USER]).then((r) => Number(r.stdout.trim()))));
+    const [uid, gid] = await Promise.all(
+      ['-u', '-g'].map((flag) => run('id', [flag, UNPRIVILEGED_USER]).then((r) => Number(r.stdout.trim()))),
+    );
     return { uid: uid!, gid: gid! };
   } catch {
-    throw new Error(`PostgreSQL refuses to run as root and there is no '${UNPRIVILEGED_USER}' user: install Debian's postgresql-${POSTGRES_MAJOR} (scripts/install-tools.sh does) or run as another user`);
+    throw new Error(
+      `PostgreSQL refuses to run as root and there is no '${UNPRIVILEGED_USER}' user: install Debian's postgresql-${POSTGRES_MAJOR} (scripts/install-tools.sh does) or run as another user`,
+    );
   }
 }
 
@@ -82,7 +86,10 @@ function giveTo(dir: string, user: { uid: number; gid: number }): void {
 /** Starts PostgreSQL on `dataDir` (initialising it on first use); ready once it accepts connections. */
 export async function startPostgres(opts: PostgresOptions): Promise<PostgresServer> {
   const postgres = join(BIN_DIR, 'postgres');
-  if (!existsSync(postgres)) throw new Error(`${postgres} not found: run \`npm run tools\` (it installs Debian's postgresql-${POSTGRES_MAJOR}) or set ORCH_POSTGRES_BIN_DIR`);
+  if (!existsSync(postgres))
+    throw new Error(
+      `${postgres} not found: run \`npm run tools\` (it installs Debian's postgresql-${POSTGRES_MAJOR}) or set ORCH_POSTGRES_BIN_DIR`,
+    );
   const user = await serverUser();
   mkdirSync(opts.dataDir, { recursive: true });
   if (user) giveTo(opts.dataDir, user);
@@ -90,7 +97,20 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresServ
     const pwFile = join(opts.dataDir, '..', `.${opts.user}-password`);
     writeFileSync(pwFile, `${opts.password}\n`, { mode: 0o600 });
     if (user) chownSync(pwFile, user.uid, user.gid);
-    await run(join(BIN_DIR, 'initdb'), ['-D', opts.dataDir, '-U', opts.user, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'], { ...user })
+    await run(
+      join(BIN_DIR, 'initdb'),
+      [
+        '-D',
+        opts.dataDir,
+        '-U',
+        opts.user,
+        `--pwfile=${pwFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
+      { ...user },
+    )
       .catch((error: { stderr?: string; message: string }) => {
         throw new Error(`initdb failed: ${error.stderr || error.message}`);
       })
@@ -98,15 +118,28 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresServ
   }
   const port = opts.port ?? (await getFreePort());
   const args = [
-    '-D', opts.dataDir, '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1',
+    '-D',
+    opts.dataDir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
     // The socket next to the data, not in /var/run/postgresql, which may not exist or be shared.
-    '-c', `unix_socket_directories=${opts.dataDir}`,
+    '-c',
+    `unix_socket_directories=${opts.dataDir}`,
     // Two Temporal nodes, four services each, with persistence and visibility pools.
-    '-c', 'max_connections=400',
+    '-c',
+    'max_connections=400',
   ];
   // stop() is pg_ctl's default, a fast shutdown: SIGTERM's smart one would wait for every client to leave.
-  const server = new PostgresServer(port, { label: 'postgresql', command: postgres, args, logFile: opts.logFile, stopSignal: 'SIGINT', ...(user ? { user } : {}) });
+  const server = new PostgresServer(port, {
+    label: 'postgresql',
+    command: postgres,
+    args,
+    logFile: opts.logFile,
+    stopSignal: 'SIGINT',
+    ...(user ? { user } : {}),
+  });
   await server.start();
   return server;
 }

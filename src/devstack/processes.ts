@@ -106,7 +106,11 @@ export class ManagedProcess {
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.spec.label} is already running (pid ${this.pid})`);
     const { label, command, args, env, logFile } = this.spec;
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, ...this.spec.user });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+      ...this.spec.user,
+    });
     this.sawReadyLine = false;
     this.child = child;
     const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
@@ -195,9 +199,12 @@ export class NatsServer extends ManagedProcess {
   protected override async isReady(): Promise<boolean> {
     if (!(await acceptsConnections(this.port))) return false;
     try {
-      const res = await fetch(`${this.monitorUrl}/healthz${this.readyWhen === 'jetstream-enabled' ? '?js-enabled-only=true' : ''}`, {
-        signal: AbortSignal.timeout(1_000),
-      });
+      const res = await fetch(
+        `${this.monitorUrl}/healthz${this.readyWhen === 'jetstream-enabled' ? '?js-enabled-only=true' : ''}`,
+        {
+          signal: AbortSignal.timeout(1_000),
+        },
+      );
       await res.text();
       return res.status === 200;
     } catch {
@@ -228,7 +235,13 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
   if (opts.configFile) args.push('-c', opts.configFile);
   if (opts.name) args.push('-n', opts.name);
   args.push(...(opts.extraArgs ?? []));
-  const spec = { label: opts.name ? `nats-server ${opts.name}` : 'nats-server', command, args, logFile: opts.logFile, ...(opts.clustered ? { readyTimeoutMs: 120_000 } : {}) };
+  const spec = {
+    label: opts.name ? `nats-server ${opts.name}` : 'nats-server',
+    command,
+    args,
+    logFile: opts.logFile,
+    ...(opts.clustered ? { readyTimeoutMs: 120_000 } : {}),
+  };
   const server = new NatsServer(port, monitorPort, spec, opts.clustered ? 'jetstream-current' : 'jetstream-enabled');
   await server.start();
   return server;
@@ -260,7 +273,12 @@ export class TemporalDevServer extends ManagedProcess {
 /** One readiness probe of a Temporal frontend: `temporal operator cluster health` says SERVING. */
 export function temporalServing(address: string): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile(requireTool('temporal'), ['operator', 'cluster', 'health', '--address', address], { timeout: 5_000 }, (err, stdout) => resolve(!err && stdout.includes('SERVING')));
+    execFile(
+      requireTool('temporal'),
+      ['operator', 'cluster', 'health', '--address', address],
+      { timeout: 5_000 },
+      (err, stdout) => resolve(!err && stdout.includes('SERVING')),
+    );
   });
 }
 
@@ -297,15 +315,27 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   args.push(...(uiPort === false ? ['--headless'] : ['--ui-port', String(uiPort)]));
   if (opts.dbFile) {
     const pragmas = { ...BASE_SQLITE_PRAGMAS, ...opts.sqlitePragmas };
-    args.push('--db-filename', opts.dbFile, ...Object.entries(pragmas).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]));
+    args.push(
+      '--db-filename',
+      opts.dbFile,
+      ...Object.entries(pragmas).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),
+    );
   }
-  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${value}`);
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${value}`);
   args.push('--log-level', 'warn');
   if (opts.metricsPort !== undefined) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.namespace) args.push('--namespace', opts.namespace);
-  for (const [name, type] of Object.entries(opts.searchAttributes ?? SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(opts.searchAttributes ?? SEARCH_ATTRIBUTE_TYPES))
+    args.push('--search-attribute', `${name}=${type}`);
   args.push(...(opts.extraArgs ?? []));
-  const server = new TemporalDevServer(port, uiPort, opts.metricsPort, { label: 'temporal dev server', command, args, logFile: opts.logFile, env: opts.env });
+  const server = new TemporalDevServer(port, uiPort, opts.metricsPort, {
+    label: 'temporal dev server',
+    command,
+    args,
+    logFile: opts.logFile,
+    env: opts.env,
+  });
   await server.start();
   return server;
 }

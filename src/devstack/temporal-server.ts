@@ -24,14 +24,25 @@ export interface SqlSettings {
 }
 
 function sqlEnv(sql: SqlSettings): Record<string, string> {
-  return { TEMPORAL_SQL_HOST: sql.host, TEMPORAL_SQL_PORT: String(sql.port), TEMPORAL_SQL_USER: sql.user, TEMPORAL_SQL_PASSWORD: sql.password };
+  return {
+    TEMPORAL_SQL_HOST: sql.host,
+    TEMPORAL_SQL_PORT: String(sql.port),
+    TEMPORAL_SQL_USER: sql.user,
+    TEMPORAL_SQL_PASSWORD: sql.password,
+  };
 }
 
 /** Runs a bash script of deploy/temporal with `env`; rejects with its output when it fails. */
 function runScript(script: string, env: Record<string, string>, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('bash', [join(TEMPORAL_DEPLOY_DIR, script)], { env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) =>
-      err ? reject(new Error(`deploy/temporal/${script} failed: ${(stderr || stdout || err.message).trim()}`)) : resolve(stdout),
+    execFile(
+      'bash',
+      [join(TEMPORAL_DEPLOY_DIR, script)],
+      { env: { ...process.env, ...env }, timeout: timeoutMs },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`deploy/temporal/${script} failed: ${(stderr || stdout || err.message).trim()}`))
+          : resolve(stdout),
     ),
   );
 }
@@ -40,7 +51,11 @@ function runScript(script: string, env: Record<string, string>, timeoutMs: numbe
 export function setupSchema(sql: SqlSettings): Promise<string> {
   return runScript(
     'setup-schema.sh',
-    { ...sqlEnv(sql), TEMPORAL_SQL_TOOL: requireTool('temporal-sql-tool'), TEMPORAL_SCHEMA_DIR: join(toolsDir(), 'temporal-server', 'schema') },
+    {
+      ...sqlEnv(sql),
+      TEMPORAL_SQL_TOOL: requireTool('temporal-sql-tool'),
+      TEMPORAL_SCHEMA_DIR: join(toolsDir(), 'temporal-server', 'schema'),
+    },
     120_000,
   );
 }
@@ -50,7 +65,12 @@ export function setupNamespace(address: string, namespace = 'default'): Promise<
   const cliDir = join(requireTool('temporal'), '..');
   return runScript(
     'setup-namespace.sh',
-    { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, TEMPORAL_NAMESPACE_RETENTION: NAMESPACE_RETENTION, PATH: `${cliDir}:${process.env.PATH ?? ''}` },
+    {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_NAMESPACE_RETENTION: NAMESPACE_RETENTION,
+      PATH: `${cliDir}:${process.env.PATH ?? ''}`,
+    },
     180_000,
   );
 }
@@ -67,7 +87,10 @@ export interface TemporalNodePorts {
 
 async function freeNodePorts(): Promise<TemporalNodePorts> {
   const ports = async (): Promise<Record<(typeof SERVICES)[number], number>> =>
-    Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await getFreePort()] as const))) as Record<(typeof SERVICES)[number], number>;
+    Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await getFreePort()] as const))) as Record<
+      (typeof SERVICES)[number],
+      number
+    >;
   return { grpc: await ports(), membership: await ports(), http: await getFreePort(), metrics: await getFreePort() };
 }
 
@@ -115,5 +138,12 @@ export async function temporalNode(opts: TemporalNodeOptions): Promise<TemporalN
   }
   const args = ['--root', '/', '--config', TEMPORAL_CONFIG_DIR, '--env', 'cluster', '--allow-no-auth', 'start'];
   // A node restarted after a crash first waits out its dead self's membership record.
-  return new TemporalNode(opts.name, ports, { label: `temporal-server ${opts.name}`, command: requireTool('temporal-server'), args, env, logFile: opts.logFile, readyTimeoutMs: 120_000 });
+  return new TemporalNode(opts.name, ports, {
+    label: `temporal-server ${opts.name}`,
+    command: requireTool('temporal-server'),
+    args,
+    env,
+    logFile: opts.logFile,
+    readyTimeoutMs: 120_000,
+  });
 }

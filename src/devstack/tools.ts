@@ -1,7 +1,17 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-export type ToolName = 'nats-server' | 'temporal' | 'temporal-test-server' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server' | 'promtool' | 'kustomize' | 'otelcol' | 'node-lts';
+export type ToolName =
+  | 'nats-server'
+  | 'temporal'
+  | 'temporal-test-server'
+  | 'temporal-server'
+  | 'temporal-sql-tool'
+  | 'temporal-ui-server'
+  | 'promtool'
+  | 'kustomize'
+  | 'otelcol'
+  | 'node-lts';
 
 /** The tools another build may stand in for; the cluster engine's come with the schema and config they match. */
 const ENV_VARS: Partial<Record<ToolName, string>> = {
@@ -15,7 +25,9 @@ export class ToolMissingError extends Error {
 
   constructor(readonly tool: ToolName) {
     const envVar = ENV_VARS[tool];
-    super(`${tool} not found: run \`npm run tools\` to install it into ${toolsDir()}/bin${envVar ? `, or set ${envVar} to an existing executable` : ''}`);
+    super(
+      `${tool} not found: run \`npm run tools\` to install it into ${toolsDir()}/bin${envVar ? `, or set ${envVar} to an existing executable` : ''}`,
+    );
   }
 }
 

@@ -55,10 +55,14 @@ Options:
       },
     });
     const engine = values.engine;
-    if (engine !== 'dev' && engine !== 'cluster') throw new ConfigError(`--engine: expected dev or cluster, got "${engine}"`);
+    if (engine !== 'dev' && engine !== 'cluster')
+      throw new ConfigError(`--engine: expected dev or cluster, got "${engine}"`);
     const count = (option: 'workers' | 'bridges', least: number): number => {
       const n = Number(values[option]);
-      if (!Number.isInteger(n) || n < least || n > MAX_COPIES) throw new ConfigError(`--${option}: expected a whole number from ${least} to ${MAX_COPIES}, got "${values[option]}"`);
+      if (!Number.isInteger(n) || n < least || n > MAX_COPIES)
+        throw new ConfigError(
+          `--${option}: expected a whole number from ${least} to ${MAX_COPIES}, got "${values[option]}"`,
+        );
       return n;
     };
     const [workers, bridges] = [count('workers', 1), count('bridges', 0)];
@@ -77,7 +81,11 @@ Options:
       },
       say,
     );
-    const nc = await connect({ servers: stack.natsUrl.split(','), name: 'orchestrator-local-stack', maxReconnectAttempts: -1 });
+    const nc = await connect({
+      servers: stack.natsUrl.split(','),
+      name: 'orchestrator-local-stack',
+      maxReconnectAttempts: -1,
+    });
     const js = nc.jetstream();
     const stopStack = async (): Promise<void> => {
       await nc.drain();
@@ -88,13 +96,21 @@ Options:
     try {
       // The bridge (in the worker) creates the SIGNALS stream as it starts.
       const jsm = await nc.jetstreamManager();
-      while (!(await jsm.streams.info(SIGNALS_STREAM).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 100));
+      while (
+        !(await jsm.streams.info(SIGNALS_STREAM).then(
+          () => true,
+          () => false,
+        ))
+      )
+        await new Promise((r) => setTimeout(r, 100));
 
       say(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
       say(`  Temporal UI   ${stack.uiUrl}`);
       if (stack.engine.kind === 'cluster') {
         const { temporalNodes, postgres } = stack.engine;
-        say(`  Temporal      ${stack.temporalAddress} (frontends of ${temporalNodes.map((n) => `${n.name} ${n.frontendAddress}`).join(', ')})`);
+        say(
+          `  Temporal      ${stack.temporalAddress} (frontends of ${temporalNodes.map((n) => `${n.name} ${n.frontendAddress}`).join(', ')})`,
+        );
         say(`  PostgreSQL    ${postgres.host}:${postgres.port}`);
         say(`  NATS          ${stack.natsUrl} (streams at R3)`);
       } else {
@@ -104,7 +120,10 @@ Options:
       say(`  logs          ${stack.logDir}`);
 
       const progress = watchProgress(nc);
-      const corrId = `demo-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`;
+      const corrId = `demo-${new Date()
+        .toISOString()
+        .replace(/[^0-9]/g, '')
+        .slice(0, 14)}`;
       say(`publishing demo correlation ${corrId} on NATS (momentum + risk on BTC/USD)`);
       const decision = await publishDemoCorrelation(nc, js, corrId, DEMO_TIMEOUT_MS);
       say(`decision: ${JSON.stringify(decision, null, 2)}`);
@@ -112,7 +131,10 @@ Options:
       if (values.once) return;
 
       const rate = Number(values['feed-rate']);
-      const feed = rate > 0 ? startDemoFeed(js, { correlationsPerSecond: rate, partialShare: Number(values['partial-share']) }) : undefined;
+      const feed =
+        rate > 0
+          ? startDemoFeed(js, { correlationsPerSecond: rate, partialShare: Number(values['partial-share']) })
+          : undefined;
       say(feed ? `demo feed: ${rate} correlations/s; press Ctrl-C to stop` : 'running; press Ctrl-C to stop');
       let before = progress.snapshot();
       const ticker = setInterval(() => {

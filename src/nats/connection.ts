@@ -3,7 +3,10 @@ import { type ConnectionOptions, connect, credsAuthenticator, type NatsConnectio
 import { ConfigError, type NatsSettings, PEM_BLOCK } from '../config';
 import type { Logger } from '../observability/logger';
 
-type ConnectionSettings = Pick<NatsSettings, 'servers' | 'credsFile' | 'nkeyFile' | 'user' | 'password' | 'tlsCaFile' | 'tlsCertFile' | 'tlsKeyFile'>;
+type ConnectionSettings = Pick<
+  NatsSettings,
+  'servers' | 'credsFile' | 'nkeyFile' | 'user' | 'password' | 'tlsCaFile' | 'tlsCertFile' | 'tlsKeyFile'
+>;
 
 /** A file a setting names, read now so that a bad one is reported by its setting, not by the NATS client. */
 function readSettingFile(setting: string, path: string, pem: boolean): Buffer {
@@ -11,7 +14,9 @@ function readSettingFile(setting: string, path: string, pem: boolean): Buffer {
   try {
     content = readFileSync(path);
   } catch (error) {
-    throw new ConfigError(`invalid configuration: ${setting}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(`invalid configuration: ${setting}: cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (pem && !PEM_BLOCK.test(content.toString('latin1'))) {
     throw new ConfigError(`invalid configuration: ${setting}: ${path} is not a PEM file (no -----BEGIN ...----- line)`);
@@ -41,12 +46,16 @@ export function natsConnectionOptions(settings: ConnectionSettings): ConnectionO
     settings.tlsCaFile || settings.tlsCertFile || tlsUrl
       ? {
           ...(settings.tlsCaFile ? { caFile: settings.tlsCaFile } : {}),
-          ...(settings.tlsCertFile && settings.tlsKeyFile ? { certFile: settings.tlsCertFile, keyFile: settings.tlsKeyFile } : {}),
+          ...(settings.tlsCertFile && settings.tlsKeyFile
+            ? { certFile: settings.tlsCertFile, keyFile: settings.tlsKeyFile }
+            : {}),
         }
       : undefined;
   return {
     servers: settings.servers,
-    ...(settings.credsFile ? { authenticator: credsAuthenticator(readSettingFile('NATS_CREDS_FILE', settings.credsFile, false)) } : {}),
+    ...(settings.credsFile
+      ? { authenticator: credsAuthenticator(readSettingFile('NATS_CREDS_FILE', settings.credsFile, false)) }
+      : {}),
     ...(settings.nkeyFile ? { authenticator: nkeyAuthenticator(nkeySeed(settings.nkeyFile)) } : {}),
     ...(settings.user ? { user: settings.user, pass: settings.password } : {}),
     ...(tls ? { tls } : {}),
@@ -56,7 +65,10 @@ export function natsConnectionOptions(settings: ConnectionSettings): ConnectionO
 /** The seed of an NKey file (as `nk -gen user` writes it: one line, `SU...`), checked so a bad file is named by its setting. */
 function nkeySeed(path: string): Uint8Array {
   const seed = readSettingFile('NATS_NKEY', path, false).toString('utf8').trim();
-  if (!/^S[A-Z][A-Z2-7]{56}$/.test(seed)) throw new ConfigError(`invalid configuration: NATS_NKEY: ${path} holds no NKey seed (one line starting with S, e.g. SU... for a user)`);
+  if (!/^S[A-Z][A-Z2-7]{56}$/.test(seed))
+    throw new ConfigError(
+      `invalid configuration: NATS_NKEY: ${path} holds no NKey seed (one line starting with S, e.g. SU... for a user)`,
+    );
   return new TextEncoder().encode(seed);
 }
 

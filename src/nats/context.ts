@@ -19,7 +19,17 @@ const CONTEXT_FIELDS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Fields a context may hold that would change how to connect, and that this runtime does not support. */
-const UNSUPPORTED_FIELDS = ['token', 'nsc', 'jetstream_domain', 'jetstream_api_prefix', 'inbox_prefix', 'socks_proxy', 'user_jwt', 'tls_first', 'windows_cert_store'];
+const UNSUPPORTED_FIELDS = [
+  'token',
+  'nsc',
+  'jetstream_domain',
+  'jetstream_api_prefix',
+  'inbox_prefix',
+  'socks_proxy',
+  'user_jwt',
+  'tls_first',
+  'windows_cert_store',
+];
 
 export class NatsContextError extends Error {
   override readonly name = 'NatsContextError';
@@ -35,7 +45,8 @@ export function natsContextPath(name: string, env: NodeJS.ProcessEnv): string {
 export function withNatsContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const name = env.NATS_CONTEXT;
   if (!name) return env;
-  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith('.')) throw new NatsContextError(`NATS_CONTEXT: "${name}" is not a context name (letters, digits, ., _ and -)`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith('.'))
+    throw new NatsContextError(`NATS_CONTEXT: "${name}" is not a context name (letters, digits, ., _ and -)`);
   const path = natsContextPath(name, env);
   let context: Record<string, unknown>;
   try {
@@ -43,12 +54,20 @@ export function withNatsContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new NatsContextError(
-      code === 'ENOENT' ? `NATS_CONTEXT: no context "${name}" at ${path} (\`nats context ls\` lists the contexts)` : `NATS_CONTEXT: cannot read ${path}: ${(error as Error).message}`,
+      code === 'ENOENT'
+        ? `NATS_CONTEXT: no context "${name}" at ${path} (\`nats context ls\` lists the contexts)`
+        : `NATS_CONTEXT: cannot read ${path}: ${(error as Error).message}`,
     );
   }
-  if (typeof context !== 'object' || context === null || Array.isArray(context)) throw new NatsContextError(`NATS_CONTEXT: ${path} holds no JSON object`);
-  const unsupported = UNSUPPORTED_FIELDS.filter((field) => context[field] !== undefined && context[field] !== '' && context[field] !== false);
-  if (unsupported.length > 0) throw new NatsContextError(`NATS_CONTEXT: ${path} sets ${unsupported.join(', ')}, which the orchestrator does not support; use a context without them, or the NATS_* settings`);
+  if (typeof context !== 'object' || context === null || Array.isArray(context))
+    throw new NatsContextError(`NATS_CONTEXT: ${path} holds no JSON object`);
+  const unsupported = UNSUPPORTED_FIELDS.filter(
+    (field) => context[field] !== undefined && context[field] !== '' && context[field] !== false,
+  );
+  if (unsupported.length > 0)
+    throw new NatsContextError(
+      `NATS_CONTEXT: ${path} sets ${unsupported.join(', ')}, which the orchestrator does not support; use a context without them, or the NATS_* settings`,
+    );
   const filled = { ...env };
   for (const [field, names] of Object.entries(CONTEXT_FIELDS)) {
     const value = context[field];

@@ -3,7 +3,15 @@
  * declared and kept to its declaration: created when missing, brought to the configured limits
  * when an operator or an older version left it otherwise, refused when it cannot be changed in place.
  */
-import { DiscardPolicy, type JetStreamManager, millis, nanos, RetentionPolicy, type StreamConfig, StorageType } from 'nats';
+import {
+  DiscardPolicy,
+  type JetStreamManager,
+  millis,
+  nanos,
+  RetentionPolicy,
+  type StreamConfig,
+  StorageType,
+} from 'nats';
 import { JsApiError, jsApiErrorCode } from './api-errors';
 
 export const SIGNALS_STREAM = 'SIGNALS';
@@ -40,7 +48,9 @@ export interface StreamsSettings {
 }
 
 /** The part of a stream's configuration the orchestrator owns; anything else an operator set is left alone. */
-export type DeclaredStream = Required<Pick<StreamConfig, 'name' | 'subjects' | 'storage' | 'num_replicas' | 'max_age' | 'max_bytes' | 'discard'>> &
+export type DeclaredStream = Required<
+  Pick<StreamConfig, 'name' | 'subjects' | 'storage' | 'num_replicas' | 'max_age' | 'max_bytes' | 'discard'>
+> &
   Partial<Pick<StreamConfig, 'duplicate_window'>>;
 
 function declared(name: string, subjects: string[], limits: StreamLimits): DeclaredStream {
@@ -55,10 +65,15 @@ function declared(name: string, subjects: string[], limits: StreamLimits): Decla
   };
 }
 
-export const declareSignalsStream = (settings: StreamsSettings): DeclaredStream => declared(SIGNALS_STREAM, [SIGNAL_SUBJECTS], settings.signals);
-export const declareDlqStream = (settings: StreamsSettings): DeclaredStream => declared(DLQ_STREAM, [DLQ_SUBJECT], settings.dlq);
+export const declareSignalsStream = (settings: StreamsSettings): DeclaredStream =>
+  declared(SIGNALS_STREAM, [SIGNAL_SUBJECTS], settings.signals);
+export const declareDlqStream = (settings: StreamsSettings): DeclaredStream =>
+  declared(DLQ_STREAM, [DLQ_SUBJECT], settings.dlq);
 export function declareDecisionsStream(settings: StreamsSettings): DeclaredStream {
-  return { ...declared(DECISIONS_STREAM, [DECISION_SUBJECT], settings.decisions), duplicate_window: nanos(settings.decisions.dedupeWindowMs) };
+  return {
+    ...declared(DECISIONS_STREAM, [DECISION_SUBJECT], settings.decisions),
+    duplicate_window: nanos(settings.decisions.dedupeWindowMs),
+  };
 }
 
 /** A stream whose configuration the orchestrator cannot bring to its declaration; the message says what to do. */
@@ -83,7 +98,8 @@ type Owned = 'subjects' | 'num_replicas' | 'max_age' | 'max_bytes' | 'discard' |
 
 function shown(setting: Owned, value: unknown): string {
   if (value === undefined) return 'unset';
-  if (setting === 'max_age' || setting === 'duplicate_window') return Number(value) === 0 ? '0 (no limit)' : `${millis(Number(value))} ms`;
+  if (setting === 'max_age' || setting === 'duplicate_window')
+    return Number(value) === 0 ? '0 (no limit)' : `${millis(Number(value))} ms`;
   if (setting === 'max_bytes') return Number(value) < 0 ? '-1 (no limit)' : `${String(value)} bytes`;
   return Array.isArray(value) ? value.join(', ') : String(value);
 }
@@ -94,7 +110,11 @@ function shown(setting: Owned, value: unknown): string {
  * window in place). Storage and retention cannot be changed in place: a stream that differs there
  * is refused with what to do. Subjects an operator added are kept.
  */
-export async function reconcileStream(jsm: JetStreamManager, stream: DeclaredStream, settleMs = STREAM_SETTLE_MS): Promise<StreamChange[]> {
+export async function reconcileStream(
+  jsm: JetStreamManager,
+  stream: DeclaredStream,
+  settleMs = STREAM_SETTLE_MS,
+): Promise<StreamChange[]> {
   // A JetStream cluster that has just (re)started answers a stream's requests only once the stream
   // has a leader: until then they time out. Waiting for it is what a process starting then must do.
   const deadline = Date.now() + settleMs;
@@ -134,7 +154,8 @@ async function reconcileStreamOnce(jsm: JetStreamManager, stream: DeclaredStream
         `JetStream cannot change retention in place: re-create the stream (nats stream rm ${stream.name}) and start again`,
     );
   }
-  const wanted: Pick<StreamConfig, Exclude<Owned, 'duplicate_window'>> & Partial<Pick<StreamConfig, 'duplicate_window'>> = {
+  const wanted: Pick<StreamConfig, Exclude<Owned, 'duplicate_window'>> &
+    Partial<Pick<StreamConfig, 'duplicate_window'>> = {
     subjects: [...config.subjects, ...stream.subjects.filter((s) => !config.subjects.includes(s))],
     num_replicas: stream.num_replicas,
     max_age: stream.max_age,
@@ -144,7 +165,12 @@ async function reconcileStreamOnce(jsm: JetStreamManager, stream: DeclaredStream
   };
   const changes = (Object.keys(wanted) as Owned[])
     .filter((setting) => JSON.stringify(config[setting]) !== JSON.stringify(wanted[setting]))
-    .map((setting) => ({ stream: stream.name, setting, was: shown(setting, config[setting]), now: shown(setting, wanted[setting]) }));
+    .map((setting) => ({
+      stream: stream.name,
+      setting,
+      was: shown(setting, config[setting]),
+      now: shown(setting, wanted[setting]),
+    }));
   if (changes.length > 0) await jsm.streams.update(stream.name, { ...config, ...wanted });
   return changes;
 }

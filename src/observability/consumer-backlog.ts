@@ -10,7 +10,11 @@ import type { ConsumerBacklog } from './metrics';
 const BACKLOG_MAX_AGE_MS = 5_000;
 
 /** Reads `nats consumer info SIGNALS <durableName>`'s pending counts, cached for `maxAgeMs`. */
-export function signalsConsumerBacklog(jsm: JetStreamManager, durableName: string, maxAgeMs = BACKLOG_MAX_AGE_MS): () => Promise<ConsumerBacklog> {
+export function signalsConsumerBacklog(
+  jsm: JetStreamManager,
+  durableName: string,
+  maxAgeMs = BACKLOG_MAX_AGE_MS,
+): () => Promise<ConsumerBacklog> {
   return cachedFor(maxAgeMs, async () => {
     const info = await jsm.consumers.info(SIGNALS_STREAM, durableName);
     return { consumer: durableName, pending: info.num_pending, ackPending: info.num_ack_pending };

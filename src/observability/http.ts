@@ -27,7 +27,9 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     if (path === '/readyz') {
       const checks = Object.fromEntries(Object.entries(options.readiness).map(([name, check]) => [name, check()]));
       const ready = Object.values(checks).every(Boolean);
-      return void response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready, checks })}\n`);
+      return void response
+        .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
+        .end(`${JSON.stringify({ ready, checks })}\n`);
     }
     if (path === '/metrics') {
       options.metrics().then(

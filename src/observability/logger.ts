@@ -34,7 +34,10 @@ const REDACT_PATHS = REDACTED_KEYS.flatMap((key) => [key, `*.${key}`]);
  */
 export function withoutPayloadExcerpt(detail: unknown): unknown {
   if (typeof detail !== 'string') return detail;
-  return detail.replace(/^Unexpected token [\s\S]* is not valid JSON$/, 'Unexpected token: not valid JSON (the excerpt of the message is not logged)');
+  return detail.replace(
+    /^Unexpected token [\s\S]* is not valid JSON$/,
+    'Unexpected token: not valid JSON (the excerpt of the message is not logged)',
+  );
 }
 
 export function createLogger(level: LogLevel, name: string): Logger {
@@ -44,7 +47,9 @@ export function createLogger(level: LogLevel, name: string): Logger {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: { detail: withoutPayloadExcerpt },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
+      : {}),
   });
 }
 

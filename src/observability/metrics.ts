@@ -97,7 +97,7 @@ export class OrchestratorMetrics {
 
   readonly breakerMisses = new Gauge({
     name: 'orchestrator_agent_breaker_consecutive_misses',
-    help: "Correlations in a row that decided without the agent, as its circuit breaker last counted.",
+    help: 'Correlations in a row that decided without the agent, as its circuit breaker last counted.',
     labelNames: ['agent'] as const,
     registers: [this.registry],
   });

@@ -18,7 +18,10 @@ export function natsConnected(nc: NatsConnection): () => boolean {
 const CHECK_EVERY_MS = 5_000;
 
 /** Asks Temporal's health service every few seconds, on `connection`, whether the frontend is serving. */
-export function temporalServing(connection: Pick<Connection, 'healthService'>): { check: () => boolean; stop: () => void } {
+export function temporalServing(connection: Pick<Connection, 'healthService'>): {
+  check: () => boolean;
+  stop: () => void;
+} {
   let serving = true;
   const probe = (): void =>
     void connection.healthService.check({}).then(

@@ -60,7 +60,11 @@ export interface ReceivedMessage {
  * one joins its batch's trace under the lead's span; the lead of a batch without any starts a new
  * trace. A message whose trace is not the lead's links to the lead's span.
  */
-export async function withMessageSpans<T>(corrId: string, messages: readonly ReceivedMessage[], handOver: () => Promise<T>): Promise<T> {
+export async function withMessageSpans<T>(
+  corrId: string,
+  messages: readonly ReceivedMessage[],
+  handOver: () => Promise<T>,
+): Promise<T> {
   const contexts = messages.map((m) => contextOf(m.headers));
   const leadIndex = Math.max(0, contexts.findIndex(continuesATrace));
   const lead = startMessageSpan(corrId, messages[leadIndex]!, contexts[leadIndex]!);
@@ -69,7 +73,8 @@ export async function withMessageSpans<T>(corrId: string, messages: readonly Rec
     if (i === leadIndex) return lead;
     const own = continuesATrace(contexts[i]!);
     const span = startMessageSpan(corrId, message, own ? contexts[i]! : leadContext);
-    if (own && trace.getSpanContext(contexts[i]!)?.traceId !== lead.spanContext().traceId) span.addLink({ context: lead.spanContext() });
+    if (own && trace.getSpanContext(contexts[i]!)?.traceId !== lead.spanContext().traceId)
+      span.addLink({ context: lead.spanContext() });
     return span;
   });
   try {
@@ -102,16 +107,33 @@ function startMessageSpan(corrId: string, message: ReceivedMessage, parent: Cont
  * Runs `publish` within a producer span and puts that span's context on the message's headers
  * (`traceparent`, `tracestate`): a consumer of the message continues the trace from there.
  */
-export async function tracedPublish<T>(subject: string, headers: MsgHdrs, attributes: Attributes, publish: () => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.operation.name': 'publish', 'messaging.destination.name': subject, ...attributes } }, async (span) => {
-    propagation.inject(context.active(), headers, toHeaders);
-    try {
-      return await publish();
-    } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+export async function tracedPublish<T>(
+  subject: string,
+  headers: MsgHdrs,
+  attributes: Attributes,
+  publish: () => Promise<T>,
+): Promise<T> {
+  return tracer.startActiveSpan(
+    `publish ${subject}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.name': 'publish',
+        'messaging.destination.name': subject,
+        ...attributes,
+      },
+    },
+    async (span) => {
+      propagation.inject(context.active(), headers, toHeaders);
+      try {
+        return await publish();
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }

@@ -30,16 +30,28 @@ export interface Tracing {
  * (OTEL_PROPAGATORS, W3C trace context and baggage by default). Export failures are logged as warnings.
  */
 export async function startTracing(serviceName: string, logger: Logger): Promise<Tracing> {
-  const [{ AsyncLocalStorageContextManager }, { OTLPTraceExporter }, { envDetectorSync, Resource }, { BasicTracerProvider, BatchSpanProcessor }, temporal] = await Promise.all([
+  const [
+    { AsyncLocalStorageContextManager },
+    { OTLPTraceExporter },
+    { envDetectorSync, Resource },
+    { BasicTracerProvider, BatchSpanProcessor },
+    temporal,
+  ] = await Promise.all([
     import('@opentelemetry/context-async-hooks'),
     import('@opentelemetry/exporter-trace-otlp-proto'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/sdk-trace-base'),
     import('@temporalio/interceptors-opentelemetry'),
   ]);
-  const warn = (message: string, ...args: unknown[]) => logger.warn({ detail: args.map(String) }, `OpenTelemetry: ${message}`);
-  diag.setLogger({ error: warn, warn, info: () => undefined, debug: () => undefined, verbose: () => undefined }, DiagLogLevel.WARN);
-  const resource = new Resource({ 'service.name': serviceName, 'service.version': ORCHESTRATOR_VERSION }).merge(envDetectorSync.detect());
+  const warn = (message: string, ...args: unknown[]) =>
+    logger.warn({ detail: args.map(String) }, `OpenTelemetry: ${message}`);
+  diag.setLogger(
+    { error: warn, warn, info: () => undefined, debug: () => undefined, verbose: () => undefined },
+    DiagLogLevel.WARN,
+  );
+  const resource = new Resource({ 'service.name': serviceName, 'service.version': ORCHESTRATOR_VERSION }).merge(
+    envDetectorSync.detect(),
+  );
   const processor = new BatchSpanProcessor(new OTLPTraceExporter());
   const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
   provider.register({ contextManager: new AsyncLocalStorageContextManager() });
@@ -48,7 +60,12 @@ export async function startTracing(serviceName: string, logger: Logger): Promise
     worker: {
       interceptors: {
         workflowModules: [WORKFLOW_TRACING_MODULE],
-        activity: [(ctx) => ({ inbound: new temporal.OpenTelemetryActivityInboundInterceptor(ctx), outbound: new temporal.OpenTelemetryActivityOutboundInterceptor(ctx) })],
+        activity: [
+          (ctx) => ({
+            inbound: new temporal.OpenTelemetryActivityInboundInterceptor(ctx),
+            outbound: new temporal.OpenTelemetryActivityOutboundInterceptor(ctx),
+          }),
+        ],
       },
       // The workflow's spans are made in its sandbox and leave it through this sink (not on replay).
       sinks: { exporter: temporal.makeWorkflowExporter(processor, resource) },
@@ -68,6 +85,9 @@ function withinTraces(interceptor: WorkflowClientInterceptor): WorkflowClientInt
   const methods = interceptor as Record<string, InterceptorMethod>;
   const names = Object.getOwnPropertyNames(Object.getPrototypeOf(interceptor)).filter((name) => name !== 'constructor');
   return Object.fromEntries(
-    names.map((name): [string, InterceptorMethod] => [name, (input, next) => (trace.getSpan(context.active()) ? methods[name]!.call(interceptor, input, next) : next(input))]),
+    names.map((name): [string, InterceptorMethod] => [
+      name,
+      (input, next) => (trace.getSpan(context.active()) ? methods[name]!.call(interceptor, input, next) : next(input)),
+    ]),
   );
 }

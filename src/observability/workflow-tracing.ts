@@ -10,4 +10,5 @@ import { interceptors as openTelemetryInterceptors } from '@temporalio/intercept
 import { workflowInfo, type WorkflowInterceptors } from '@temporalio/workflow';
 import { BREAKER_WORKFLOW_TYPE } from '../shared/agent-breaker-api';
 
-export const interceptors = (): WorkflowInterceptors => (workflowInfo().workflowType === BREAKER_WORKFLOW_TYPE ? {} : openTelemetryInterceptors());
+export const interceptors = (): WorkflowInterceptors =>
+  workflowInfo().workflowType === BREAKER_WORKFLOW_TYPE ? {} : openTelemetryInterceptors();

@@ -28,11 +28,14 @@ export class HistoryNotFoundError extends Error {
 export async function fetchHistory(client: Client, workflowId: string, runId?: string): Promise<History> {
   try {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    if (!history.events?.length) throw new HistoryNotFoundError(`workflow ${workflowId}${runId ? ` run ${runId}` : ''} has no history`);
+    if (!history.events?.length)
+      throw new HistoryNotFoundError(`workflow ${workflowId}${runId ? ` run ${runId}` : ''} has no history`);
     return history;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError || (isGrpcServiceError(error) && error.code === NOT_FOUND)) {
-      throw new HistoryNotFoundError(`workflow ${workflowId}${runId ? ` run ${runId}` : ''} does not exist in namespace ${client.options.namespace}`);
+      throw new HistoryNotFoundError(
+        `workflow ${workflowId}${runId ? ` run ${runId}` : ''} does not exist in namespace ${client.options.namespace}`,
+      );
     }
     throw error;
   }
@@ -61,7 +64,9 @@ export function readHistoryFile(path: string): History {
   }
   const events = (parsed as { events?: unknown } | null)?.events;
   if (!Array.isArray(events) || events.length === 0) {
-    throw new HistoryFileError(`${path} is not a workflow history: expected a JSON object {"events": [...]} as \`temporal workflow show -o json\` writes`);
+    throw new HistoryFileError(
+      `${path} is not a workflow history: expected a JSON object {"events": [...]} as \`temporal workflow show -o json\` writes`,
+    );
   }
   try {
     return historyFromJSON(parsed);
@@ -90,7 +95,8 @@ function startedAttributes(history: History) {
 
 /** The workflow id the history records (servers ≥ 1.27 write it in the started event), if any. */
 export function historyWorkflowId(history: History): string | undefined {
-  const attributes = history.events?.[0]?.workflowExecutionStartedEventAttributes as { workflowId?: string | null } | undefined | null;
+  const attributes = history.events?.[0]?.workflowExecutionStartedEventAttributes as
+    { workflowId?: string | null } | undefined | null;
   return attributes?.workflowId || undefined;
 }
 
@@ -120,15 +126,23 @@ export interface RecordedRun {
  */
 export function readRecordedRun(history: History): RecordedRun {
   const input = firstPayload(startedAttributes(history).input) as CorrelationInput | CorrelationStart | undefined;
-  if (!input || typeof input.corr_id !== 'string') throw new Error('the history is not a correlation workflow: its input has no corr_id');
-  const received = recordedEnvelopes(input, history.events ?? [], (payload) => firstPayload({ payloads: payload ? [payload] : [] })) as AgentSignalEnvelope[];
+  if (!input || typeof input.corr_id !== 'string')
+    throw new Error('the history is not a correlation workflow: its input has no corr_id');
+  const received = recordedEnvelopes(input, history.events ?? [], (payload) =>
+    firstPayload({ payloads: payload ? [payload] : [] }),
+  ) as AgentSignalEnvelope[];
   const signalEvents = received.length - (input.redrive?.signals.length ?? 0);
   const agents = new Set<string>();
   const messageIds = new Set<string>();
   const signals: AgentSignalEnvelope[] = [];
   for (const envelope of received) {
     const agent = envelope?.signal?.agent_name;
-    if (typeof envelope?.message_id !== 'string' || typeof agent !== 'string' || envelope.signal.corr_id !== input.corr_id) continue;
+    if (
+      typeof envelope?.message_id !== 'string' ||
+      typeof agent !== 'string' ||
+      envelope.signal.corr_id !== input.corr_id
+    )
+      continue;
     if (agents.has(agent) || messageIds.has(envelope.message_id)) continue;
     agents.add(agent);
     messageIds.add(envelope.message_id);

@@ -30,7 +30,8 @@ export function progressBar(label: string, total: number, stream: ProgressStream
   let lastTenth = 0;
   let lastDraw = 0;
   const tty = stream.isTTY === true;
-  const draw = (): void => void stream.write(tty ? `\r${progressLine(label, count, total)}` : `${progressLine(label, count, total)}\n`);
+  const draw = (): void =>
+    void stream.write(tty ? `\r${progressLine(label, count, total)}` : `${progressLine(label, count, total)}\n`);
   if (tty) draw();
   return {
     tick() {
@@ -57,7 +58,11 @@ export function progressBar(label: string, total: number, stream: ProgressStream
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at once; results in the items' order. */
-export async function mapConcurrent<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapConcurrent<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {

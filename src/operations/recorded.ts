@@ -2,7 +2,13 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { type Policy, policySchema } from '../contract/policy';
-import { agentSignal, agentSignals, type CorrelationInput, type CorrelationStart, WORKFLOW_TYPE_V1 } from '../shared/correlation-api';
+import {
+  agentSignal,
+  agentSignals,
+  type CorrelationInput,
+  type CorrelationStart,
+  WORKFLOW_TYPE_V1,
+} from '../shared/correlation-api';
 
 type Payload = temporal.api.common.v1.IPayload;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -20,7 +26,10 @@ export function recordedEnvelopes(
   events: readonly HistoryEvent[],
   decode: (payload: Payload | null | undefined, what: string) => unknown,
 ): unknown[] {
-  const envelopes: unknown[] = [...(input.redrive?.signals ?? []), ...(Array.isArray(input.signals) ? input.signals : [])];
+  const envelopes: unknown[] = [
+    ...(input.redrive?.signals ?? []),
+    ...(Array.isArray(input.signals) ? input.signals : []),
+  ];
   for (const event of events) {
     const signaled = event.workflowExecutionSignaledEventAttributes;
     if (signaled?.signalName === agentSignal.name) {
@@ -38,7 +47,11 @@ export function recordedEnvelopes(
  * the first shape resolved it in its `resolvePolicy` local activity, whose result is in a marker
  * (the marker's layout is the SDK's, so that is best effort).
  */
-export function recordedPolicy(workflowType: string, input: CorrelationInput | CorrelationStart, events: readonly HistoryEvent[]): Policy | undefined {
+export function recordedPolicy(
+  workflowType: string,
+  input: CorrelationInput | CorrelationStart,
+  events: readonly HistoryEvent[],
+): Policy | undefined {
   if (workflowType !== WORKFLOW_TYPE_V1) return validPolicy(input.policy);
   for (const event of events) {
     const marker = event.markerRecordedEventAttributes;

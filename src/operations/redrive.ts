@@ -6,7 +6,12 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Policy } from '../contract/policy';
-import { type AgentSignalEnvelope, type CorrelationStart, WORKFLOW_TYPE, workflowIdFor } from '../shared/correlation-api';
+import {
+  type AgentSignalEnvelope,
+  type CorrelationStart,
+  WORKFLOW_TYPE,
+  workflowIdFor,
+} from '../shared/correlation-api';
 import { startVisibility } from '../shared/correlation-visibility';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import { fetchDecodedHistory, readRecordedRun } from './history';
@@ -41,7 +46,12 @@ export async function earlierRedrives(client: Client, corrId: string): Promise<E
   for (const execution of await listExecutions(client, redrivesQuery(corrId), 1_000)) {
     const match = own.exec(execution.workflowId);
     // The newest run of each id (the list is newest first).
-    if (match && !found.has(execution.workflowId)) found.set(execution.workflowId, { workflowId: execution.workflowId, n: Number(match[1]), status: execution.status.name });
+    if (match && !found.has(execution.workflowId))
+      found.set(execution.workflowId, {
+        workflowId: execution.workflowId,
+        n: Number(match[1]),
+        status: execution.status.name,
+      });
   }
   return [...found.values()].sort((a, b) => a.n - b.n);
 }
@@ -102,7 +112,12 @@ export async function planRun(client: Client, execution: WorkflowExecutionInfo):
     const run = readRecordedRun(await fetchDecodedHistory(client, execution.workflowId, execution.runId));
     return { ...base, corrId: run.corrId, signals: run.signals, ...(run.policy ? { policy: run.policy } : {}) };
   } catch (error) {
-    return { ...base, corrId: execution.workflowId, signals: [], error: `cannot read its history: ${(error as Error).message}` };
+    return {
+      ...base,
+      corrId: execution.workflowId,
+      signals: [],
+      error: `cannot read its history: ${(error as Error).message}`,
+    };
   }
 }
 
@@ -163,9 +178,18 @@ const ID_ATTEMPTS = 5;
  * never reused (REJECT_DUPLICATE): if another re-drive took it since the plan was made, the next
  * number is used.
  */
-export async function startRedrive(client: Client, taskQueue: string, plan: RedrivePlan, fallbackPolicy: Policy): Promise<{ workflowId: string; runId: string }> {
+export async function startRedrive(
+  client: Client,
+  taskQueue: string,
+  plan: RedrivePlan,
+  fallbackPolicy: Policy,
+): Promise<{ workflowId: string; runId: string }> {
   if (!plan.newWorkflowId) throw new Error(`no re-drive planned for ${plan.corrId}`);
-  const input: CorrelationStart = { corr_id: plan.corrId, policy: plan.policy ?? fallbackPolicy, redrive: { of: plan.of, signals: plan.signals } };
+  const input: CorrelationStart = {
+    corr_id: plan.corrId,
+    policy: plan.policy ?? fallbackPolicy,
+    redrive: { of: plan.of, signals: plan.signals },
+  };
   let n = Number(/-redrive-(\d+)$/.exec(plan.newWorkflowId)![1]);
   for (let attempt = 1; ; attempt++) {
     const workflowId = redriveWorkflowId(plan.corrId, n);

@@ -23,8 +23,14 @@ export interface WorkflowCode {
 export function workflowCode(bundlePath: string | undefined, dataConverter?: DataConverter): WorkflowCode {
   const converter = dataConverter ? { dataConverter } : {};
   return bundlePath
-    ? { options: { workflowBundle: { codePath: bundlePath }, ...converter }, description: `the workflow bundle ${bundlePath} (ORCH_WORKFLOW_BUNDLE)` }
-    : { options: { workflowsPath: WORKFLOWS_PATH, ...converter }, description: `the workflow code in ${WORKFLOWS_PATH.replace(/[/\\]index\.js$/, '')}` };
+    ? {
+        options: { workflowBundle: { codePath: bundlePath }, ...converter },
+        description: `the workflow bundle ${bundlePath} (ORCH_WORKFLOW_BUNDLE)`,
+      }
+    : {
+        options: { workflowsPath: WORKFLOWS_PATH, ...converter },
+        description: `the workflow code in ${WORKFLOWS_PATH.replace(/[/\\]index\.js$/, '')}`,
+      };
 }
 
 export interface ReplayItem {
@@ -43,7 +49,8 @@ export interface ReplayOutcome {
 }
 
 /** Said when a history's payloads are encrypted and the replay worker has no keys. */
-const ENCRYPTED_HINT = 'The history is encrypted: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE to the keys the orchestrator encrypts with.';
+const ENCRYPTED_HINT =
+  'The history is encrypted: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE to the keys the orchestrator encrypts with.';
 
 let runtimeInstalled = false;
 
@@ -55,14 +62,20 @@ function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+    });
   } catch {
     // Already installed by the host process (a test, say): keep its logger.
   }
 }
 
 /** Replays each history in turn on one replay worker (the code is bundled once) and yields each outcome. */
-export async function* replayHistories(code: WorkflowCode, items: AsyncIterable<ReplayItem> | Iterable<ReplayItem>): AsyncGenerator<ReplayOutcome> {
+export async function* replayHistories(
+  code: WorkflowCode,
+  items: AsyncIterable<ReplayItem> | Iterable<ReplayItem>,
+): AsyncGenerator<ReplayOutcome> {
   installQuietRuntime();
   const pending: ReplayItem[] = [];
   async function* feed() {
@@ -73,7 +86,11 @@ export async function* replayHistories(code: WorkflowCode, items: AsyncIterable<
   }
   for await (const result of Worker.runReplayHistories(code.options, feed())) {
     const item = pending.shift()!;
-    const outcome: ReplayOutcome = { workflowId: item.workflowId, source: item.source, events: item.history.events?.length ?? 0 };
+    const outcome: ReplayOutcome = {
+      workflowId: item.workflowId,
+      source: item.source,
+      events: item.history.events?.length ?? 0,
+    };
     if (result.error) {
       outcome.error = {
         kind: result.error instanceof DeterminismViolationError ? 'nondeterminism' : 'replay',

@@ -6,13 +6,28 @@
 import type { Client, Connection } from '@temporalio/client';
 import { optionalTsToDate, optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection, millis, nanos } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+  millis,
+  nanos,
+} from 'nats';
 import { JsApiError, jsApiErrorCode } from '../nats/api-errors';
 import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM } from '../nats/streams';
 import { queryBreaker } from '../agent-health/view';
 import type { BreakerSnapshot } from '../shared/agent-breaker-api';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
-import { AdminConnection, ADMIN_REFUSED_CODES, compareAddresses, describeTemporalCluster, splitAddress, type TemporalClusterStatus } from './temporal-cluster';
+import {
+  AdminConnection,
+  ADMIN_REFUSED_CODES,
+  compareAddresses,
+  describeTemporalCluster,
+  splitAddress,
+  type TemporalClusterStatus,
+} from './temporal-cluster';
 
 export type { TemporalClusterStatus } from './temporal-cluster';
 
@@ -108,10 +123,19 @@ function message(error: unknown): string {
 
 const TaskQueueType = temporal.api.enums.v1.TaskQueueType;
 
-async function describeTaskQueueType(client: Client, name: string, type: temporal.api.enums.v1.TaskQueueType): Promise<TaskQueueTypeStatus> {
+async function describeTaskQueueType(
+  client: Client,
+  name: string,
+  type: temporal.api.enums.v1.TaskQueueType,
+): Promise<TaskQueueTypeStatus> {
   try {
     const response = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () =>
-      client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name }, taskQueueType: type, reportStats: true }),
+      client.workflowService.describeTaskQueue({
+        namespace: client.options.namespace,
+        taskQueue: { name },
+        taskQueueType: type,
+        reportStats: true,
+      }),
     );
     const pollers = (response.pollers ?? []).map((p) => ({
       identity: p.identity ?? '',
@@ -120,7 +144,12 @@ async function describeTaskQueueType(client: Client, name: string, type: tempora
     }));
     pollers.sort((a, b) => (b.last_access_time ?? '').localeCompare(a.last_access_time ?? ''));
     const stats = response.stats;
-    const backlog = stats ? { count: Number(stats.approximateBacklogCount ?? 0), age_seconds: (optionalTsToMs(stats.approximateBacklogAge) ?? 0) / 1_000 } : null;
+    const backlog = stats
+      ? {
+          count: Number(stats.approximateBacklogCount ?? 0),
+          age_seconds: (optionalTsToMs(stats.approximateBacklogAge) ?? 0) / 1_000,
+        }
+      : null;
     return { pollers, backlog };
   } catch (error) {
     return { pollers: [], backlog: null, error: message(error) };
@@ -128,7 +157,10 @@ async function describeTaskQueueType(client: Client, name: string, type: tempora
 }
 
 /** An agent's circuit breaker, or why it cannot be read. */
-async function breakerStatus(client: Client, agent: string): Promise<NonNullable<TemporalStatus['agent_breakers']>[number]> {
+async function breakerStatus(
+  client: Client,
+  agent: string,
+): Promise<NonNullable<TemporalStatus['agent_breakers']>[number]> {
   try {
     return { agent, breaker: await queryBreaker(client, agent, CALL_TIMEOUT_MS) };
   } catch (error) {
@@ -137,7 +169,12 @@ async function breakerStatus(client: Client, agent: string): Promise<NonNullable
 }
 
 /** Temporal's side, on a client already connected (or the reason it could not connect); `agents`: whose circuit breakers to read. */
-export async function temporalStatus(client: Client, address: string, taskQueue: string, agents: readonly string[] = []): Promise<TemporalStatus> {
+export async function temporalStatus(
+  client: Client,
+  address: string,
+  taskQueue: string,
+  agents: readonly string[] = [],
+): Promise<TemporalStatus> {
   const namespace = client.options.namespace;
   const status: TemporalStatus = { address, namespace, reachable: false };
   // The CLI's clients are made on a full Connection (src/client/temporal-client.ts), which has the health and operator services.
@@ -145,7 +182,9 @@ export async function temporalStatus(client: Client, address: string, taskQueue:
   try {
     const health = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => connection.healthService.check({}));
     status.health = healthName(health.status);
-    const info = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}));
+    const info = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () =>
+      client.workflowService.getSystemInfo({}),
+    );
     status.server_version = info.serverVersion ?? undefined;
     status.reachable = true;
   } catch (error) {
@@ -153,12 +192,18 @@ export async function temporalStatus(client: Client, address: string, taskQueue:
     return status;
   }
   // `orch status` connects with an AdminConnection (temporal-cluster.ts); a plain Connection has no AdminService.
-  if (connection instanceof AdminConnection) status.cluster = await describeTemporalCluster(connection, CALL_TIMEOUT_MS);
+  if (connection instanceof AdminConnection)
+    status.cluster = await describeTemporalCluster(connection, CALL_TIMEOUT_MS);
   try {
-    const listed = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => connection.operatorService.listSearchAttributes({ namespace }));
+    const listed = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () =>
+      connection.operatorService.listSearchAttributes({ namespace }),
+    );
     const custom = Object.keys(listed.customAttributes ?? {});
     const ours = Object.values(SEARCH_ATTRIBUTES).map((key) => key.name);
-    status.search_attributes = { registered: ours.filter((n) => custom.includes(n)), missing: ours.filter((n) => !custom.includes(n)) };
+    status.search_attributes = {
+      registered: ours.filter((n) => custom.includes(n)),
+      missing: ours.filter((n) => !custom.includes(n)),
+    };
   } catch {
     // Listing needs operator rights (Temporal Cloud API keys often lack them): not known, not a failure.
   }
@@ -177,9 +222,14 @@ function breakerCheck({ agent, breaker, error }: NonNullable<TemporalStatus['age
   if (error) return { name, level: 'warn', detail: `cannot read it: ${error}` };
   if (!breaker) return { name, level: 'ok', detail: 'closed (no correlation has reported on this agent yet)' };
   const misses = `${breaker.consecutive_misses} miss${breaker.consecutive_misses === 1 ? '' : 'es'} in a row (opens at ${breaker.settings.failure_threshold})`;
-  const change = breaker.last_transition ? `; ${breaker.last_transition.from} -> ${breaker.last_transition.to} at ${breaker.last_transition.at}: ${breaker.last_transition.reason}` : '';
+  const change = breaker.last_transition
+    ? `; ${breaker.last_transition.from} -> ${breaker.last_transition.to} at ${breaker.last_transition.at}: ${breaker.last_transition.reason}`
+    : '';
   if (breaker.state === 'closed') return { name, level: 'ok', detail: `closed, ${misses}${change}` };
-  const next = breaker.state === 'open' ? `, half-open at ${breaker.half_open_at}; correlations do not wait for ${agent}` : `; correlations wait for ${agent} again`;
+  const next =
+    breaker.state === 'open'
+      ? `, half-open at ${breaker.half_open_at}; correlations do not wait for ${agent}`
+      : `; correlations wait for ${agent} again`;
   return { name, level: 'warn', detail: `${breaker.state.replace('_', '-')}${next}; ${misses}${change}` };
 }
 
@@ -190,7 +240,11 @@ function healthName(code: number | null | undefined): string {
 
 function isNotFound(error: unknown): boolean {
   const code = jsApiErrorCode(error);
-  return code === JsApiError.StreamNotFound || code === JsApiError.ConsumerNotFound || (error as { api_error?: { code?: number } })?.api_error?.code === 404;
+  return (
+    code === JsApiError.StreamNotFound ||
+    code === JsApiError.ConsumerNotFound ||
+    (error as { api_error?: { code?: number } })?.api_error?.code === 404
+  );
 }
 
 async function streamStatus(jsm: JetStreamManager, name: string): Promise<StreamStatus | null> {
@@ -228,7 +282,12 @@ async function streamStatus(jsm: JetStreamManager, name: string): Promise<Stream
  * Counts the `Orch-Dlq-Reason` headers of the last `sample` DLQ messages, with a headers-only
  * consumer: no payload is transferred, however big the refused messages were.
  */
-async function dlqReasons(js: JetStreamClient, jsm: JetStreamManager, dlq: StreamStatus, sample: number): Promise<{ sampled: number; by_reason: Record<string, number> }> {
+async function dlqReasons(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  dlq: StreamStatus,
+  sample: number,
+): Promise<{ sampled: number; by_reason: Record<string, number> }> {
   const byReason: Record<string, number> = {};
   if (dlq.messages === 0) return { sampled: 0, by_reason: byReason };
   const startSeq = Math.max(dlq.first_seq, dlq.last_seq - sample + 1);
@@ -259,8 +318,14 @@ async function dlqReasons(js: JetStreamClient, jsm: JetStreamManager, dlq: Strea
 
 /** NATS's side, on a connection already open. */
 export async function natsStatus(nc: NatsConnection, servers: string[], durableName: string): Promise<NatsStatus> {
-  const status: NatsStatus = { servers, reachable: true, server_version: nc.info?.version, server_name: nc.info?.server_name };
-  if (nc.info?.cluster) status.cluster = { name: nc.info.cluster, connect_urls: [...(nc.info.connect_urls ?? [])].sort(compareAddresses) };
+  const status: NatsStatus = {
+    servers,
+    reachable: true,
+    server_version: nc.info?.version,
+    server_name: nc.info?.server_name,
+  };
+  if (nc.info?.cluster)
+    status.cluster = { name: nc.info.cluster, connect_urls: [...(nc.info.connect_urls ?? [])].sort(compareAddresses) };
   let jsm: JetStreamManager;
   try {
     jsm = await nc.jetstreamManager({ timeout: CALL_TIMEOUT_MS });
@@ -346,11 +411,19 @@ function ago(iso: string | null, now: Date): string {
 
 function taskQueueCheck(name: string, queue: string, type: TaskQueueTypeStatus, now: Date): Check {
   if (type.error) return { name, level: 'fail', detail: `cannot describe task queue ${queue}: ${type.error}` };
-  const backlog = type.backlog ? `backlog ${type.backlog.count}${type.backlog.count > 0 ? ` (oldest ${type.backlog.age_seconds.toFixed(1)}s)` : ''}` : 'backlog unavailable (the server does not report it)';
+  const backlog = type.backlog
+    ? `backlog ${type.backlog.count}${type.backlog.count > 0 ? ` (oldest ${type.backlog.age_seconds.toFixed(1)}s)` : ''}`
+    : 'backlog unavailable (the server does not report it)';
   const more = type.pollers.map((p) => `${p.identity}  last poll ${ago(p.last_access_time, now)}`);
-  if (type.pollers.length === 0) return { name, level: 'fail', detail: `no worker polls task queue ${queue}; ${backlog}` };
+  if (type.pollers.length === 0)
+    return { name, level: 'fail', detail: `no worker polls task queue ${queue}; ${backlog}` };
   const slow = type.backlog !== null && type.backlog.count > 0 && type.backlog.age_seconds > BACKLOG_AGE_WARN_S;
-  return { name, level: slow ? 'warn' : 'ok', detail: `${plural(type.pollers.length, 'poller')} on ${queue}; ${backlog}`, more };
+  return {
+    name,
+    level: slow ? 'warn' : 'ok',
+    detail: `${plural(type.pollers.length, 'poller')} on ${queue}; ${backlog}`,
+    more,
+  };
 }
 
 const LEVEL_ORDER: Record<CheckLevel, number> = { ok: 0, warn: 1, fail: 2 };
@@ -378,7 +451,10 @@ function roleOrder(a: string, b: string): number {
  * hosts of their own, each host is a node; nodes sharing a host (one machine) cannot be told apart
  * from the rings, so that host gets a count (the most members of one role on it) and each role's.
  */
-export function membershipNodes(rings: NonNullable<TemporalClusterStatus['rings']>): { count: number; summary: string } {
+export function membershipNodes(rings: NonNullable<TemporalClusterStatus['rings']>): {
+  count: number;
+  summary: string;
+} {
   const hosts = new Map<string, Map<string, number>>();
   for (const ring of rings) {
     for (const member of ring.members) {
@@ -397,8 +473,12 @@ export function membershipNodes(rings: NonNullable<TemporalClusterStatus['rings'
     });
   const count = groups.reduce((sum, g) => sum + g.nodes, 0);
   if (groups.length === 0) return { count, summary: 'no members in the membership rings' };
-  if (groups.length === 1 && groups[0]!.nodes > 1) return { count, summary: `${count} nodes on ${groups[0]!.host} (${groups[0]!.roles})` };
-  return { count, summary: `${plural(count, 'node')}: ${groups.map((g) => (g.nodes === 1 ? `${g.host} (${g.roles})` : `${g.nodes} on ${g.host} (${g.roles})`)).join(', ')}` };
+  if (groups.length === 1 && groups[0]!.nodes > 1)
+    return { count, summary: `${count} nodes on ${groups[0]!.host} (${groups[0]!.roles})` };
+  return {
+    count,
+    summary: `${plural(count, 'node')}: ${groups.map((g) => (g.nodes === 1 ? `${g.host} (${g.roles})` : `${g.nodes} on ${g.host} (${g.roles})`)).join(', ')}`,
+  };
 }
 
 /** The `temporal cluster` row: the nodes in the membership rings, the shards, the stores; one line per ring under it. */
@@ -407,19 +487,31 @@ export function temporalClusterCheck(cluster: TemporalClusterStatus): Check {
   if (!cluster.visible) {
     const refused = cluster.error_code !== undefined && ADMIN_REFUSED_CODES.has(cluster.error_code);
     return refused
-      ? { name, level: 'warn', detail: `membership not visible: the server refuses its AdminService (${cluster.error ?? 'no reason given'})` }
-      : { name, level: 'warn', detail: `membership not known: DescribeCluster failed: ${cluster.error ?? 'no answer'}` };
+      ? {
+          name,
+          level: 'warn',
+          detail: `membership not visible: the server refuses its AdminService (${cluster.error ?? 'no reason given'})`,
+        }
+      : {
+          name,
+          level: 'warn',
+          detail: `membership not known: DescribeCluster failed: ${cluster.error ?? 'no answer'}`,
+        };
   }
   const rings = [...(cluster.rings ?? [])].sort((a, b) => roleOrder(a.role, b.role));
   const empty = TEMPORAL_ROLES.filter((role) => !rings.some((r) => r.role === role && r.members.length > 0));
   const parts = [membershipNodes(rings).summary];
   if (cluster.history_shard_count !== undefined) parts.push(plural(cluster.history_shard_count, 'history shard'));
-  if (cluster.persistence_store || cluster.visibility_store) parts.push(`persistence ${cluster.persistence_store ?? 'unknown'}, visibility ${cluster.visibility_store ?? 'unknown'}`);
+  if (cluster.persistence_store || cluster.visibility_store)
+    parts.push(
+      `persistence ${cluster.persistence_store ?? 'unknown'}, visibility ${cluster.visibility_store ?? 'unknown'}`,
+    );
   if (cluster.cluster_name) parts.push(`cluster ${cluster.cluster_name}`);
   if (empty.length > 0) parts.unshift(`no ${empty.join(', ')} service in the membership rings`);
   const roleWidth = Math.max(0, ...rings.map((r) => r.role.length));
   const more = rings.map(
-    (r) => `${r.role.padEnd(roleWidth)}  ${r.members.length === 0 ? '(no members)' : r.members.map((m) => (m === cluster.current_host ? `${m} (answered)` : m)).join(', ')}`,
+    (r) =>
+      `${r.role.padEnd(roleWidth)}  ${r.members.length === 0 ? '(no members)' : r.members.map((m) => (m === cluster.current_host ? `${m} (answered)` : m)).join(', ')}`,
   );
   return { name, level: empty.length > 0 ? 'warn' : 'ok', detail: parts.join('; '), more };
 }
@@ -453,7 +545,8 @@ export function replication(stream: StreamStatus): { level: CheckLevel; text: st
   }
   const replicas = [...cluster.replicas].sort((a, b) => a.name.localeCompare(b.name));
   let text = parts.join(', ');
-  if (replicas.length > 0) text += `${cluster.leader ? ',' : ';'} replica${replicas.length === 1 ? '' : 's'} ${replicas.map(replicaText).join(', ')}`;
+  if (replicas.length > 0)
+    text += `${cluster.leader ? ',' : ';'} replica${replicas.length === 1 ? '' : 's'} ${replicas.map(replicaText).join(', ')}`;
   if (replicas.some((r) => r.offline || !r.current)) level = worst(level, 'warn');
   const expected = configured - (cluster.leader ? 1 : 0);
   if (replicas.length < expected) {
@@ -466,32 +559,55 @@ export function replication(stream: StreamStatus): { level: CheckLevel; text: st
 /** A stream's row: its messages, and where it is replicated when on a cluster. */
 function streamCheck(name: string, stream: StreamStatus, detail: string, level: CheckLevel = 'ok'): Check {
   const placed = replication(stream);
-  return placed ? { name, level: worst(level, placed.level), detail: `${detail}; ${placed.text}` } : { name, level, detail };
+  return placed
+    ? { name, level: worst(level, placed.level), detail: `${detail}; ${placed.text}` }
+    : { name, level, detail };
 }
 
 /** The `nats cluster` row, for a server in a cluster: its name, the server the CLI landed on, the client URLs the cluster advertises. */
 function natsClusterCheck(n: NatsStatus): Check | undefined {
   if (!n.cluster) return undefined;
   const urls = n.cluster.connect_urls;
-  const advertised = urls.length > 0 ? `${plural(urls.length, 'server')} advertised: ${urls.join(', ')}` : 'no client URLs advertised';
-  return { name: 'nats cluster', level: 'ok', detail: `${n.cluster.name}, connected to ${n.server_name ?? 'unknown'}; ${advertised}` };
+  const advertised =
+    urls.length > 0 ? `${plural(urls.length, 'server')} advertised: ${urls.join(', ')}` : 'no client URLs advertised';
+  return {
+    name: 'nats cluster',
+    level: 'ok',
+    detail: `${n.cluster.name}, connected to ${n.server_name ?? 'unknown'}; ${advertised}`,
+  };
 }
 
 /** The report's rows, each ok, a warning, or a failure (which makes `orch status` exit 1). */
 export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Check[] {
   const rows: Check[] = [];
   if (!t.reachable) {
-    rows.push({ name: 'temporal', level: 'fail', detail: `unreachable at ${t.address} (namespace ${t.namespace}): ${t.error ?? 'no answer'}` });
+    rows.push({
+      name: 'temporal',
+      level: 'fail',
+      detail: `unreachable at ${t.address} (namespace ${t.namespace}): ${t.error ?? 'no answer'}`,
+    });
   } else {
     const serving = t.health === 'SERVING';
-    rows.push({ name: 'temporal', level: serving ? 'ok' : 'fail', detail: `${t.address}, namespace ${t.namespace}: ${t.health}, server ${t.server_version ?? 'unknown'}` });
+    rows.push({
+      name: 'temporal',
+      level: serving ? 'ok' : 'fail',
+      detail: `${t.address}, namespace ${t.namespace}: ${t.health}, server ${t.server_version ?? 'unknown'}`,
+    });
     if (t.cluster) rows.push(temporalClusterCheck(t.cluster));
     if (t.search_attributes) {
       const { registered, missing } = t.search_attributes;
       rows.push(
         missing.length === 0
-          ? { name: 'search attributes', level: 'ok', detail: `${registered.length} of ${registered.length} registered` }
-          : { name: 'search attributes', level: 'fail', detail: `missing ${missing.join(', ')}: correlations cannot record their state (deploy/temporal/setup-namespace.sh)` },
+          ? {
+              name: 'search attributes',
+              level: 'ok',
+              detail: `${registered.length} of ${registered.length} registered`,
+            }
+          : {
+              name: 'search attributes',
+              level: 'fail',
+              detail: `missing ${missing.join(', ')}: correlations cannot record their state (deploy/temporal/setup-namespace.sh)`,
+            },
       );
     } else {
       rows.push({ name: 'search attributes', level: 'warn', detail: 'not known: listing them needs operator rights' });
@@ -509,7 +625,11 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
     return rows;
   }
   if (!n.jetstream || !n.streams) {
-    rows.push({ name: 'nats', level: 'fail', detail: `${servers}, server ${n.server_version ?? 'unknown'}: ${n.error ?? 'JetStream not available'}` });
+    rows.push({
+      name: 'nats',
+      level: 'fail',
+      detail: `${servers}, server ${n.server_version ?? 'unknown'}: ${n.error ?? 'JetStream not available'}`,
+    });
     return rows;
   }
   rows.push({ name: 'nats', level: 'ok', detail: `${servers}, server ${n.server_version ?? 'unknown'}, JetStream on` });
@@ -519,7 +639,10 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
   const unanswered = (name: string, error: string): Check => ({
     name,
     level: 'fail',
-    detail: n.cluster && /timeout|no responders/i.test(error) ? `no answer (${error}): a replicated stream without a leader answers nothing and takes no writes` : `cannot read it: ${error}`,
+    detail:
+      n.cluster && /timeout|no responders/i.test(error)
+        ? `no answer (${error}): a replicated stream without a leader answers nothing and takes no writes`
+        : `cannot read it: ${error}`,
   });
   const signals = n.streams[SIGNALS_STREAM];
   const streamError = n.stream_errors ?? {};
@@ -527,8 +650,16 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
     streamError[SIGNALS_STREAM] !== undefined
       ? unanswered(`${SIGNALS_STREAM} stream`, streamError[SIGNALS_STREAM])
       : signals
-        ? streamCheck(`${SIGNALS_STREAM} stream`, signals, `${plural(signals.messages, 'message')} (${bytes(signals.bytes)})`)
-        : { name: `${SIGNALS_STREAM} stream`, level: 'fail', detail: 'missing: the bridge creates it when it starts, so it has never run against this NATS' },
+        ? streamCheck(
+            `${SIGNALS_STREAM} stream`,
+            signals,
+            `${plural(signals.messages, 'message')} (${bytes(signals.bytes)})`,
+          )
+        : {
+            name: `${SIGNALS_STREAM} stream`,
+            level: 'fail',
+            detail: 'missing: the bridge creates it when it starts, so it has never run against this NATS',
+          },
   );
   const consumer = n.bridge_consumer;
   if (signals) {
@@ -543,7 +674,11 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
                 `${consumer.name}: ${consumer.num_pending} pending, ${consumer.num_ack_pending} ack pending, ` +
                 `${consumer.num_redelivered} redelivered, ${plural(consumer.num_waiting, 'waiting pull')}`,
             }
-          : { name: 'bridge consumer', level: 'fail', detail: 'missing: no bridge consumes SIGNALS (ORCH_BRIDGE_DURABLE)' },
+          : {
+              name: 'bridge consumer',
+              level: 'fail',
+              detail: 'missing: no bridge consumes SIGNALS (ORCH_BRIDGE_DURABLE)',
+            },
     );
   }
   const decisions = n.streams[DECISIONS_STREAM];
@@ -551,8 +686,16 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
     streamError[DECISIONS_STREAM] !== undefined
       ? unanswered(`${DECISIONS_STREAM} stream`, streamError[DECISIONS_STREAM])
       : decisions
-        ? streamCheck(`${DECISIONS_STREAM} stream`, decisions, `${plural(decisions.messages, 'message')} (${bytes(decisions.bytes)})`)
-        : { name: `${DECISIONS_STREAM} stream`, level: 'warn', detail: 'missing: the worker creates it with the first decision' },
+        ? streamCheck(
+            `${DECISIONS_STREAM} stream`,
+            decisions,
+            `${plural(decisions.messages, 'message')} (${bytes(decisions.bytes)})`,
+          )
+        : {
+            name: `${DECISIONS_STREAM} stream`,
+            level: 'warn',
+            detail: 'missing: the worker creates it with the first decision',
+          },
   );
   const dlq = n.streams[DLQ_STREAM];
   if (streamError[DLQ_STREAM] !== undefined) {
@@ -561,10 +704,21 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
     rows.push({ name: 'DLQ', level: 'warn', detail: `${DLQ_STREAM} missing: the bridge creates it when it starts` });
   } else {
     const reasons = n.dlq_reasons;
-    const byReason = reasons && reasons.sampled > 0
-      ? `; last ${reasons.sampled} by reason: ${Object.entries(reasons.by_reason).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, c]) => `${r} ${c}`).join(', ')}`
-      : '';
-    rows.push(streamCheck('DLQ', dlq, `${plural(dlq.messages, 'message')} in ${DLQ_STREAM}${byReason}`, dlq.messages > 0 ? 'warn' : 'ok'));
+    const byReason =
+      reasons && reasons.sampled > 0
+        ? `; last ${reasons.sampled} by reason: ${Object.entries(reasons.by_reason)
+            .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+            .map(([r, c]) => `${r} ${c}`)
+            .join(', ')}`
+        : '';
+    rows.push(
+      streamCheck(
+        'DLQ',
+        dlq,
+        `${plural(dlq.messages, 'message')} in ${DLQ_STREAM}${byReason}`,
+        dlq.messages > 0 ? 'warn' : 'ok',
+      ),
+    );
   }
   if (n.error) rows.push({ name: 'nats', level: 'fail', detail: n.error });
   return rows;

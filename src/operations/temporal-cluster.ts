@@ -25,7 +25,12 @@ const ADMIN_ROOT = protobuf.Root.fromJSON({
                     v1: {
                       nested: {
                         AdminService: {
-                          methods: { DescribeCluster: { requestType: 'DescribeClusterRequest', responseType: 'DescribeClusterResponse' } },
+                          methods: {
+                            DescribeCluster: {
+                              requestType: 'DescribeClusterRequest',
+                              responseType: 'DescribeClusterResponse',
+                            },
+                          },
                         },
                         DescribeClusterRequest: { fields: { clusterName: { type: 'string', id: 1 } } },
                         DescribeClusterResponse: {
@@ -105,7 +110,9 @@ export class AdminConnection extends Connection {
     const service = ADMIN_ROOT.lookupService(ADMIN_SERVICE).create(rpcImpl, false, false) as unknown as {
       describeCluster(request: { clusterName?: string }): Promise<protobuf.Message>;
     };
-    const responseType = ADMIN_ROOT.lookupType(`${ADMIN_SERVICE.replace(/\.AdminService$/, '')}.DescribeClusterResponse`);
+    const responseType = ADMIN_ROOT.lookupType(
+      `${ADMIN_SERVICE.replace(/\.AdminService$/, '')}.DescribeClusterResponse`,
+    );
     this.adminService = {
       async describeCluster(request) {
         const response = await service.describeCluster(request);
@@ -149,21 +156,31 @@ export const ADMIN_REFUSED_CODES: ReadonlySet<number> = new Set([
 ]);
 
 /** The cluster's membership through `connection`, or why it cannot be seen. */
-export async function describeTemporalCluster(connection: AdminConnection, timeoutMs: number): Promise<TemporalClusterStatus> {
+export async function describeTemporalCluster(
+  connection: AdminConnection,
+  timeoutMs: number,
+): Promise<TemporalClusterStatus> {
   let response: DescribeClusterResponse;
   try {
     response = await connection.withDeadline(Date.now() + timeoutMs, () => connection.adminService.describeCluster({}));
   } catch (error) {
     // A gRPC error's message is `<code> <CODE_NAME>: <details>`.
     const code = (error as { code?: unknown }).code;
-    return { visible: false, error: error instanceof Error ? error.message : String(error), ...(typeof code === 'number' ? { error_code: code } : {}) };
+    return {
+      visible: false,
+      error: error instanceof Error ? error.message : String(error),
+      ...(typeof code === 'number' ? { error_code: code } : {}),
+    };
   }
   const membership = response.membershipInfo ?? {};
   const rings = (membership.rings ?? [])
     .map((ring) => ({
       role: ring.role ?? '',
       member_count: ring.memberCount ?? 0,
-      members: (ring.members ?? []).map((m) => m.identity ?? '').filter((m) => m !== '').sort(compareAddresses),
+      members: (ring.members ?? [])
+        .map((m) => m.identity ?? '')
+        .filter((m) => m !== '')
+        .sort(compareAddresses),
     }))
     .sort((a, b) => a.role.localeCompare(b.role));
   return {

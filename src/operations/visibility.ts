@@ -90,7 +90,8 @@ export function correlationQuery(query: string): string {
 export function parseTimeBound(text: string, now: Date, parseDuration: (text: string) => number): Date {
   if (/^\d{4}-\d\d-\d\d/.test(text.trim())) {
     const at = new Date(text.trim());
-    if (Number.isNaN(at.getTime())) throw new Error(`invalid time "${text}": expected an ISO-8601 time such as 2026-11-22T10:00:00Z`);
+    if (Number.isNaN(at.getTime()))
+      throw new Error(`invalid time "${text}": expected an ISO-8601 time such as 2026-11-22T10:00:00Z`);
     return at;
   }
   try {
@@ -118,7 +119,11 @@ export async function countExecutions(client: Client, query: string): Promise<nu
 
 /** gRPC INVALID_ARGUMENT: the server refused the query itself (a typo, an unknown search attribute). */
 export function isInvalidQuery(error: unknown): boolean {
-  for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {
+  for (
+    let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    current && depth < 5;
+    current = current.cause as typeof current, depth++
+  ) {
     if (current.code === 3) return true;
   }
   return false;

@@ -22,6 +22,8 @@ export function runMain({ usage, main }: MainOptions): void {
       process.stderr.write(`error: ${error.message}\nRun with --help to see every setting.\n`, () => process.exit(2));
       return;
     }
-    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`, () => process.exit(1));
+    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`, () =>
+      process.exit(1),
+    );
   });
 }

@@ -30,7 +30,13 @@ export const WORKFLOW_TYPE_V2 = 'correlationWorkflowV2';
  */
 export const WORKFLOW_TYPE_V1 = 'correlationWorkflow';
 /** Every workflow type a correlation can run as: what visibility queries and history readers accept. */
-export const WORKFLOW_TYPES: readonly string[] = [WORKFLOW_TYPE_V1, WORKFLOW_TYPE_V2, WORKFLOW_TYPE_V3, WORKFLOW_TYPE_V4, WORKFLOW_TYPE];
+export const WORKFLOW_TYPES: readonly string[] = [
+  WORKFLOW_TYPE_V1,
+  WORKFLOW_TYPE_V2,
+  WORKFLOW_TYPE_V3,
+  WORKFLOW_TYPE_V4,
+  WORKFLOW_TYPE,
+];
 
 /** The workflow id of a correlation: one correlation, one actor. */
 export function workflowIdFor(corrId: string): string {

@@ -21,7 +21,12 @@ export interface StartVisibility {
 }
 
 /** The search attributes, memo and summary a correlation starts with. */
-export function startVisibility({ corr_id: corrId, policy, redrive, degraded_agents: degraded }: Pick<CorrelationStart, 'corr_id' | 'redrive' | 'degraded_agents'> & { policy: StartPolicy }): StartVisibility {
+export function startVisibility({
+  corr_id: corrId,
+  policy,
+  redrive,
+  degraded_agents: degraded,
+}: Pick<CorrelationStart, 'corr_id' | 'redrive' | 'degraded_agents'> & { policy: StartPolicy }): StartVisibility {
   const agents = policy.expected_agents.join(', ');
   const notWaiting = degraded ? `; not waiting for ${degraded.join(', ')} (circuit breaker open)` : '';
   return {
@@ -40,12 +45,18 @@ export function startVisibility({ corr_id: corrId, policy, redrive, degraded_age
       ...(degraded ? { degraded_agents: degraded } : {}),
       ...(redrive ? { redrive_of: redrive.of } : {}),
     },
-    staticSummary: redrive ? `re-drive of ${redrive.of.workflow_id}: ${corrId}` : `correlation ${corrId}: ${agents} within ${formatDuration(policy.timeout_ms)}`,
+    staticSummary: redrive
+      ? `re-drive of ${redrive.of.workflow_id}: ${corrId}`
+      : `correlation ${corrId}: ${agents} within ${formatDuration(policy.timeout_ms)}`,
   };
 }
 
 /** The search attributes a decided correlation ends with. */
-export function decidedSearchAttributes(decision: OrchestrationDecision, timedOut: boolean, instrument: string | undefined): SearchAttributePair[] {
+export function decidedSearchAttributes(
+  decision: OrchestrationDecision,
+  timedOut: boolean,
+  instrument: string | undefined,
+): SearchAttributePair[] {
   return [
     { key: SA.status, value: timedOut ? 'timed_out' : 'completed' },
     { key: SA.action, value: decision.decision.action },

@@ -20,7 +20,10 @@ export interface DecisionFrame {
 }
 
 /** The decision a correlation publishes: the rules' assessment and route, and exactly the inputs it used. */
-export function buildDecision(frame: DecisionFrame, { orchestrator_version, route, ...assessment }: Omit<RoutedAssessment, 'instrument'>): OrchestrationDecision {
+export function buildDecision(
+  frame: DecisionFrame,
+  { orchestrator_version, route, ...assessment }: Omit<RoutedAssessment, 'instrument'>,
+): OrchestrationDecision {
   return {
     corr_id: frame.corr_id,
     orchestrator_version,
@@ -46,7 +49,11 @@ export function buildDecision(frame: DecisionFrame, { orchestrator_version, rout
  * id, if an earlier attempt of the task published it, else ours; and the instrument to search it
  * by, when it rests on the same messages as ours.
  */
-export function decisionSeen(ours: OrchestrationDecision, stored: OrchestrationDecision | undefined, instrument: string | undefined): { decision: OrchestrationDecision; instrument?: string } {
+export function decisionSeen(
+  ours: OrchestrationDecision,
+  stored: OrchestrationDecision | undefined,
+  instrument: string | undefined,
+): { decision: OrchestrationDecision; instrument?: string } {
   const decision = stored ?? ours;
   return { decision, ...(instrument && sameInputs(decision, ours) ? { instrument } : {}) };
 }

@@ -10,7 +10,10 @@ import type { DecisiveSignal } from '../contract/policy';
 export const DECISIVE_SIGNAL_RULE = 'decisive_signal';
 
 /** The first decisive rule the signal matches, with what it saw, or undefined. */
-export function decisiveMatch(signal: AgentSignal, rules: readonly DecisiveSignal[] | undefined): { name: string; detail: string } | undefined {
+export function decisiveMatch(
+  signal: AgentSignal,
+  rules: readonly DecisiveSignal[] | undefined,
+): { name: string; detail: string } | undefined {
   for (const rule of rules ?? []) {
     if (rule.agent !== signal.agent_name) continue;
     const seen: string[] = [];

@@ -8,7 +8,10 @@ export const MAX_DURATION_MS = 2_147_483_647;
 /** Parses a duration into whole milliseconds; throws an Error that quotes the bad input. */
 export function parseDuration(text: string): number {
   const match = DURATION_PATTERN.exec(text.trim());
-  if (!match) throw new Error(`invalid duration "${text}": expected a number and a unit (ms, s, m or h), such as 500ms, 30s or 2m`);
+  if (!match)
+    throw new Error(
+      `invalid duration "${text}": expected a number and a unit (ms, s, m or h), such as 500ms, 30s or 2m`,
+    );
   const ms = Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
   if (ms > MAX_DURATION_MS) throw new Error(`invalid duration "${text}": at most 596h (about 24 days)`);
   return ms;

@@ -89,7 +89,10 @@ export function compareCorrelation(recovered: RecoveredCorrelation, policy: Poli
   let baseline: Baseline = 'unknown';
   if (recovered.recordedPolicy) {
     const again = decide(recovered.signals, recovered.recordedPolicy, context);
-    baseline = again.action === old.action && again.confidence === old.confidence && again.route === old.route ? 'reproduced' : 'differs';
+    baseline =
+      again.action === old.action && again.confidence === old.confidence && again.route === old.route
+        ? 'reproduced'
+        : 'differs';
   }
   return {
     corr_id: recovered.corrId,

@@ -11,13 +11,20 @@ import type { OrchestrationDecision } from '../contract/decision';
 import type { Policy } from '../contract/policy';
 import type { Signals } from '../activities/decision-rules';
 import { recordedEnvelopes, recordedPolicy } from '../operations/recorded';
-import { type AgentSignalEnvelope, type CorrelationInput, type CorrelationStart, WORKFLOW_ID_PREFIX, WORKFLOW_TYPES } from '../shared/correlation-api';
+import {
+  type AgentSignalEnvelope,
+  type CorrelationInput,
+  type CorrelationStart,
+  WORKFLOW_ID_PREFIX,
+  WORKFLOW_TYPES,
+} from '../shared/correlation-api';
 
 type Payload = temporal.api.common.v1.IPayload;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /** How a run ended, from its last event; `running` when the history has no close event yet. */
-export type RunOutcome = 'completed' | 'failed' | 'timed_out' | 'terminated' | 'canceled' | 'continued_as_new' | 'running';
+export type RunOutcome =
+  'completed' | 'failed' | 'timed_out' | 'terminated' | 'canceled' | 'continued_as_new' | 'running';
 
 /** A history that is not a correlation the what-if can read; the message says why. */
 export class HistoryError extends Error {
@@ -75,7 +82,11 @@ function outcomeOf(last: HistoryEvent | undefined): RunOutcome {
 
 function isEnvelope(value: unknown): value is AgentSignalEnvelope {
   const envelope = value as Partial<AgentSignalEnvelope> | null | undefined;
-  return typeof envelope?.message_id === 'string' && typeof envelope.signal?.agent_name === 'string' && typeof envelope.signal.analysis === 'object';
+  return (
+    typeof envelope?.message_id === 'string' &&
+    typeof envelope.signal?.agent_name === 'string' &&
+    typeof envelope.signal.analysis === 'object'
+  );
 }
 
 /**
@@ -93,25 +104,39 @@ function isEnvelope(value: unknown): value is AgentSignalEnvelope {
 export function recoverCorrelation(history: History, where: string, runId?: string): RecoveredCorrelation {
   const events = history.events ?? [];
   const started = events[0]?.workflowExecutionStartedEventAttributes;
-  if (!started) throw new HistoryError(`${where}: not a workflow history (its first event is not WorkflowExecutionStarted)`);
+  if (!started)
+    throw new HistoryError(`${where}: not a workflow history (its first event is not WorkflowExecutionStarted)`);
   const type = started.workflowType?.name ?? '';
-  if (!WORKFLOW_TYPES.includes(type)) throw new HistoryError(`${where}: not a correlation: workflow type is "${type}", not one of ${WORKFLOW_TYPES.map((t) => `"${t}"`).join(', ')}`);
+  if (!WORKFLOW_TYPES.includes(type))
+    throw new HistoryError(
+      `${where}: not a correlation: workflow type is "${type}", not one of ${WORKFLOW_TYPES.map((t) => `"${t}"`).join(', ')}`,
+    );
   const input = decode<CorrelationInput | CorrelationStart>(started.input?.payloads?.[0], 'the workflow input', where);
   const corrId = input?.corr_id;
-  if (typeof corrId !== 'string' || corrId === '') throw new HistoryError(`${where}: the workflow input has no corr_id`);
+  if (typeof corrId !== 'string' || corrId === '')
+    throw new HistoryError(`${where}: the workflow input has no corr_id`);
   const workflowId = started.workflowId || `${WORKFLOW_ID_PREFIX}${corrId}`;
 
   const last = events[events.length - 1];
   const outcome = outcomeOf(last);
   const decision =
     outcome === 'completed'
-      ? decode<OrchestrationDecision>(last?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0], 'the decision (workflow result)', where)
+      ? decode<OrchestrationDecision>(
+          last?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0],
+          'the decision (workflow result)',
+          where,
+        )
       : undefined;
-  if (decision && typeof decision.decision?.action !== 'string') throw new HistoryError(`${where}: the workflow result is not a decision`);
+  if (decision && typeof decision.decision?.action !== 'string')
+    throw new HistoryError(`${where}: the workflow result is not a decision`);
 
   // What the decision says it used: exactly, by message id (provenance), or at least by agent.
   const usedIds = decision?.provenance ? new Map(decision.provenance.map((p) => [p.agent, p.message_id])) : undefined;
-  const usedAgents = usedIds ? new Set(usedIds.keys()) : decision?.available_agents ? new Set(decision.available_agents) : undefined;
+  const usedAgents = usedIds
+    ? new Set(usedIds.keys())
+    : decision?.available_agents
+      ? new Set(decision.available_agents)
+      : undefined;
 
   const envelopes = recordedEnvelopes(input, events, (payload, what) => decode<unknown>(payload, what, where));
 
@@ -139,7 +164,9 @@ export function recoverCorrelation(history: History, where: string, runId?: stri
   for (const agent of usedAgents ?? []) {
     if (!(agent in signals)) {
       const id = usedIds?.get(agent);
-      throw new HistoryError(`${where}: the decision used ${agent}'s signal${id ? ` (message ${id})` : ''}, which is not in the history`);
+      throw new HistoryError(
+        `${where}: the decision used ${agent}'s signal${id ? ` (message ${id})` : ''}, which is not in the history`,
+      );
     }
   }
 

@@ -19,7 +19,8 @@ export interface Selection {
 
 /** A value inside a query's double quotes: quotes and backslashes are refused, not escaped. */
 export function quoteValue(value: string, what: string): string {
-  if (/["\\]/.test(value) || value === '') throw new Error(`${what} ${JSON.stringify(value)}: must be non-empty, without " or \\`);
+  if (/["\\]/.test(value) || value === '')
+    throw new Error(`${what} ${JSON.stringify(value)}: must be non-empty, without " or \\`);
   return `"${value}"`;
 }
 
@@ -32,7 +33,9 @@ export function parseStatuses(text: string): CorrelationStatus[] {
   if (statuses.length === 0) throw new Error('expected one or more of ' + CORRELATION_STATUSES.join(', '));
   for (const status of statuses) {
     if (!(CORRELATION_STATUSES as readonly string[]).includes(status)) {
-      throw new Error(`unknown correlation status ${JSON.stringify(status)}: expected ${CORRELATION_STATUSES.join(', ')}`);
+      throw new Error(
+        `unknown correlation status ${JSON.stringify(status)}: expected ${CORRELATION_STATUSES.join(', ')}`,
+      );
     }
   }
   return [...new Set(statuses)] as CorrelationStatus[];
@@ -43,13 +46,18 @@ export function parseStatuses(text: string): CorrelationStatus[] {
  * With neither a query nor `sinceMs`, the last 24 hours.
  */
 export function visibilityQuery(selection: Selection, now: Date): string {
-  const clauses = [`WorkflowType IN (${WORKFLOW_TYPES.map((t) => quoteValue(t, 'workflow type')).join(', ')})`, 'ExecutionStatus != "Running"'];
+  const clauses = [
+    `WorkflowType IN (${WORKFLOW_TYPES.map((t) => quoteValue(t, 'workflow type')).join(', ')})`,
+    'ExecutionStatus != "Running"',
+  ];
   const sinceMs = selection.sinceMs ?? (selection.query === undefined ? DEFAULT_SINCE_MS : undefined);
   if (sinceMs !== undefined) clauses.push(`CloseTime >= "${new Date(now.getTime() - sinceMs).toISOString()}"`);
   const statuses = selection.statuses ?? [];
   if (statuses.length === 1) clauses.push(`${SEARCH_ATTRIBUTES.status.name} = "${statuses[0]}"`);
-  if (statuses.length > 1) clauses.push(`${SEARCH_ATTRIBUTES.status.name} IN (${statuses.map((s) => `"${s}"`).join(', ')})`);
-  if (selection.policyVersion !== undefined) clauses.push(`${SEARCH_ATTRIBUTES.policyVersion.name} = ${quoteValue(selection.policyVersion, 'policy version')}`);
+  if (statuses.length > 1)
+    clauses.push(`${SEARCH_ATTRIBUTES.status.name} IN (${statuses.map((s) => `"${s}"`).join(', ')})`);
+  if (selection.policyVersion !== undefined)
+    clauses.push(`${SEARCH_ATTRIBUTES.policyVersion.name} = ${quoteValue(selection.policyVersion, 'policy version')}`);
   if (selection.query !== undefined && selection.query.trim() !== '') clauses.push(`(${selection.query.trim()})`);
   return clauses.join(' AND ');
 }

@@ -63,7 +63,9 @@ function transitions(pairs: ReadonlyArray<[string, string]>): Transition[] {
     t.count++;
     counts.set(key, t);
   }
-  return [...counts.values()].sort((a, b) => b.count - a.count || a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+  return [...counts.values()].sort(
+    (a, b) => b.count - a.count || a.from.localeCompare(b.from) || a.to.localeCompare(b.to),
+  );
 }
 
 function actionCounts(actions: readonly Action[]): Record<Action, number> {
@@ -77,15 +79,22 @@ const byId = (a: string, b: string): number => a.localeCompare(b, 'en', { numeri
 
 /** Sorted by corr_id, then workflow and run id, so reports of the same input compare line by line. */
 export function sortDiffs(diffs: readonly CorrelationDiff[]): CorrelationDiff[] {
-  return [...diffs].sort((a, b) => byId(a.corr_id, b.corr_id) || byId(a.workflow_id, b.workflow_id) || byId(a.run_id ?? '', b.run_id ?? ''));
+  return [...diffs].sort(
+    (a, b) => byId(a.corr_id, b.corr_id) || byId(a.workflow_id, b.workflow_id) || byId(a.run_id ?? '', b.run_id ?? ''),
+  );
 }
 
-export function summarize(diffs: readonly CorrelationDiff[], skipped: readonly Skipped[], policyVersion: string): WhatIfSummary {
+export function summarize(
+  diffs: readonly CorrelationDiff[],
+  skipped: readonly Skipped[],
+  policyVersion: string,
+): WhatIfSummary {
   const actionChanges = diffs.filter((d) => d.action_changed);
   const routeChanges = diffs.filter((d) => d.route_changed);
   let max: WhatIfSummary['confidence']['max_shift'] = null;
   for (const d of sortDiffs(diffs)) {
-    if (d.confidence_shift !== 0 && (max === null || Math.abs(d.confidence_shift) > Math.abs(max.value))) max = { value: d.confidence_shift, corr_id: d.corr_id };
+    if (d.confidence_shift !== 0 && (max === null || Math.abs(d.confidence_shift) > Math.abs(max.value)))
+      max = { value: d.confidence_shift, corr_id: d.corr_id };
   }
   const n = diffs.length;
   const sum = diffs.reduce((s, d) => s + d.confidence_shift, 0);
@@ -102,7 +111,10 @@ export function summarize(diffs: readonly CorrelationDiff[], skipped: readonly S
       before: actionCounts(diffs.map((d) => d.old.action)),
       after: actionCounts(diffs.map((d) => d.new.action)),
     },
-    routes: { changed: routeChanges.length, transitions: transitions(routeChanges.map((d) => [d.old.route, d.new.route])) },
+    routes: {
+      changed: routeChanges.length,
+      transitions: transitions(routeChanges.map((d) => [d.old.route, d.new.route])),
+    },
     confidence: {
       changed: diffs.filter((d) => d.confidence_shift !== 0).length,
       mean_shift: n > 0 ? round4(sum / n) : 0,
@@ -156,7 +168,11 @@ function table(rows: ReadonlyArray<readonly string[]>, align: readonly Align[] =
 }
 
 function transitionLines(list: readonly Transition[]): string[] {
-  return table(list.map((t) => [`${t.from} → ${t.to}`, String(t.count)]), ['l', 'r'], '  ');
+  return table(
+    list.map((t) => [`${t.from} → ${t.to}`, String(t.count)]),
+    ['l', 'r'],
+    '  ',
+  );
 }
 
 const arrow = (from: string, to: string): string => (from === to ? from : `${from} → ${to}`);
@@ -174,7 +190,9 @@ export interface FormatOptions {
 export function formatReport(report: WhatIfReport, options: FormatOptions): string {
   const s = report.summary;
   const lines: string[] = [];
-  lines.push(`what-if: policy ${report.policy.version} (${report.policy.file}) against ${s.correlations} recorded correlation(s)`);
+  lines.push(
+    `what-if: policy ${report.policy.version} (${report.policy.file}) against ${s.correlations} recorded correlation(s)`,
+  );
   lines.push(`source:  ${options.sourceLine}`);
   const versions = Object.entries(s.recorded_policy_versions)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
@@ -182,12 +200,15 @@ export function formatReport(report: WhatIfReport, options: FormatOptions): stri
     .join(', ');
   lines.push(`recorded under policy: ${versions || 'none'}`);
   const check = [`${s.baseline.reproduced} reproduce their recorded decision under it`];
-  if (s.baseline.differs > 0) check.push(`${s.baseline.differs} DO NOT (the decision rules changed since: their diff is not the policy's alone)`);
+  if (s.baseline.differs > 0)
+    check.push(`${s.baseline.differs} DO NOT (the decision rules changed since: their diff is not the policy's alone)`);
   if (s.baseline.unknown > 0) check.push(`${s.baseline.unknown} carry no policy to check`);
   lines.push(`baseline: ${check.join('; ')}`);
   lines.push('');
 
-  lines.push(`actions     ${s.actions.changed} of ${s.correlations} change (${pct(s.actions.changed, s.correlations)})`);
+  lines.push(
+    `actions     ${s.actions.changed} of ${s.correlations} change (${pct(s.actions.changed, s.correlations)})`,
+  );
   lines.push(...transitionLines(s.actions.transitions));
   lines.push(`routes      ${s.routes.changed} of ${s.correlations} change (${pct(s.routes.changed, s.correlations)})`);
   lines.push(...transitionLines(s.routes.transitions));
@@ -205,11 +226,20 @@ export function formatReport(report: WhatIfReport, options: FormatOptions): stri
   if (changed.length > 0 && options.show > 0) {
     const shown = changed.slice(0, options.show);
     lines.push('');
-    lines.push(shown.length < changed.length ? `first ${shown.length} of ${changed.length} changed correlations:` : `${changed.length} changed correlation(s):`);
+    lines.push(
+      shown.length < changed.length
+        ? `first ${shown.length} of ${changed.length} changed correlations:`
+        : `${changed.length} changed correlation(s):`,
+    );
     lines.push(
       ...table([
         ['corr_id', 'action', 'confidence', 'route'],
-        ...shown.map((d) => [d.corr_id, arrow(d.old.action, d.new.action), arrow(fmt(d.old.confidence), fmt(d.new.confidence)), arrow(d.old.route, d.new.route)]),
+        ...shown.map((d) => [
+          d.corr_id,
+          arrow(d.old.action, d.new.action),
+          arrow(fmt(d.old.confidence), fmt(d.new.confidence)),
+          arrow(d.old.route, d.new.route),
+        ]),
       ]),
     );
   } else if (changed.length === 0) {

@@ -33,11 +33,23 @@ correlation's run. Stops on SIGINT or SIGTERM after the messages in flight are h
     const resources = new Resources();
     try {
       // Shut down last: the spans of the messages drained at shutdown are exported too.
-      const tracing = config.tracing ? resources.add(await startTracing('orchestrator-bridge', logger), (t) => t.shutdown()) : undefined;
+      const tracing = config.tracing
+        ? resources.add(await startTracing('orchestrator-bridge', logger), (t) => t.shutdown())
+        : undefined;
       const nc = resources.add(await connectNats(config.nats, 'orchestrator-bridge', logger), (c) => c.drain());
-      const client = resources.add(await connectNativeTemporalClient(config.temporal, tracing?.clientInterceptors), (c) => c.connection.close());
+      const client = resources.add(
+        await connectNativeTemporalClient(config.temporal, tracing?.clientInterceptors),
+        (c) => c.connection.close(),
+      );
       // No worker shares this process's connection, so correlations start through the task queue.
-      const bridge = configuredBridge(config, { js: nc.jetstream(), jsm: await nc.jetstreamManager(), client, logger, metrics, eagerStart: () => false });
+      const bridge = configuredBridge(config, {
+        js: nc.jetstream(),
+        jsm: await nc.jetstreamManager(),
+        client,
+        logger,
+        metrics,
+        eagerStart: () => false,
+      });
       metrics.trackBridge(signalsConsumerBacklog(await nc.jetstreamManager(), config.bridge.durableName));
       await bridge.start();
       resources.add(bridge, (b) => b.stop());
@@ -52,7 +64,14 @@ correlation's run. Stops on SIGINT or SIGTERM after the messages in flight are h
         resources.add(health, (h) => h.close());
         logger.info({ port: health.port }, 'serving /livez, /readyz and /metrics');
       }
-      logger.info({ task_queue: config.taskQueue, durable: config.bridge.durableName, payload_encryption_key: config.codec?.currentKeyId ?? null }, 'bridge consuming');
+      logger.info(
+        {
+          task_queue: config.taskQueue,
+          durable: config.bridge.durableName,
+          payload_encryption_key: config.codec?.currentKeyId ?? null,
+        },
+        'bridge consuming',
+      );
       logger.info({ signal: await shutdownSignal() }, 'bridge stopping');
       await resources.closeAll();
     } catch (error) {

@@ -1,5 +1,10 @@
 import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
-import { type NativeConnection, Worker, type WorkerDeploymentOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  type NativeConnection,
+  Worker,
+  type WorkerDeploymentOptions,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { Activities } from '../activities';
 import type { Config } from '../config';
 import type { Tracing } from '../observability/tracing';
@@ -36,7 +41,9 @@ export function createOrchestratorWorker(options: OrchestratorWorkerOptions): Pr
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities,
-    ...(options.workflowBundle && !options.tracing ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle && !options.tracing
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH }),
     ...options.tracing,
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
     ...options.tuning,

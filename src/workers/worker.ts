@@ -42,9 +42,13 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
     const resources = new Resources();
     try {
       // Shut down last: the spans of everything else's shutdown are exported too.
-      const tracing = config.tracing ? resources.add(await startTracing('orchestrator-worker', logger), (t) => t.shutdown()) : undefined;
+      const tracing = config.tracing
+        ? resources.add(await startTracing('orchestrator-worker', logger), (t) => t.shutdown())
+        : undefined;
       const nc = resources.add(await connectNats(config.nats, 'orchestrator-worker', logger), (c) => c.drain());
-      const connection = resources.add(await NativeConnection.connect(config.temporal.connectionOptions), (c) => c.close());
+      const connection = resources.add(await NativeConnection.connect(config.temporal.connectionOptions), (c) =>
+        c.close(),
+      );
       const jsm = await nc.jetstreamManager();
       const decisions = declareDecisionsStream(config.streams);
       // Before the first decision: a DECISIONS stream left with a shorter duplicate window (an
@@ -54,7 +58,14 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
       // Flushed (its last second of outcomes) before the connection closes.
       const outcomes = resources.add(new BreakerReporter(client, config.taskQueue, logger), (r) => r.stop());
       outcomes.start();
-      const activities = createActivities({ policy: config.policy, js: nc.jetstream(), jsm, decisions, metrics, outcomes });
+      const activities = createActivities({
+        policy: config.policy,
+        js: nc.jetstream(),
+        jsm,
+        decisions,
+        metrics,
+        outcomes,
+      });
       const worker = await createOrchestratorWorker({
         connection,
         namespace: config.temporal.namespace,
@@ -70,11 +81,20 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
       // The bridge in this process starts correlations on the worker's own connection, so Temporal
       // can hand each one's first workflow task straight back to this worker (eager start).
       const bridge = config.workerRunsBridge
-        ? configuredBridge(config, { js: nc.jetstream(), jsm, client, logger, metrics, eagerStart: eagerStartGate(config, client, logger, metrics, resources) })
+        ? configuredBridge(config, {
+            js: nc.jetstream(),
+            jsm,
+            client,
+            logger,
+            metrics,
+            eagerStart: eagerStartGate(config, client, logger, metrics, resources),
+          })
         : undefined;
       if (bridge) metrics.trackBridge(signalsConsumerBacklog(jsm, config.bridge.durableName));
       if (config.httpPort > 0) {
-        const probeConnection = resources.add(await Connection.connect(config.temporal.connectionOptions), (c) => c.close());
+        const probeConnection = resources.add(await Connection.connect(config.temporal.connectionOptions), (c) =>
+          c.close(),
+        );
         const probe = resources.add(temporalServing(probeConnection), async (p) => p.stop());
         const health = await startHealthServer({
           port: config.httpPort,
@@ -84,7 +104,8 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
             polling: () => worker.getState() === 'RUNNING',
             ...(bridge ? { consuming: () => bridge.isConsuming() } : {}),
           },
-          metrics: async () => `${await metrics.registry.metrics()}\n${await fetchText(`http://${sdkMetricsUrl}/metrics`)}`,
+          metrics: async () =>
+            `${await metrics.registry.metrics()}\n${await fetchText(`http://${sdkMetricsUrl}/metrics`)}`,
         });
         resources.add(health, (h) => h.close());
         logger.info({ port: health.port }, 'serving /livez, /readyz and /metrics');
@@ -99,7 +120,9 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
             ? `in this process, durable ${config.bridge.durableName}, eager start${config.workerDeployment ? ' while this build is current' : ''}`
             : 'none (ORCH_WORKER_RUNS_BRIDGE=false)',
           namespace: config.temporal.namespace,
-          worker_deployment_version: config.workerDeployment ? `${config.workerDeployment.deploymentName}:${config.workerDeployment.buildId} (pinned correlations)` : 'unversioned',
+          worker_deployment_version: config.workerDeployment
+            ? `${config.workerDeployment.deploymentName}:${config.workerDeployment.buildId} (pinned correlations)`
+            : 'unversioned',
           policy_version: config.policy.version,
           max_cached_workflows: worker.options.maxCachedWorkflows,
           workflow_task_slots: workflowTaskSlots(worker),
@@ -125,12 +148,20 @@ ORCH_SHUTDOWN_GRACE_MS to finish).`,
  * When the bridge in this process starts a correlation eagerly: always on an unversioned worker; on
  * a versioned one, while its build gets all of its deployment's new work (src/bridge/deployment-routing.ts).
  */
-function eagerStartGate(config: Config, client: Client, logger: Logger, metrics: OrchestratorMetrics, resources: Resources): () => boolean {
+function eagerStartGate(
+  config: Config,
+  client: Client,
+  logger: Logger,
+  metrics: OrchestratorMetrics,
+  resources: Resources,
+): () => boolean {
   if (!config.workerDeployment) {
     metrics.eagerStart.set(1);
     return () => true;
   }
-  const watch = new DeploymentRoutingWatch(client, config.workerDeployment, logger, (sole) => metrics.eagerStart.set(sole ? 1 : 0));
+  const watch = new DeploymentRoutingWatch(client, config.workerDeployment, logger, (sole) =>
+    metrics.eagerStart.set(sole ? 1 : 0),
+  );
   metrics.eagerStart.set(0);
   resources.add(watch, (w) => w.stop()).start();
   return watch.isSoleTarget;
@@ -141,7 +172,12 @@ function eagerStartGate(config: Config, client: Client, logger: Logger, metrics:
  * stops it at the first SIGINT or SIGTERM, while the SDK drains the worker; if it cannot start
  * (a configuration it refuses), the worker stops too.
  */
-async function startBridge(bridge: SignalBridge, worker: Worker, running: Promise<void>, resources: Resources): Promise<void> {
+async function startBridge(
+  bridge: SignalBridge,
+  worker: Worker,
+  running: Promise<void>,
+  resources: Resources,
+): Promise<void> {
   try {
     await bridge.start();
   } catch (error) {

@@ -8,7 +8,10 @@ import type { Activities } from '../activities';
 import { PUBLISH_RETRY_HORIZON_MS } from '../shared/publish-horizon';
 
 /** Pure and fast: scoring, routing, resolving a policy. */
-export const LOCAL_RULES = { startToCloseTimeout: '10s', retry: { initialInterval: '200ms', maximumAttempts: 5 } } as const;
+export const LOCAL_RULES = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', maximumAttempts: 5 },
+} as const;
 
 /**
  * Publishing waits out a NATS outage with backoff; after an hour the correlation fails visibly and

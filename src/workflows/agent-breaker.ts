@@ -43,7 +43,9 @@ export class AgentBreaker {
   private snapshotState: BreakerSnapshot;
 
   constructor(agent: string, settings: BreakerSettings, from?: BreakerSnapshot) {
-    this.snapshotState = from ? { ...from, settings } : { agent, state: 'closed', consecutive_misses: 0, reported: 0, missed: 0, settings };
+    this.snapshotState = from
+      ? { ...from, settings }
+      : { agent, state: 'closed', consecutive_misses: 0, reported: 0, missed: 0, settings };
   }
 
   get state(): BreakerState {
@@ -78,7 +80,10 @@ export class AgentBreaker {
     s.consecutive_misses++;
     if (this.state === 'half_open') return this.open(at, 'the agent missed its deadline again while half-open');
     if (this.state === 'closed' && s.consecutive_misses >= s.settings.failure_threshold) {
-      return this.open(at, `${s.consecutive_misses} correlations in a row decided without the agent (failure_threshold ${s.settings.failure_threshold})`);
+      return this.open(
+        at,
+        `${s.consecutive_misses} correlations in a row decided without the agent (failure_threshold ${s.settings.failure_threshold})`,
+      );
     }
     return undefined;
   }
@@ -91,7 +96,10 @@ export class AgentBreaker {
   }
 
   snapshot(): BreakerSnapshot {
-    return { ...this.snapshotState, ...(this.snapshotState.last_transition ? { last_transition: { ...this.snapshotState.last_transition } } : {}) };
+    return {
+      ...this.snapshotState,
+      ...(this.snapshotState.last_transition ? { last_transition: { ...this.snapshotState.last_transition } } : {}),
+    };
   }
 
   private open(at: Date, reason: string): BreakerTransition {

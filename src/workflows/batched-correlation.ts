@@ -1,8 +1,21 @@
-import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { DecideInput } from '../activities';
 import type { OrchestrationDecision } from '../contract/decision';
 import type { Policy } from '../contract/policy';
-import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationStart, stateQuery } from '../shared/correlation-api';
+import {
+  type AgentSignalEnvelope,
+  agentSignal,
+  agentSignals,
+  type CorrelationStart,
+  stateQuery,
+} from '../shared/correlation-api';
 import { buildDecision, decisionSeen } from '../shared/decision-record';
 import { LOCAL_PUBLISHING, LOCAL_RULES, localIo, rules } from './activity-options';
 import { type AgentWaiting, Correlation } from './correlation';
@@ -58,19 +71,37 @@ export async function correlationWorkflowV2(input: CorrelationStart): Promise<Or
 type Decide = (input: Required<DecideInput>) => Promise<{ decision: OrchestrationDecision; instrument?: string }>;
 
 const decideInOneStep: Decide = (input) =>
-  localIo.decideAndPublish.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `decide on ${Object.keys(input.signals).length} signal(s) and publish to orchestrated.decision` }, [input]);
+  localIo.decideAndPublish.executeWithOptions(
+    {
+      ...LOCAL_PUBLISHING,
+      summary: `decide on ${Object.keys(input.signals).length} signal(s) and publish to orchestrated.decision`,
+    },
+    [input],
+  );
 
-async function decideInTwoSteps({ signals, policy, frame, run_started_at_ms }: Required<DecideInput>): ReturnType<Decide> {
+async function decideInTwoSteps({
+  signals,
+  policy,
+  frame,
+  run_started_at_ms,
+}: Required<DecideInput>): ReturnType<Decide> {
   const { instrument, ...routed } = await rules.scoreAndRoute.executeWithOptions(
     { ...LOCAL_RULES, summary: `score and route ${Object.keys(signals).length} signal(s)` },
     [{ signals, policy }],
   );
   const ours = buildDecision(frame, routed);
-  const published = await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary: `publish ${ours.decision.action} to orchestrated.decision` }, [ours, run_started_at_ms]);
+  const published = await localIo.publishDecision.executeWithOptions(
+    { ...LOCAL_PUBLISHING, summary: `publish ${ours.decision.action} to orchestrated.decision` },
+    [ours, run_started_at_ms],
+  );
   return decisionSeen(ours, published.stored, instrument);
 }
 
-async function runCorrelation(input: CorrelationStart, decide: Decide, shape: { perAgent?: boolean } = {}): Promise<OrchestrationDecision> {
+async function runCorrelation(
+  input: CorrelationStart,
+  decide: Decide,
+  shape: { perAgent?: boolean } = {},
+): Promise<OrchestrationDecision> {
   const { corr_id: corrId, policy, redrive } = checked(input);
   const startedAt = workflowInfo().runStartTime;
   const timeoutAt = new Date(startedAt.getTime() + policy.timeout_ms);
@@ -80,7 +111,12 @@ async function runCorrelation(input: CorrelationStart, decide: Decide, shape: { 
 
   const receive = (envelope: AgentSignalEnvelope, at: Date): void => {
     const outcome = correlation.receive(envelope, at);
-    if (outcome !== 'accepted') log.info(`signal ${outcome}`, { corr_id: corrId, message_id: envelope?.message_id, agent: envelope?.signal?.agent_name });
+    if (outcome !== 'accepted')
+      log.info(`signal ${outcome}`, {
+        corr_id: corrId,
+        message_id: envelope?.message_id,
+        agent: envelope?.signal?.agent_name,
+      });
   };
   // What the start brought first: a re-drive's recorded signals, or the messages that started it.
   // Signals that came meanwhile wait in the SDK until their handler is set, just below, and so
@@ -118,7 +154,8 @@ async function runCorrelation(input: CorrelationStart, decide: Decide, shape: { 
       run_started_at_ms: startedAt.getTime(),
     });
     // Decided with agents missing: at a deadline, unless a rule decided it early or it did not wait for them (degraded).
-    const timedOut = !decision.decided_early && decision.missing_agents.some((agent) => !decision.degraded_agents?.includes(agent));
+    const timedOut =
+      !decision.decided_early && decision.missing_agents.some((agent) => !decision.degraded_agents?.includes(agent));
     correlation.decided(decision, timedOut);
     showState(correlation);
     showDecided(decision, timedOut, instrument);
@@ -144,9 +181,18 @@ function agentWaiting(policy: Policy, startedAtMs: number, degraded: readonly st
   const waits = (policy.agents as Policy['agents'] | undefined) ?? {};
   const open = degraded.filter((agent) => policy.expected_agents.includes(agent));
   const deadlines = Object.fromEntries(
-    policy.expected_agents.map((agent) => [agent, open.includes(agent) ? startedAtMs : startedAtMs + Math.min(waits[agent]?.deadline_ms ?? policy.timeout_ms, policy.timeout_ms)]),
+    policy.expected_agents.map((agent) => [
+      agent,
+      open.includes(agent)
+        ? startedAtMs
+        : startedAtMs + Math.min(waits[agent]?.deadline_ms ?? policy.timeout_ms, policy.timeout_ms),
+    ]),
   );
-  return { deadlines, degraded: open, decisive: (policy.decisive_signals as Policy['decisive_signals'] | undefined) ?? [] };
+  return {
+    deadlines,
+    degraded: open,
+    decisive: (policy.decisive_signals as Policy['decisive_signals'] | undefined) ?? [],
+  };
 }
 
 /**
@@ -171,7 +217,12 @@ async function waitPerAgent(correlation: Correlation): Promise<void> {
  */
 function checked(input: CorrelationStart): CorrelationStart {
   const policy = input?.policy;
-  if (typeof input?.corr_id !== 'string' || !Array.isArray(policy?.expected_agents) || typeof policy.timeout_ms !== 'number' || typeof policy.version !== 'string') {
+  if (
+    typeof input?.corr_id !== 'string' ||
+    !Array.isArray(policy?.expected_agents) ||
+    typeof policy.timeout_ms !== 'number' ||
+    typeof policy.version !== 'string'
+  ) {
     throw ApplicationFailure.nonRetryable(
       'the workflow input needs corr_id and a validated policy (version, expected_agents, timeout_ms): start correlations through the bridge or `orch redrive`',
       'InvalidInput',

@@ -3,10 +3,26 @@
  * correlations started by an older bridge finish, and kept exactly as its recorded histories need
  * it (test/fixtures/histories). New correlations start as correlationWorkflowV2.
  */
-import { allHandlersFinished, condition, log, patched, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  log,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { OrchestrationDecision } from '../contract/decision';
 import type { Policy } from '../contract/policy';
-import { type AgentSignalEnvelope, agentSignal, agentSignals, type CorrelationInput, stateQuery } from '../shared/correlation-api';
+import {
+  type AgentSignalEnvelope,
+  agentSignal,
+  agentSignals,
+  type CorrelationInput,
+  stateQuery,
+} from '../shared/correlation-api';
 import { decidedSearchAttributes, failedSearchAttributes } from '../shared/correlation-visibility';
 import { buildDecision } from '../shared/decision-record';
 import { SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
@@ -43,7 +59,11 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
     const outcome = correlation.receive(envelope, new Date());
     showWait();
     if (outcome !== 'accepted') {
-      log.info(`signal ${outcome}`, { corr_id: input.corr_id, message_id: envelope?.message_id, agent: envelope?.signal?.agent_name });
+      log.info(`signal ${outcome}`, {
+        corr_id: input.corr_id,
+        message_id: envelope?.message_id,
+        agent: envelope?.signal?.agent_name,
+      });
     }
   };
   // Registered before the first await, so the signal that started the workflow is handled first.
@@ -77,13 +97,19 @@ export async function correlationWorkflow(input: CorrelationInput): Promise<Orch
       { ...LOCAL_RULES, summary: `score ${Object.keys(signals).length} signal(s)` },
       [{ signals, policy }],
     );
-    const route = await rules.routeDecision.executeWithOptions({ ...LOCAL_RULES, summary: `route a ${assessment.action} decision` }, [
-      { signals, action: assessment.action, policy },
-    ]);
-    const decision = buildDecision(decisionFrame(correlation, policy.version, new Date(), input.redrive), { ...assessment, route, orchestrator_version });
+    const route = await rules.routeDecision.executeWithOptions(
+      { ...LOCAL_RULES, summary: `route a ${assessment.action} decision` },
+      [{ signals, action: assessment.action, policy }],
+    );
+    const decision = buildDecision(decisionFrame(correlation, policy.version, new Date(), input.redrive), {
+      ...assessment,
+      route,
+      orchestrator_version,
+    });
 
     const summary = `publish ${decision.decision.action} to orchestrated.decision`;
-    if (patched(PUBLISH_LOCALLY_PATCH)) await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary }, [decision]);
+    if (patched(PUBLISH_LOCALLY_PATCH))
+      await localIo.publishDecision.executeWithOptions({ ...LOCAL_PUBLISHING, summary }, [decision]);
     else await io.publishDecision.executeWithOptions({ ...PUBLISHING, summary }, [decision]);
     correlation.decided(decision, !allReported);
     showWait();

@@ -17,7 +17,8 @@ export type ReceiveOutcome = 'accepted' | 'duplicate' | 'late' | 'rejected';
 type Receipt = { message_id: string; arrived_at: string };
 
 /** `max_signals` is absent from the policies recorded before it existed: no limit for those runs. */
-export type CorrelationPolicy = Pick<Policy, 'version' | 'expected_agents' | 'min_agents_threshold' | 'max_agents'> & Partial<Pick<Policy, 'max_signals'>>;
+export type CorrelationPolicy = Pick<Policy, 'version' | 'expected_agents' | 'min_agents_threshold' | 'max_agents'> &
+  Partial<Pick<Policy, 'max_signals'>>;
 
 /**
  * How long the run waits for each agent (correlationWorkflowV5 on): every expected agent's own
@@ -66,12 +67,17 @@ export class Correlation {
       return 'rejected';
     }
     const signal = envelope?.signal;
-    if (typeof envelope?.message_id !== 'string' || typeof signal?.agent_name !== 'string' || signal.corr_id !== this.corrId) {
+    if (
+      typeof envelope?.message_id !== 'string' ||
+      typeof signal?.agent_name !== 'string' ||
+      signal.corr_id !== this.corrId
+    ) {
       this.rejected++;
       return 'rejected';
     }
     const agent = signal.agent_name;
-    const isRepeat = agent in this.signals || Object.values(this.receipts).some((r) => r.message_id === envelope.message_id);
+    const isRepeat =
+      agent in this.signals || Object.values(this.receipts).some((r) => r.message_id === envelope.message_id);
     if (isRepeat) {
       this.duplicates++;
       return 'duplicate';
@@ -125,7 +131,9 @@ export class Correlation {
 
   /** The next moment the run must look again: the earliest deadline of an agent it still waits for. */
   nextDeadline(nowMs: number): number | undefined {
-    const deadlines = this.awaitedAgents(nowMs).map((agent) => this.waiting?.deadlines[agent] ?? Number.POSITIVE_INFINITY);
+    const deadlines = this.awaitedAgents(nowMs).map(
+      (agent) => this.waiting?.deadlines[agent] ?? Number.POSITIVE_INFINITY,
+    );
     return deadlines.length > 0 ? Math.min(...deadlines) : undefined;
   }
 
@@ -139,7 +147,10 @@ export class Correlation {
     if (this.allExpectedReported) return undefined;
     if (this.decisive) return this.decisive;
     if (!this.signalLimitReached) return undefined;
-    return { rule: 'signal_limit', detail: `took ${this.policy?.max_signals} messages, the policy's max_signals; the rest were rejected` };
+    return {
+      rule: 'signal_limit',
+      detail: `took ${this.policy?.max_signals} messages, the policy's max_signals; the rest were rejected`,
+    };
   }
 
   get allExpectedReported(): boolean {
@@ -161,7 +172,9 @@ export class Correlation {
       .sort()
       .map((agent) => ({
         agent,
-        ...(this.signals[agent].agent_version !== undefined ? { agent_version: this.signals[agent].agent_version } : {}),
+        ...(this.signals[agent].agent_version !== undefined
+          ? { agent_version: this.signals[agent].agent_version }
+          : {}),
         ...this.receipts[agent],
       }));
   }
@@ -201,7 +214,10 @@ export class Correlation {
       `- missing: ${this.missingAgents().join(', ') || 'none'}`,
     ];
     if (this.timeoutAt && this.status === 'collecting') lines.push(`- partial-data timer fires at ${this.timeoutAt}`);
-    if (this.decision) lines.push(`- decision: ${this.decision.decision.action} (${this.decision.decision.reasoning}), route ${this.decision.route}`);
+    if (this.decision)
+      lines.push(
+        `- decision: ${this.decision.decision.action} (${this.decision.decision.reasoning}), route ${this.decision.route}`,
+      );
     if (this.duplicates + this.lateCount + this.rejected > 0) {
       lines.push(`- ignored: ${this.duplicates} duplicate, ${this.lateCount} late, ${this.rejected} rejected`);
     }

@@ -3,7 +3,12 @@ import type { DecisionFrame } from '../shared/decision-record';
 import type { Correlation } from './correlation';
 
 /** The frame of the decision a correlation is about to make: whose, when, on which messages. */
-export function decisionFrame(correlation: Correlation, policyVersion: string, at: Date, redrive: Redrive | undefined): DecisionFrame {
+export function decisionFrame(
+  correlation: Correlation,
+  policyVersion: string,
+  at: Date,
+  redrive: Redrive | undefined,
+): DecisionFrame {
   const early = correlation.earlyDecision();
   const degraded = correlation.degradedAgents();
   return {

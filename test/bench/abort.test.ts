@@ -38,17 +38,29 @@ function processesUsing(dir: string): number[] {
 describe('npm run bench, interrupted twice', () => {
   it('aborts without a result and stops every process of its local stack', async () => {
     const out = mkdtempSync(join(tmpdir(), 'orch-bench-abort-'));
-    const child = spawn(process.execPath, [compiledEntryPoint('bench/cli'), '--rate', '600', '--duration', '5m', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(
+      process.execPath,
+      [compiledEntryPoint('bench/cli'), '--rate', '600', '--duration', '5m', '--out', out],
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
     benchPid = child.pid;
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
-    const stackDir = await pollUntil('the local stack and its first progress line', () => (/\[orchestrator +\d+s\]/.test(output) ? /local stack in (\S+)/.exec(output)?.[1] : undefined), 90_000);
+    const stackDir = await pollUntil(
+      'the local stack and its first progress line',
+      () => (/\[orchestrator +\d+s\]/.test(output) ? /local stack in (\S+)/.exec(output)?.[1] : undefined),
+      90_000,
+    );
     expect(processesUsing(stackDir).length).toBeGreaterThan(0);
     child.kill('SIGINT');
-    await pollUntil('the first interrupt taken', () => (output.includes('ending the load, then settling') ? true : undefined), 10_000);
+    await pollUntil(
+      'the first interrupt taken',
+      () => (output.includes('ending the load, then settling') ? true : undefined),
+      10_000,
+    );
     child.kill('SIGINT');
 
     expect(await exited).toBe(130);

@@ -9,7 +9,15 @@ import { readFileSync } from 'node:fs';
 import { type DbTime, dbTimeBetween, parseDbTime, scrapeTotalDbTime, sumDbTime } from '../../src/bench/engine-metrics';
 import { CorrelationBook } from '../../src/bench/observer';
 import { formatTable, summarizeCpuTotal, summarizePhase } from '../../src/bench/report';
-import { parseChildren, parseProcStat, parseRssParts, type ProcFiles, ResourceSampler, sampleProcessTree, treeRssKb } from '../../src/bench/resources';
+import {
+  parseChildren,
+  parseProcStat,
+  parseRssParts,
+  type ProcFiles,
+  ResourceSampler,
+  sampleProcessTree,
+  treeRssKb,
+} from '../../src/bench/resources';
 import type { PhaseResult, SecondSample } from '../../src/bench/run';
 import { engineMetricsUrls, enginePids } from '../../src/bench/target';
 
@@ -35,7 +43,18 @@ class FakeProc implements ProcFiles {
   constructor(private readonly childrenFiles = true) {}
 
   add(pid: number, ppid: number, fields: Partial<FakeProcess> = {}): this {
-    this.processes.set(pid, { ppid, comm: 'postgres: temporal temporal 127.0.0.1(4242) idle', utime: 0, stime: 0, cutime: 0, cstime: 0, anon: 1000, file: 5000, shmem: 0, ...fields });
+    this.processes.set(pid, {
+      ppid,
+      comm: 'postgres: temporal temporal 127.0.0.1(4242) idle',
+      utime: 0,
+      stime: 0,
+      cutime: 0,
+      cstime: 0,
+      anon: 1000,
+      file: 5000,
+      shmem: 0,
+      ...fields,
+    });
     return this;
   }
 
@@ -56,10 +75,15 @@ class FakeProc implements ProcFiles {
     const pid = Number((stat ?? status ?? children)?.[1]);
     const p = this.processes.get(pid);
     if (!p || (children && !this.childrenFiles)) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-    if (stat) return `${pid} (${p.comm}) S ${p.ppid} ${pid} ${pid} 0 -1 4194560 9019 0 0 0 ${p.utime} ${p.stime} ${p.cutime} ${p.cstime} 20 0 1 0 3333 1150000000 30000\n`;
-    if (status) return `Name:\tpostgres\nVmRSS:\t${p.anon + p.file + p.shmem} kB\nRssAnon:\t${p.anon} kB\nRssFile:\t${p.file} kB\nRssShmem:\t${p.shmem} kB\nThreads:\t1\n`;
+    if (stat)
+      return `${pid} (${p.comm}) S ${p.ppid} ${pid} ${pid} 0 -1 4194560 9019 0 0 0 ${p.utime} ${p.stime} ${p.cutime} ${p.cstime} 20 0 1 0 3333 1150000000 30000\n`;
+    if (status)
+      return `Name:\tpostgres\nVmRSS:\t${p.anon + p.file + p.shmem} kB\nRssAnon:\t${p.anon} kB\nRssFile:\t${p.file} kB\nRssShmem:\t${p.shmem} kB\nThreads:\t1\n`;
     // Children of the main thread, space-separated with a trailing space, as the kernel writes them.
-    return [...this.processes].filter(([, c]) => c.ppid === pid).map(([c]) => `${c} `).join('');
+    return [...this.processes]
+      .filter(([, c]) => c.ppid === pid)
+      .map(([c]) => `${c} `)
+      .join('');
   }
 
   list(path: string): string[] {
@@ -75,7 +99,16 @@ class FakeProc implements ProcFiles {
 function postgresTree(childrenFiles = true): FakeProc {
   return new FakeProc(childrenFiles)
     .add(1, 0, { comm: 'init', utime: 99_999 })
-    .add(100, 1, { comm: 'postgres', utime: 50, stime: 20, cutime: 7, cstime: 3, anon: 4000, file: 20_000, shmem: 2000 })
+    .add(100, 1, {
+      comm: 'postgres',
+      utime: 50,
+      stime: 20,
+      cutime: 7,
+      cstime: 3,
+      anon: 4000,
+      file: 20_000,
+      shmem: 2000,
+    })
     .add(101, 100, { utime: 5, stime: 5, shmem: 30_000 })
     .add(102, 100, { utime: 300, stime: 100, shmem: 60_000 })
     .add(103, 100, { utime: 200, stime: 50, shmem: 50_000 })
@@ -87,7 +120,11 @@ const TREE_TICKS = 50 + 20 + 7 + 3 + (5 + 5) + (300 + 100) + (200 + 50) + (10 + 
 
 describe('a process tree from /proc', () => {
   it('reads ppid, own ticks and waited-for children ticks (fields 4, 14-15, 16-17) from a stat line whose name holds spaces and parentheses', () => {
-    expect(parseProcStat('4242 (postgres: temporal (x) idle) S 77 4242 4242 0 -1 4194560 9019 0 0 0 1234 567 89 10 20 0 1 0 3333 1150000000 30000')).toEqual({
+    expect(
+      parseProcStat(
+        '4242 (postgres: temporal (x) idle) S 77 4242 4242 0 -1 4194560 9019 0 0 0 1234 567 89 10 20 0 1 0 3333 1150000000 30000',
+      ),
+    ).toEqual({
       ppid: 77,
       ticks: 1234 + 567,
       childTicks: 89 + 10,
@@ -97,9 +134,10 @@ describe('a process tree from /proc', () => {
   });
 
   it("counts each process's anonymous memory, and the file-backed and shared memory they share once", () => {
-    const parts = ['VmRSS:\t 26000 kB\nRssAnon:\t 4000 kB\nRssFile:\t 20000 kB\nRssShmem:\t 2000 kB\n', 'VmRSS:\t 66000 kB\nRssAnon:\t 1000 kB\nRssFile:\t 5000 kB\nRssShmem:\t 60000 kB\n'].map(
-      (text) => parseRssParts(text)!,
-    );
+    const parts = [
+      'VmRSS:\t 26000 kB\nRssAnon:\t 4000 kB\nRssFile:\t 20000 kB\nRssShmem:\t 2000 kB\n',
+      'VmRSS:\t 66000 kB\nRssAnon:\t 1000 kB\nRssFile:\t 5000 kB\nRssShmem:\t 60000 kB\n',
+    ].map((text) => parseRssParts(text)!);
     expect(parts[0]).toEqual({ rssKb: 26_000, anonKb: 4000, fileKb: 20_000, shmemKb: 2000 });
     expect(treeRssKb(parts)).toBe(4000 + 1000 + 20_000 + 60_000);
     // Without the parts (Linux before 4.5): the sum of VmRSS.
@@ -149,7 +187,11 @@ describe('a process tree from /proc', () => {
     const proc = postgresTree();
     const sampler = new ResourceSampler({ postgres: { tree: 100 }, temporal: 200 }, proc);
     const first = sampler.sample();
-    expect(first.postgres).toEqual({ cpuPct: null, rssMb: expect.closeTo((4000 + 4000 + 20_000 + 60_000) / 1024, 1), processes: 5 });
+    expect(first.postgres).toEqual({
+      cpuPct: null,
+      rssMb: expect.closeTo((4000 + 4000 + 20_000 + 60_000) / 1024, 1),
+      processes: 5,
+    });
     expect(first.temporal.processes).toBeUndefined();
     proc.processes.get(103)!.utime += 100;
     proc.reap(104);
@@ -162,14 +204,19 @@ describe('a process tree from /proc', () => {
 
   it('samples a real shell with the CPU of the child it waited for', async () => {
     // After the first sample, a child does a fixed amount of work (about 0.25 s of CPU) and exits; the shell, having waited for it, lives on.
-    const shell = spawn('sh', ['-c', 'sleep 0.3; sh -c \'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done\'; sleep 30'], { stdio: 'ignore' });
+    const shell = spawn(
+      'sh',
+      ['-c', "sleep 0.3; sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'; sleep 30"],
+      { stdio: 'ignore' },
+    );
     try {
       const pid = shell.pid!;
       const sampler = new ResourceSampler({ tree: { tree: pid }, alone: pid });
       expect(sampler.sample().tree.processes).toBeGreaterThanOrEqual(1);
       // However busy the machine: until the shell has waited for the child (its cutime and cstime have its ticks).
       const deadline = Date.now() + 30_000;
-      while (parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).childTicks < 10 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      while (parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).childTicks < 10 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       const second = sampler.sample();
       expect(second.tree.processes).toBe(2); // the shell and its sleep
       const used = sampler.cpuSecondsUsed();
@@ -194,13 +241,28 @@ describe("the local stack's engine processes and metrics", () => {
   };
 
   it('samples each cluster process, PostgreSQL as the tree of its backends, and scrapes every node', () => {
-    expect(enginePids(cluster)).toEqual({ 'temporal-node-1': 11, 'temporal-node-2': 12, 'nats-1': 31, 'nats-2': 32, 'nats-3': 33, postgres: { tree: 20 }, ui: 40 });
+    expect(enginePids(cluster)).toEqual({
+      'temporal-node-1': 11,
+      'temporal-node-2': 12,
+      'nats-1': 31,
+      'nats-2': 32,
+      'nats-3': 33,
+      postgres: { tree: 20 },
+      ui: 40,
+    });
     expect(engineMetricsUrls(cluster)).toEqual(['http://127.0.0.1:9001/metrics', 'http://127.0.0.1:9002/metrics']);
-    expect(enginePids({ ...cluster, postgres: { pid: undefined }, ui: undefined })).toMatchObject({ postgres: undefined, ui: undefined });
+    expect(enginePids({ ...cluster, postgres: { pid: undefined }, ui: undefined })).toMatchObject({
+      postgres: undefined,
+      ui: undefined,
+    });
   });
 
   it('samples the dev server and nats-server as before', () => {
-    const dev = { kind: 'dev' as const, temporal: { pid: 5, metricsUrl: 'http://127.0.0.1:9000/metrics' }, nats: { pid: 6 } };
+    const dev = {
+      kind: 'dev' as const,
+      temporal: { pid: 5, metricsUrl: 'http://127.0.0.1:9000/metrics' },
+      nats: { pid: 6 },
+    };
     expect(enginePids(dev)).toEqual({ temporal: 5, nats: 6 });
     expect(engineMetricsUrls(dev)).toEqual(['http://127.0.0.1:9000/metrics']);
     expect(engineMetricsUrls({ ...dev, temporal: { pid: 5 } })).toEqual([]);
@@ -232,11 +294,20 @@ describe("the cluster's database time", () => {
         RecordWorkflowExecutionStarted: { seconds: expect.closeTo(0.4, 9), count: 400 },
       },
     });
-    expect(sumDbTime([])).toEqual({ persistenceSeconds: 0, persistenceRequests: 0, visibilitySeconds: 0, visibilityRequests: 0, byOperation: {} });
+    expect(sumDbTime([])).toEqual({
+      persistenceSeconds: 0,
+      persistenceRequests: 0,
+      visibilitySeconds: 0,
+      visibilityRequests: 0,
+      byOperation: {},
+    });
   });
 
   it('scrapes each node and the phase is the difference of the totals', async () => {
-    const scrapes: Record<string, DbTime[]> = { 'http://node-1/metrics': [node(100, 0.5), node(150, 0.75)], 'http://node-2/metrics': [node(300, 1.5), node(400, 2)] };
+    const scrapes: Record<string, DbTime[]> = {
+      'http://node-1/metrics': [node(100, 0.5), node(150, 0.75)],
+      'http://node-2/metrics': [node(300, 1.5), node(400, 2)],
+    };
     const scrape = async (url: string): Promise<DbTime> => scrapes[url].shift()!;
     const urls = Object.keys(scrapes);
     const before = await scrapeTotalDbTime(urls, scrape);
@@ -251,11 +322,30 @@ describe("the cluster's database time", () => {
 });
 
 describe("the report of the cluster's processes", () => {
-  const CLUSTER_CPU_SECONDS = { worker: 12, 'temporal-node-1': 8, 'temporal-node-2': 7, postgres: 10, 'nats-1': 1, 'nats-2': 0.5, 'nats-3': 0.5, ui: 0.01, bench: 3 };
+  const CLUSTER_CPU_SECONDS = {
+    worker: 12,
+    'temporal-node-1': 8,
+    'temporal-node-2': 7,
+    postgres: 10,
+    'nats-1': 1,
+    'nats-2': 0.5,
+    'nats-3': 0.5,
+    ui: 0.01,
+    bench: 3,
+  };
 
   it('adds up every process but the bench', () => {
     const total = summarizeCpuTotal(CLUSTER_CPU_SECONDS, 1000);
-    expect(total.processes).toEqual(['worker', 'temporal-node-1', 'temporal-node-2', 'postgres', 'nats-1', 'nats-2', 'nats-3', 'ui']);
+    expect(total.processes).toEqual([
+      'worker',
+      'temporal-node-1',
+      'temporal-node-2',
+      'postgres',
+      'nats-1',
+      'nats-2',
+      'nats-3',
+      'ui',
+    ]);
     expect(total.cpuSeconds).toBe(39.01);
     expect(total.msPerCorrelation).toBe(39.01);
     expect(summarizeCpuTotal(CLUSTER_CPU_SECONDS, 0).msPerCorrelation).toBeNull();
@@ -268,8 +358,23 @@ describe("the report of the cluster's processes", () => {
       book.decision(n, 1100 + n);
     }
     const resources = (postgresProcesses: number): SecondSample['resources'] =>
-      Object.fromEntries(Object.keys(CLUSTER_CPU_SECONDS).map((name) => [name, { cpuPct: 10, rssMb: 100, ...(name === 'postgres' ? { processes: postgresProcesses } : {}) }]));
-    const series: SecondSample[] = [1, 2].map((t) => ({ t, rate: 600, offered: 10, sent: 10, started: 2, decided: 2, p95Ms: 100, undecided: 0, resources: resources(20 + t) }));
+      Object.fromEntries(
+        Object.keys(CLUSTER_CPU_SECONDS).map((name) => [
+          name,
+          { cpuPct: 10, rssMb: 100, ...(name === 'postgres' ? { processes: postgresProcesses } : {}) },
+        ]),
+      );
+    const series: SecondSample[] = [1, 2].map((t) => ({
+      t,
+      rate: 600,
+      offered: 10,
+      sent: 10,
+      started: 2,
+      decided: 2,
+      p95Ms: 100,
+      undecided: 0,
+      resources: resources(20 + t),
+    }));
     const result: PhaseResult = {
       loadMs: 2000,
       settledMs: 0,
@@ -286,7 +391,12 @@ describe("the report of the cluster's processes", () => {
     expect(summary.cpuTotal.msPerCorrelation).toBe(9752.5);
     const table = formatTable([{ name: 'orchestrator', summary }], undefined);
     for (const name of ['temporal-node-1', 'temporal-node-2', 'postgres', 'nats-1', 'nats-2', 'nats-3', 'ui']) {
-      expect(table).toMatch(new RegExp(`^${name} CPU ms per correlation +${CLUSTER_CPU_SECONDS[name as keyof typeof CLUSTER_CPU_SECONDS] * 250}$`, 'm'));
+      expect(table).toMatch(
+        new RegExp(
+          `^${name} CPU ms per correlation +${CLUSTER_CPU_SECONDS[name as keyof typeof CLUSTER_CPU_SECONDS] * 250}$`,
+          'm',
+        ),
+      );
     }
     expect(table).toMatch(/^postgres processes max +22$/m);
     expect(table).not.toMatch(/^worker processes max/m);

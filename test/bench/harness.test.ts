@@ -5,21 +5,36 @@ import { dbTimeBetween, parseDbTime, summarizeDbTime } from '../../src/bench/eng
 import { correlationNumber, CorrelationBook } from '../../src/bench/observer';
 import { toolVersions } from '../../src/bench/machine';
 import { summarizeCapacity } from '../../src/bench/report';
-import { MACHINE, parseCpuTicks, parseMachineTicks, parseRssMb, parseUsedMemoryMb, ResourceSampler } from '../../src/bench/resources';
+import {
+  MACHINE,
+  parseCpuTicks,
+  parseMachineTicks,
+  parseRssMb,
+  parseUsedMemoryMb,
+  ResourceSampler,
+} from '../../src/bench/resources';
 import { type CapacityStep, judgeStep } from '../../src/bench/run';
 
 describe('bench harness parts', () => {
   it('reads CPU ticks and RSS from /proc text, also when the command name has spaces and parentheses', () => {
-    const stat = '4242 (node (bench) x) S 1 4242 4242 0 -1 4194560 9019 0 0 0 1234 567 0 0 20 0 11 0 3333 1150000000 30000 18446744073709551615';
+    const stat =
+      '4242 (node (bench) x) S 1 4242 4242 0 -1 4194560 9019 0 0 0 1234 567 0 0 20 0 11 0 3333 1150000000 30000 18446744073709551615';
     expect(parseCpuTicks(stat)).toBe(1234 + 567);
     expect(parseRssMb('Name:\tnode\nVmPeak:\t 999 kB\nVmRSS:\t  204800 kB\nThreads:\t11\n')).toBe(200);
     expect(parseRssMb('Name:\tkthreadd\n')).toBeUndefined();
   });
 
   it('reads the whole machine: busy and total CPU ticks, cores, memory in use', () => {
-    const stat = 'cpu  100 5 50 800 20 3 2 10 7 0\ncpu0 50 2 25 400 10 1 1 5 3 0\ncpu1 50 3 25 400 10 2 1 5 4 0\nintr 12345\n';
-    expect(parseMachineTicks(stat)).toEqual({ busy: 100 + 5 + 50 + 3 + 2 + 10, total: 100 + 5 + 50 + 800 + 20 + 3 + 2 + 10, cores: 2 });
-    expect(parseUsedMemoryMb('MemTotal:       24684544 kB\nMemFree:        1000 kB\nMemAvailable:   24160256 kB\n')).toBe(512);
+    const stat =
+      'cpu  100 5 50 800 20 3 2 10 7 0\ncpu0 50 2 25 400 10 1 1 5 3 0\ncpu1 50 3 25 400 10 2 1 5 4 0\nintr 12345\n';
+    expect(parseMachineTicks(stat)).toEqual({
+      busy: 100 + 5 + 50 + 3 + 2 + 10,
+      total: 100 + 5 + 50 + 800 + 20 + 3 + 2 + 10,
+      cores: 2,
+    });
+    expect(
+      parseUsedMemoryMb('MemTotal:       24684544 kB\nMemFree:        1000 kB\nMemAvailable:   24160256 kB\n'),
+    ).toBe(512);
   });
 
   it('samples a live process (this one) and a missing one as null', async () => {
@@ -38,7 +53,12 @@ describe('bench harness parts', () => {
   it('spreads partial correlations evenly at the given share', () => {
     const partial = Array.from({ length: 1000 }, (_, n) => isPartialCorrelation(n, 0.1));
     expect(partial.filter(Boolean)).toHaveLength(100);
-    expect(partial.slice(0, 20).map((p, n) => (p ? n : -1)).filter((n) => n >= 0)).toEqual([9, 19]);
+    expect(
+      partial
+        .slice(0, 20)
+        .map((p, n) => (p ? n : -1))
+        .filter((n) => n >= 0),
+    ).toEqual([9, 19]);
     expect(Array.from({ length: 100 }, (_, n) => isPartialCorrelation(n, 0)).some(Boolean)).toBe(false);
     expect(signalsPerCorrelation(2, 0.1)).toBeCloseTo(1.9);
   });
@@ -77,18 +97,45 @@ describe('bench harness parts', () => {
     const slowTail = [...Array.from({ length: 90 }, () => 100), ...Array.from({ length: 10 }, () => 1500)];
     expect(judgeStep(slowTail, 1, 1000)).toMatchObject({ p95Ms: 1500, sustainable: false });
     const behind = [...Array.from({ length: 90 }, () => 100), ...Array.from({ length: 10 }, () => undefined)];
-    expect(judgeStep(behind, 1, 1000)).toMatchObject({ p95Ms: null, undecidedAtCheck: 10, sustainable: false, reason: expect.stringContaining('fell behind') });
+    expect(judgeStep(behind, 1, 1000)).toMatchObject({
+      p95Ms: null,
+      undecidedAtCheck: 10,
+      sustainable: false,
+      reason: expect.stringContaining('fell behind'),
+    });
     expect(judgeStep(fast, 0.8, 1000)).toMatchObject({ sustainable: false, reason: expect.stringContaining('80 %') });
   });
 
   it('reports the highest sustainable step before the first failure', () => {
     const step = (index: number, rate: number, sustainable: boolean): CapacityStep => ({
-      index, ratePerMinute: rate, correlationsPerSecond: rate / 60 / 1.9, startS: index * 60, endS: index * 60 + 60, correlations: 100, p95Ms: 100, undecidedAtCheck: 0, keptUp: 1, sustainable, ...(sustainable ? {} : { reason: 'too slow' }),
+      index,
+      ratePerMinute: rate,
+      correlationsPerSecond: rate / 60 / 1.9,
+      startS: index * 60,
+      endS: index * 60 + 60,
+      correlations: 100,
+      p95Ms: 100,
+      undecidedAtCheck: 0,
+      keptUp: 1,
+      sustainable,
+      ...(sustainable ? {} : { reason: 'too slow' }),
     });
-    const summary = summarizeCapacity([step(0, 5000, true), step(1, 7500, true), step(2, 11250, false), step(3, 16875, true)]);
-    expect(summary).toMatchObject({ sustainableRatePerMinute: 7500, reachedBound: true, stoppedBy: 'step 3: too slow' });
+    const summary = summarizeCapacity([
+      step(0, 5000, true),
+      step(1, 7500, true),
+      step(2, 11250, false),
+      step(3, 16875, true),
+    ]);
+    expect(summary).toMatchObject({
+      sustainableRatePerMinute: 7500,
+      reachedBound: true,
+      stoppedBy: 'step 3: too slow',
+    });
     expect(summarizeCapacity([step(0, 5000, false)]).sustainableRatePerMinute).toBeNull();
-    expect(summarizeCapacity([step(0, 5000, true)])).toMatchObject({ sustainableRatePerMinute: 5000, reachedBound: false });
+    expect(summarizeCapacity([step(0, 5000, true)])).toMatchObject({
+      sustainableRatePerMinute: 5000,
+      reachedBound: false,
+    });
   });
 
   it('reads the tools versions from the install log, the last line of each winning', () => {
@@ -99,12 +146,22 @@ describe('bench harness parts', () => {
       '2026-11-22T03:13:35Z nats-server v2.12.1: cached',
       'garbage',
     ].join('\n');
-    expect(toolVersions(log)).toEqual({ 'nats-server': 'v2.12.1', 'temporal CLI': 'v1.5.1', 'temporal-test-server': '1.38.0' });
+    expect(toolVersions(log)).toEqual({
+      'nats-server': 'v2.12.1',
+      'temporal CLI': 'v1.5.1',
+      'temporal-test-server': '1.38.0',
+    });
   });
 
   it('paces with a bounded number of sends in flight: a slow server shows as backlog', async () => {
     const pending: Array<() => void> = [];
-    const pacer = new Pacer(600_000, 1, 3, () => [0], () => new Promise<void>((resolve) => pending.push(resolve)));
+    const pacer = new Pacer(
+      600_000,
+      1,
+      3,
+      () => [0],
+      () => new Promise<void>((resolve) => pending.push(resolve)),
+    );
     pacer.start();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(pacer.stats()).toMatchObject({ sent: 3, inFlight: 3 });
@@ -121,7 +178,13 @@ describe('bench harness parts', () => {
 
   it('counts failed sends as errors and keeps going', async () => {
     let calls = 0;
-    const pacer = new Pacer(60_000, 1, 10, () => [0], () => (++calls % 2 === 0 ? Promise.reject(new Error('no responders')) : Promise.resolve()));
+    const pacer = new Pacer(
+      60_000,
+      1,
+      10,
+      () => [0],
+      () => (++calls % 2 === 0 ? Promise.reject(new Error('no responders')) : Promise.resolve()),
+    );
     pacer.start();
     await new Promise((resolve) => setTimeout(resolve, 100));
     await pacer.stop();
@@ -135,7 +198,13 @@ describe('bench harness parts', () => {
     const sends: Array<{ n: number; index: number; at: number }> = [];
     const t0 = performance.now();
     // 3 units a correlation at 1,800 units a minute: a correlation every 100 ms, its units at 0, 150 and 60 ms.
-    const pacer = new Pacer(1_800, 3, 10, () => [0, 150, 60], async (n, index) => void sends.push({ n, index, at: performance.now() - t0 }));
+    const pacer = new Pacer(
+      1_800,
+      3,
+      10,
+      () => [0, 150, 60],
+      async (n, index) => void sends.push({ n, index, at: performance.now() - t0 }),
+    );
     pacer.start();
     await new Promise((resolve) => setTimeout(resolve, 250));
     await pacer.stop();
@@ -163,17 +232,36 @@ describe('bench harness parts', () => {
     const published: Array<{ subject: string; corrId: string; agent: string; instrument: unknown }> = [];
     const js = {
       publish: async (subject: string, data: string) => {
-        const signal = JSON.parse(data) as { corr_id: string; agent_name: string; source_signal?: { instrument?: unknown } };
-        published.push({ subject, corrId: signal.corr_id, agent: signal.agent_name, instrument: signal.source_signal?.instrument });
+        const signal = JSON.parse(data) as {
+          corr_id: string;
+          agent_name: string;
+          source_signal?: { instrument?: unknown };
+        };
+        published.push({
+          subject,
+          corrId: signal.corr_id,
+          agent: signal.agent_name,
+          instrument: signal.source_signal?.instrument,
+        });
         return { stream: 'SIGNALS', seq: published.length, duplicate: false };
       },
     } as unknown as JetStreamClient;
     const book = new CorrelationBook();
-    const { plan, send } = signalLoad({ js, book, prefix: 'bench-t-', agents: ['momentum', 'risk', 'news'], partialShare: 0.5, spreadMs: 0 });
+    const { plan, send } = signalLoad({
+      js,
+      book,
+      prefix: 'bench-t-',
+      agents: ['momentum', 'risk', 'news'],
+      partialShare: 0.5,
+      spreadMs: 0,
+    });
     for (const n of [0, 1]) for (let index = 0; index < plan(n).length; index++) await send(n, index);
     expect(published.map((p) => `${p.corrId}:${p.agent}`)).toEqual([
-      'bench-t-0:momentum', 'bench-t-0:risk', 'bench-t-0:news', // complete
-      'bench-t-1:momentum', 'bench-t-1:risk', // partial: news never reports
+      'bench-t-0:momentum',
+      'bench-t-0:risk',
+      'bench-t-0:news', // complete
+      'bench-t-1:momentum',
+      'bench-t-1:risk', // partial: news never reports
     ]);
     expect(published.map((p) => p.subject)).toEqual(published.map((p) => `signals.enriched.${p.agent}`));
     // One event, one instrument: every agent of a correlation talks about the same one.
@@ -203,7 +291,10 @@ describe('bench harness parts', () => {
       persistenceRequests: 100,
       visibilitySeconds: expect.closeTo(0.05, 9),
       visibilityRequests: 50,
-      byOperation: { CreateWorkflowExecution: { seconds: expect.closeTo(0.2, 9), count: 100 }, RecordWorkflowExecutionStarted: { seconds: expect.closeTo(0.05, 9), count: 50 } },
+      byOperation: {
+        CreateWorkflowExecution: { seconds: expect.closeTo(0.2, 9), count: 100 },
+        RecordWorkflowExecutionStarted: { seconds: expect.closeTo(0.05, 9), count: 50 },
+      },
     });
     expect(summarizeDbTime(phase, 100)).toEqual({
       dbMsPerCorrelation: 2.5,

@@ -41,22 +41,40 @@ describe('bench options', () => {
   });
 
   it('reads dev-server dynamic configuration and SQLite pragmas for the local target, refusing them for an external one', () => {
-    expect(parse('--dynamic-config', 'history.hostLevelCacheMaxSize=32768', '--dynamic-config', 'system.forceSearchAttributesCacheRefreshOnRead=false', '--sqlite-pragma', 'cache_size=-262144').devServer).toEqual({
-      dynamicConfig: { 'history.hostLevelCacheMaxSize': '32768', 'system.forceSearchAttributesCacheRefreshOnRead': 'false' },
+    expect(
+      parse(
+        '--dynamic-config',
+        'history.hostLevelCacheMaxSize=32768',
+        '--dynamic-config',
+        'system.forceSearchAttributesCacheRefreshOnRead=false',
+        '--sqlite-pragma',
+        'cache_size=-262144',
+      ).devServer,
+    ).toEqual({
+      dynamicConfig: {
+        'history.hostLevelCacheMaxSize': '32768',
+        'system.forceSearchAttributesCacheRefreshOnRead': 'false',
+      },
       sqlitePragmas: { cache_size: '-262144' },
       env: {},
     });
     expect(parse('--temporal-env', 'GOGC=200').devServer.env).toEqual({ GOGC: '200' });
     expect(errorOf('--dynamic-config', 'novalue').message).toBe('--dynamic-config: expected name=value, got "novalue"');
-    expect(errorOf('--target', 'external', '--sqlite-pragma', 'temp_store=MEMORY').message).toContain('--sqlite-pragma: only for --target local');
-    expect(errorOf('--engine', 'cluster', '--temporal-env', 'GOGC=200').message).toBe('--temporal-env: only for --engine dev: the cluster runs deploy/temporal/ as it is');
+    expect(errorOf('--target', 'external', '--sqlite-pragma', 'temp_store=MEMORY').message).toContain(
+      '--sqlite-pragma: only for --target local',
+    );
+    expect(errorOf('--engine', 'cluster', '--temporal-env', 'GOGC=200').message).toBe(
+      '--temporal-env: only for --engine dev: the cluster runs deploy/temporal/ as it is',
+    );
   });
 
   it('runs the dev engine unless --engine cluster asks for the production shape, and names a wrong one', () => {
     expect(parse().engine).toBe('dev');
     expect(parse('--engine', 'cluster').engine).toBe('cluster');
     expect(errorOf('--engine', 'k8s').message).toBe('--engine: expected dev or cluster, got "k8s"');
-    expect(errorOf('--target', 'external', '--engine', 'cluster').message).toBe('--engine: only for --target local: an external target is what it is');
+    expect(errorOf('--target', 'external', '--engine', 'cluster').message).toBe(
+      '--engine: only for --target local: an external target is what it is',
+    );
   });
 
   it('reads the spread of the agents as a duration', () => {
@@ -76,10 +94,34 @@ describe('bench options', () => {
   });
 
   it('reads rates, shares, agents, capacity and external settings', () => {
-    const options = parse('--rate', '7500.5', '--partial-share', '0', '--agents', 'momentum,risk,news', '--find-capacity', '--step-factor', '2', '--ceiling');
-    expect(options).toMatchObject({ ratePerMinute: 7500.5, partialShare: 0, agents: ['momentum', 'risk', 'news'], findCapacity: true, stepFactor: 2, ceiling: true });
-    expect(parse('--target', 'external', '--pids', 'worker=123, bridge=456').pids).toEqual({ worker: 123, bridge: 456 });
-    expect(parse('--stack-env', 'ORCH_BRIDGE_CONCURRENCY=64', '--stack-env', 'ORCH_LOG_LEVEL=warn').stackEnv).toEqual({ ORCH_BRIDGE_CONCURRENCY: '64', ORCH_LOG_LEVEL: 'warn' });
+    const options = parse(
+      '--rate',
+      '7500.5',
+      '--partial-share',
+      '0',
+      '--agents',
+      'momentum,risk,news',
+      '--find-capacity',
+      '--step-factor',
+      '2',
+      '--ceiling',
+    );
+    expect(options).toMatchObject({
+      ratePerMinute: 7500.5,
+      partialShare: 0,
+      agents: ['momentum', 'risk', 'news'],
+      findCapacity: true,
+      stepFactor: 2,
+      ceiling: true,
+    });
+    expect(parse('--target', 'external', '--pids', 'worker=123, bridge=456').pids).toEqual({
+      worker: 123,
+      bridge: 456,
+    });
+    expect(parse('--stack-env', 'ORCH_BRIDGE_CONCURRENCY=64', '--stack-env', 'ORCH_LOG_LEVEL=warn').stackEnv).toEqual({
+      ORCH_BRIDGE_CONCURRENCY: '64',
+      ORCH_LOG_LEVEL: 'warn',
+    });
     expect(parse('--out', '/tmp/x', '--run-id', 'soak-1').outDir).toBe('/tmp/x');
     expect(parse('--workers', '2', '--bridges', '3')).toMatchObject({ workers: 2, bridges: 3 });
   });
@@ -93,7 +135,10 @@ describe('bench options', () => {
     [['--rate', '0'], '--rate: expected a number of signals per minute above 0'],
     [['--rate', ''], '--rate: expected'],
     [['--partial-share', '1'], '--partial-share: expected a share from 0 up to (not including) 1, got "1"'],
-    [['--partial-share', '0.2', '--agents', 'momentum'], '--partial-share: a partial correlation leaves out its last agent'],
+    [
+      ['--partial-share', '0.2', '--agents', 'momentum'],
+      '--partial-share: a partial correlation leaves out its last agent',
+    ],
     [['--agents', 'momentum,Risk'], '--agents: "Risk" is not an agent name'],
     [['--agents', 'risk,risk'], '--agents: an agent is listed twice'],
     [['--target', 'cloud'], '--target: expected local or external, got "cloud"'],

@@ -17,7 +17,13 @@ describe('bench chart (SVG)', () => {
         ],
       },
       { title: 'p95 latency (ms)', lines: [{ name: 'p95 ms', values: t.map((s) => (s % 10 === 0 ? null : 150 + s)) }] },
-      { title: 'RSS (MB)', lines: [{ name: 'worker', values: t.map((s) => 200 + s) }, { name: 'bridge', values: t.map(() => null) }] },
+      {
+        title: 'RSS (MB)',
+        lines: [
+          { name: 'worker', values: t.map((s) => 200 + s) },
+          { name: 'bridge', values: t.map(() => null) },
+        ],
+      },
     ],
     markers: [{ t: 30, label: 'load ends' }],
   });
@@ -31,8 +37,16 @@ describe('bench chart (SVG)', () => {
   it('draws one path per series, in its panel, with gaps where a value is missing', () => {
     const root = parseXml(svg);
     const paths = findAll(root, (e) => e.name === 'path');
-    expect(paths.map((p) => p.attributes['data-series'])).toEqual(['decisions/s', 'correlations started/s', 'p95 ms', 'worker', 'bridge']);
-    const panels = findAll(root, (e) => e.name === 'g' && 'data-panel' in e.attributes).map((g) => g.attributes['data-panel']);
+    expect(paths.map((p) => p.attributes['data-series'])).toEqual([
+      'decisions/s',
+      'correlations started/s',
+      'p95 ms',
+      'worker',
+      'bridge',
+    ]);
+    const panels = findAll(root, (e) => e.name === 'g' && 'data-panel' in e.attributes).map(
+      (g) => g.attributes['data-panel'],
+    );
     expect(panels).toEqual(['throughput (per second)', 'p95 latency (ms)', 'RSS (MB)']);
     const decisions = paths[0].attributes.d;
     expect(decisions.match(/[ML]/g)).toHaveLength(60);
@@ -54,7 +68,8 @@ describe('bench chart (SVG)', () => {
   it('escapes text, and names each series in a legend', () => {
     expect(svg).toContain('orchestrator: 5000 signals/min &amp; more &lt;test&gt;');
     const texts = findAll(parseXml(svg), (e) => e.name === 'text').map((e) => e.text);
-    for (const name of ['decisions/s', 'correlations started/s', 'p95 ms', 'worker', 'bridge', 'load ends']) expect(texts).toContain(name);
+    for (const name of ['decisions/s', 'correlations started/s', 'p95 ms', 'worker', 'bridge', 'load ends'])
+      expect(texts).toContain(name);
     expect(escapeXml(`a"b'c`)).toBe('a&quot;b&apos;c');
   });
 
@@ -66,6 +81,8 @@ describe('bench chart (SVG)', () => {
   });
 
   it('renders an empty series list without breaking', () => {
-    expect(() => parseXml(renderChart({ title: 'empty', t: [], panels: [{ title: 'nothing', lines: [] }] }))).not.toThrow();
+    expect(() =>
+      parseXml(renderChart({ title: 'empty', t: [], panels: [{ title: 'nothing', lines: [] }] })),
+    ).not.toThrow();
   });
 });

@@ -13,7 +13,15 @@
  * is the breaker's documented trade-off, not what this scenario measures.
  */
 import type { OrchestrationDecision } from '../../src/contract/decision';
-import { type ChaosReport, expectNothingLostNothingDuplicated, pollUntil, runScenario, scaled, sleep, type ScenarioContext } from '../support/chaos';
+import {
+  type ChaosReport,
+  expectNothingLostNothingDuplicated,
+  pollUntil,
+  runScenario,
+  scaled,
+  sleep,
+  type ScenarioContext,
+} from '../support/chaos';
 
 const TIMEOUT_MS = scaled(3_000, 10_000);
 const BREAKER = { enabled: true, failure_threshold: 5, reset_after_ms: scaled(4_000, 15_000) };
@@ -28,10 +36,19 @@ interface Phases {
 }
 
 /** For the correlations that began in [from, to): how many, how many degraded, and p50/p95 (ms) of first signal -> decision stored. */
-function phase(ctx: ScenarioContext, from: number, to: number): { correlations: number; degraded: number; p50_ms: number | null; p95_ms: number | null } {
-  const began = ctx.load.correlations.filter((c) => c.firstSentAt >= from && c.firstSentAt < to && ctx.ledger.decided(c.corrId));
-  const latencies = began.map((c) => (ctx.ledger.firstArrival.get(c.corrId) as number) - c.firstSentAt).sort((a, b) => a - b);
-  const at = (q: number): number | null => (latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))]);
+function phase(
+  ctx: ScenarioContext,
+  from: number,
+  to: number,
+): { correlations: number; degraded: number; p50_ms: number | null; p95_ms: number | null } {
+  const began = ctx.load.correlations.filter(
+    (c) => c.firstSentAt >= from && c.firstSentAt < to && ctx.ledger.decided(c.corrId),
+  );
+  const latencies = began
+    .map((c) => (ctx.ledger.firstArrival.get(c.corrId) as number) - c.firstSentAt)
+    .sort((a, b) => a - b);
+  const at = (q: number): number | null =>
+    latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))];
   const degraded = began.filter((c) => ctx.ledger.decisions.get(c.corrId)?.degraded_agents?.includes('risk')).length;
   return { correlations: began.length, degraded, p50_ms: at(0.5), p95_ms: at(0.95) };
 }
@@ -41,7 +58,12 @@ async function goDark(breaker: boolean): Promise<{ report: ChaosReport; degraded
   let ledger: ScenarioContext['ledger'] | undefined;
   const report = await runScenario({
     scenario: `agent-dark-${breaker ? 'breaker' : 'no-breaker'}`,
-    policy: { version: 'chaos-agent-dark', timeout_ms: TIMEOUT_MS, min_agents_threshold: 1, breaker: { ...BREAKER, enabled: breaker } },
+    policy: {
+      version: 'chaos-agent-dark',
+      timeout_ms: TIMEOUT_MS,
+      min_agents_threshold: 1,
+      breaker: { ...BREAKER, enabled: breaker },
+    },
     rate: scaled(8, 15),
     minCorrelations: 0,
     partialShare: 0,
@@ -49,10 +71,14 @@ async function goDark(breaker: boolean): Promise<{ report: ChaosReport; degraded
     async chaos(ctx) {
       ledger = ctx.ledger;
       await sleep(BEFORE_MS);
-      const fault = await ctx.faults.inject('risk agent dark', () => {
-        ctx.load.darkAgents.add('risk');
-        phases.darkAt = Date.now();
-      }, `${DARK_MS / 1000}s`);
+      const fault = await ctx.faults.inject(
+        'risk agent dark',
+        () => {
+          ctx.load.darkAgents.add('risk');
+          phases.darkAt = Date.now();
+        },
+        `${DARK_MS / 1000}s`,
+      );
       await sleep(DARK_MS);
       await ctx.faults.heal(fault, () => {
         ctx.load.darkAgents.delete('risk');
@@ -61,7 +87,16 @@ async function goDark(breaker: boolean): Promise<{ report: ChaosReport; degraded
       await sleep(AFTER_MS);
       phases.endAt = Date.now();
       // Recovered: the last correlations before the end decided with risk.
-      await pollUntil('decisions with risk again', () => (ctx.load.correlations.filter((c) => c.firstSentAt > phases.backAt + AFTER_MS / 2).every((c) => ctx.ledger.decided(c.corrId)) ? true : undefined), 60_000);
+      await pollUntil(
+        'decisions with risk again',
+        () =>
+          ctx.load.correlations
+            .filter((c) => c.firstSentAt > phases.backAt + AFTER_MS / 2)
+            .every((c) => ctx.ledger.decided(c.corrId))
+            ? true
+            : undefined,
+        60_000,
+      );
     },
     verify: (ctx) => ({
       extra: {
@@ -81,19 +116,29 @@ async function goDark(breaker: boolean): Promise<{ report: ChaosReport; degraded
   return {
     report,
     degraded: decisions.filter((d) => d.degraded_agents?.includes('risk')).length,
-    degradedAfterBack: decisions.filter((d) => d.degraded_agents && Date.parse(d.orchestrated_at) > phases.backAt + AFTER_MS / 2).length,
+    degradedAfterBack: decisions.filter(
+      (d) => d.degraded_agents && Date.parse(d.orchestrated_at) > phases.backAt + AFTER_MS / 2,
+    ).length,
   };
 }
 
-it('with the breaker: stops waiting for a dark risk agent after the threshold, and decides fully again once it is back', async () => {
-  const { report, degraded, degradedAfterBack } = await goDark(true);
-  expectNothingLostNothingDuplicated(report);
-  expect(degraded).toBeGreaterThan(0);
-  expect(degradedAfterBack).toBe(0);
-}, scaled(240_000, 600_000));
+it(
+  'with the breaker: stops waiting for a dark risk agent after the threshold, and decides fully again once it is back',
+  async () => {
+    const { report, degraded, degradedAfterBack } = await goDark(true);
+    expectNothingLostNothingDuplicated(report);
+    expect(degraded).toBeGreaterThan(0);
+    expect(degradedAfterBack).toBe(0);
+  },
+  scaled(240_000, 600_000),
+);
 
-it('without the breaker: every correlation started while risk is dark waits out the timeout, none is degraded', async () => {
-  const { report, degraded } = await goDark(false);
-  expectNothingLostNothingDuplicated(report);
-  expect(degraded).toBe(0);
-}, scaled(240_000, 600_000));
+it(
+  'without the breaker: every correlation started while risk is dark waits out the timeout, none is degraded',
+  async () => {
+    const { report, degraded } = await goDark(false);
+    expectNothingLostNothingDuplicated(report);
+    expect(degraded).toBe(0);
+  },
+  scaled(240_000, 600_000),
+);

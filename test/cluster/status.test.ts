@@ -20,7 +20,11 @@ import { type CommandRun, runOrch } from '../support/run-command';
 
 const SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
 /** The stream rows, by the name `orch status` gives them. */
-const STREAM_ROWS = { [SIGNALS_STREAM]: 'SIGNALS stream', [DECISIONS_STREAM]: 'DECISIONS stream', [DLQ_STREAM]: 'DLQ' } as const;
+const STREAM_ROWS = {
+  [SIGNALS_STREAM]: 'SIGNALS stream',
+  [DECISIONS_STREAM]: 'DECISIONS stream',
+  [DLQ_STREAM]: 'DLQ',
+} as const;
 
 let dir: string;
 let engine: ClusterEngine;
@@ -30,7 +34,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'orch-cluster-status-'));
   engine = await startClusterEngine({ dataDir: join(dir, 'engine'), logDir: dir, uiPort: false }, () => undefined);
   worker = workerProcess(
-    { TEMPORAL_ADDRESS: engine.temporalAddress, NATS_URL: engine.natsUrl, ORCH_NATS_REPLICAS: String(NATS_CLUSTER_SIZE), ORCH_WORKER_RUNS_BRIDGE: 'true', ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH },
+    {
+      TEMPORAL_ADDRESS: engine.temporalAddress,
+      NATS_URL: engine.natsUrl,
+      ORCH_NATS_REPLICAS: String(NATS_CLUSTER_SIZE),
+      ORCH_WORKER_RUNS_BRIDGE: 'true',
+      ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH,
+    },
     join(dir, 'worker.log'),
   );
   await worker.start();
@@ -38,7 +48,23 @@ beforeAll(async () => {
   const nc = await connect({ servers: engine.natsUrl.split(',') });
   try {
     const jsm = await nc.jetstreamManager();
-    await waitFor('the three streams', async () => ((await Promise.all(Object.keys(STREAM_ROWS).map((s) => jsm.streams.info(s).then(() => true, () => false)))).every(Boolean) ? true : undefined), 30_000);
+    await waitFor(
+      'the three streams',
+      async () =>
+        (
+          await Promise.all(
+            Object.keys(STREAM_ROWS).map((s) =>
+              jsm.streams.info(s).then(
+                () => true,
+                () => false,
+              ),
+            ),
+          )
+        ).every(Boolean)
+          ? true
+          : undefined,
+      30_000,
+    );
   } finally {
     await nc.close();
   }
@@ -51,7 +77,11 @@ afterAll(async () => {
 });
 
 function status(args: string[], natsUrl = engine.natsUrl): Promise<CommandRun> {
-  return runOrch(['status', ...args], { TEMPORAL_ADDRESS: engine.temporalAddress, NATS_URL: natsUrl }, { timeoutMs: 30_000 });
+  return runOrch(
+    ['status', ...args],
+    { TEMPORAL_ADDRESS: engine.temporalAddress, NATS_URL: natsUrl },
+    { timeoutMs: 30_000 },
+  );
 }
 
 /** The DETAIL of the row named `name`, and its level. */
@@ -65,7 +95,9 @@ function rowOf(stdout: string, name: string): { level: string; detail: string } 
 function replicationOf(detail: string): { leader: string; replicas: Record<string, string> } | undefined {
   const match = /; R3, leader (nats-\d), replicas (.*)$/.exec(detail);
   if (!match) return undefined;
-  const replicas = Object.fromEntries(match[2]!.split(/, (?=nats-\d)/).map((r) => [r.split(' ')[0]!, r.slice(r.indexOf(' ') + 1)]));
+  const replicas = Object.fromEntries(
+    match[2]!.split(/, (?=nats-\d)/).map((r) => [r.split(' ')[0]!, r.slice(r.indexOf(' ') + 1)]),
+  );
   return { leader: match[1]!, replicas };
 }
 
@@ -74,11 +106,18 @@ it('shows both Temporal nodes in the membership, 4 history shards on postgres12,
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   const out = run.stdout;
-  expect(out).toMatch(/^temporal cluster +ok +2 nodes on 127\.0\.0\.1 \(frontend 2, history 2, matching 2, worker 2\); 4 history shards; persistence postgres12, visibility postgres12; cluster active$/m);
+  expect(out).toMatch(
+    /^temporal cluster +ok +2 nodes on 127\.0\.0\.1 \(frontend 2, history 2, matching 2, worker 2\); 4 history shards; persistence postgres12, visibility postgres12; cluster active$/m,
+  );
   // One line per ring under the row, with each node's own gRPC address of that service.
   for (const service of SERVICES) {
     const line = new RegExp(`^ +${service} +(.*)$`, 'm').exec(out)?.[1];
-    expect(line?.split(', ').map((m) => m.replace(/ \(answered\)$/, '')).sort()).toEqual(engine.temporalNodes.map((n) => `127.0.0.1:${n.ports.grpc[service]}`).sort());
+    expect(
+      line
+        ?.split(', ')
+        .map((m) => m.replace(/ \(answered\)$/, ''))
+        .sort(),
+    ).toEqual(engine.temporalNodes.map((n) => `127.0.0.1:${n.ports.grpc[service]}`).sort());
   }
   expect(out).toMatch(/^ +frontend +.*\(answered\)/m);
 
@@ -102,8 +141,15 @@ it('shows both Temporal nodes in the membership, 4 history shards on postgres12,
   const json = await status(['--json']);
   expect(json.status).toBe(0);
   const report = JSON.parse(json.stdout) as StatusReport;
-  expect(report.temporal.cluster).toMatchObject({ visible: true, history_shard_count: 4, persistence_store: 'postgres12', visibility_store: 'postgres12' });
-  expect(report.temporal.cluster!.rings!.find((r) => r.role === 'frontend')!.members.sort()).toEqual(engine.temporalNodes.map((n) => n.frontendAddress).sort());
+  expect(report.temporal.cluster).toMatchObject({
+    visible: true,
+    history_shard_count: 4,
+    persistence_store: 'postgres12',
+    visibility_store: 'postgres12',
+  });
+  expect(report.temporal.cluster!.rings!.find((r) => r.role === 'frontend')!.members.sort()).toEqual(
+    engine.temporalNodes.map((n) => n.frontendAddress).sort(),
+  );
   expect(report.temporal.cluster!.reachable_members).toHaveLength(2 * SERVICES.length);
   expect(report.nats.cluster).toEqual({ name: 'orchestrator', connect_urls: [...urls].sort() });
   for (const stream of Object.keys(STREAM_ROWS)) {

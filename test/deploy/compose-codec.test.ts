@@ -17,7 +17,16 @@ import { loadConfig } from '../../src/config';
 import { codecServerProcess } from '../../src/devstack/local-stack';
 import { getFreePort, type ManagedProcess } from '../../src/devstack/processes';
 import { REPO_ROOT } from '../support/paths';
-import { CODEC_KEYS_SERVICE, CODEC_SERVER_SERVICE, composeEnv, composePorts, composeServices, IMAGES, ORCHESTRATOR_SERVICES, servicesWithImage } from './compose';
+import {
+  CODEC_KEYS_SERVICE,
+  CODEC_SERVER_SERVICE,
+  composeEnv,
+  composePorts,
+  composeServices,
+  IMAGES,
+  ORCHESTRATOR_SERVICES,
+  servicesWithImage,
+} from './compose';
 import { asArray, asObject, loadYaml } from './kustomize';
 
 const execFileAsync = promisify(execFile);
@@ -31,7 +40,10 @@ describe('docker-compose.yml: payload encryption and the codec server behind the
   const dir = mkdtempSync(join(tmpdir(), 'orch-compose-codec-'));
   const keysFile = join(dir, 'keys');
   /** A compose service's settings, its key file where this test keeps it. */
-  const envOf = (service: string): Record<string, string> => ({ ...composeEnv(services[service]), ORCH_CODEC_KEYS_FILE: keysFile });
+  const envOf = (service: string): Record<string, string> => ({
+    ...composeEnv(services[service]),
+    ORCH_CODEC_KEYS_FILE: keysFile,
+  });
   let server: ManagedProcess | undefined;
   afterAll(async () => {
     await server?.stop();
@@ -40,7 +52,8 @@ describe('docker-compose.yml: payload encryption and the codec server behind the
 
   it('the codec-keys step writes one key, readable by its owner and group only, and keeps it on the next start', async () => {
     expect([node, flag]).toEqual(['node', '-e']);
-    const run = () => execFileAsync(process.execPath, ['-e', keysScript], { env: { ...process.env, ORCH_CODEC_KEYS_FILE: keysFile } });
+    const run = () =>
+      execFileAsync(process.execPath, ['-e', keysScript], { env: { ...process.env, ORCH_CODEC_KEYS_FILE: keysFile } });
     expect((await run()).stdout).toBe(`codec keys: wrote key compose-1 to ${keysFile}\n`);
     const written = readFileSync(keysFile, 'utf8');
     expect(written).toMatch(/^compose-1:[A-Za-z0-9+/]{43}=\n$/);
@@ -52,14 +65,21 @@ describe('docker-compose.yml: payload encryption and the codec server behind the
   it('the worker, the bridge and the codec server load that key with the real config loader', () => {
     for (const service of [...ORCHESTRATOR_SERVICES, CODEC_SERVER_SERVICE]) {
       const { codec } = loadConfig(envOf(service));
-      expect({ service, current: codec?.currentKeyId, keys: [...(codec?.keys.keys() ?? [])] }).toEqual({ service, current: 'compose-1', keys: ['compose-1'] });
+      expect({ service, current: codec?.currentKeyId, keys: [...(codec?.keys.keys() ?? [])] }).toEqual({
+        service,
+        current: 'compose-1',
+        keys: ['compose-1'],
+      });
     }
   });
 
-  it('the codec server, on its compose settings, lets the UI\'s origins in and decrypts at the UI\'s endpoint what the worker encrypted', async () => {
+  it("the codec server, on its compose settings, lets the UI's origins in and decrypts at the UI's endpoint what the worker encrypted", async () => {
     // Its compose settings, but on this machine's loopback and a free port instead of the container's 0.0.0.0:8089.
     const port = await getFreePort();
-    server = codecServerProcess({ ...envOf(CODEC_SERVER_SERVICE), ORCH_CODEC_SERVER_HOST: '127.0.0.1', ORCH_CODEC_SERVER_PORT: String(port) }, join(dir, 'codec-server.log'));
+    server = codecServerProcess(
+      { ...envOf(CODEC_SERVER_SERVICE), ORCH_CODEC_SERVER_HOST: '127.0.0.1', ORCH_CODEC_SERVER_PORT: String(port) },
+      join(dir, 'codec-server.log'),
+    );
     await server.start();
     const endpoint = new URL(composeEnv(ui).TEMPORAL_CODEC_ENDPOINT);
     endpoint.port = String(port);
@@ -70,14 +90,25 @@ describe('docker-compose.yml: payload encryption and the codec server behind the
     const [encrypted] = await codec.encode([defaultPayloadConverter.toPayload(decision)]);
     expect(Buffer.from(encrypted.data ?? []).toString()).not.toContain('trade');
 
-    const origins = composePorts(ui).flatMap(({ hostPort }) => [`http://localhost:${hostPort}`, `http://127.0.0.1:${hostPort}`]);
+    const origins = composePorts(ui).flatMap(({ hostPort }) => [
+      `http://localhost:${hostPort}`,
+      `http://127.0.0.1:${hostPort}`,
+    ]);
     expect(origins).toEqual(['http://localhost:8080', 'http://127.0.0.1:8080']);
     for (const origin of origins) {
       const preflight = await fetch(`${endpoint.href.replace(/\/$/, '')}/decode`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-namespace',
+        },
       });
-      expect({ origin, status: preflight.status, allowed: preflight.headers.get('access-control-allow-origin') }).toEqual({ origin, status: 204, allowed: origin });
+      expect({
+        origin,
+        status: preflight.status,
+        allowed: preflight.headers.get('access-control-allow-origin'),
+      }).toEqual({ origin, status: 204, allowed: origin });
       const response = await fetch(`${endpoint.href.replace(/\/$/, '')}/decode`, {
         method: 'POST',
         headers: { origin, 'content-type': 'application/json', 'x-namespace': namespace },

@@ -66,7 +66,8 @@ function splitFlags(args: string): { flags: Record<string, string>; rest: string
 /** The JSON array of an exec-form CMD, ENTRYPOINT or HEALTHCHECK CMD. */
 export function execForm(args: string): string[] {
   const parsed: unknown = JSON.parse(args);
-  if (!Array.isArray(parsed) || !parsed.every((part) => typeof part === 'string')) throw new Error(`not an exec form: ${args}`);
+  if (!Array.isArray(parsed) || !parsed.every((part) => typeof part === 'string'))
+    throw new Error(`not an exec form: ${args}`);
   return parsed;
 }
 

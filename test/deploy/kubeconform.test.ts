@@ -9,7 +9,8 @@ import { build, checkDeploy, kustomizationDirs, tempKustomization } from './kust
 const kustomizations = kustomizationDirs();
 const components = kustomizations.filter((k) => k.component).map((k) => k.dir);
 const overlays = kustomizations.filter((k) => k.dir.startsWith('deploy/overlays/')).map((k) => k.dir);
-const SUMMARY = /^Summary: (\d+) resources? found parsing stdin - Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)$/m;
+const SUMMARY =
+  /^Summary: (\d+) resources? found parsing stdin - Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)$/m;
 
 /** kubeconform's summary line of a check's output, as numbers. */
 function summary(output: string): { found: number; valid: number; invalid: number; errors: number; skipped: number } {
@@ -50,43 +51,71 @@ describe('scripts/check-deploy.sh: kustomize build | kubeconform -strict', () =>
     for (const section of sections) {
       const dir = section.split('\n')[0];
       const rendered = build(dir).objects.length;
-      expect({ dir, ...summary(section) }).toEqual({ dir, found: rendered, valid: rendered, invalid: 0, errors: 0, skipped: 0 });
+      expect({ dir, ...summary(section) }).toEqual({
+        dir,
+        found: rendered,
+        valid: rendered,
+        invalid: 0,
+        errors: 0,
+        skipped: 0,
+      });
     }
   });
 
-  it.each(components.flatMap((component) => overlays.map((overlay) => [component, overlay])))('%s on %s: valid', async (component, overlay) => {
-    const dir = temp({ resources: [overlay], components: [component] });
-    const run = await checkDeploy([dir]);
-    expect(run.status).toBe(0);
-    const rendered = build(dir).objects.length;
-    expect(summary(run.stdout)).toEqual({ found: rendered, valid: rendered, invalid: 0, errors: 0, skipped: 0 });
-  });
+  it.each(components.flatMap((component) => overlays.map((overlay) => [component, overlay])))(
+    '%s on %s: valid',
+    async (component, overlay) => {
+      const dir = temp({ resources: [overlay], components: [component] });
+      const run = await checkDeploy([dir]);
+      expect(run.status).toBe(0);
+      const rendered = build(dir).objects.length;
+      expect(summary(run.stdout)).toEqual({ found: rendered, valid: rendered, invalid: 0, errors: 0, skipped: 0 });
+    },
+  );
 
   it('a misspelt field fails the check, in a built-in kind and in a custom resource alike, and is named', async () => {
     const dir = temp(
       { resources: ['deploy/overlays/prod'] },
       {
-        'patch-worker.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orchestrator-worker\nspec:\n  template:\n    spec:\n      containers:\n        - name: worker\n          imagePullPolcy: Always\n',
-        'patch-scaledobject.yaml': 'apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata:\n  name: orchestrator-worker\nspec:\n  minReplicaCnt: 1\n',
+        'patch-worker.yaml':
+          'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orchestrator-worker\nspec:\n  template:\n    spec:\n      containers:\n        - name: worker\n          imagePullPolcy: Always\n',
+        'patch-scaledobject.yaml':
+          'apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata:\n  name: orchestrator-worker\nspec:\n  minReplicaCnt: 1\n',
       },
     );
     const run = await checkDeploy([dir]);
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/Deployment orchestrator-worker is invalid: .* additional properties 'imagePullPolcy' not allowed/);
-    expect(run.stdout).toMatch(/ScaledObject orchestrator-worker is invalid: .* additional properties 'minReplicaCnt' not allowed/);
+    expect(run.stdout).toMatch(
+      /Deployment orchestrator-worker is invalid: .* additional properties 'imagePullPolcy' not allowed/,
+    );
+    expect(run.stdout).toMatch(
+      /ScaledObject orchestrator-worker is invalid: .* additional properties 'minReplicaCnt' not allowed/,
+    );
     expect(summary(run.stdout)).toMatchObject({ invalid: 2, errors: 0 });
   });
 
   it('a kind without a pinned schema fails instead of being skipped', async () => {
-    const dir = temp({}, { 'resource-job.yaml': 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: one-off\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: x\n          image: busybox:1.37\n' });
+    const dir = temp(
+      {},
+      {
+        'resource-job.yaml':
+          'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: one-off\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: x\n          image: busybox:1.37\n',
+      },
+    );
     const run = await checkDeploy([dir]);
     expect(run.status).toBe(1);
     expect(run.stdout).toContain('Job one-off failed validation: could not find schema for Job');
     expect(summary(run.stdout)).toEqual({ found: 1, valid: 0, invalid: 0, errors: 1, skipped: 0 });
   });
 
-  it('a kustomization kustomize refuses fails the check with kustomize\'s message', async () => {
-    const dir = temp({ resources: ['deploy/base'] }, { 'patch-missing.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orchestrator-workers\nspec:\n  replicas: 1\n' });
+  it("a kustomization kustomize refuses fails the check with kustomize's message", async () => {
+    const dir = temp(
+      { resources: ['deploy/base'] },
+      {
+        'patch-missing.yaml':
+          'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orchestrator-workers\nspec:\n  replicas: 1\n',
+      },
+    );
     const run = await checkDeploy([dir]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('orchestrator-workers');

@@ -52,7 +52,10 @@ export function asArray(value: Json | undefined): Json[] {
 
 /** `kustomize build <dir>`'s output; a kustomization kustomize refuses throws with its message. */
 function kustomizeBuild(dir: string): string {
-  return execFileSync(requireTool('kustomize'), ['build', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(requireTool('kustomize'), ['build', dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** The objects a kustomization renders. */
@@ -71,7 +74,10 @@ export function kustomizeEdit(dir: string, args: string[]): void {
  * the repository (paths relative to its root), and these files beside it, listed as patches
  * (`patch-*`) or resources (`resource-*`).
  */
-export function tempKustomization(entries: { resources?: string[]; components?: string[] }, files: Record<string, string> = {}): string {
+export function tempKustomization(
+  entries: { resources?: string[]; components?: string[] },
+  files: Record<string, string> = {},
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'orch-kustomization-'));
   const fromRepository = (paths: string[] = []): string[] => paths.map((path) => relative(dir, join(REPO_ROOT, path)));
   const beside = (prefix: string): string[] => Object.keys(files).filter((name) => name.startsWith(prefix));
@@ -80,7 +86,10 @@ export function tempKustomization(entries: { resources?: string[]; components?: 
     components: fromRepository(entries.components),
     patches: beside('patch-').map((path) => ({ path })),
   };
-  writeFileSync(join(dir, 'kustomization.yaml'), stringify(Object.fromEntries(Object.entries(kustomization).filter(([, list]) => list.length > 0))));
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    stringify(Object.fromEntries(Object.entries(kustomization).filter(([, list]) => list.length > 0))),
+  );
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }
@@ -92,14 +101,16 @@ export function checkDeploy(dirs: string[]): Promise<CommandRun> {
 
 /** Every folder under deploy/ with a kustomization.yaml, relative to the repository root, and whether it is a Component. */
 export function kustomizationDirs(): { dir: string; component: boolean }[] {
-  return readdirSync(join(REPO_ROOT, 'deploy'), { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.split(/[\\/]/).at(-1) === 'kustomization.yaml')
-    .map((file) => {
-      const kustomization = asObject(loadYaml(join(REPO_ROOT, 'deploy', file))[0]);
-      return { dir: join('deploy', file, '..').split('\\').join('/'), component: kustomization.kind === 'Component' };
-    })
-    // Byte order, as scripts/check-deploy.sh lists them.
-    .sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+  return (
+    readdirSync(join(REPO_ROOT, 'deploy'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.split(/[\\/]/).at(-1) === 'kustomization.yaml')
+      .map((file) => {
+        const kustomization = asObject(loadYaml(join(REPO_ROOT, 'deploy', file))[0]);
+        return { dir: join('deploy', file, '..').split('\\').join('/'), component: kustomization.kind === 'Component' };
+      })
+      // Byte order, as scripts/check-deploy.sh lists them.
+      .sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0))
+  );
 }
 
 /**
@@ -113,13 +124,19 @@ export function referencedFiles(dir: string): string[] {
     ...asArray(kustomization.resources),
     ...asArray(kustomization.components),
     ...asArray(kustomization.patches).map((patch) => asObject(patch).path),
-    ...[...asArray(kustomization.configMapGenerator), ...asArray(kustomization.secretGenerator)].flatMap((generator) => asArray(asObject(generator).files)),
+    ...[...asArray(kustomization.configMapGenerator), ...asArray(kustomization.secretGenerator)].flatMap((generator) =>
+      asArray(asObject(generator).files),
+    ),
   ]
     .filter((entry): entry is string => typeof entry === 'string')
     .map((entry) => resolve(absolute, entry.slice(entry.indexOf('=') + 1)));
   return [
     relative(REPO_ROOT, join(absolute, 'kustomization.yaml')),
-    ...named.flatMap((path) => (existsSync(join(path, 'kustomization.yaml')) ? referencedFiles(relative(REPO_ROOT, path)) : [relative(REPO_ROOT, path)])),
+    ...named.flatMap((path) =>
+      existsSync(join(path, 'kustomization.yaml'))
+        ? referencedFiles(relative(REPO_ROOT, path))
+        : [relative(REPO_ROOT, path)],
+    ),
   ].map((path) => path.split('\\').join('/'));
 }
 

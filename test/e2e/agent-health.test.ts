@@ -28,7 +28,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const breaker = (): Promise<BreakerSnapshot | undefined> => stack.client.workflow.getHandle(breakerWorkflowIdFor('risk')).query(breakerStateQuery).catch(() => undefined);
+const breaker = (): Promise<BreakerSnapshot | undefined> =>
+  stack.client.workflow
+    .getHandle(breakerWorkflowIdFor('risk'))
+    .query(breakerStateQuery)
+    .catch(() => undefined);
 
 async function timersOf(corrId: string): Promise<number> {
   const shape = historyShape(await stack.client.workflow.getHandle(workflowIdFor(corrId)).fetchHistory());
@@ -49,7 +53,10 @@ describe('agent health', () => {
       const s = await breaker();
       return s?.state === 'open' ? s : undefined;
     });
-    expect(open).toMatchObject({ consecutive_misses: BREAKER.failure_threshold, last_transition: { from: 'closed', to: 'open' } });
+    expect(open).toMatchObject({
+      consecutive_misses: BREAKER.failure_threshold,
+      last_transition: { from: 'closed', to: 'open' },
+    });
 
     // The bridge reads the breaker about once a second: the first correlation it starts after that does not wait for risk.
     const degraded = await waitFor('a correlation started without waiting for risk', async () => {
@@ -58,18 +65,29 @@ describe('agent health', () => {
       const [{ decision }] = await stack.decisionsFor(corrId);
       return decision.degraded_agents ? { corrId, decision } : undefined;
     });
-    expect(degraded.decision).toMatchObject({ decision: { action: 'trade', confidence: 0.72 }, missing_agents: ['risk'], degraded_agents: ['risk'], partial_data: true });
+    expect(degraded.decision).toMatchObject({
+      decision: { action: 'trade', confidence: 0.72 },
+      missing_agents: ['risk'],
+      degraded_agents: ['risk'],
+      partial_data: true,
+    });
     // Decided on its first workflow task: no partial-data timer at all.
     expect(await timersOf(degraded.corrId)).toBe(0);
 
     // orch status shows it.
     const status = await runOrch(['status'], { TEMPORAL_ADDRESS: stack.temporalAddress, NATS_URL: stack.natsUrl });
     // At least the threshold: a correlation that started before the bridge read the open breaker waited, and missed, too.
-    expect(status.stdout).toMatch(/breaker risk\s+warn\s+open, half-open at \S+; correlations do not wait for risk; \d+ misses in a row \(opens at 3\); closed -> open at \S+: 3 correlations in a row decided without the agent \(failure_threshold 3\)/);
+    expect(status.stdout).toMatch(
+      /breaker risk\s+warn\s+open, half-open at \S+; correlations do not wait for risk; \d+ misses in a row \(opens at 3\); closed -> open at \S+: 3 correlations in a row decided without the agent \(failure_threshold 3\)/,
+    );
     expect(status.stdout).toMatch(/breaker momentum\s+ok\s+closed, 0 misses in a row/);
 
     // Risk is back. After reset_after_ms the breaker is half-open; a correlation waits for risk again and its signal closes the breaker.
-    await waitFor('the breaker of risk to turn half-open', async () => ((await breaker())?.state === 'half_open' ? true : undefined), 30_000);
+    await waitFor(
+      'the breaker of risk to turn half-open',
+      async () => ((await breaker())?.state === 'half_open' ? true : undefined),
+      30_000,
+    );
     const back = uniqueCorrId('back');
     await stack.publish('momentum', momentum(back));
     await stack.publish('risk', risk(back));
@@ -80,7 +98,10 @@ describe('agent health', () => {
       const s = await breaker();
       return s?.state === 'closed' ? s : undefined;
     });
-    expect(closed).toMatchObject({ consecutive_misses: 0, last_transition: { from: 'half_open', to: 'closed', reason: 'the agent reported' } });
+    expect(closed).toMatchObject({
+      consecutive_misses: 0,
+      last_transition: { from: 'half_open', to: 'closed', reason: 'the agent reported' },
+    });
 
     // And once the bridge has read the closed breaker (about a second), a correlation without risk
     // waits for it again (its timer), no longer degraded.

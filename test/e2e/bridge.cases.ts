@@ -19,7 +19,11 @@ export function bridgeCases(engine: EngineKind): void {
 
   beforeAll(async () => {
     // A short ack wait: a killed bridge's unacknowledged messages come back in seconds.
-    stack = await startE2EStack({ version: 'e2e-1', timeout_ms: TIMEOUT_MS }, { ORCH_BRIDGE_ACK_WAIT_MS: '3000' }, { engine });
+    stack = await startE2EStack(
+      { version: 'e2e-1', timeout_ms: TIMEOUT_MS },
+      { ORCH_BRIDGE_ACK_WAIT_MS: '3000' },
+      { engine },
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -29,8 +33,14 @@ export function bridgeCases(engine: EngineKind): void {
   describe('bridge end to end', () => {
     it('turns momentum and risk into exactly one decision on orchestrated.decision', async () => {
       const corrId = uniqueCorrId('e2e-one');
-      const momentumSeq = await stack.publish('momentum', momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.75, confidence: 0.82 }));
-      const riskSeq = await stack.publish('risk', risk(corrId, { risk_level: 'medium', overall_score: 0.65, position_sizing: { recommended_size: 10_000 } }));
+      const momentumSeq = await stack.publish(
+        'momentum',
+        momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.75, confidence: 0.82 }),
+      );
+      const riskSeq = await stack.publish(
+        'risk',
+        risk(corrId, { risk_level: 'medium', overall_score: 0.65, position_sizing: { recommended_size: 10_000 } }),
+      );
       const [stored, ...extra] = await stack.decisionsFor(corrId);
       expect(extra).toEqual([]);
       expect(stored.msgId).toBe(corrId);
@@ -42,7 +52,10 @@ export function bridgeCases(engine: EngineKind): void {
 
     it('starts a correlation whose agents report together with both messages in its start: one workflow task, seven events', async () => {
       const corrId = uniqueCorrId('e2e-shape');
-      const seqs = await Promise.all([stack.publish('momentum', momentum(corrId)), stack.publish('risk', risk(corrId))]);
+      const seqs = await Promise.all([
+        stack.publish('momentum', momentum(corrId)),
+        stack.publish('risk', risk(corrId)),
+      ]);
       const [stored] = await stack.decisionsFor(corrId);
       const handle = stack.client.workflow.getHandle(workflowIdFor(corrId));
       expect(historyShape(await handle.fetchHistory())).toEqual({
@@ -69,25 +82,43 @@ export function bridgeCases(engine: EngineKind): void {
       const corrId = uniqueCorrId('e2e-spread');
       await stack.publish('momentum', momentum(corrId));
       const handle = stack.client.workflow.getHandle(workflowIdFor(corrId));
-      await waitFor('the correlation to start with momentum', async () => ('momentum' in (await handle.query(stateQuery).catch(() => ({ signals: {} }))).signals ? true : undefined));
+      await waitFor('the correlation to start with momentum', async () =>
+        'momentum' in (await handle.query(stateQuery).catch(() => ({ signals: {} }))).signals ? true : undefined,
+      );
       await stack.publish('risk', risk(corrId));
       const [stored] = await stack.decisionsFor(corrId);
       expect(stored.decision).toMatchObject({ missing_agents: [], partial_data: false });
       const shape = historyShape(await handle.fetchHistory());
-      expect({ startMessages: shape.startMessages, signals: shape.signals }).toEqual({ startMessages: 1, signals: [{ name: 'agentSignals', messages: 1 }] });
+      expect({ startMessages: shape.startMessages, signals: shape.signals }).toEqual({
+        startMessages: 1,
+        signals: [{ name: 'agentSignals', messages: 1 }],
+      });
     });
 
     it('decides three correlations published in parallel', async () => {
       const corrIds = [1, 2, 3].map((i) => uniqueCorrId(`e2e-par${i}`));
-      await Promise.all(corrIds.flatMap((c) => [stack.publish('momentum', momentum(c, { confidence: 0.8 })), stack.publish('risk', risk(c, { risk_level: 'low' }))]));
-      for (const decisions of await Promise.all(corrIds.map((corrId) => stack.decisionsFor(corrId)))) expect(decisions).toHaveLength(1);
+      await Promise.all(
+        corrIds.flatMap((c) => [
+          stack.publish('momentum', momentum(c, { confidence: 0.8 })),
+          stack.publish('risk', risk(c, { risk_level: 'low' })),
+        ]),
+      );
+      for (const decisions of await Promise.all(corrIds.map((corrId) => stack.decisionsFor(corrId))))
+        expect(decisions).toHaveLength(1);
     });
 
     it('decides insufficient_data when only momentum reports before the timeout, and is found by search attributes', async () => {
       const corrId = uniqueCorrId('e2e-timeout');
-      await stack.publish('momentum', momentum(corrId, { confidence: 0.8 }, { source_signal: { instrument: 'BTC/USD' } }));
+      await stack.publish(
+        'momentum',
+        momentum(corrId, { confidence: 0.8 }, { source_signal: { instrument: 'BTC/USD' } }),
+      );
       const [stored] = await stack.decisionsFor(corrId);
-      expect(stored.decision).toMatchObject({ decision: { action: 'insufficient_data' }, available_agents: ['momentum'], missing_agents: ['risk'] });
+      expect(stored.decision).toMatchObject({
+        decision: { action: 'insufficient_data' },
+        available_agents: ['momentum'],
+        missing_agents: ['risk'],
+      });
       // What a user types into the UI to see timed-out BTC/USD correlations.
       const query = `CorrelationStatus = "timed_out" AND Instrument = "BTC/USD" AND MissingAgents = "risk" AND CorrelationId = "${corrId}"`;
       const found = await waitFor('the visibility query to find it', async () => {
@@ -168,9 +199,15 @@ export function bridgeCases(engine: EngineKind): void {
       await stack.publish('momentum', momentum(corrId));
       await stack.publish('risk', risk(corrId));
       await stack.decisionsFor(corrId);
-      await waitFor('the workflow to close', async () => ((await stack.client.workflow.getHandle(workflowIdFor(corrId)).describe()).status.name === 'COMPLETED' ? true : undefined));
+      await waitFor('the workflow to close', async () =>
+        (await stack.client.workflow.getHandle(workflowIdFor(corrId)).describe()).status.name === 'COMPLETED'
+          ? true
+          : undefined,
+      );
       const lateSeq = await stack.publish('sentiment', { ...momentum(corrId), agent_name: 'sentiment' });
-      const late = await waitFor('the late DLQ entry', async () => (await stack.dlqEntries()).find((e) => e.header.get('Orch-Original-Seq') === String(lateSeq)));
+      const late = await waitFor('the late DLQ entry', async () =>
+        (await stack.dlqEntries()).find((e) => e.header.get('Orch-Original-Seq') === String(lateSeq)),
+      );
       expect(late.header.get('Orch-Dlq-Reason')).toBe('late');
       expect(await stack.decisionsFor(corrId)).toHaveLength(1);
     });
@@ -180,7 +217,7 @@ export function bridgeCases(engine: EngineKind): void {
       // Each momentum waits in its batch window for risk: the bridge holds it unacknowledged.
       const publishing = Promise.all(corrIds.map((c) => stack.publish('momentum', momentum(c))));
       let held = 0;
-      for (const deadline = Date.now() + 10_000; held === 0 && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 10_000; held === 0 && Date.now() < deadline;) {
         held = (await stack.nats.jsm.consumers.info(SIGNALS_STREAM, 'orchestrator-bridge')).num_ack_pending;
       }
       await stack.bridge.kill9();
@@ -229,7 +266,11 @@ export function bridgeCases(engine: EngineKind): void {
     let lenient: E2EStack;
 
     beforeAll(async () => {
-      lenient = await startE2EStack({ version: 'e2e-partial', timeout_ms: TIMEOUT_MS, min_agents_threshold: 1 }, {}, { engine });
+      lenient = await startE2EStack(
+        { version: 'e2e-partial', timeout_ms: TIMEOUT_MS, min_agents_threshold: 1 },
+        {},
+        { engine },
+      );
     }, 60_000);
 
     afterAll(async () => {
@@ -241,7 +282,11 @@ export function bridgeCases(engine: EngineKind): void {
       await lenient.publish('momentum', momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }));
       const [stored] = await lenient.decisionsFor(corrId);
       expect(['monitor', 'trade']).toContain(stored.decision.decision.action);
-      expect(stored.decision).toMatchObject({ partial_data: true, missing_agents: ['risk'], policy_version: 'e2e-partial' });
+      expect(stored.decision).toMatchObject({
+        partial_data: true,
+        missing_agents: ['risk'],
+        policy_version: 'e2e-partial',
+      });
     });
   });
 }

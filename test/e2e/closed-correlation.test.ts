@@ -25,10 +25,16 @@ afterAll(async () => {
 
 /** Once the bridge's consumer has delivered up to `seq` and settled every message. */
 function caughtUp(seq: number, timeoutMs = 30_000): Promise<true> {
-  return waitFor(`the bridge to settle every message up to ${seq}`, async () => {
-    const info = await stack.nats.jsm.consumers.info(SIGNALS_STREAM, DURABLE).catch(() => undefined);
-    return info && info.delivered.stream_seq >= seq && info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `the bridge to settle every message up to ${seq}`,
+    async () => {
+      const info = await stack.nats.jsm.consumers.info(SIGNALS_STREAM, DURABLE).catch(() => undefined);
+      return info && info.delivered.stream_seq >= seq && info.num_pending === 0 && info.num_ack_pending === 0
+        ? true
+        : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 const dlqSeqs = async (): Promise<string[]> => (await stack.dlqEntries()).map((e) => e.header.get('Orch-Original-Seq'));
@@ -38,9 +44,18 @@ describe('a message for a closed correlation', () => {
     const corrId = uniqueCorrId('redelivered');
     // Two momentum messages in the first batch: the run keeps the first and counts the second as
     // a duplicate; risk then completes it.
-    const [m1] = await Promise.all([stack.publish('momentum', momentum(corrId)), stack.publish('momentum', momentum(corrId, { trend_direction: 'bearish', momentum_strength: 0.3, confidence: 0.4 }))]);
+    const [m1] = await Promise.all([
+      stack.publish('momentum', momentum(corrId)),
+      stack.publish(
+        'momentum',
+        momentum(corrId, { trend_direction: 'bearish', momentum_strength: 0.3, confidence: 0.4 }),
+      ),
+    ]);
     await waitFor('the second momentum message counted as a duplicate', async () => {
-      const state = await stack.client.workflow.getHandle(workflowIdFor(corrId)).query(stateQuery).catch(() => undefined);
+      const state = await stack.client.workflow
+        .getHandle(workflowIdFor(corrId))
+        .query(stateQuery)
+        .catch(() => undefined);
       return state?.duplicates === 1 ? true : undefined;
     });
     const r1 = await stack.publish('risk', risk(corrId));

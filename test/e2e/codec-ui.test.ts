@@ -44,11 +44,28 @@ describe('the Temporal UI with payload encryption on', () => {
     );
     nc = await connect({ servers: stack.natsUrl });
     const jsm = await nc.jetstreamManager();
-    await waitFor('the SIGNALS stream', () => jsm.streams.info(SIGNALS_STREAM).then(() => true, () => undefined));
+    await waitFor('the SIGNALS stream', () =>
+      jsm.streams.info(SIGNALS_STREAM).then(
+        () => true,
+        () => undefined,
+      ),
+    );
     const extra = { source_signal: { instrument: 'BTC/USD' } };
     const js = nc.jetstream();
-    await js.publish(signalSubject('momentum'), JSON.stringify(momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.78, confidence: 0.85, desk_note: marker }, extra)));
-    await js.publish(signalSubject('risk'), JSON.stringify(risk(corrId, { risk_level: 'medium', overall_score: 0.6 }, extra)));
+    await js.publish(
+      signalSubject('momentum'),
+      JSON.stringify(
+        momentum(
+          corrId,
+          { trend_direction: 'bullish', momentum_strength: 0.78, confidence: 0.85, desk_note: marker },
+          extra,
+        ),
+      ),
+    );
+    await js.publish(
+      signalSubject('risk'),
+      JSON.stringify(risk(corrId, { risk_level: 'medium', overall_score: 0.6 }, extra)),
+    );
     await waitFor('the decision on DECISIONS', async () => {
       if (!(await jsm.streams.info(DECISIONS_STREAM).catch(() => undefined))) return undefined;
       return (await storedDecisions(jsm, corrId))[0];
@@ -78,7 +95,12 @@ describe('the Temporal UI with payload encryption on', () => {
   });
 
   it('shows the decision decrypted, fetched by the browser from the codec server', async () => {
-    const text = await openUntil(page, `${stack.uiUrl}/namespaces/default/workflows/${workflowId}`, 'the decrypted decision', (t) => t.includes('"reasoning"'));
+    const text = await openUntil(
+      page,
+      `${stack.uiUrl}/namespaces/default/workflows/${workflowId}`,
+      'the decrypted decision',
+      (t) => t.includes('"reasoning"'),
+    );
     expect(text).toMatch(/"action": "trade"/);
     expect(text).toMatch(/"contributing_agents": \[\s*"momentum",\s*"risk"\s*\]/);
     expect(text).not.toContain(ENCODING);

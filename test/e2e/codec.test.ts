@@ -41,15 +41,24 @@ let env: Record<string, string>;
 /** A client with the codec, as the CLI and the bridge have. */
 let codecClient: Client;
 
-
 /** The compiled CLI with the stack's settings and the keys (unless `withKeys` is false). */
 function orch(args: string[], withKeys = true): Promise<CommandRun> {
-  const base = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => !e[0].startsWith('ORCH_CODEC') && e[1] !== undefined));
-  return runCommand(process.execPath, [compiledEntryPoint('client/cli'), ...args], { env: { ...base, ...env, ...(withKeys ? codecEnv : {}) } });
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => !e[0].startsWith('ORCH_CODEC') && e[1] !== undefined,
+    ),
+  );
+  return runCommand(process.execPath, [compiledEntryPoint('client/cli'), ...args], {
+    env: { ...base, ...env, ...(withKeys ? codecEnv : {}) },
+  });
 }
 
 /** Every Payload in a proto message, found by its shape (not by the SDK's visitor), with where it is. */
-function payloadsIn(value: unknown, path: string[] = [], found: Array<{ path: string; payload: Payload }> = []): Array<{ path: string; payload: Payload }> {
+function payloadsIn(
+  value: unknown,
+  path: string[] = [],
+  found: Array<{ path: string; payload: Payload }> = [],
+): Array<{ path: string; payload: Payload }> {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return found;
   if (Array.isArray(value)) {
     value.forEach((item, i) => payloadsIn(item, [...path, String(i)], found));
@@ -57,7 +66,12 @@ function payloadsIn(value: unknown, path: string[] = [], found: Array<{ path: st
   }
   const message = value as Record<string, unknown>;
   const metadata = message.metadata as Record<string, unknown> | undefined;
-  if (metadata && typeof metadata === 'object' && Object.keys(metadata).length > 0 && Object.values(metadata).every((v) => v instanceof Uint8Array)) {
+  if (
+    metadata &&
+    typeof metadata === 'object' &&
+    Object.keys(metadata).length > 0 &&
+    Object.values(metadata).every((v) => v instanceof Uint8Array)
+  ) {
     found.push({ path: path.join('.'), payload: message as Payload });
     return found;
   }
@@ -70,7 +84,11 @@ async function rawHistory(workflowId: string): Promise<temporal.api.history.v1.I
   const events: temporal.api.history.v1.IHistoryEvent[] = [];
   let nextPageToken: Uint8Array | undefined;
   do {
-    const page = await stack.client.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId }, nextPageToken });
+    const page = await stack.client.workflowService.getWorkflowExecutionHistory({
+      namespace: 'default',
+      execution: { workflowId },
+      nextPageToken,
+    });
     events.push(...(page.history?.events ?? []));
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
@@ -78,7 +96,10 @@ async function rawHistory(workflowId: string): Promise<temporal.api.history.v1.I
 }
 
 /** The payload data in `temporal workflow show -o json` output (base64 in proto JSON), decoded and joined. */
-const payloadText = (json: string): string => [...json.matchAll(/"data": "([A-Za-z0-9+/=]*)"/g)].map((m) => Buffer.from(m[1], 'base64').toString('utf8')).join('\n');
+const payloadText = (json: string): string =>
+  [...json.matchAll(/"data": "([A-Za-z0-9+/=]*)"/g)]
+    .map((m) => Buffer.from(m[1], 'base64').toString('utf8'))
+    .join('\n');
 const text = (bytes: Uint8Array | null | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
 const isSearchAttribute = (path: string): boolean => /searchAttributes|SearchAttributes/.test(path);
 
@@ -86,8 +107,22 @@ const isSearchAttribute = (path: string): boolean => /searchAttributes|SearchAtt
 async function decidedCorrelation(marker: string): Promise<string> {
   const corrId = uniqueCorrId('codec');
   const source_signal = { instrument: INSTRUMENT };
-  await stack.publish('momentum', momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.78, confidence: 0.85, desk_note: marker }, { source_signal }));
-  await stack.publish('risk', risk(corrId, { risk_level: 'medium', overall_score: 0.65, position_sizing: { recommended_size: 12_345 }, desk_note: marker }, { source_signal }));
+  await stack.publish(
+    'momentum',
+    momentum(
+      corrId,
+      { trend_direction: 'bullish', momentum_strength: 0.78, confidence: 0.85, desk_note: marker },
+      { source_signal },
+    ),
+  );
+  await stack.publish(
+    'risk',
+    risk(
+      corrId,
+      { risk_level: 'medium', overall_score: 0.65, position_sizing: { recommended_size: 12_345 }, desk_note: marker },
+      { source_signal },
+    ),
+  );
   await stack.decisionsFor(corrId);
   return corrId;
 }
@@ -95,7 +130,10 @@ async function decidedCorrelation(marker: string): Promise<string> {
 beforeAll(async () => {
   stack = await startE2EStack({ version: 'codec-1', timeout_ms: TIMEOUT_MS }, codecEnv);
   env = { TEMPORAL_ADDRESS: stack.temporalAddress, NATS_URL: stack.natsUrl };
-  codecClient = new Client({ connection: stack.client.connection, dataConverter: loadConfig({ ...env, ...codecEnv }).temporal.dataConverter });
+  codecClient = new Client({
+    connection: stack.client.connection,
+    dataConverter: loadConfig({ ...env, ...codecEnv }).temporal.dataConverter,
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -115,17 +153,30 @@ describe('a correlation decided with payload encryption on', () => {
     const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
     // Nowhere in the stored history: the analyses, the decision, the policy, the summaries. (Memo
     // field names, like expected_agents, are map keys: visible, their values are not.)
-    for (const plain of [marker, 'trend_direction', 'recommended_size', 'position_sizing', 'high_momentum', '"confidence"', 'contributing_agents', 'partial-data timeout', 'waiting for']) {
+    for (const plain of [
+      marker,
+      'trend_direction',
+      'recommended_size',
+      'position_sizing',
+      'high_momentum',
+      '"confidence"',
+      'contributing_agents',
+      'partial-data timeout',
+      'waiting for',
+    ]) {
       expect({ plain, found: bytes.includes(plain) }).toEqual({ plain, found: false });
     }
     const payloads = payloadsIn(history);
     // Core writes the bookkeeping of its markers itself, past the codec: the patch id of a patch
     // marker (visibility-v1), the activity type and times of a local-activity marker. Their
     // results are the workflow's, encrypted.
-    const coreMarkers = payloads.filter((p) => /markerRecordedEventAttributes\.details\.(patch-data|data)\./.test(p.path));
+    const coreMarkers = payloads.filter((p) =>
+      /markerRecordedEventAttributes\.details\.(patch-data|data)\./.test(p.path),
+    );
     expect(coreMarkers.length).toBeGreaterThan(0);
     for (const { path, payload } of coreMarkers) {
-      for (const plain of [corrId, 'momentum', 'risk', INSTRUMENT, marker]) expect({ path, plain, found: text(payload.data).includes(plain) }).toEqual({ path, plain, found: false });
+      for (const plain of [corrId, 'momentum', 'risk', INSTRUMENT, marker])
+        expect({ path, plain, found: text(payload.data).includes(plain) }).toEqual({ path, plain, found: false });
     }
     const encrypted = payloads.filter((p) => !isSearchAttribute(p.path) && !coreMarkers.includes(p));
     // Everything the workflow and its clients wrote: the input (with both signals), the memo, the
@@ -141,9 +192,14 @@ describe('a correlation decided with payload encryption on', () => {
       'events.6.workflowExecutionCompletedEventAttributes.result.payloads.0',
     ]);
     for (const { path, payload } of encrypted) {
-      expect({ path, encoding: text(payload.metadata?.encoding), key: text(payload.metadata?.[METADATA_KEY_ID]) }).toEqual({ path, encoding: ENCODING, key: 'current' });
+      expect({
+        path,
+        encoding: text(payload.metadata?.encoding),
+        key: text(payload.metadata?.[METADATA_KEY_ID]),
+      }).toEqual({ path, encoding: ENCODING, key: 'current' });
       const data = Buffer.from(payload.data ?? []);
-      for (const plain of [corrId, 'momentum', 'risk', INSTRUMENT, marker, 'json/plain']) expect({ path, plain, found: data.includes(plain) }).toEqual({ path, plain, found: false });
+      for (const plain of [corrId, 'momentum', 'risk', INSTRUMENT, marker, 'json/plain'])
+        expect({ path, plain, found: data.includes(plain) }).toEqual({ path, plain, found: false });
     }
     // Search attributes are the server's index, never encrypted: the correlation id and the
     // instrument are there in clear, by design (docs/SECURITY.md says so).
@@ -167,14 +223,22 @@ describe('a correlation decided with payload encryption on', () => {
     // Without the codec the payloads cannot be read.
     await expect(stack.client.workflow.getHandle(workflowIdFor(corrId)).result()).rejects.toThrow(/binary\/encrypted/);
     const raw = await fetchHistory(stack.client, workflowIdFor(corrId));
-    expect(() => readRecordedRun(raw)).toThrow('it is encrypted (binary/encrypted, key id current): set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE');
-    expect(() => recoverCorrelation(raw, corrId)).toThrow(`${corrId}: cannot decode the workflow input: it is encrypted`);
+    expect(() => readRecordedRun(raw)).toThrow(
+      'it is encrypted (binary/encrypted, key id current): set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE',
+    );
+    expect(() => recoverCorrelation(raw, corrId)).toThrow(
+      `${corrId}: cannot decode the workflow input: it is encrypted`,
+    );
   });
 
   it('answers `orch state` and replays with `orch replay`, live and from an exported file, with the keys', async () => {
     const state = await orch(['state', corrId, '--json']);
     expect(state.stderr).toBe('');
-    expect(JSON.parse(state.stdout)).toMatchObject({ corr_id: corrId, status: 'completed', signals: { momentum: { analysis: { desk_note: marker } } } });
+    expect(JSON.parse(state.stdout)).toMatchObject({
+      corr_id: corrId,
+      status: 'completed',
+      signals: { momentum: { analysis: { desk_note: marker } } },
+    });
 
     const file = join(workDir, `${corrId}.json`);
     const replay = await orch(['replay', corrId, '--export', file]);
@@ -198,21 +262,45 @@ describe('a correlation decided with payload encryption on', () => {
     const policy = join(workDir, 'policy-v2.json');
     writeFileSync(policy, JSON.stringify({ version: 'codec-2', thresholds: { trade_min_confidence: 0.99 } }));
     const query = `CorrelationId = "${corrId}"`;
-    const whatIf = await orch(['what-if', '--policy', policy, '--query', query, '--json-out', join(workDir, 'what-if.json')]);
+    const whatIf = await orch([
+      'what-if',
+      '--policy',
+      policy,
+      '--query',
+      query,
+      '--json-out',
+      join(workDir, 'what-if.json'),
+    ]);
     expect(whatIf.stderr).toBe('');
     expect(whatIf.status).toBe(0);
-    const report = JSON.parse(readFileSync(join(workDir, 'what-if.json'), 'utf8')) as { correlations: Array<{ corr_id: string }>; skipped: unknown[] };
+    const report = JSON.parse(readFileSync(join(workDir, 'what-if.json'), 'utf8')) as {
+      correlations: Array<{ corr_id: string }>;
+      skipped: unknown[];
+    };
     expect(report.correlations.map((c) => c.corr_id)).toEqual([corrId]);
     expect(report.skipped).toEqual([]);
 
     const exported = join(workDir, `${corrId}.json`);
-    const fromFile = await orch(['what-if', '--policy', policy, '--history', exported, '--json-out', join(workDir, 'what-if-file.json')]);
+    const fromFile = await orch([
+      'what-if',
+      '--policy',
+      policy,
+      '--history',
+      exported,
+      '--json-out',
+      join(workDir, 'what-if-file.json'),
+    ]);
     expect(fromFile.status).toBe(0);
-    expect((JSON.parse(readFileSync(join(workDir, 'what-if-file.json'), 'utf8')) as { correlations: unknown[] }).correlations).toHaveLength(1);
+    expect(
+      (JSON.parse(readFileSync(join(workDir, 'what-if-file.json'), 'utf8')) as { correlations: unknown[] })
+        .correlations,
+    ).toHaveLength(1);
 
     const withoutKeys = await orch(['what-if', '--policy', policy, '--history', exported], false);
     expect(withoutKeys.status).toBe(2);
-    expect(withoutKeys.stderr).toContain('encrypted (binary/encrypted, key id current): set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE');
+    expect(withoutKeys.stderr).toContain(
+      'encrypted (binary/encrypted, key id current): set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE',
+    );
   }, 120_000);
 
   it('lets the temporal CLI decode the history through the codec server, with the token only', async () => {
@@ -225,7 +313,17 @@ describe('a correlation decided with payload encryption on', () => {
     try {
       const temporalCli = resolveTool('temporal')!;
       const show = (extra: string[]) =>
-        runCommand(temporalCli, ['workflow', 'show', '--address', stack.temporalAddress, '--workflow-id', workflowIdFor(corrId), '--output', 'json', ...extra]);
+        runCommand(temporalCli, [
+          'workflow',
+          'show',
+          '--address',
+          stack.temporalAddress,
+          '--workflow-id',
+          workflowIdFor(corrId),
+          '--output',
+          'json',
+          ...extra,
+        ]);
       const endpoint = `http://127.0.0.1:${port}`;
       const decoded = await show(['--codec-endpoint', endpoint, '--codec-auth', `Bearer ${TOKEN}`]);
       expect(decoded.stderr).toBe('');
@@ -238,7 +336,9 @@ describe('a correlation decided with payload encryption on', () => {
       // Without the token the codec server answers 401: the CLI fails or shows nothing decoded.
       const refused = await show(['--codec-endpoint', endpoint]);
       expect(payloadText(refused.stdout)).not.toContain(marker);
-      expect(readFileSync(join(workDir, 'codec-server.log'), 'utf8')).toContain('refused a request without the bearer token');
+      expect(readFileSync(join(workDir, 'codec-server.log'), 'utf8')).toContain(
+        'refused a request without the bearer token',
+      );
     } finally {
       await server.stop();
     }
@@ -252,23 +352,46 @@ describe('re-driving with payload encryption on', () => {
     // Risk never reports: the timer fires and the correlation closes as timed out.
     const [first] = await stack.decisionsFor(corrId);
     expect(first.decision.partial_data || first.decision.decision.action === 'insufficient_data').toBe(true);
-    await waitFor('the timed-out correlation to be visible', async () => ((await codecClient.workflow.count(`CorrelationId = "${corrId}" AND CorrelationStatus = "timed_out"`)).count > 0 ? true : undefined));
+    await waitFor('the timed-out correlation to be visible', async () =>
+      (await codecClient.workflow.count(`CorrelationId = "${corrId}" AND CorrelationStatus = "timed_out"`)).count > 0
+        ? true
+        : undefined,
+    );
 
-    const redrive = await orch(['redrive', '--query', `CorrelationId = "${corrId}"`, '--status', 'timed_out', '--json']);
+    const redrive = await orch([
+      'redrive',
+      '--query',
+      `CorrelationId = "${corrId}"`,
+      '--status',
+      'timed_out',
+      '--json',
+    ]);
     expect(redrive.stderr).toBe('');
     expect(redrive.status).toBe(0);
-    const plan = JSON.parse(redrive.stdout) as { correlations: Array<{ signals: Array<{ agent: string }>; new_workflow_id: string }>; summary: { started: number } };
+    const plan = JSON.parse(redrive.stdout) as {
+      correlations: Array<{ signals: Array<{ agent: string }>; new_workflow_id: string }>;
+      summary: { started: number };
+    };
     expect(plan.summary.started).toBe(1);
     expect(plan.correlations[0].signals.map((s) => s.agent)).toEqual(['momentum']);
     const decisions = await waitFor('the re-drive decision', async () => {
       const all = await storedDecisions(stack.nats.jsm, corrId);
       return all.length >= 2 ? all : undefined;
     });
-    expect(decisions[1].decision).toMatchObject({ corr_id: corrId, redrive_of: { workflow_id: workflowIdFor(corrId) } });
+    expect(decisions[1].decision).toMatchObject({
+      corr_id: corrId,
+      redrive_of: { workflow_id: workflowIdFor(corrId) },
+    });
     // The re-drive's input, written by the CLI, is encrypted too.
-    const started = (await rawHistory(plan.correlations[0].new_workflow_id)).events![0].workflowExecutionStartedEventAttributes!;
+    const started = (await rawHistory(plan.correlations[0].new_workflow_id)).events![0]
+      .workflowExecutionStartedEventAttributes!;
     expect(text(started.input!.payloads![0].metadata!.encoding)).toBe(ENCODING);
-    expect(defaultPayloadConverter.fromPayload((await fetchDecodedHistory(codecClient, plan.correlations[0].new_workflow_id)).events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0])).toMatchObject({ corr_id: corrId });
+    expect(
+      defaultPayloadConverter.fromPayload(
+        (await fetchDecodedHistory(codecClient, plan.correlations[0].new_workflow_id)).events![0]
+          .workflowExecutionStartedEventAttributes!.input!.payloads![0],
+      ),
+    ).toMatchObject({ corr_id: corrId });
   }, 120_000);
 });
 
@@ -281,22 +404,32 @@ describe('a closed correlation whose history the bridge cannot read', () => {
       return info && info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
     };
     await waitFor('the bridge to settle the correlation', idle);
-    const dlqOf = async (): Promise<string[]> => (await stack.dlqEntries()).map((e) => e.header.get('Orch-Original-Seq')).filter((seq) => seqs.includes(seq));
+    const dlqOf = async (): Promise<string[]> =>
+      (await stack.dlqEntries()).map((e) => e.header.get('Orch-Original-Seq')).filter((seq) => seqs.includes(seq));
 
     // A bridge whose keys cannot open this history (as after a botched key rotation), and every
     // message of SIGNALS delivered again (the consumer deleted and re-created).
     await stack.bridge.stop();
     const wrongKeys = bridgeProcess(
-      { ...env, ORCH_POLICY_FILE: join(stack.logDir, 'policy.json'), ORCH_CODEC_KEYS: `other:${randomBytes(32).toString('base64')}`, ORCH_CODEC_KEY_ID: 'other' },
+      {
+        ...env,
+        ORCH_POLICY_FILE: join(stack.logDir, 'policy.json'),
+        ORCH_CODEC_KEYS: `other:${randomBytes(32).toString('base64')}`,
+        ORCH_CODEC_KEY_ID: 'other',
+      },
       join(workDir, 'bridge-wrong-keys.log'),
     );
     await wrongKeys.start();
     try {
       await stack.nats.jsm.consumers.delete(SIGNALS_STREAM, DURABLE);
-      await waitFor('the redelivered messages to be retried', async () => {
-        const info = await stack.nats.jsm.consumers.info(SIGNALS_STREAM, DURABLE).catch(() => undefined);
-        return info && info.num_redelivered > 0 ? true : undefined;
-      }, 90_000);
+      await waitFor(
+        'the redelivered messages to be retried',
+        async () => {
+          const info = await stack.nats.jsm.consumers.info(SIGNALS_STREAM, DURABLE).catch(() => undefined);
+          return info && info.num_redelivered > 0 ? true : undefined;
+        },
+        90_000,
+      );
       expect(await dlqOf()).toEqual([]);
     } finally {
       await wrongKeys.stop();

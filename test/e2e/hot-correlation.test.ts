@@ -27,19 +27,34 @@ afterAll(async () => {
 describe('a correlation flooded by one agent', () => {
   it('takes max_signals messages, decides at once, and leaves every other message late, with a short history', async () => {
     const corrId = uniqueCorrId('hot');
-    const seqs = await Promise.all(Array.from({ length: MESSAGES }, (_, i) => stack.publish('momentum', momentum(corrId, { trend_direction: 'bullish', momentum_strength: i / MESSAGES, confidence: 0.8 }))));
+    const seqs = await Promise.all(
+      Array.from({ length: MESSAGES }, (_, i) =>
+        stack.publish(
+          'momentum',
+          momentum(corrId, { trend_direction: 'bullish', momentum_strength: i / MESSAGES, confidence: 0.8 }),
+        ),
+      ),
+    );
     const [stored, ...extra] = await stack.decisionsFor(corrId);
     expect(extra).toEqual([]);
     expect(stored.decision).toMatchObject({ missing_agents: ['risk'], decided_early: { rule: 'signal_limit' } });
 
-    await waitFor('the bridge to settle every message', async () => {
-      const info = await stack.nats.jsm.consumers.info(SIGNALS_STREAM, DURABLE);
-      return info.delivered.stream_seq >= Math.max(...seqs) && info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
-    }, 60_000);
+    await waitFor(
+      'the bridge to settle every message',
+      async () => {
+        const info = await stack.nats.jsm.consumers.info(SIGNALS_STREAM, DURABLE);
+        return info.delivered.stream_seq >= Math.max(...seqs) && info.num_pending === 0 && info.num_ack_pending === 0
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
     const handle = stack.client.workflow.getHandle(workflowIdFor(corrId));
     const state = await handle.query(stateQuery);
     const takenByRun = Object.keys(state.signals).length + (state.duplicates ?? 0) + (state.rejected_count ?? 0);
-    const late = (await stack.dlqEntries()).filter((e) => e.header.get('Orch-Dlq-Reason') === 'late' && e.header.get('Orch-Dlq-Detail').includes(corrId));
+    const late = (await stack.dlqEntries()).filter(
+      (e) => e.header.get('Orch-Dlq-Reason') === 'late' && e.header.get('Orch-Dlq-Detail').includes(corrId),
+    );
     expect(takenByRun + late.length).toBe(MESSAGES);
     expect(state.rejected_count).toBe(takenByRun - MAX_SIGNALS);
 

@@ -16,14 +16,18 @@ const NODE_LTS = requireTool('node-lts');
 let stack: E2EStack;
 
 beforeAll(async () => {
-  stack = await startE2EStack({ version: 'node-lts-1', timeout_ms: 30_000 }, {}, { node: NODE_LTS, bundleAtStart: true });
+  stack = await startE2EStack(
+    { version: 'node-lts-1', timeout_ms: 30_000 },
+    {},
+    { node: NODE_LTS, bundleAtStart: true },
+  );
 }, 120_000);
 
 afterAll(async () => {
   await stack?.stop();
 });
 
-describe('the orchestrator on the image\'s Node.js LTS', () => {
+describe("the orchestrator on the image's Node.js LTS", () => {
   it('is the release the Dockerfile names, in every stage', () => {
     const version = execFileSync(NODE_LTS, ['--version'], { encoding: 'utf8' }).trim();
     const bases = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')

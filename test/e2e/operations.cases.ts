@@ -41,11 +41,16 @@ export function operationsCases(engine: EngineKind): void {
    */
   async function decidedCorrelation(prefix: string): Promise<string> {
     const corrId = uniqueCorrId(prefix);
-    await stack.publish('momentum', momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.78, confidence: 0.85 }));
+    await stack.publish(
+      'momentum',
+      momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.78, confidence: 0.85 }),
+    );
     await stack.publish('risk', risk(corrId));
     await stack.decisionsFor(corrId);
     const handle = stack.client.workflow.getHandle(workflowIdFor(corrId));
-    await waitFor(`the run of ${corrId} to close`, async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined));
+    await waitFor(`the run of ${corrId} to close`, async () =>
+      (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+    );
     return corrId;
   }
 
@@ -86,20 +91,34 @@ export function operationsCases(engine: EngineKind): void {
     describe('building blocks', () => {
       it('builds the re-drive query from the flags, grouping every OR', () => {
         expect(
-          redriveQuery({ statuses: ['failed', 'terminated'], since: new Date(0), until: new Date(1_000), route: 'r', action: 'a', instrument: 'BTC/USD', query: 'PolicyVersion = "x" OR PolicyVersion = "y"' }),
+          redriveQuery({
+            statuses: ['failed', 'terminated'],
+            since: new Date(0),
+            until: new Date(1_000),
+            route: 'r',
+            action: 'a',
+            instrument: 'BTC/USD',
+            query: 'PolicyVersion = "x" OR PolicyVersion = "y"',
+          }),
         ).toBe(
           'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND (CorrelationStatus = "failed" OR ExecutionStatus = "Failed" OR ExecutionStatus = "Terminated") ' +
             'AND StartTime >= "1970-01-01T00:00:00.000Z" AND StartTime < "1970-01-01T00:00:01.000Z" AND DecisionRoute = "r" AND DecisionAction = "a" AND Instrument = "BTC/USD" ' +
             'AND (PolicyVersion = "x" OR PolicyVersion = "y")',
         );
-        expect(correlationQuery('(a = "x)") OR (b = 1)')).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ((a = "x)") OR (b = 1))');
-        expect(correlationQuery('(a = 1 OR b = 2)')).toBe('WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND (a = 1 OR b = 2)');
+        expect(correlationQuery('(a = "x)") OR (b = 1)')).toBe(
+          'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ((a = "x)") OR (b = 1))',
+        );
+        expect(correlationQuery('(a = 1 OR b = 2)')).toBe(
+          'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND (a = 1 OR b = 2)',
+        );
       });
 
       it('reads --since as a duration ago or an ISO time', () => {
         const now = new Date('2026-11-22T12:00:00Z');
         expect(parseTimeBound('90m', now, parseDuration).toISOString()).toBe('2026-11-22T10:30:00.000Z');
-        expect(parseTimeBound('2026-11-22T08:00:00Z', now, parseDuration).toISOString()).toBe('2026-11-22T08:00:00.000Z');
+        expect(parseTimeBound('2026-11-22T08:00:00Z', now, parseDuration).toISOString()).toBe(
+          '2026-11-22T08:00:00.000Z',
+        );
         expect(() => parseTimeBound('2026-13-45', now, parseDuration)).toThrow('invalid time "2026-13-45"');
       });
 
@@ -116,8 +135,23 @@ export function operationsCases(engine: EngineKind): void {
 
     describe('usage', () => {
       it.each([
-        ['replay', ['Usage: orch replay <corr_id>', '--file', '--export', '--query', '--run-id', 'ORCH_WORKFLOW_BUNDLE']],
-        ['redrive', ['Usage: orch redrive', '--status', '--since', '--route', '--action', '--dry-run', '--yes', 'corr-<corr_id>-redrive-<n>']],
+        [
+          'replay',
+          ['Usage: orch replay <corr_id>', '--file', '--export', '--query', '--run-id', 'ORCH_WORKFLOW_BUNDLE'],
+        ],
+        [
+          'redrive',
+          [
+            'Usage: orch redrive',
+            '--status',
+            '--since',
+            '--route',
+            '--action',
+            '--dry-run',
+            '--yes',
+            'corr-<corr_id>-redrive-<n>',
+          ],
+        ],
         ['status', ['Usage: orch status', '--json', 'bridge consumer', 'DLQ']],
       ])('`orch %s --help` explains it, with options and examples', async (command, texts) => {
         const run = await runCli([command, '--help']);
@@ -158,7 +192,9 @@ export function operationsCases(engine: EngineKind): void {
       const run = await runCli(['replay', corrId]);
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
-      expect(run.stdout.trim()).toMatch(new RegExp(`^OK +corr-${corrId} \\(run [0-9a-f-]{36}\\): ${events} events replayed$`));
+      expect(run.stdout.trim()).toMatch(
+        new RegExp(`^OK +corr-${corrId} \\(run [0-9a-f-]{36}\\): ${events} events replayed$`),
+      );
     });
 
     it('--export writes the history; --file replays that file offline, with no server', async () => {
@@ -170,20 +206,31 @@ export function operationsCases(engine: EngineKind): void {
       expect(json.events).toHaveLength(events);
       expect(json.events[0].eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
 
-      const offline = await runCli(['replay', '--file', file], { TEMPORAL_ADDRESS: '127.0.0.1:1', NATS_URL: 'nats://127.0.0.1:1' });
+      const offline = await runCli(['replay', '--file', file], {
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        NATS_URL: 'nats://127.0.0.1:1',
+      });
       expect(offline.stderr).toBe('');
       expect(offline.status).toBe(0);
       expect(offline.stdout.trim()).toBe(`OK      corr-${corrId} (file ${file}): ${events} events replayed`);
     });
 
     it('fails with the nondeterminism error, exit 1, against a deliberately changed workflow', async () => {
-      const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../fixtures/nondeterministic-workflow'), logger: quietLogger });
+      const { code } = await bundleWorkflowCode({
+        workflowsPath: require.resolve('../fixtures/nondeterministic-workflow'),
+        logger: quietLogger,
+      });
       const bundle = join(workDir, 'nondeterministic-bundle.js');
       writeFileSync(bundle, code);
 
       const run = await runCli(['replay', corrId], { ORCH_WORKFLOW_BUNDLE: bundle });
       expect(run.status).toBe(1);
-      expect(run.stdout).toMatch(new RegExp(`^FAILED +corr-${corrId} \\(run [0-9a-f-]{36}\\): ${events} events, non-deterministic against the current workflow code$`, 'm'));
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `^FAILED +corr-${corrId} \\(run [0-9a-f-]{36}\\): ${events} events, non-deterministic against the current workflow code$`,
+          'm',
+        ),
+      );
       expect(run.stdout).toContain('DeterminismViolationError: Replay failed with a nondeterminism error.');
       expect(run.stdout).toContain('[TMPRL1100] Nondeterminism error');
       expect(run.stderr.trim()).toBe(
@@ -195,10 +242,14 @@ export function operationsCases(engine: EngineKind): void {
     it('--query replays every correlation a visibility query matches and sums up', async () => {
       const other = await decidedCorrelation('ops-replay-q');
       const query = `WorkflowId = "corr-${corrId}" OR WorkflowId = "corr-${other}"`;
-      const run = await runCli(['replay', '--query', query, '--verbose'], { ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH });
+      const run = await runCli(['replay', '--query', query, '--verbose'], {
+        ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH,
+      });
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
-      expect(run.stdout).toContain(`query: WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND (${query})\n`);
+      expect(run.stdout).toContain(
+        `query: WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND (${query})\n`,
+      );
       expect(run.stdout).toContain('replaying 2 matching workflows');
       expect(run.stdout).toMatch(new RegExp(`^OK +corr-${corrId} \\(run `, 'm'));
       expect(run.stdout).toMatch(new RegExp(`^OK +corr-${other} \\(run `, 'm'));
@@ -208,7 +259,9 @@ export function operationsCases(engine: EngineKind): void {
     it('says so, exit 1, for a correlation that does not exist', async () => {
       const run = await runCli(['replay', 'ops-nobody']);
       expect(run.status).toBe(1);
-      expect(run.stderr.trim()).toBe('error: no correlation "ops-nobody": workflow corr-ops-nobody does not exist in namespace default');
+      expect(run.stderr.trim()).toBe(
+        'error: no correlation "ops-nobody": workflow corr-ops-nobody does not exist in namespace default',
+      );
     });
   });
 
@@ -222,17 +275,25 @@ export function operationsCases(engine: EngineKind): void {
       const dry = await runCli(['redrive', '--status', 'failed', '--since', since, '--dry-run']);
       expect(dry.stderr).toBe('');
       expect(dry.status).toBe(0);
-      expect(dry.stdout).toContain(`query: WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND (CorrelationStatus = "failed" OR ExecutionStatus = "Failed") AND StartTime >= "${since}"`);
+      expect(dry.stdout).toContain(
+        `query: WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND (CorrelationStatus = "failed" OR ExecutionStatus = "Failed") AND StartTime >= "${since}"`,
+      );
       expect(dry.stdout).toContain('found 1 correlation (1 run): 1 to re-drive, 0 skipped');
-      expect(dry.stdout).toMatch(new RegExp(`^${corrId} +corr-${corrId} ${failedRun} +failed/FAILED +momentum +would start ${newId}$`, 'm'));
+      expect(dry.stdout).toMatch(
+        new RegExp(`^${corrId} +corr-${corrId} ${failedRun} +failed/FAILED +momentum +would start ${newId}$`, 'm'),
+      );
       expect(dry.stdout.trim().split('\n').at(-1)).toBe('dry run: nothing started. 1 correlation would be re-driven.');
       expect(await exists(newId)).toBe(false);
 
       const run = await runCli(['redrive', '--status', 'failed', '--since', since]);
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
-      expect(run.stdout).toMatch(new RegExp(`^${corrId} +corr-${corrId} ${failedRun} +failed/FAILED +momentum +started ${newId}$`, 'm'));
-      expect(run.stdout.trim().split('\n').at(-1)).toBe('re-driven: 1 started, 0 skipped, 0 failed (task queue orchestrator)');
+      expect(run.stdout).toMatch(
+        new RegExp(`^${corrId} +corr-${corrId} ${failedRun} +failed/FAILED +momentum +started ${newId}$`, 'm'),
+      );
+      expect(run.stdout.trim().split('\n').at(-1)).toBe(
+        're-driven: 1 started, 0 skipped, 0 failed (task queue orchestrator)',
+      );
 
       // Its decision is published as a second one for the correlation, linked to the failed run.
       const [stored, ...extra] = await stack.decisionsFor(corrId);
@@ -248,18 +309,24 @@ export function operationsCases(engine: EngineKind): void {
       const again = await runCli(['redrive', '--status', 'failed', '--since', since]);
       expect(again.status).toBe(0);
       expect(again.stdout).toContain(`skip: already re-driven: ${newId} completed`);
-      expect(again.stdout.trim().split('\n').at(-1)).toBe('re-driven: 0 started, 1 skipped, 0 failed (task queue orchestrator)');
+      expect(again.stdout.trim().split('\n').at(-1)).toBe(
+        're-driven: 0 started, 1 skipped, 0 failed (task queue orchestrator)',
+      );
       expect(await exists(`corr-${corrId}-redrive-2`)).toBe(false);
     });
 
     it('re-drives a timed-out correlation, which decides at once on its recorded signals: no timer', async () => {
       const corrId = uniqueCorrId('ops-timeout');
-      const seq = await stack.publish('momentum', momentum(corrId, { confidence: 0.8 }, { source_signal: { instrument: 'BTC/USD' } }));
+      const seq = await stack.publish(
+        'momentum',
+        momentum(corrId, { confidence: 0.8 }, { source_signal: { instrument: 'BTC/USD' } }),
+      );
       const [original] = await stack.decisionsFor(corrId);
       expect(original.decision).toMatchObject({ decision: { action: 'insufficient_data' }, missing_agents: ['risk'] });
       const query = `CorrelationId = "${corrId}"`;
       await waitFor('the timed-out status in visibility', async () => {
-        for await (const w of stack.client.workflow.list({ query: `${query} AND CorrelationStatus = "timed_out"` })) return w;
+        for await (const w of stack.client.workflow.list({ query: `${query} AND CorrelationStatus = "timed_out"` }))
+          return w;
         return undefined;
       });
 
@@ -267,7 +334,9 @@ export function operationsCases(engine: EngineKind): void {
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
       const newId = `corr-${corrId}-redrive-1`;
-      expect(run.stdout).toMatch(new RegExp(`^${corrId} +corr-${corrId} [0-9a-f-]{36} +timed_out/COMPLETED +momentum +started ${newId}$`, 'm'));
+      expect(run.stdout).toMatch(
+        new RegExp(`^${corrId} +corr-${corrId} [0-9a-f-]{36} +timed_out/COMPLETED +momentum +started ${newId}$`, 'm'),
+      );
 
       const decisions = await stack.decisionsFor(corrId, 2);
       expect(decisions).toHaveLength(2);
@@ -289,18 +358,25 @@ export function operationsCases(engine: EngineKind): void {
       await Promise.all(corrIds.map((c) => failedCorrelation(c)));
       const args = ['redrive', '--query', `WorkflowId STARTS_WITH "corr-${prefix}-"`];
       await waitFor('visibility to list the 20 failed runs', async () =>
-        (await stack.client.workflow.count(`WorkflowId STARTS_WITH "corr-${prefix}-" AND ExecutionStatus = "Failed"`)).count === 20 ? true : undefined,
+        (await stack.client.workflow.count(`WorkflowId STARTS_WITH "corr-${prefix}-" AND ExecutionStatus = "Failed"`))
+          .count === 20
+          ? true
+          : undefined,
       );
 
       const refused = await runCli(args);
       expect(refused.status).toBe(2);
-      expect(refused.stderr).toContain('error: 20 correlations would be re-driven: add --yes to start them (more than 10 need confirming), or --dry-run to review them');
+      expect(refused.stderr).toContain(
+        'error: 20 correlations would be re-driven: add --yes to start them (more than 10 need confirming), or --dry-run to review them',
+      );
       expect(refused.stdout).toContain('found 20 correlations (20 runs): 20 to re-drive, 0 skipped');
       expect((await stack.client.workflow.count(`WorkflowId STARTS_WITH "corr-${prefix}-0-redrive-"`)).count).toBe(0);
 
       const run = await runCli([...args, '--yes']);
       expect(run.status).toBe(0);
-      expect(run.stdout.trim().split('\n').at(-1)).toBe('re-driven: 20 started, 0 skipped, 0 failed (task queue orchestrator)');
+      expect(run.stdout.trim().split('\n').at(-1)).toBe(
+        're-driven: 20 started, 0 skipped, 0 failed (task queue orchestrator)',
+      );
       for (const c of corrIds) expect(run.stdout).toContain(`started corr-${c}-redrive-1`);
       // Not a terminal: a line at every 10%.
       const bars = run.stderr.trim().split('\n');
@@ -311,7 +387,9 @@ export function operationsCases(engine: EngineKind): void {
       expect(bars.at(-1)).toBe('re-driving [##############################] 20/20');
 
       await waitFor('the 20 re-driven decisions', async () => {
-        const redriven = (await storedDecisions(stack.nats.jsm)).filter((d) => d.decision.corr_id.startsWith(prefix) && d.decision.redrive_of);
+        const redriven = (await storedDecisions(stack.nats.jsm)).filter(
+          (d) => d.decision.corr_id.startsWith(prefix) && d.decision.redrive_of,
+        );
         return redriven.length === 20 ? redriven : undefined;
       });
     });
@@ -327,16 +405,30 @@ export function operationsCases(engine: EngineKind): void {
       expect(run.status).toBe(0);
       const out = run.stdout;
       expect(out).toMatch(/^CHECK +STATUS +DETAIL$/m);
-      expect(out).toMatch(new RegExp(`^temporal +ok +${stack.temporalAddress}, namespace default: SERVING, server \\d+\\.\\d+\\.\\d+$`, 'm'));
+      expect(out).toMatch(
+        new RegExp(
+          `^temporal +ok +${stack.temporalAddress}, namespace default: SERVING, server \\d+\\.\\d+\\.\\d+$`,
+          'm',
+        ),
+      );
       expect(out).toMatch(/^search attributes +ok +8 of 8 registered$/m);
       expect(out).toMatch(/^workflow pollers +ok +1 poller on orchestrator; backlog \d+/m);
       expect(out).toMatch(/^activity pollers +ok +1 poller on orchestrator; backlog \d+/m);
       expect(out).toMatch(new RegExp(`^ +${stack.worker.pid}@\\S+ +last poll (\\d+\\.\\ds|\\d+m) ago$`, 'm'));
-      expect(out).toMatch(new RegExp(`^nats +ok +${stack.natsUrl.split(',').join(', ')}, server \\d+\\.\\d+\\.\\d+, JetStream on$`, 'm'));
+      expect(out).toMatch(
+        new RegExp(`^nats +ok +${stack.natsUrl.split(',').join(', ')}, server \\d+\\.\\d+\\.\\d+, JetStream on$`, 'm'),
+      );
       expect(out).toMatch(/^SIGNALS stream +ok +\d+ messages \(/m);
-      expect(out).toMatch(/^bridge consumer +ok +orchestrator-bridge: \d+ pending, \d+ ack pending, \d+ redelivered, \d+ waiting pulls?$/m);
+      expect(out).toMatch(
+        /^bridge consumer +ok +orchestrator-bridge: \d+ pending, \d+ ack pending, \d+ redelivered, \d+ waiting pulls?$/m,
+      );
       expect(out).toMatch(/^DECISIONS stream +ok +\d+ messages \(/m);
-      expect(out).toMatch(new RegExp(`^DLQ +warn +1 message in SIGNALS_DLQ; last 1 by reason: not_json 1${engine === 'cluster' ? '; R3, leader nats-\\d, replicas nats-\\d current, nats-\\d current' : ''}$`, 'm'));
+      expect(out).toMatch(
+        new RegExp(
+          `^DLQ +warn +1 message in SIGNALS_DLQ; last 1 by reason: not_json 1${engine === 'cluster' ? '; R3, leader nats-\\d, replicas nats-\\d current, nats-\\d current' : ''}$`,
+          'm',
+        ),
+      );
       expect(out.trim().split('\n').at(-1)).toBe('status: OK (1 warning)');
 
       const json = await runCli(['status', '--json']);
@@ -345,12 +437,28 @@ export function operationsCases(engine: EngineKind): void {
       expect(report).toMatchObject({
         ok: true,
         problems: [],
-        temporal: { reachable: true, health: 'SERVING', namespace: 'default', search_attributes: { missing: [] }, task_queue: { name: 'orchestrator' } },
-        nats: { reachable: true, jetstream: true, bridge_consumer: { name: 'orchestrator-bridge' }, dlq_reasons: { sampled: 1, by_reason: { not_json: 1 } } },
+        temporal: {
+          reachable: true,
+          health: 'SERVING',
+          namespace: 'default',
+          search_attributes: { missing: [] },
+          task_queue: { name: 'orchestrator' },
+        },
+        nats: {
+          reachable: true,
+          jetstream: true,
+          bridge_consumer: { name: 'orchestrator-bridge' },
+          dlq_reasons: { sampled: 1, by_reason: { not_json: 1 } },
+        },
       });
-      expect(report.temporal.task_queue.workflow.pollers).toEqual([expect.objectContaining({ identity: expect.stringMatching(new RegExp(`^${stack.worker.pid}@`)) })]);
+      expect(report.temporal.task_queue.workflow.pollers).toEqual([
+        expect.objectContaining({ identity: expect.stringMatching(new RegExp(`^${stack.worker.pid}@`)) }),
+      ]);
       expect(report.temporal.task_queue.activity.pollers).toHaveLength(1);
-      expect(report.temporal.task_queue.workflow.backlog).toEqual({ count: expect.any(Number), age_seconds: expect.any(Number) });
+      expect(report.temporal.task_queue.workflow.backlog).toEqual({
+        count: expect.any(Number),
+        age_seconds: expect.any(Number),
+      });
       expect(typeof report.nats.bridge_consumer.num_pending).toBe('number');
       expect(report.nats.streams.SIGNALS.messages).toBeGreaterThan(0);
       expect(report.nats.streams.SIGNALS_DLQ.messages).toBe(1);
@@ -366,11 +474,17 @@ export function operationsCases(engine: EngineKind): void {
           expect(run.stdout).toMatch(/^temporal +ok /m);
           expect(run.stdout).toMatch(new RegExp(`^nats +FAIL +unreachable at ${stack.nats.server.url}: `, 'm'));
           expect(run.stdout.trim().split('\n').at(-1)).toBe('status: FAIL (1 check failed)');
-          expect(run.stderr).toMatch(new RegExp(`^error: NATS is unreachable at ${stack.nats.server.url} \\(NATS_URL\\): `));
+          expect(run.stderr).toMatch(
+            new RegExp(`^error: NATS is unreachable at ${stack.nats.server.url} \\(NATS_URL\\): `),
+          );
 
           const json = await runCli(['status', '--json']);
           expect(json.status).toBe(1);
-          expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, nats: { reachable: false }, temporal: { reachable: true } });
+          expect(JSON.parse(json.stdout)).toMatchObject({
+            ok: false,
+            nats: { reachable: false },
+            temporal: { reachable: true },
+          });
         } finally {
           await stack.nats.server.start();
         }

@@ -24,7 +24,9 @@ describe('outages', () => {
       await stack.publish('risk', risk(corrId));
     }
     // The bridge keeps retrying with backoff and stays up.
-    await waitFor('the bridge to retry', async () => ((await stack.nats.jsm.consumers.info('SIGNALS', 'orchestrator-bridge')).num_redelivered > 0 ? true : undefined));
+    await waitFor('the bridge to retry', async () =>
+      (await stack.nats.jsm.consumers.info('SIGNALS', 'orchestrator-bridge')).num_redelivered > 0 ? true : undefined,
+    );
     expect(stack.bridge.running).toBe(true);
     await devServerOf(stack).start();
     for (const corrId of corrIds) expect(await stack.decisionsFor(corrId)).toHaveLength(1);
@@ -33,7 +35,14 @@ describe('outages', () => {
   it('reconnects to a restarted nats-server and goes on deciding', async () => {
     await stack.nats.server.restart();
     const corrId = uniqueCorrId('after-nats');
-    await waitFor('the test client to reconnect', async () => (stack.nats.nc.isClosed() ? undefined : stack.publish('momentum', momentum(corrId)).then(() => true, () => undefined)));
+    await waitFor('the test client to reconnect', async () =>
+      stack.nats.nc.isClosed()
+        ? undefined
+        : stack.publish('momentum', momentum(corrId)).then(
+            () => true,
+            () => undefined,
+          ),
+    );
     await stack.publish('risk', risk(corrId));
     expect(await stack.decisionsFor(corrId)).toHaveLength(1);
     expect(stack.bridge.running && stack.worker.running).toBe(true);

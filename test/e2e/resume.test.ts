@@ -29,7 +29,12 @@ it('resumes an in-flight correlation after a restart, and the UI lists it', asyn
   const corrId = uniqueCorrId('resume');
 
   const first = await startStack(options);
-  await waitFor('the SIGNALS stream', async () => ((await first.nc.jetstreamManager()).streams.info('SIGNALS').then(() => true, () => undefined)));
+  await waitFor('the SIGNALS stream', async () =>
+    (await first.nc.jetstreamManager()).streams.info('SIGNALS').then(
+      () => true,
+      () => undefined,
+    ),
+  );
   await first.nc.jetstream().publish(signalSubject('momentum'), JSON.stringify(momentum(corrId)));
   const workflows = `${first.stack.uiUrl}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId="corr-${corrId}"`)}`;
   const listed = await waitFor('the UI to list the correlation', async () => {

@@ -20,7 +20,11 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   stack = await startE2EStack({ version: 'retention-1', timeout_ms: 2_000 });
-  env = { TEMPORAL_ADDRESS: stack.temporalAddress, NATS_URL: stack.natsUrl, ORCH_POLICY_FILE: join(stack.logDir, 'policy.json') };
+  env = {
+    TEMPORAL_ADDRESS: stack.temporalAddress,
+    NATS_URL: stack.natsUrl,
+    ORCH_POLICY_FILE: join(stack.logDir, 'policy.json'),
+  };
 }, 90_000);
 
 afterAll(async () => {
@@ -44,7 +48,9 @@ describe('nothing old starts a new actor', () => {
     const corrId = uniqueCorrId('expired');
     const twoDaysAgo = new Date(Date.now() - 48 * HOUR_MS).toISOString();
     const seq = await stack.publish('momentum', { ...momentum(corrId), enriched_at: twoDaysAgo });
-    const entry = await waitFor('the DLQ entry', async () => (await stack.dlqEntries()).find((e) => e.header.get('Orch-Original-Seq') === String(seq)));
+    const entry = await waitFor('the DLQ entry', async () =>
+      (await stack.dlqEntries()).find((e) => e.header.get('Orch-Original-Seq') === String(seq)),
+    );
     expect(entry.header.get('Orch-Dlq-Reason')).toBe('expired');
     expect(entry.header.get('Orch-Dlq-Detail')).toBe(
       `enriched_at ${twoDaysAgo}, more than 23 h ago: its correlation's run may be forgotten by Temporal, and a new one would decide it twice`,
@@ -54,7 +60,10 @@ describe('nothing old starts a new actor', () => {
 
   it('decides a correlation whose messages are recent as before', async () => {
     const corrId = uniqueCorrId('fresh');
-    await Promise.all([stack.publish('momentum', { ...momentum(corrId), enriched_at: new Date().toISOString() }), stack.publish('risk', risk(corrId))]);
+    await Promise.all([
+      stack.publish('momentum', { ...momentum(corrId), enriched_at: new Date().toISOString() }),
+      stack.publish('risk', risk(corrId)),
+    ]);
     expect(await stack.decisionsFor(corrId)).toHaveLength(1);
   });
 });
@@ -68,11 +77,25 @@ describe('the streams the bridge owns', () => {
       await stack.nats.jsm.streams.update(name, { ...config, max_age: 0, max_bytes: -1 });
     }
     const log = join(stack.logDir, 'bridge-streams.log');
-    const bridge = bridgeProcess({ ...env, ORCH_SIGNALS_MAX_AGE_MS: String(6 * HOUR_MS), ORCH_SIGNALS_MAX_BYTES: '50000000', ORCH_DLQ_MAX_AGE_MS: String(48 * HOUR_MS) }, log);
+    const bridge = bridgeProcess(
+      {
+        ...env,
+        ORCH_SIGNALS_MAX_AGE_MS: String(6 * HOUR_MS),
+        ORCH_SIGNALS_MAX_BYTES: '50000000',
+        ORCH_DLQ_MAX_AGE_MS: String(48 * HOUR_MS),
+      },
+      log,
+    );
     await bridge.start();
     try {
-      expect((await stack.nats.jsm.streams.info(SIGNALS_STREAM)).config).toMatchObject({ max_age: nanos(6 * HOUR_MS), max_bytes: 50_000_000 });
-      expect((await stack.nats.jsm.streams.info(DLQ_STREAM)).config).toMatchObject({ max_age: nanos(48 * HOUR_MS), max_bytes: 1024 ** 3 / 4 });
+      expect((await stack.nats.jsm.streams.info(SIGNALS_STREAM)).config).toMatchObject({
+        max_age: nanos(6 * HOUR_MS),
+        max_bytes: 50_000_000,
+      });
+      expect((await stack.nats.jsm.streams.info(DLQ_STREAM)).config).toMatchObject({
+        max_age: nanos(48 * HOUR_MS),
+        max_bytes: 1024 ** 3 / 4,
+      });
     } finally {
       await bridge.stop();
       await stack.bridge.start();

@@ -10,9 +10,13 @@ const TIMEOUT_MS = 2_000;
 let stack: E2EStack;
 
 beforeAll(async () => {
-  stack = await startE2EStack({ version: 'rejected-1', timeout_ms: TIMEOUT_MS, min_agents_threshold: 1 }, {}, {
-    dynamicConfig: { 'limit.blobSize.warn': '4000', 'limit.blobSize.error': '8000' },
-  });
+  stack = await startE2EStack(
+    { version: 'rejected-1', timeout_ms: TIMEOUT_MS, min_agents_threshold: 1 },
+    {},
+    {
+      dynamicConfig: { 'limit.blobSize.warn': '4000', 'limit.blobSize.error': '8000' },
+    },
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -23,11 +27,20 @@ describe('a message Temporal refuses', () => {
   it('goes to the DLQ as temporal_rejected with what Temporal said, while its batch goes on without it', async () => {
     const corrId = uniqueCorrId('too-big');
     const oversized = { ...momentum(corrId), analysis: { ...momentum(corrId).analysis, notes: 'x'.repeat(20_000) } };
-    const [momentumSeq, riskSeq] = await Promise.all([stack.publish('momentum', oversized), stack.publish('risk', risk(corrId))]);
+    const [momentumSeq, riskSeq] = await Promise.all([
+      stack.publish('momentum', oversized),
+      stack.publish('risk', risk(corrId)),
+    ]);
 
-    const entry = await waitFor('the DLQ entry', async () => (await stack.dlqEntries()).find((e) => e.header.get('Orch-Original-Seq') === String(momentumSeq)));
+    const entry = await waitFor('the DLQ entry', async () =>
+      (await stack.dlqEntries()).find((e) => e.header.get('Orch-Original-Seq') === String(momentumSeq)),
+    );
     expect(entry.header.get('Orch-Dlq-Reason')).toBe('temporal_rejected');
-    expect(entry.header.get('Orch-Dlq-Detail')).toMatch(new RegExp(`^Temporal refused the signal for correlation ${corrId}: invalid argument: .*Blob data size exceeds limit`));
+    expect(entry.header.get('Orch-Dlq-Detail')).toMatch(
+      new RegExp(
+        `^Temporal refused the signal for correlation ${corrId}: invalid argument: .*Blob data size exceeds limit`,
+      ),
+    );
 
     // Risk reached the correlation alone; momentum never did, so it decides on risk at the timeout.
     const [stored, ...extra] = await stack.decisionsFor(corrId);

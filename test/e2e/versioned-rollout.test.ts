@@ -11,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { decodeVersioningBehavior } from '@temporalio/common';
 import { workerProcess } from '../../src/devstack/local-stack';
-import { getFreePort, type ManagedProcess, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
+import {
+  getFreePort,
+  type ManagedProcess,
+  startTemporalDevServer,
+  type TemporalDevServer,
+} from '../../src/devstack/processes';
 import { requireTool } from '../../src/devstack/tools';
 import { signalSubject } from '../../src/nats/streams';
 import { breakerWorkflowIdFor } from '../../src/shared/agent-breaker-api';
@@ -84,14 +89,24 @@ async function eagerStart(buildId: string): Promise<number> {
 
 /** Waits until each build's bridge has read the deployment's routing: `{ A: 0, B: 1 }`. */
 async function eagerStartsBecome(expected: Record<string, number>): Promise<void> {
-  const read = async () => Object.fromEntries(await Promise.all(Object.keys(expected).map(async (b) => [b, await eagerStart(b)] as const)));
-  await waitFor(`eager starts ${JSON.stringify(expected)}`, async () => (JSON.stringify(await read()) === JSON.stringify(expected) ? true : undefined));
+  const read = async () =>
+    Object.fromEntries(await Promise.all(Object.keys(expected).map(async (b) => [b, await eagerStart(b)] as const)));
+  await waitFor(`eager starts ${JSON.stringify(expected)}`, async () =>
+    JSON.stringify(await read()) === JSON.stringify(expected) ? true : undefined,
+  );
 }
 
 /** `temporal worker deployment <args>` against the dev server, as an operator runs it. */
 async function deployment(...args: string[]): Promise<string> {
-  const run = await runCommand(requireTool('temporal'), ['worker', 'deployment', ...args, '--address', temporal.address]);
-  if (run.status !== 0) throw new Error(`temporal worker deployment ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
+  const run = await runCommand(requireTool('temporal'), [
+    'worker',
+    'deployment',
+    ...args,
+    '--address',
+    temporal.address,
+  ]);
+  if (run.status !== 0)
+    throw new Error(`temporal worker deployment ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
   return run.stdout;
 }
 
@@ -109,7 +124,10 @@ async function versionOf(workflowId: string): Promise<string | undefined> {
   const info = await client.workflow
     .getHandle(workflowId)
     .describe()
-    .then((d) => d.raw.workflowExecutionInfo?.versioningInfo, () => undefined);
+    .then(
+      (d) => d.raw.workflowExecutionInfo?.versioningInfo,
+      () => undefined,
+    );
   if (!info?.deploymentVersion?.buildId) return undefined;
   return `${decodeVersioningBehavior(info.behavior)} on ${info.deploymentVersion.buildId}`;
 }
@@ -120,14 +138,24 @@ async function versionOf(workflowId: string): Promise<string | undefined> {
  * for a status polls again.
  */
 async function drainageOf(buildId: string): Promise<string | undefined> {
-  const out = await deployment('describe-version', '--deployment-name', DEPLOYMENT, '--build-id', buildId, '--output', 'json').catch(() => undefined);
+  const out = await deployment(
+    'describe-version',
+    '--deployment-name',
+    DEPLOYMENT,
+    '--build-id',
+    buildId,
+    '--output',
+    'json',
+  ).catch(() => undefined);
   return out === undefined ? undefined : JSON.parse(out).drainageInfo?.drainageStatus;
 }
 
 describe('a versioned rollout from build A to build B', () => {
   it('keeps open correlations on A, ramps and then moves new ones to B, decides each once, and drains A', async () => {
     await startBuild('A');
-    await waitFor('build A to register', async () => ((await deployment('list')).includes(DEPLOYMENT) ? true : undefined));
+    await waitFor('build A to register', async () =>
+      (await deployment('list')).includes(DEPLOYMENT) ? true : undefined,
+    );
     await deployment('set-current-version', '--deployment-name', DEPLOYMENT, '--build-id', 'A', '--yes');
     await eagerStartsBecome({ A: 1 });
 
@@ -138,11 +166,24 @@ describe('a versioned rollout from build A to build B', () => {
     const decidedOnA = uniqueCorrId('rollout-a-decided');
     await publish(momentum(decidedOnA));
     await publish(risk(decidedOnA));
-    expect(await waitFor("momentum's circuit breaker to start", () => versionOf(breakerWorkflowIdFor('momentum')))).toBe('AUTO_UPGRADE on A');
+    expect(
+      await waitFor("momentum's circuit breaker to start", () => versionOf(breakerWorkflowIdFor('momentum'))),
+    ).toBe('AUTO_UPGRADE on A');
 
     await startBuild('B');
-    await waitFor('build B to register', async () => (/\bB\b/.test(await deployment('describe', '--name', DEPLOYMENT)) ? true : undefined));
-    await deployment('set-ramping-version', '--deployment-name', DEPLOYMENT, '--build-id', 'B', '--percentage', '50', '--yes');
+    await waitFor('build B to register', async () =>
+      /\bB\b/.test(await deployment('describe', '--name', DEPLOYMENT)) ? true : undefined,
+    );
+    await deployment(
+      'set-ramping-version',
+      '--deployment-name',
+      DEPLOYMENT,
+      '--build-id',
+      'B',
+      '--percentage',
+      '50',
+      '--yes',
+    );
     await eagerStartsBecome({ A: 0, B: 0 });
     // Temporal splits new workflows by a hash of their id: with 16, both builds get some (all on
     // one side has odds of 2 in 65,536).
@@ -163,7 +204,10 @@ describe('a versioned rollout from build A to build B', () => {
     const all = [...onA, ...ramped, ...onB];
     const startedOn = new Map(await Promise.all(all.map(async (id) => [id, await pinnedBuild(id)] as const)));
     for (const id of all) await publish(risk(id));
-    for (const id of all) await waitFor(`the decision of ${id}`, async () => ((await storedDecisions(nats.jsm, id)).length > 0 ? true : undefined));
+    for (const id of all)
+      await waitFor(`the decision of ${id}`, async () =>
+        (await storedDecisions(nats.jsm, id)).length > 0 ? true : undefined,
+      );
     for (const id of all) expect(await pinnedBuild(id)).toBe(startedOn.get(id));
 
     await waitFor('build A to drain', async () => ((await drainageOf('A')) === 'drained' ? true : undefined));
@@ -172,7 +216,9 @@ describe('a versioned rollout from build A to build B', () => {
     const afterA = uniqueCorrId('rollout-after');
     await publish(momentum(afterA));
     await publish(risk(afterA));
-    await waitFor(`the decision of ${afterA}`, async () => ((await storedDecisions(nats.jsm, afterA)).length > 0 ? true : undefined));
+    await waitFor(`the decision of ${afterA}`, async () =>
+      (await storedDecisions(nats.jsm, afterA)).length > 0 ? true : undefined,
+    );
     expect(await pinnedBuild(afterA)).toBe('PINNED on B');
     for (const id of [...all, decidedOnA, afterA]) expect(await storedDecisions(nats.jsm, id)).toHaveLength(1);
     // The agents' circuit breakers never end: they moved to B with their next outcomes (pinned, they would keep A from draining).

@@ -56,7 +56,11 @@ function signalsFor(i: number, corrId: string, next: () => number): Signals {
   const signals: Signals = {
     momentum: momentum(
       corrId,
-      { trend_direction: kind === 3 ? 'neutral' : next() < 0.8 ? 'bullish' : 'bearish', momentum_strength: round2(next()), confidence: round2(next()) },
+      {
+        trend_direction: kind === 3 ? 'neutral' : next() < 0.8 ? 'bullish' : 'bearish',
+        momentum_strength: round2(next()),
+        confidence: round2(next()),
+      },
       extra,
     ),
   };
@@ -66,7 +70,11 @@ function signalsFor(i: number, corrId: string, next: () => number): Signals {
   else if (kind === 1) analysis = { risk_level: 'high', overall_score: round2(0.8 + 0.2 * next()) };
   else {
     const score = round2(0.75 * next());
-    analysis = { risk_level: score < 0.3 ? 'low' : score < 0.6 ? 'medium' : 'high', overall_score: score, position_sizing: { recommended_size: 5_000 } };
+    analysis = {
+      risk_level: score < 0.3 ? 'low' : score < 0.6 ? 'medium' : 'high',
+      overall_score: score,
+      position_sizing: { recommended_size: 5_000 },
+    };
   }
   signals.risk = risk(corrId, analysis, extra);
   return signals;
@@ -112,14 +120,23 @@ export function whatIfCases(engine: EngineKind): void {
       }
       await waitFor(
         `${COUNT} decisions`,
-        async () => ((await stack.nats.jsm.streams.info(DECISIONS_STREAM).catch(() => undefined))?.state.messages === COUNT ? true : undefined),
+        async () =>
+          (await stack.nats.jsm.streams.info(DECISIONS_STREAM).catch(() => undefined))?.state.messages === COUNT
+            ? true
+            : undefined,
         120_000,
       );
       // Visibility follows the workflows' completion by a moment.
-      await waitFor('every correlation closed in visibility', async () => {
-        const { count } = await stack.client.workflow.count(`CorrelationId STARTS_WITH "whatif-${runId}" AND ExecutionStatus = "Completed"`).catch(() => ({ count: -1 }));
-        return count === COUNT ? true : undefined;
-      }, 60_000);
+      await waitFor(
+        'every correlation closed in visibility',
+        async () => {
+          const { count } = await stack.client.workflow
+            .count(`CorrelationId STARTS_WITH "whatif-${runId}" AND ExecutionStatus = "Completed"`)
+            .catch(() => ({ count: -1 }));
+          return count === COUNT ? true : undefined;
+        },
+        60_000,
+      );
     }, 240_000);
 
     afterAll(async () => {
@@ -150,7 +167,21 @@ export function whatIfCases(engine: EngineKind): void {
       writeFileSync(policyFile, JSON.stringify(CHANGED));
       const reportFile = join(workDir, 'report.json');
       const run = await runCli(
-        ['what-if', '--policy', policyFile, '--since', '1h', '--status', 'completed,timed_out', '--query', `CorrelationId STARTS_WITH "whatif-${runId}"`, '--show', '5', '--json-out', reportFile],
+        [
+          'what-if',
+          '--policy',
+          policyFile,
+          '--since',
+          '1h',
+          '--status',
+          'completed,timed_out',
+          '--query',
+          `CorrelationId STARTS_WITH "whatif-${runId}"`,
+          '--show',
+          '5',
+          '--json-out',
+          reportFile,
+        ],
         { TEMPORAL_ADDRESS: stack.temporalAddress },
       );
       expect(run.stderr).toBe('');
@@ -168,7 +199,12 @@ export function whatIfCases(engine: EngineKind): void {
         const old = assess(signals, recordedPolicy);
         const next = assess(signals, changedPolicy);
         expect(row.workflow_id).toBe(workflowIdFor(row.corr_id));
-        expect(row.old).toMatchObject({ action: old.action, confidence: old.confidence, route: chooseRoute(signals, old.action, recordedPolicy), policy_version: RECORDED.version });
+        expect(row.old).toMatchObject({
+          action: old.action,
+          confidence: old.confidence,
+          route: chooseRoute(signals, old.action, recordedPolicy),
+          policy_version: RECORDED.version,
+        });
         expect(row.new).toEqual({
           action: next.action,
           confidence: next.confidence,
@@ -177,14 +213,20 @@ export function whatIfCases(engine: EngineKind): void {
           partial_data: next.partial_data,
           policy_version: CHANGED.version,
         });
-        if (old.action !== next.action) expectedTransitions.set(`${old.action} → ${next.action}`, (expectedTransitions.get(`${old.action} → ${next.action}`) ?? 0) + 1);
+        if (old.action !== next.action)
+          expectedTransitions.set(
+            `${old.action} → ${next.action}`,
+            (expectedTransitions.get(`${old.action} → ${next.action}`) ?? 0) + 1,
+          );
         if (row.route_changed) routeChanges++;
       }
 
       // The table's counts are the JSON report's, and the rules'.
       const printed = tableTransitions(run.stdout, 'actions');
       expect(printed).toEqual(report.summary.actions.transitions);
-      expect(Object.fromEntries(printed.map((t) => [`${t.from} → ${t.to}`, t.count]))).toEqual(Object.fromEntries(expectedTransitions));
+      expect(Object.fromEntries(printed.map((t) => [`${t.from} → ${t.to}`, t.count]))).toEqual(
+        Object.fromEntries(expectedTransitions),
+      );
       const changedActions = printed.reduce((sum, t) => sum + t.count, 0);
       expect(changedActions).toBeGreaterThan(0);
       expect(run.stdout).toContain(`actions     ${changedActions} of ${COUNT} change`);
@@ -202,16 +244,33 @@ export function whatIfCases(engine: EngineKind): void {
       expect((await stack.client.workflow.count(`WorkflowId STARTS_WITH "${WORKFLOW_ID_PREFIX}"`)).count).toBe(COUNT);
 
       // A narrower query selects a subset: the BTC/USD correlations only.
-      const btc = await runCli(['what-if', '--policy', policyFile, '--query', 'Instrument = "BTC/USD"', '--show', '0', '--json-out', join(workDir, 'btc.json')], {
-        TEMPORAL_ADDRESS: stack.temporalAddress,
-      });
+      const btc = await runCli(
+        [
+          'what-if',
+          '--policy',
+          policyFile,
+          '--query',
+          'Instrument = "BTC/USD"',
+          '--show',
+          '0',
+          '--json-out',
+          join(workDir, 'btc.json'),
+        ],
+        {
+          TEMPORAL_ADDRESS: stack.temporalAddress,
+        },
+      );
       expect(btc.status).toBe(0);
-      const btcIds = [...published].filter(([, s]) => s.momentum.source_signal?.instrument === 'BTC/USD').map(([id]) => id);
+      const btcIds = [...published]
+        .filter(([, s]) => s.momentum.source_signal?.instrument === 'BTC/USD')
+        .map(([id]) => id);
       const btcReport = JSON.parse(readFileSync(join(workDir, 'btc.json'), 'utf8')) as WhatIfReport;
       expect(btcReport.correlations.map((c) => c.corr_id)).toEqual(btcIds.sort());
 
       // A query Temporal refuses is a usage error.
-      const bad = await runCli(['what-if', '--policy', policyFile, '--query', 'NoSuchAttribute = "x"'], { TEMPORAL_ADDRESS: stack.temporalAddress });
+      const bad = await runCli(['what-if', '--policy', policyFile, '--query', 'NoSuchAttribute = "x"'], {
+        TEMPORAL_ADDRESS: stack.temporalAddress,
+      });
       expect(bad.status).toBe(2);
       expect(bad.stderr).toContain('error: invalid visibility query');
       process.stdout.write(`orch what-if over ${COUNT} correlations:\n${run.stdout}`);

@@ -5,7 +5,13 @@
  */
 import fc from 'fast-check';
 import type { DlqReason } from '../../src/bridge/parse';
-import { AGENT_NAME_PATTERN, CORR_ID_PATTERN, RESERVED_AGENT_NAMES, RISK_LEVELS, TREND_DIRECTIONS } from '../../src/contract/agent-signal';
+import {
+  AGENT_NAME_PATTERN,
+  CORR_ID_PATTERN,
+  RESERVED_AGENT_NAMES,
+  RISK_LEVELS,
+  TREND_DIRECTIONS,
+} from '../../src/contract/agent-signal';
 import { signalSubject } from '../../src/nats/streams';
 
 export const MAX_BYTES = 64 * 1024;
@@ -50,15 +56,35 @@ export const agentNameArb = fc.stringMatching(AGENT_NAME_PATTERN).filter((name) 
 export const corrIdArb = fc.stringMatching(CORR_ID_PATTERN);
 const unit = fc.double({ min: 0, max: 1, noNaN: true });
 // At most 32 code points are at most 64 UTF-16 units; 'binary' includes lone surrogates.
-const shortText = fc.oneof(fc.string({ maxLength: 32, unit: 'binary' }), fc.constantFrom('\u202eRTL\u202c', 'zero\u200bwidth\u200d', '\ud800', '\udfff', '👩‍👩‍👧', 'مرحبا'));
+const shortText = fc.oneof(
+  fc.string({ maxLength: 32, unit: 'binary' }),
+  fc.constantFrom('\u202eRTL\u202c', 'zero\u200bwidth\u200d', '\ud800', '\udfff', '👩‍👩‍👧', 'مرحبا'),
+);
 
-const KNOWN_ANALYSIS = ['trend_direction', 'momentum_strength', 'confidence', 'risk_level', 'overall_score', 'position_sizing'];
-const KNOWN_TOP = ['schema_version', 'agent_name', 'agent_version', 'corr_id', 'enriched_at', 'source_signal', 'analysis'];
+const KNOWN_ANALYSIS = [
+  'trend_direction',
+  'momentum_strength',
+  'confidence',
+  'risk_level',
+  'overall_score',
+  'position_sizing',
+];
+const KNOWN_TOP = [
+  'schema_version',
+  'agent_name',
+  'agent_version',
+  'corr_id',
+  'enriched_at',
+  'source_signal',
+  'analysis',
+];
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype'];
 
 /** Keys an agent may add anywhere unknown fields pass through; never one of `taken`, never a prototype key (those are cases of their own). */
-const extraKey = (taken: string[]) => fc.oneof(fc.string({ maxLength: 12 }), shortText).filter((key) => !taken.includes(key) && !PROTO_KEYS.includes(key));
-const extras = (taken: string[]) => fc.dictionary(extraKey(taken), fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>, { maxKeys: 3 });
+const extraKey = (taken: string[]) =>
+  fc.oneof(fc.string({ maxLength: 12 }), shortText).filter((key) => !taken.includes(key) && !PROTO_KEYS.includes(key));
+const extras = (taken: string[]) =>
+  fc.dictionary(extraKey(taken), fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>, { maxKeys: 3 });
 
 const analysisArb = fc
   .record(
@@ -68,7 +94,10 @@ const analysisArb = fc
       confidence: unit,
       risk_level: fc.constantFrom(...RISK_LEVELS),
       overall_score: unit,
-      position_sizing: fc.record({ recommended_size: fc.double({ min: 0, max: 1e300, noNaN: true }) }, { requiredKeys: [] }),
+      position_sizing: fc.record(
+        { recommended_size: fc.double({ min: 0, max: 1e300, noNaN: true }) },
+        { requiredKeys: [] },
+      ),
     },
     { requiredKeys: [] },
   )
@@ -80,7 +109,13 @@ const analysisArb = fc
  */
 const isoDate = fc
   .date({ min: new Date(Date.now() - 12 * 3_600_000), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
-  .chain((date) => fc.constantFrom(date.toISOString(), date.toISOString().replace('Z', '+02:00'), date.toISOString().replace(/\.\d+Z$/, '-05:30')));
+  .chain((date) =>
+    fc.constantFrom(
+      date.toISOString(),
+      date.toISOString().replace('Z', '+02:00'),
+      date.toISOString().replace(/\.\d+Z$/, '-05:30'),
+    ),
+  );
 
 /** A valid signal object, as an agent of that name would send it. */
 export function validSignalArb(corrIds: fc.Arbitrary<string> = corrIdArb): fc.Arbitrary<{ [key: string]: Json }> {
@@ -122,11 +157,39 @@ const NOT_OBJECT = fc.constantFrom<Json>(42, true, null, 'object', [{}]);
 
 /** Each known field with values of the wrong type or range; raw JSON texts go in as placeholders. */
 const badValues: Array<{ path: string[]; values: fc.Arbitrary<Json | Raw> }> = [
-  { path: ['agent_name'], values: fc.oneof(NOT_STRING, fc.constantFrom('', 'Momentum', 'mo mentum', 'x'.repeat(65), 'mo\u200bmentum', 'momentum\u202e', 'ünicode', '\ud800', ...RESERVED_AGENT_NAMES)) },
-  { path: ['corr_id'], values: fc.oneof(NOT_STRING, fc.constantFrom('', 'bad id!', 'a/b', 'x'.repeat(129), 'c\u200b', '\u202ec', 'c\ud800', 'c\n')) },
+  {
+    path: ['agent_name'],
+    values: fc.oneof(
+      NOT_STRING,
+      fc.constantFrom(
+        '',
+        'Momentum',
+        'mo mentum',
+        'x'.repeat(65),
+        'mo\u200bmentum',
+        'momentum\u202e',
+        'ünicode',
+        '\ud800',
+        ...RESERVED_AGENT_NAMES,
+      ),
+    ),
+  },
+  {
+    path: ['corr_id'],
+    values: fc.oneof(
+      NOT_STRING,
+      fc.constantFrom('', 'bad id!', 'a/b', 'x'.repeat(129), 'c\u200b', '\u202ec', 'c\ud800', 'c\n'),
+    ),
+  },
   { path: ['analysis'], values: NOT_OBJECT },
   { path: ['agent_version'], values: fc.oneof(NOT_STRING, fc.constant('v'.repeat(65))) },
-  { path: ['enriched_at'], values: fc.oneof(NOT_STRING, fc.constantFrom('yesterday', '2026-13-01T00:00:00Z', '2026-01-01', '2026-01-01T00:00:00')) },
+  {
+    path: ['enriched_at'],
+    values: fc.oneof(
+      NOT_STRING,
+      fc.constantFrom('yesterday', '2026-13-01T00:00:00Z', '2026-01-01', '2026-01-01T00:00:00'),
+    ),
+  },
   { path: ['source_signal'], values: NOT_OBJECT },
   { path: ['source_signal', 'instrument'], values: fc.oneof(NOT_STRING, fc.constant('I'.repeat(65))) },
   { path: ['analysis', 'trend_direction'], values: fc.oneof(NOT_STRING, fc.constantFrom('BULLISH', 'up', '')) },
@@ -134,7 +197,16 @@ const badValues: Array<{ path: string[]; values: fc.Arbitrary<Json | Raw> }> = [
   ...['momentum_strength', 'confidence', 'overall_score'].map((field) => ({
     path: ['analysis', field],
     values: fc.oneof(
-      fc.constantFrom<Json | Raw>('0.5', null, true, [0.5], new Raw('1e999'), new Raw('-1e999'), new Raw('1.0000000000000002'), new Raw('1e308')),
+      fc.constantFrom<Json | Raw>(
+        '0.5',
+        null,
+        true,
+        [0.5],
+        new Raw('1e999'),
+        new Raw('-1e999'),
+        new Raw('1.0000000000000002'),
+        new Raw('1e308'),
+      ),
       fc.double({ min: 1, minExcluded: true, noNaN: true, noDefaultInfinity: true }),
       fc.double({ max: 0, maxExcluded: true, noNaN: true, noDefaultInfinity: true }).filter((x) => x !== 0),
     ),
@@ -142,7 +214,10 @@ const badValues: Array<{ path: string[]; values: fc.Arbitrary<Json | Raw> }> = [
   { path: ['analysis', 'position_sizing'], values: NOT_OBJECT },
   {
     path: ['analysis', 'position_sizing', 'recommended_size'],
-    values: fc.oneof(fc.constantFrom<Json | Raw>('100', null, new Raw('1e999'), new Raw('-1e999')), fc.double({ max: 0, maxExcluded: true, noNaN: true, noDefaultInfinity: true }).filter((x) => x !== 0)),
+    values: fc.oneof(
+      fc.constantFrom<Json | Raw>('100', null, new Raw('1e999'), new Raw('-1e999')),
+      fc.double({ max: 0, maxExcluded: true, noNaN: true, noDefaultInfinity: true }).filter((x) => x !== 0),
+    ),
   },
 ];
 
@@ -150,14 +225,20 @@ const fieldName = (path: string[]): string => path.join('.');
 
 /** Arrays or objects nested `depth` levels under `analysis.deep`: accepted up to the limit, refused beyond it. */
 export function nested(depth: number, shape: 'array' | 'object'): string {
-  return shape === 'array' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"d":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  return shape === 'array'
+    ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+    : `${'{"d":'.repeat(depth)}1${'}'.repeat(depth)}`;
 }
 /**
  * Messages of every kind: `valid` signals, `bad` ones (most kinds are bad; prototype keys, huge
  * numbers and shallow nesting must be accepted) and a `mixed` stream of both. Every message that can
  * be accepted takes its corr_id from `corrIds`.
  */
-export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): { valid: fc.Arbitrary<FuzzCase>; bad: fc.Arbitrary<FuzzCase>; mixed: fc.Arbitrary<FuzzCase> } {
+export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): {
+  valid: fc.Arbitrary<FuzzCase>;
+  bad: fc.Arbitrary<FuzzCase>;
+  mixed: fc.Arbitrary<FuzzCase>;
+} {
   const signals = validSignalArb(corrIds);
 
   /** A valid signal with one known field given a value of the wrong type or out of range. */
@@ -165,34 +246,79 @@ export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): { valid: f
     values.map((value) => {
       const raws: string[] = [];
       const json = value instanceof Raw ? RAW(raws.push(value.text) - 1) : value;
-      return jsonCase('wrong_value', agentOf(signal), setPath(signal, path, json), { outcome: 'schema_violation', field: fieldName(path) }, raws);
+      return jsonCase(
+        'wrong_value',
+        agentOf(signal),
+        setPath(signal, path, json),
+        { outcome: 'schema_violation', field: fieldName(path) },
+        raws,
+      );
     }),
   );
 
   const missingFieldCase = fc
     .tuple(signals, fc.constantFrom('agent_name', 'corr_id', 'analysis'))
-    .map(([signal, field]) => jsonCase('missing_field', agentOf(signal), setPath(signal, [field], undefined), { outcome: 'schema_violation', field }));
+    .map(([signal, field]) =>
+      jsonCase('missing_field', agentOf(signal), setPath(signal, [field], undefined), {
+        outcome: 'schema_violation',
+        field,
+      }),
+    );
 
   const unknownVersionCase = fc
-    .tuple(signals, fc.oneof(fc.nat(99).filter((major) => major !== 1), fc.constant(10), fc.constant(0)), fc.nat(9), fc.nat(9))
+    .tuple(
+      signals,
+      fc.oneof(
+        fc.nat(99).filter((major) => major !== 1),
+        fc.constant(10),
+        fc.constant(0),
+      ),
+      fc.nat(9),
+      fc.nat(9),
+    )
     .map(([signal, major, minor, patch]) =>
-      jsonCase('unknown_version', agentOf(signal), { ...signal, schema_version: `${major}.${minor}.${patch}` }, { outcome: 'unsupported_schema_version', field: 'schema_version' }),
+      jsonCase(
+        'unknown_version',
+        agentOf(signal),
+        { ...signal, schema_version: `${major}.${minor}.${patch}` },
+        { outcome: 'unsupported_schema_version', field: 'schema_version' },
+      ),
     );
 
   const subjectMismatchCase = fc
     .tuple(signals, agentNameArb)
     .filter(([signal, other]) => signal.agent_name !== other)
-    .map(([signal, other]) => jsonCase('subject_mismatch', other, signal, { outcome: 'subject_mismatch', field: `agent_name "${agentOf(signal)}"` }));
+    .map(([signal, other]) =>
+      jsonCase('subject_mismatch', other, signal, {
+        outcome: 'subject_mismatch',
+        field: `agent_name "${agentOf(signal)}"`,
+      }),
+    );
 
   /** JSON's number grammar has no NaN, Infinity, leading zeros or plus signs. */
   const nonJsonNumberCase = fc
     .tuple(signals, fc.constantFrom('NaN', 'Infinity', '-Infinity', '01', '+1', '1.', '.5', '0x1', '1e'))
-    .map(([signal, token]) => jsonCase('non_json_number', agentOf(signal), setPath(signal, ['analysis', 'confidence'], RAW(0)), { outcome: 'not_json' }, [token]));
+    .map(([signal, token]) =>
+      jsonCase(
+        'non_json_number',
+        agentOf(signal),
+        setPath(signal, ['analysis', 'confidence'], RAW(0)),
+        { outcome: 'not_json' },
+        [token],
+      ),
+    );
 
-  const truncatedCase = fc.tuple(signals, fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })).map(([signal, share]) => {
-    const text = render(signal);
-    return { kind: 'truncated', subject: signalSubject(agentOf(signal)), data: encoder.encode(text.slice(0, Math.floor(text.length * share))), expected: { outcome: 'not_json' } } satisfies FuzzCase;
-  });
+  const truncatedCase = fc
+    .tuple(signals, fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }))
+    .map(([signal, share]) => {
+      const text = render(signal);
+      return {
+        kind: 'truncated',
+        subject: signalSubject(agentOf(signal)),
+        data: encoder.encode(text.slice(0, Math.floor(text.length * share))),
+        expected: { outcome: 'not_json' },
+      } satisfies FuzzCase;
+    });
 
   const garbageCase = fc.tuple(agentNameArb, fc.string({ unit: 'binary', maxLength: 200 })).map(([agent, text]) => ({
     kind: 'garbage',
@@ -204,29 +330,56 @@ export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): { valid: f
 
   // Bytes that are never UTF-8: a lone continuation byte, 0xff, an overlong '/', a truncated
   // sequence, and a UTF-16 surrogate encoded as if it were a code point.
-  const INVALID_UTF8 = [[0x80], [0xff], [0xc0, 0xaf], [0xc3, 0x28], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]];
+  const INVALID_UTF8 = [
+    [0x80],
+    [0xff],
+    [0xc0, 0xaf],
+    [0xc3, 0x28],
+    [0xe2, 0x82],
+    [0xed, 0xa0, 0x80],
+    [0xf8, 0x88, 0x80, 0x80, 0x80],
+  ];
   const invalidUtf8Case = fc.tuple(signals, fc.constantFrom(...INVALID_UTF8)).map(([signal, bad]) => {
     const [before, after] = render(setPath(signal, ['agent_version'], 'SPLIT')).split('SPLIT');
     const data = new Uint8Array([...encoder.encode(before), ...bad, ...encoder.encode(after)]);
-    return { kind: 'invalid_utf8', subject: signalSubject(agentOf(signal)), data, expected: { outcome: 'not_json' } } satisfies FuzzCase;
+    return {
+      kind: 'invalid_utf8',
+      subject: signalSubject(agentOf(signal)),
+      data,
+      expected: { outcome: 'not_json' },
+    } satisfies FuzzCase;
   });
 
-  const oversizeCase = fc.tuple(signals, fc.nat(4096), fc.constantFrom('x', 'é', '€', '😀')).map(([signal, spare, char]) => {
-    // Counted in bytes: multi-byte characters make a text longer in bytes than in characters.
-    const pad = char.repeat(Math.ceil((MAX_BYTES + 1 + spare) / encoder.encode(char).length));
-    return jsonCase('oversize', agentOf(signal), setPath(signal, ['analysis', 'pad'], pad), { outcome: 'oversize' });
-  });
+  const oversizeCase = fc
+    .tuple(signals, fc.nat(4096), fc.constantFrom('x', 'é', '€', '😀'))
+    .map(([signal, spare, char]) => {
+      // Counted in bytes: multi-byte characters make a text longer in bytes than in characters.
+      const pad = char.repeat(Math.ceil((MAX_BYTES + 1 + spare) / encoder.encode(char).length));
+      return jsonCase('oversize', agentOf(signal), setPath(signal, ['analysis', 'pad'], pad), { outcome: 'oversize' });
+    });
 
   const ROOTS: Json[] = [null, 0, -1.5, true, false, 'signal', [], [{ agent_name: 'momentum' }], ''];
-  const nonObjectRootCase = fc.tuple(agentNameArb, fc.constantFrom(...ROOTS)).map(([agent, root]) => jsonCase('non_object_root', agent, root, { outcome: 'schema_violation', field: '(root)' }));
+  const nonObjectRootCase = fc
+    .tuple(agentNameArb, fc.constantFrom(...ROOTS))
+    .map(([agent, root]) => jsonCase('non_object_root', agent, root, { outcome: 'schema_violation', field: '(root)' }));
 
   /** Containers at levels 1 (the root) and 2 (`analysis`) come before `analysis.deep`. */
   const LEVELS_ABOVE_DEEP = 2;
   const deepNestingCase = fc
-    .tuple(signals, fc.oneof(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 10_000 })), fc.constantFrom<'array' | 'object'>('array', 'object'))
+    .tuple(
+      signals,
+      fc.oneof(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 10_000 })),
+      fc.constantFrom<'array' | 'object'>('array', 'object'),
+    )
     .map(([signal, depth, shape]) => {
       const tooDeep = depth + LEVELS_ABOVE_DEEP > 64;
-      return jsonCase('deep_nesting', agentOf(signal), setPath(signal, ['analysis', 'deep'], RAW(0)), tooDeep ? { outcome: 'schema_violation', field: 'analysis' } : { outcome: 'ok' }, [nested(depth, shape)]);
+      return jsonCase(
+        'deep_nesting',
+        agentOf(signal),
+        setPath(signal, ['analysis', 'deep'], RAW(0)),
+        tooDeep ? { outcome: 'schema_violation', field: 'analysis' } : { outcome: 'ok' },
+        [nested(depth, shape)],
+      );
     });
 
   /**
@@ -234,9 +387,20 @@ export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): { valid: f
    * leaked into the prototype chain. They pass through (or are dropped) and never pollute anything.
    */
   const protoKeyCase = fc
-    .tuple(signals, fc.constantFrom([], ['analysis'], ['source_signal'], ['analysis', 'position_sizing']), fc.constantFrom(...PROTO_KEYS))
+    .tuple(
+      signals,
+      fc.constantFrom([], ['analysis'], ['source_signal'], ['analysis', 'position_sizing']),
+      fc.constantFrom(...PROTO_KEYS),
+    )
     .map(([signal, at, key]) => {
-      const poison: Json = { corr_id: 'bad id!', agent_name: 'Bad', confidence: 5, risk_level: 'nope', recommended_size: -1, polluted: true };
+      const poison: Json = {
+        corr_id: 'bad id!',
+        agent_name: 'Bad',
+        confidence: 5,
+        risk_level: 'nope',
+        recommended_size: -1,
+        polluted: true,
+      };
       const withMarker = setPath(signal, [...at, RAW(0)], poison);
       return jsonCase('proto_key', agentOf(signal), withMarker, { outcome: 'ok' }, [JSON.stringify(key)]);
     });
@@ -244,17 +408,37 @@ export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): { valid: f
   /** An agent named like a property of every object, on its own subject. */
   const reservedAgentCase = fc
     .tuple(signals, fc.constantFrom(...RESERVED_AGENT_NAMES))
-    .map(([signal, agent]) => jsonCase('reserved_agent', agent, { ...signal, agent_name: agent }, { outcome: 'schema_violation', field: 'agent_name' }));
+    .map(([signal, agent]) =>
+      jsonCase(
+        'reserved_agent',
+        agent,
+        { ...signal, agent_name: agent },
+        { outcome: 'schema_violation', field: 'agent_name' },
+      ),
+    );
 
   /** JSON keeps the last of repeated keys: a valid value first must not hide a bad one after it. */
   const duplicateKeyCase = signals.map((signal) =>
-    jsonCase('duplicate_key', agentOf(signal), setPath(signal, ['analysis', RAW(0)], 5), { outcome: 'schema_violation', field: 'analysis.confidence' }, ['"confidence":0.5,"confidence"']),
+    jsonCase(
+      'duplicate_key',
+      agentOf(signal),
+      setPath(signal, ['analysis', RAW(0)], 5),
+      { outcome: 'schema_violation', field: 'analysis.confidence' },
+      ['"confidence":0.5,"confidence"'],
+    ),
   );
 
   /** Numbers beyond what a double holds exactly, or at all, where unknown fields pass through. */
   const hugeNumberCase = fc
-    .tuple(signals, fc.constantFrom('123456789012345678901234567890', '1e308', '-1e308', '5e-324', '1e-400', '1e999', '-1e999'))
-    .map(([signal, token]) => jsonCase('huge_number', agentOf(signal), setPath(signal, ['analysis', 'big'], RAW(0)), { outcome: 'ok' }, [token]));
+    .tuple(
+      signals,
+      fc.constantFrom('123456789012345678901234567890', '1e308', '-1e308', '5e-324', '1e-400', '1e999', '-1e999'),
+    )
+    .map(([signal, token]) =>
+      jsonCase('huge_number', agentOf(signal), setPath(signal, ['analysis', 'big'], RAW(0)), { outcome: 'ok' }, [
+        token,
+      ]),
+    );
 
   const validCase = signals.map((signal) => jsonCase('valid', agentOf(signal), signal, { outcome: 'ok' }));
 
@@ -288,7 +472,8 @@ export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): { valid: f
 export function fuzzSettings(defaultRuns: number): { numRuns: number; seed: number } {
   const numRuns = Number(process.env.ORCH_FUZZ_RUNS ?? defaultRuns);
   const seed = Number(process.env.ORCH_FUZZ_SEED ?? DEFAULT_SEED);
-  if (!Number.isInteger(numRuns) || numRuns < 1 || !Number.isInteger(seed)) throw new Error('ORCH_FUZZ_RUNS must be a positive integer and ORCH_FUZZ_SEED an integer');
+  if (!Number.isInteger(numRuns) || numRuns < 1 || !Number.isInteger(seed))
+    throw new Error('ORCH_FUZZ_RUNS must be a positive integer and ORCH_FUZZ_SEED an integer');
   return { numRuns, seed };
 }
 

@@ -43,7 +43,9 @@ async function bridgeDrained(): Promise<void> {
     'the bridge to acknowledge every message',
     async () => {
       const consumers = await stack.nats.jsm.consumers.list(SIGNALS_STREAM).next();
-      return consumers.every((c) => c.num_pending === 0 && c.num_ack_pending === 0) && consumers.length > 0 ? true : undefined;
+      return consumers.every((c) => c.num_pending === 0 && c.num_ack_pending === 0) && consumers.length > 0
+        ? true
+        : undefined;
     },
     60_000,
   );
@@ -77,11 +79,18 @@ describe('the bridge under fuzzing, end to end', () => {
   it('dead-letters every bad message with its reason, decides every good one, and stays alive and bounded', async () => {
     // Accepted messages each start a correlation: unique corr_ids keep them from meeting by chance.
     let next = 0;
-    const uniqueCorrIds = fc.tuple(fc.constant(null), corrIdArb).map(([, random]) => `${next++}-${random}`.slice(0, 128));
+    const uniqueCorrIds = fc
+      .tuple(fc.constant(null), corrIdArb)
+      .map(([, random]) => `${next++}-${random}`.slice(0, 128));
     const cases = fc.sample(fuzzCases(uniqueCorrIds).mixed, settings);
     // An agent's message that NATS carries but that no longer fits once the DLQ headers are added.
     const maxPayload = stack.nats.nc.info!.max_payload;
-    cases.splice(cases.length / 2, 0, { kind: 'max_payload', subject: signalSubject('momentum'), data: new Uint8Array(maxPayload - 16).fill(0x20), expected: { outcome: 'oversize' } });
+    cases.splice(cases.length / 2, 0, {
+      kind: 'max_payload',
+      subject: signalSubject('momentum'),
+      data: new Uint8Array(maxPayload - 16).fill(0x20),
+      expected: { outcome: 'oversize' },
+    });
 
     const half = Math.ceil(cases.length / 2);
     const rssSamples: number[] = [];
@@ -99,26 +108,36 @@ describe('the bridge under fuzzing, end to end', () => {
       clearInterval(sampler);
     }
     const rssAfterSecondHalf = bridgeRss();
-    console.log(`fuzz: ${cases.length} messages handled in ${Date.now() - started} ms; bridge RSS ${(rssAfterFirstHalf / MB).toFixed(0)} MB after the first half, ${(rssAfterSecondHalf / MB).toFixed(0)} MB after the second, peak ${(Math.max(...rssSamples) / MB).toFixed(0)} MB`);
+    console.log(
+      `fuzz: ${cases.length} messages handled in ${Date.now() - started} ms; bridge RSS ${(rssAfterFirstHalf / MB).toFixed(0)} MB after the first half, ${(rssAfterSecondHalf / MB).toFixed(0)} MB after the second, peak ${(Math.max(...rssSamples) / MB).toFixed(0)} MB`,
+    );
 
     // Every bad message is in the DLQ, once, with its original bytes and the reason it deserves.
-    const dlq = new Map((await readStream(DLQ_STREAM)).map((entry) => [Number(entry.header.get('Orch-Original-Seq')), entry]));
+    const dlq = new Map(
+      (await readStream(DLQ_STREAM)).map((entry) => [Number(entry.header.get('Orch-Original-Seq')), entry]),
+    );
     const wrong: string[] = [];
     const accepted: string[] = [];
     for (const [seq, c] of published) {
       const entry = dlq.get(seq);
       if (c.expected.outcome === 'ok') {
-        if (entry) wrong.push(`${c.kind} #${seq}: expected accepted, got ${entry.header.get('Orch-Dlq-Reason')}: ${entry.header.get('Orch-Dlq-Detail')}`);
+        if (entry)
+          wrong.push(
+            `${c.kind} #${seq}: expected accepted, got ${entry.header.get('Orch-Dlq-Reason')}: ${entry.header.get('Orch-Dlq-Detail')}`,
+          );
         else accepted.push((JSON.parse(new TextDecoder().decode(c.data)) as { corr_id: string }).corr_id);
         continue;
       }
       const reason = entry?.header.get('Orch-Dlq-Reason');
       const detail = entry?.header.get('Orch-Dlq-Detail') ?? '';
       if (reason !== c.expected.outcome || (c.expected.field !== undefined && !detail.includes(c.expected.field))) {
-        wrong.push(`${c.kind} #${seq}: expected ${c.expected.outcome} naming ${c.expected.field ?? '-'}, got ${reason ?? 'no DLQ entry'}: ${detail}`);
+        wrong.push(
+          `${c.kind} #${seq}: expected ${c.expected.outcome} naming ${c.expected.field ?? '-'}, got ${reason ?? 'no DLQ entry'}: ${detail}`,
+        );
       } else if (Buffer.compare(Buffer.from(entry!.data), Buffer.from(c.data)) !== 0) {
         // Only a message too big to carry again with the DLQ headers may go without its body.
-        const omitted = c.kind === 'max_payload' && entry!.data.byteLength === 0 && entry!.header.get('Orch-Dlq-Body-Omitted') !== '';
+        const omitted =
+          c.kind === 'max_payload' && entry!.data.byteLength === 0 && entry!.header.get('Orch-Dlq-Body-Omitted') !== '';
         if (!omitted) wrong.push(`${c.kind} #${seq}: the DLQ entry does not hold the original bytes`);
       }
     }
@@ -129,12 +148,16 @@ describe('the bridge under fuzzing, end to end', () => {
     // Every accepted message started its correlation, and each got exactly one decision.
     await waitFor(
       `${accepted.length} decisions`,
-      async () => ((await stack.nats.jsm.streams.info(DECISIONS_STREAM).catch(() => undefined))?.state.messages ?? 0) >= accepted.length || undefined,
+      async () =>
+        ((await stack.nats.jsm.streams.info(DECISIONS_STREAM).catch(() => undefined))?.state.messages ?? 0) >=
+          accepted.length || undefined,
       60_000,
     );
     // A moment more, for any second decision to show.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const decidedIds = (await readStream(DECISIONS_STREAM)).map((d) => (JSON.parse(new TextDecoder().decode(d.data)) as { corr_id: string }).corr_id).sort();
+    const decidedIds = (await readStream(DECISIONS_STREAM))
+      .map((d) => (JSON.parse(new TextDecoder().decode(d.data)) as { corr_id: string }).corr_id)
+      .sort();
     expect(decidedIds).toEqual([...accepted].sort());
 
     expect(stack.bridge.running).toBe(true);

@@ -18,7 +18,21 @@ beforeAll(() => {
   console.log(`fuzz: ${settings.numRuns} runs per property, seed ${settings.seed} (ORCH_FUZZ_RUNS, ORCH_FUZZ_SEED)`);
 });
 
-const POLICY_FIELDS = ['version', 'expected_agents', 'timeout_ms', 'min_agents_threshold', 'max_agents', 'weights', 'default_weight', 'partial_data_penalty', 'thresholds', 'risk_level_scores', 'instrument_classes', 'routes', 'default_route'];
+const POLICY_FIELDS = [
+  'version',
+  'expected_agents',
+  'timeout_ms',
+  'min_agents_threshold',
+  'max_agents',
+  'weights',
+  'default_weight',
+  'partial_data_penalty',
+  'thresholds',
+  'risk_level_scores',
+  'instrument_classes',
+  'routes',
+  'default_route',
+];
 
 /** A policy that holds, from the schema's rules: distinct expected agents, a threshold within them. */
 const validPolicy: fc.Arbitrary<PolicyInput> = fc
@@ -30,7 +44,9 @@ const validPolicy: fc.Arbitrary<PolicyInput> = fc
     partial_data_penalty: fc.double({ min: 0, max: 1, noNaN: true }),
     default_route: fc.string({ minLength: 1 }),
   })
-  .chain((policy) => fc.integer({ min: 1, max: policy.expected_agents.length }).map((min) => ({ ...policy, min_agents_threshold: min })));
+  .chain((policy) =>
+    fc.integer({ min: 1, max: policy.expected_agents.length }).map((min) => ({ ...policy, min_agents_threshold: min })),
+  );
 
 /** Whatever the outcome, parsing answers: a value, or a ValidationError naming each bad field. */
 function expectAnswer(schema: Parameters<typeof parseOrThrow>[0], input: unknown): unknown {
@@ -58,7 +74,11 @@ describe('contracts under fuzzing', () => {
   });
 
   it('answers a policy with any field set to any JSON value, and never lets through what it refuses to validate again', () => {
-    const mutated = fc.tuple(validPolicy, fc.constantFrom(...POLICY_FIELDS, 'unknown_field', '__proto__', 'constructor'), fc.jsonValue());
+    const mutated = fc.tuple(
+      validPolicy,
+      fc.constantFrom(...POLICY_FIELDS, 'unknown_field', '__proto__', 'constructor'),
+      fc.jsonValue(),
+    );
     fc.assert(
       fc.property(mutated, ([input, field, value]) => {
         const copy: Record<string, unknown> = { ...input };
@@ -73,16 +93,22 @@ describe('contracts under fuzzing', () => {
 
   it('answers arbitrary JSON for every contract', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), fc.constantFrom(policySchema, orchestrationDecisionSchema, correlationStateSchema), (value, schema) => {
-        expectAnswer(schema, value);
-      }),
+      fc.property(
+        fc.jsonValue(),
+        fc.constantFrom(policySchema, orchestrationDecisionSchema, correlationStateSchema),
+        (value, schema) => {
+          expectAnswer(schema, value);
+        },
+      ),
       settings,
     );
   });
 
   it('refuses a policy that names a reserved agent, which plain-object lookups would mistake for a property', () => {
     for (const agent of RESERVED_AGENT_NAMES) {
-      expect(() => parseOrThrow(policySchema, { version: 'v', expected_agents: ['momentum', agent] }, 'policy')).toThrow(/expected_agents\.1: must match .* and not be __proto__ or constructor/);
+      expect(() =>
+        parseOrThrow(policySchema, { version: 'v', expected_agents: ['momentum', agent] }, 'policy'),
+      ).toThrow(/expected_agents\.1: must match .* and not be __proto__ or constructor/);
     }
   });
 

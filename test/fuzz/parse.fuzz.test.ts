@@ -10,7 +10,14 @@ import { agentSignalSchema, RESERVED_AGENT_NAMES } from '../../src/contract/agen
 import { SIGNAL_SUBJECT_PREFIX } from '../../src/nats/streams';
 import { type FuzzCase, fuzzCases, fuzzSettings, MAX_BYTES, nested } from './agent-messages';
 
-const REASONS: DlqReason[] = ['oversize', 'not_json', 'schema_violation', 'unsupported_schema_version', 'subject_mismatch', 'late'];
+const REASONS: DlqReason[] = [
+  'oversize',
+  'not_json',
+  'schema_violation',
+  'unsupported_schema_version',
+  'subject_mismatch',
+  'late',
+];
 const settings = fuzzSettings(2_000);
 const decoder = new TextDecoder();
 const { mixed, valid } = fuzzCases();
@@ -94,15 +101,36 @@ describe('parseAgentMessage under fuzzing', () => {
   });
 
   it('never throws when any field of a valid signal is replaced by any JSON value', () => {
-    const replaced = fc.tuple(valid, fc.array(fc.constantFrom('analysis', 'source_signal', 'position_sizing', 'x'), { maxLength: 2 }), fc.constantFrom('agent_name', 'corr_id', 'confidence', 'risk_level', 'instrument', 'recommended_size', 'schema_version', '__proto__'), fc.jsonValue());
+    const replaced = fc.tuple(
+      valid,
+      fc.array(fc.constantFrom('analysis', 'source_signal', 'position_sizing', 'x'), { maxLength: 2 }),
+      fc.constantFrom(
+        'agent_name',
+        'corr_id',
+        'confidence',
+        'risk_level',
+        'instrument',
+        'recommended_size',
+        'schema_version',
+        '__proto__',
+      ),
+      fc.jsonValue(),
+    );
     fc.assert(
       fc.property(replaced, ([{ subject, data }, path, key, value]) => {
         const signal = JSON.parse(decoder.decode(data)) as Record<string, unknown>;
         let at = signal;
-        for (const step of path) at = (at[step] = typeof at[step] === 'object' && at[step] !== null ? at[step] : {}) as Record<string, unknown>;
+        for (const step of path)
+          at = (at[step] = typeof at[step] === 'object' && at[step] !== null ? at[step] : {}) as Record<
+            string,
+            unknown
+          >;
         // defineProperty makes `__proto__` an own key, as JSON.parse would.
         Object.defineProperty(at, key, { value, enumerable: true, writable: true, configurable: true });
-        expectWellFormed(subject, parseAgentMessage(subject, new TextEncoder().encode(JSON.stringify(signal)), MAX_BYTES));
+        expectWellFormed(
+          subject,
+          parseAgentMessage(subject, new TextEncoder().encode(JSON.stringify(signal)), MAX_BYTES),
+        );
       }),
       settings,
     );
@@ -111,8 +139,14 @@ describe('parseAgentMessage under fuzzing', () => {
   it.each([
     ['100,000 levels of arrays at the root', nested(100_000, 'array')],
     ['100,000 levels of objects at the root', nested(100_000, 'object')],
-    ['100,000 levels of arrays under analysis', `{"agent_name":"momentum","corr_id":"c","analysis":{"deep":${nested(100_000, 'array')}}}`],
-    ['100,000 levels of objects under analysis', `{"agent_name":"momentum","corr_id":"c","analysis":{"deep":${nested(100_000, 'object')}}}`],
+    [
+      '100,000 levels of arrays under analysis',
+      `{"agent_name":"momentum","corr_id":"c","analysis":{"deep":${nested(100_000, 'array')}}}`,
+    ],
+    [
+      '100,000 levels of objects under analysis',
+      `{"agent_name":"momentum","corr_id":"c","analysis":{"deep":${nested(100_000, 'object')}}}`,
+    ],
     ['a million unclosed arrays', '['.repeat(1_000_000)],
   ])('refuses %s without overflowing the stack', (_, text) => {
     const result = parseAgentMessage('signals.enriched.momentum', new TextEncoder().encode(text), 10_000_000);
@@ -121,8 +155,13 @@ describe('parseAgentMessage under fuzzing', () => {
 
   it(`accepts ${MAX_NESTING_DEPTH} levels of nesting and refuses one more, naming the field`, () => {
     // The root object and `analysis` are the first two levels.
-    const withDepth = (levels: number) => new TextEncoder().encode(`{"agent_name":"momentum","corr_id":"c","analysis":{"deep":${nested(levels - 2, 'array')}}}`);
-    expect(parseAgentMessage('signals.enriched.momentum', withDepth(MAX_NESTING_DEPTH), MAX_BYTES)).toMatchObject({ ok: true });
+    const withDepth = (levels: number) =>
+      new TextEncoder().encode(
+        `{"agent_name":"momentum","corr_id":"c","analysis":{"deep":${nested(levels - 2, 'array')}}}`,
+      );
+    expect(parseAgentMessage('signals.enriched.momentum', withDepth(MAX_NESTING_DEPTH), MAX_BYTES)).toMatchObject({
+      ok: true,
+    });
     expect(parseAgentMessage('signals.enriched.momentum', withDepth(MAX_NESTING_DEPTH + 1), MAX_BYTES)).toEqual({
       ok: false,
       reason: 'schema_violation',
@@ -134,11 +173,19 @@ describe('parseAgentMessage under fuzzing', () => {
     const text = `{"agent_name":"momentum","corr_id":"c","analysis":{"deep":${nested(20_000, 'array')}}}`;
     expect(text.length).toBeLessThan(MAX_BYTES);
     const result = parseAgentMessage('signals.enriched.momentum', new TextEncoder().encode(text), MAX_BYTES);
-    expect(result).toMatchObject({ ok: false, reason: 'schema_violation', detail: expect.stringContaining('analysis') });
+    expect(result).toMatchObject({
+      ok: false,
+      reason: 'schema_violation',
+      detail: expect.stringContaining('analysis'),
+    });
   });
 
   it.each(RESERVED_AGENT_NAMES)('refuses the agent name %s, which every plain object already has', (agent) => {
     const data = new TextEncoder().encode(JSON.stringify({ agent_name: agent, corr_id: 'c', analysis: {} }));
-    expect(parseAgentMessage(`signals.enriched.${agent}`, data, MAX_BYTES)).toMatchObject({ ok: false, reason: 'schema_violation', detail: expect.stringContaining('agent_name') });
+    expect(parseAgentMessage(`signals.enriched.${agent}`, data, MAX_BYTES)).toMatchObject({
+      ok: false,
+      reason: 'schema_violation',
+      detail: expect.stringContaining('agent_name'),
+    });
   });
 });

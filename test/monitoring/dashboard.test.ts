@@ -15,21 +15,38 @@ interface Panel {
   gridPos: { x: number; y: number; w: number; h: number };
 }
 
-const board = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as { panels: Panel[]; templating: { list: { name: string; type: string; query: unknown }[] } };
+const board = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
+  panels: Panel[];
+  templating: { list: { name: string; type: string; query: unknown }[] };
+};
 const graphs = board.panels.filter((p) => p.type !== 'row');
 const onTheVariable = { type: 'prometheus', uid: '${datasource}' };
 
 it('asks the importer for a Prometheus data source, and queries it everywhere', () => {
-  expect(board.templating.list.find((v) => v.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
+  expect(board.templating.list.find((v) => v.name === 'datasource')).toMatchObject({
+    type: 'datasource',
+    query: 'prometheus',
+  });
   for (const panel of graphs) {
-    expect({ panel: panel.title, datasource: panel.datasource }).toEqual({ panel: panel.title, datasource: onTheVariable });
-    for (const target of panel.targets ?? []) expect({ panel: panel.title, datasource: target.datasource }).toEqual({ panel: panel.title, datasource: onTheVariable });
+    expect({ panel: panel.title, datasource: panel.datasource }).toEqual({
+      panel: panel.title,
+      datasource: onTheVariable,
+    });
+    for (const target of panel.targets ?? [])
+      expect({ panel: panel.title, datasource: target.datasource }).toEqual({
+        panel: panel.title,
+        datasource: onTheVariable,
+      });
   }
 });
 
 it('says what each panel shows, and gives each a query', () => {
   for (const panel of graphs) {
-    expect({ panel: panel.title, described: (panel.description ?? '').length > 20, queries: (panel.targets ?? []).length > 0 }).toEqual({ panel: panel.title, described: true, queries: true });
+    expect({
+      panel: panel.title,
+      described: (panel.description ?? '').length > 20,
+      queries: (panel.targets ?? []).length > 0,
+    }).toEqual({ panel: panel.title, described: true, queries: true });
   }
 });
 

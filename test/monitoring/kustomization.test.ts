@@ -21,7 +21,10 @@ it('ships the alerting rules as a PrometheusRule and the dashboard as a ConfigMa
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   const objects = parseAllDocuments(run.stdout).map((doc) => doc.toJS() as Built);
-  expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['ConfigMap/orchestrator-grafana-dashboard', 'PrometheusRule/orchestrator-alerts']);
+  expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+    'ConfigMap/orchestrator-grafana-dashboard',
+    'PrometheusRule/orchestrator-alerts',
+  ]);
 
   const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
   expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');

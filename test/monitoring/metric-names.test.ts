@@ -10,17 +10,29 @@ describe('metricNamesIn', () => {
       'sum by (outcome) (rate(orchestrator_signals_received_total{job="$job", namespace=~"$namespace"}[$__rate_interval]))',
       ['orchestrator_signals_received_total'],
     ],
-    ['a histogram quantile: the _bucket series, not `le`', 'histogram_quantile(0.95, sum by (agent, le) (rate(x_seconds_bucket[5m])))', ['x_seconds_bucket']],
+    [
+      'a histogram quantile: the _bucket series, not `le`',
+      'histogram_quantile(0.95, sum by (agent, le) (rate(x_seconds_bucket[5m])))',
+      ['x_seconds_bucket'],
+    ],
     [
       'vector matching with its label lists',
       'sum by (namespace, agent) (rate(missing_total[15m])) / on (namespace) group_left (route) sum by (namespace) (rate(decisions_total[15m])) > 0.2',
       ['missing_total', 'decisions_total'],
     ],
-    ['ignoring, and a label value that looks like a name', 'a_total{reason!="late"} / ignoring (agent) group_right b_total', ['a_total', 'b_total']],
+    [
+      'ignoring, and a label value that looks like a name',
+      'a_total{reason!="late"} / ignoring (agent) group_right b_total',
+      ['a_total', 'b_total'],
+    ],
     ['set operators, bool and a name repeated', 'x > 100 and deriv(x[10m]) > bool 0 or y unless z', ['x', 'y', 'z']],
     ['absent_over_time and an offset', 'absent_over_time(up{job="orchestrator-metrics"}[3m] offset 5m)', ['up']],
     ['aggregation with the label list after it', 'sum(rate(requests_total[1m])) by (code) * 1e3', ['requests_total']],
-    ['a subquery and a function of no metric', 'max_over_time(rate(c_total[1m])[10m:1m]) + time() - vector(1)', ['c_total']],
+    [
+      'a subquery and a function of no metric',
+      'max_over_time(rate(c_total[1m])[10m:1m]) + time() - vector(1)',
+      ['c_total'],
+    ],
     ['names with colons (recording rules)', 'job:requests:rate5m', ['job:requests:rate5m']],
   ])('%s', (_, expr, names) => {
     expect(metricNamesIn(expr)).toEqual(names);
@@ -43,7 +55,14 @@ describe('exportedSampleNames', () => {
       '',
     ].join('\n');
     expect([...exportedSampleNames(exposition)].sort()).toEqual(
-      ['latency_seconds_bucket', 'latency_seconds_count', 'latency_seconds_sum', 'signals_total', 'temporal_num_pollers', 'up'].sort(),
+      [
+        'latency_seconds_bucket',
+        'latency_seconds_count',
+        'latency_seconds_sum',
+        'signals_total',
+        'temporal_num_pollers',
+        'up',
+      ].sort(),
     );
   });
 });

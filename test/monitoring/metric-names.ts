@@ -5,7 +5,21 @@
  */
 
 /** Words that stand where a metric name could, but are PromQL's own. */
-const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /** The metric names `expr` selects, in order of appearance, each once. */
 export function metricNamesIn(expr: string): string[] {

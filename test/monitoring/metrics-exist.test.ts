@@ -22,8 +22,16 @@ it('exports every metric the dashboard and the alerting rules query, from the wo
   const logDir = mkdtempSync(join(tmpdir(), 'orch-monitoring-'));
   // The demo's momentum and risk report; sentiment never does, and is missing after 1 s.
   const policyFile = join(logDir, 'policy.json');
-  writeFileSync(policyFile, JSON.stringify({ version: 'monitoring-1', expected_agents: ['momentum', 'risk', 'sentiment'], timeout_ms: 1_000 }));
-  const env = { TEMPORAL_ADDRESS: servers.temporal.address, NATS_URL: servers.nats.server.url, ORCH_POLICY_FILE: policyFile, ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH };
+  writeFileSync(
+    policyFile,
+    JSON.stringify({ version: 'monitoring-1', expected_agents: ['momentum', 'risk', 'sentiment'], timeout_ms: 1_000 }),
+  );
+  const env = {
+    TEMPORAL_ADDRESS: servers.temporal.address,
+    NATS_URL: servers.nats.server.url,
+    ORCH_POLICY_FILE: policyFile,
+    ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH,
+  };
   const [workerPort, bridgePort] = [await getFreePort(), await getFreePort()];
   const worker = workerProcess({ ...env, ORCH_HTTP_PORT: String(workerPort) }, join(logDir, 'worker.log'));
   const bridge = bridgeProcess({ ...env, ORCH_HTTP_PORT: String(bridgePort) }, join(logDir, 'bridge.log'));
@@ -32,15 +40,23 @@ it('exports every metric the dashboard and the alerting rules query, from the wo
     const decision = await publishDemoCorrelation(servers.nats.nc, servers.nats.js, uniqueCorrId('monitoring'), 30_000);
     expect(decision.missing_agents).toEqual(['sentiment']);
 
-    const queried = [...new Set([...dashboardExpressions(), ...alertingRules().map((r) => r.expr)].flatMap(metricNamesIn))];
+    const queried = [
+      ...new Set([...dashboardExpressions(), ...alertingRules().map((r) => r.expr)].flatMap(metricNamesIn)),
+    ];
     expect(queried.length).toBeGreaterThan(0);
     const scrape = async () => {
-      const pages = await Promise.all([workerPort, bridgePort].map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
+      const pages = await Promise.all(
+        [workerPort, bridgePort].map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()),
+      );
       const exported = new Set(pages.flatMap((page) => [...exportedSampleNames(page)]));
       return queried.filter((name) => !exported.has(name));
     };
     // The bridge reads the agents' circuit breakers about once a second, after the worker reported on them.
-    const missing = await waitFor('every queried metric', async () => ((await scrape()).length === 0 ? [] : undefined), 15_000).catch(scrape);
+    const missing = await waitFor(
+      'every queried metric',
+      async () => ((await scrape()).length === 0 ? [] : undefined),
+      15_000,
+    ).catch(scrape);
     expect(missing).toEqual([]);
   } finally {
     await Promise.all([worker.stop(), bridge.stop()]);

@@ -35,7 +35,8 @@ describe('trackBridge', () => {
     const durable = 'backlog-test';
     await nats.jsm.streams.add({ name: SIGNALS_STREAM, subjects: [SIGNAL_SUBJECTS] });
     await nats.jsm.consumers.add(SIGNALS_STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit });
-    for (let i = 0; i < 3; i++) await nats.js.publish(signalSubject('momentum'), new TextEncoder().encode(`{"n":${i}}`));
+    for (let i = 0; i < 3; i++)
+      await nats.js.publish(signalSubject('momentum'), new TextEncoder().encode(`{"n":${i}}`));
     const metrics = new OrchestratorMetrics();
     expect(await metrics.registry.metrics()).not.toContain('orchestrator_signals_consumer_pending_messages{');
 
@@ -52,8 +53,12 @@ describe('trackBridge', () => {
     expect(await consumer.next()).not.toBeNull();
     await waitFor('the backlog to be read again', async () => {
       const now = await metrics.registry.metrics();
-      return now.includes('orchestrator_signals_consumer_pending_messages{consumer="backlog-test"} 2') ? now : undefined;
-    }).then((now) => expect(now).toContain('orchestrator_signals_consumer_ack_pending_messages{consumer="backlog-test"} 1'));
+      return now.includes('orchestrator_signals_consumer_pending_messages{consumer="backlog-test"} 2')
+        ? now
+        : undefined;
+    }).then((now) =>
+      expect(now).toContain('orchestrator_signals_consumer_ack_pending_messages{consumer="backlog-test"} 1'),
+    );
 
     // NATS gone: no backlog sample rather than a stale one, and the rest of /metrics still answers.
     await nats.server.stop();

@@ -54,7 +54,8 @@ describe('log secrecy at info level', () => {
     bridge = bridgeProcess({ ...common, ...nats.envFor('orchestrator-bridge') }, join(logDir, 'bridge.log'));
     await Promise.all([worker.start(), bridge.start()]);
     temporalClient = new Client({ connection: await Connection.connect({ address: temporal.address }) });
-    for (const agent of ['momentum', 'risk'] as const) agents.push(await connect({ ...nats.optionsFor(agent), name: agent }));
+    for (const agent of ['momentum', 'risk'] as const)
+      agents.push(await connect({ ...nats.optionsFor(agent), name: agent }));
   }, 90_000);
 
   afterAll(async () => {
@@ -68,12 +69,29 @@ describe('log secrecy at info level', () => {
   it('neither the NATS password, the API key nor payload values reach the worker and bridge logs', async () => {
     const [momentumNc, riskNc] = agents;
     const publish = (nc: NatsConnection, agent: string, payload: unknown) =>
-      nc.jetstream().publish(signalSubject(agent), new TextEncoder().encode(typeof payload === 'string' ? payload : JSON.stringify(payload)));
+      nc
+        .jetstream()
+        .publish(
+          signalSubject(agent),
+          new TextEncoder().encode(typeof payload === 'string' ? payload : JSON.stringify(payload)),
+        );
     const corrId = uniqueCorrId('secret');
     const source_signal = { instrument: 'BTC/USD', headline: `${MARKER} headline` };
 
-    await publish(momentumNc, 'momentum', momentum(corrId, { trend_direction: 'bullish', momentum_strength: 0.8, confidence: 0.9, notes: `${MARKER} notes` }, { source_signal }));
-    await publish(riskNc, 'risk', risk(corrId, { risk_level: 'medium', overall_score: 0.6, rationale: `${MARKER} rationale` }));
+    await publish(
+      momentumNc,
+      'momentum',
+      momentum(
+        corrId,
+        { trend_direction: 'bullish', momentum_strength: 0.8, confidence: 0.9, notes: `${MARKER} notes` },
+        { source_signal },
+      ),
+    );
+    await publish(
+      riskNc,
+      'risk',
+      risk(corrId, { risk_level: 'medium', overall_score: 0.6, rationale: `${MARKER} rationale` }),
+    );
     const decisions = await waitFor(`the decision of ${corrId}`, async () => {
       const found = await storedDecisions(nats.admin.jsm, corrId);
       return found.length > 0 ? found : undefined;
@@ -90,11 +108,16 @@ describe('log secrecy at info level', () => {
     // A late signal: its correlation has closed.
     await temporalClient.workflow.getHandle(workflowIdFor(corrId)).result();
     await publish(momentumNc, 'momentum', momentum(corrId, { confidence: 0.5, notes: `${MARKER} late` }));
-    await waitFor('7 DLQ entries', async () => ((await nats.admin.jsm.streams.info(DLQ_STREAM)).state.messages === 7 ? true : undefined));
+    await waitFor('7 DLQ entries', async () =>
+      (await nats.admin.jsm.streams.info(DLQ_STREAM)).state.messages === 7 ? true : undefined,
+    );
 
     // Stop the processes so their logs are complete.
     await Promise.all([worker.stop(), bridge.stop()]);
-    const logs = { worker: readFileSync(join(logDir, 'worker.log'), 'utf8'), bridge: readFileSync(join(logDir, 'bridge.log'), 'utf8') };
+    const logs = {
+      worker: readFileSync(join(logDir, 'worker.log'), 'utf8'),
+      bridge: readFileSync(join(logDir, 'bridge.log'), 'utf8'),
+    };
 
     // The logs say what happened (so the test looks at real logs)...
     expect(logs.worker).toContain('"msg":"decision published"');
@@ -111,7 +134,11 @@ describe('log secrecy at info level', () => {
         ['the payload marker', MARKER_PREFIX],
       ]) {
         const at = log.indexOf(secret);
-        expect({ log: name, what, found: at >= 0 ? log.slice(Math.max(0, log.lastIndexOf('\n', at) + 1), log.indexOf('\n', at)) : undefined }).toEqual({ log: name, what, found: undefined });
+        expect({
+          log: name,
+          what,
+          found: at >= 0 ? log.slice(Math.max(0, log.lastIndexOf('\n', at) + 1), log.indexOf('\n', at)) : undefined,
+        }).toEqual({ log: name, what, found: undefined });
       }
     }
   });
@@ -123,12 +150,17 @@ describe('the logger itself', () => {
       { password: 's1', apiKey: 's2', nats: { pass: 's3', user: 'u' }, temporal: { api_key: 's4', authorization: 'Bearer s5' }, env: { NATS_PASSWORD: 's6', TEMPORAL_API_KEY: 's7' } }, 'settings')`;
     const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
     const line = JSON.parse(run.stdout) as Record<string, unknown>;
-    expect(line).toMatchObject({ password: '[redacted]', apiKey: '[redacted]', nats: { pass: '[redacted]', user: 'u' }, temporal: { api_key: '[redacted]', authorization: '[redacted]' } });
+    expect(line).toMatchObject({
+      password: '[redacted]',
+      apiKey: '[redacted]',
+      nats: { pass: '[redacted]', user: 'u' },
+      temporal: { api_key: '[redacted]', authorization: '[redacted]' },
+    });
     expect(line.env).toEqual({ NATS_PASSWORD: '[redacted]', TEMPORAL_API_KEY: '[redacted]' });
     expect(run.stdout).not.toMatch(/s[1-7]/);
   });
 
-  it("drops the excerpt JSON.parse quotes from a DLQ detail, and leaves other details alone", () => {
+  it('drops the excerpt JSON.parse quotes from a DLQ detail, and leaves other details alone', () => {
     const parseError = (text: string): string => {
       try {
         JSON.parse(text);
@@ -140,9 +172,15 @@ describe('the logger itself', () => {
     for (const text of ['secret text', 'x'.repeat(50), '{"a": secret}']) {
       const detail = parseError(text);
       expect(detail).toContain('is not valid JSON');
-      expect(withoutPayloadExcerpt(detail)).toBe('Unexpected token: not valid JSON (the excerpt of the message is not logged)');
+      expect(withoutPayloadExcerpt(detail)).toBe(
+        'Unexpected token: not valid JSON (the excerpt of the message is not logged)',
+      );
     }
-    for (const detail of [parseError('{"a": "unterminated'), 'analysis.confidence: Invalid input: expected number, received string', '70000 bytes; the limit is 65536']) {
+    for (const detail of [
+      parseError('{"a": "unterminated'),
+      'analysis.confidence: Invalid input: expected number, received string',
+      '70000 bytes; the limit is 65536',
+    ]) {
       expect(withoutPayloadExcerpt(detail)).toBe(detail);
     }
   });

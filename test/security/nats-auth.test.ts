@@ -25,7 +25,12 @@ import { momentum, risk, uniqueCorrId } from '../support/signals';
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 
 async function connectError(options: Parameters<typeof connect>[0]): Promise<NatsError> {
-  const result: { nc?: NatsConnection; error?: NatsError } = await connect({ ...options, timeout: 2_000, reconnect: false, maxReconnectAttempts: 0 }).then(
+  const result: { nc?: NatsConnection; error?: NatsError } = await connect({
+    ...options,
+    timeout: 2_000,
+    reconnect: false,
+    maxReconnectAttempts: 0,
+  }).then(
     (nc) => ({ nc }),
     // (Errors from node:tls come from another realm than jest's sandbox: no instanceof.)
     (error: NatsError) => ({ error }),
@@ -69,7 +74,12 @@ describe('NATS with TLS and per-user permissions (deploy/nats/nats-server.conf)'
   });
 
   it('refuses a wrong password', async () => {
-    const error = await connectError({ servers: nats.url, user: 'momentum', pass: 'not-the-password', tls: { caFile: nats.pki.caCert } });
+    const error = await connectError({
+      servers: nats.url,
+      user: 'momentum',
+      pass: 'not-the-password',
+      tls: { caFile: nats.pki.caCert },
+    });
     expect(error.code).toBe(ErrorCode.AuthorizationViolation);
   });
 
@@ -85,10 +95,22 @@ describe('NATS with TLS and per-user permissions (deploy/nats/nats-server.conf)'
     socket.on('data', (chunk: Buffer) => received.push(chunk.toString('latin1')));
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     await waitFor('the INFO line', async () => (received.join('').includes('\r\n') ? true : undefined), 5_000);
-    const info = JSON.parse(received.join('').replace(/^INFO /, '').split('\r\n')[0]) as { tls_required?: boolean };
+    const info = JSON.parse(
+      received
+        .join('')
+        .replace(/^INFO /, '')
+        .split('\r\n')[0],
+    ) as { tls_required?: boolean };
     expect(info.tls_required).toBe(true);
-    socket.write(`CONNECT ${JSON.stringify({ user: 'admin', pass: nats.passwords.admin, verbose: false, pedantic: false, tls_required: false })}\r\nPING\r\n`);
-    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the server kept a plain-text connection open')), 10_000))]);
+    socket.write(
+      `CONNECT ${JSON.stringify({ user: 'admin', pass: nats.passwords.admin, verbose: false, pedantic: false, tls_required: false })}\r\nPING\r\n`,
+    );
+    await Promise.race([
+      closed,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('the server kept a plain-text connection open')), 10_000),
+      ),
+    ]);
     expect(received.join('')).not.toContain('PONG');
     expect(received.join('')).not.toMatch(/\+OK/);
   });
@@ -105,7 +127,8 @@ describe('NATS with TLS and per-user permissions (deploy/nats/nats-server.conf)'
     const nc = await connectAs('momentum');
     const violations: unknown[] = [];
     void (async () => {
-      for await (const status of nc.status()) if (status.data === ErrorCode.PermissionsViolation) violations.push(status);
+      for await (const status of nc.status())
+        if (status.data === ErrorCode.PermissionsViolation) violations.push(status);
     })();
     const before = await storedOn(nats, signalSubject('risk'));
     const spoofed = risk(uniqueCorrId('spoof'));
@@ -118,7 +141,11 @@ describe('NATS with TLS and per-user permissions (deploy/nats/nats-server.conf)'
       )) as NatsError | undefined;
     expect(error?.code).toBe(ErrorCode.PermissionsViolation);
     expect(error?.message).toContain('Permissions Violation for Publish to "signals.enriched.risk"');
-    await waitFor('the violation on the status stream', async () => (violations.length === 1 ? true : undefined), 5_000);
+    await waitFor(
+      'the violation on the status stream',
+      async () => (violations.length === 1 ? true : undefined),
+      5_000,
+    );
     // A plain publish (no ack awaited) is dropped by the server just the same.
     nc.publish(signalSubject('risk'), encode(spoofed));
     await nc.flush();
@@ -138,7 +165,9 @@ describe('NATS with TLS and per-user permissions (deploy/nats/nats-server.conf)'
         (e: NatsError) => e,
       );
     expect(error?.code).toBe(ErrorCode.PermissionsViolation);
-    const refused = new Promise<NatsError | null>((resolve) => nc.subscribe('signals.enriched.>', { callback: (err) => resolve(err) }));
+    const refused = new Promise<NatsError | null>((resolve) =>
+      nc.subscribe('signals.enriched.>', { callback: (err) => resolve(err) }),
+    );
     expect((await refused)?.code).toBe(ErrorCode.PermissionsViolation);
   });
 
@@ -163,23 +192,40 @@ describe('NATS with TLS and per-user permissions (deploy/nats/nats-server.conf)'
     const nc = await openNats(config);
     opened.push(nc);
     expect(nc.info?.tls_required).toBe(true);
-    await expect(openNats(loadConfig({ NATS_URL: nats.url, NATS_TLS_CA_FILE: nats.pki.caCert }))).rejects.toThrow(/cannot connect to NATS .*Authorization Violation/i);
+    await expect(openNats(loadConfig({ NATS_URL: nats.url, NATS_TLS_CA_FILE: nats.pki.caCert }))).rejects.toThrow(
+      /cannot connect to NATS .*Authorization Violation/i,
+    );
   });
 
   it("`orch publish` with an agent's credentials: its own subject lands, another agent's is refused", async () => {
     const orch = (agent: string, user: 'momentum' | 'risk') =>
-      spawnSync(process.execPath, [compiledEntryPoint('client/cli'), 'publish', '--agent', agent, '--corr-id', uniqueCorrId('cli'), '--analysis', '{"risk_level":"low"}'], {
-        env: { ...process.env, ...nats.envFor(user) },
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
+      spawnSync(
+        process.execPath,
+        [
+          compiledEntryPoint('client/cli'),
+          'publish',
+          '--agent',
+          agent,
+          '--corr-id',
+          uniqueCorrId('cli'),
+          '--analysis',
+          '{"risk_level":"low"}',
+        ],
+        {
+          env: { ...process.env, ...nats.envFor(user) },
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
     const before = await storedOn(nats, signalSubject('risk'));
     const own = orch('risk', 'risk');
     expect(own.stderr).toBe('');
     expect(own.stdout).toMatch(/^published signals\.enriched\.risk -> SIGNALS #\d+/);
     const spoofed = orch('risk', 'momentum');
     expect(spoofed.status).toBe(1);
-    expect(spoofed.stderr).toMatch(/^error: publishing to signals\.enriched\.risk failed: '?Permissions Violation for Publish to "signals\.enriched\.risk"/);
+    expect(spoofed.stderr).toMatch(
+      /^error: publishing to signals\.enriched\.risk failed: '?Permissions Violation for Publish to "signals\.enriched\.risk"/,
+    );
     expect(await storedOn(nats, signalSubject('risk'))).toBe(before + 1);
   });
 
@@ -190,7 +236,11 @@ describe('NATS with TLS and per-user permissions (deploy/nats/nats-server.conf)'
 
     beforeAll(async () => {
       temporal = await startTemporalDevServer({ uiPort: false });
-      const common = { TEMPORAL_ADDRESS: temporal.address, ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH, ORCH_LOG_LEVEL: 'info' };
+      const common = {
+        TEMPORAL_ADDRESS: temporal.address,
+        ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH,
+        ORCH_LOG_LEVEL: 'info',
+      };
       processes.push(workerProcess({ ...common, ...nats.envFor('orchestrator-worker') }, join(logDir, 'worker.log')));
       processes.push(bridgeProcess({ ...common, ...nats.envFor('orchestrator-bridge') }, join(logDir, 'bridge.log')));
       await Promise.all(processes.map((p) => p.start()));
@@ -212,14 +262,27 @@ describe('NATS with TLS and per-user permissions (deploy/nats/nats-server.conf)'
         return found.length > 0 ? found : undefined;
       });
       expect(decisions).toHaveLength(1);
-      expect(decisions[0]).toMatchObject({ msgId: corrId, decision: { decision: { action: 'trade' }, contributing_agents: ['momentum', 'risk'] } });
+      expect(decisions[0]).toMatchObject({
+        msgId: corrId,
+        decision: { decision: { action: 'trade' }, contributing_agents: ['momentum', 'risk'] },
+      });
       // The bridge wrote the bad message to the DLQ under its own user.
-      await waitFor('the DLQ entry', async () => ((await nats.admin.jsm.streams.info(DLQ_STREAM).catch(() => undefined))?.state.messages === 1 ? true : undefined));
+      await waitFor('the DLQ entry', async () =>
+        (await nats.admin.jsm.streams.info(DLQ_STREAM).catch(() => undefined))?.state.messages === 1 ? true : undefined,
+      );
       // Both processes are connected to the TLS port as their users.
-      const connz = (await (await fetch(`${nats.server.monitorUrl}/connz?auth=true`)).json()) as { connections: Array<{ name?: string; authorized_user?: string; tls_version?: string }> };
+      const connz = (await (await fetch(`${nats.server.monitorUrl}/connz?auth=true`)).json()) as {
+        connections: Array<{ name?: string; authorized_user?: string; tls_version?: string }>;
+      };
       const byName = Object.fromEntries(connz.connections.map((c) => [c.name, c]));
-      expect(byName['orchestrator-worker']).toMatchObject({ authorized_user: 'orchestrator-worker', tls_version: expect.stringMatching(/^1\.[23]$/) });
-      expect(byName['orchestrator-bridge']).toMatchObject({ authorized_user: 'orchestrator-bridge', tls_version: expect.stringMatching(/^1\.[23]$/) });
+      expect(byName['orchestrator-worker']).toMatchObject({
+        authorized_user: 'orchestrator-worker',
+        tls_version: expect.stringMatching(/^1\.[23]$/),
+      });
+      expect(byName['orchestrator-bridge']).toMatchObject({
+        authorized_user: 'orchestrator-bridge',
+        tls_version: expect.stringMatching(/^1\.[23]$/),
+      });
     });
   });
 });
@@ -232,7 +295,12 @@ describe('NATS with mutual TLS (verify: true)', () => {
   afterAll(async () => nats?.stop());
 
   it('refuses a client without a certificate, even with the right password', async () => {
-    const error = await connectError({ servers: nats.url, user: 'admin', pass: nats.passwords.admin, tls: { caFile: nats.pki.caCert } });
+    const error = await connectError({
+      servers: nats.url,
+      user: 'admin',
+      pass: nats.passwords.admin,
+      tls: { caFile: nats.pki.caCert },
+    });
     expect(error.message).toMatch(/certificate|closed|socket|ECONNRESET|CONNECTION_REFUSED/i);
   });
 

@@ -24,7 +24,10 @@ let secure: SecureNats;
 beforeAll(async () => {
   writeFileSync(seedFile, `${new TextDecoder().decode(user.getSeed())}\n`);
   const configFile = join(dir, 'nats-server.conf');
-  writeFileSync(configFile, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }\nauthorization { users = [ { nkey: ${user.getPublicKey()} } ] }\n`);
+  writeFileSync(
+    configFile,
+    `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }\nauthorization { users = [ { nkey: ${user.getPublicKey()} } ] }\n`,
+  );
   const [port, monitorPort] = [await getFreePort(), await getFreePort()];
   server = new NatsServer(port, monitorPort, {
     label: 'nats-server (NKey user)',
@@ -48,14 +51,20 @@ describe('NKey authentication (NATS_NKEY)', () => {
     await expect(openNats(loadConfig({ NATS_URL: server.url }))).rejects.toThrow(/Authorization Violation/i);
     const other = join(dir, 'other.nk');
     writeFileSync(other, new TextDecoder().decode(nkeys.createUser().getSeed()));
-    await expect(openNats(loadConfig({ NATS_URL: server.url, NATS_NKEY: other }))).rejects.toThrow(/Authorization Violation/i);
+    await expect(openNats(loadConfig({ NATS_URL: server.url, NATS_NKEY: other }))).rejects.toThrow(
+      /Authorization Violation/i,
+    );
   });
 
   it('names NATS_NKEY when its file is missing or holds no seed, and refuses it next to a credentials file', () => {
     const notASeed = join(dir, 'not-a-seed.nk');
     writeFileSync(notASeed, user.getPublicKey());
-    expect(errorOf(() => natsConnectionOptions(loadConfig({ NATS_NKEY: '/nonexistent/x.nk' }).nats)).message).toMatch(/NATS_NKEY: cannot read \/nonexistent\/x\.nk/);
-    expect(errorOf(() => natsConnectionOptions(loadConfig({ NATS_NKEY: notASeed }).nats)).message).toMatch(/NATS_NKEY: .*not-a-seed\.nk holds no NKey seed/);
+    expect(errorOf(() => natsConnectionOptions(loadConfig({ NATS_NKEY: '/nonexistent/x.nk' }).nats)).message).toMatch(
+      /NATS_NKEY: cannot read \/nonexistent\/x\.nk/,
+    );
+    expect(errorOf(() => natsConnectionOptions(loadConfig({ NATS_NKEY: notASeed }).nats)).message).toMatch(
+      /NATS_NKEY: .*not-a-seed\.nk holds no NKey seed/,
+    );
     const both = errorOf(() => loadConfig({ NATS_NKEY: seedFile, NATS_CREDS_FILE: '/x.creds' }));
     expect(both).toBeInstanceOf(ConfigError);
     expect(both.message).toContain('NATS_NKEY and NATS_CREDS_FILE are two ways to authenticate: set one');
@@ -64,7 +73,9 @@ describe('NKey authentication (NATS_NKEY)', () => {
 
 describe("the nats CLI's variable names", () => {
   it('NATS_CA, NATS_CERT, NATS_KEY and NATS_CREDS mean our NATS_TLS_CA_FILE, NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE and NATS_CREDS_FILE', () => {
-    expect(loadConfig({ NATS_CA: '/ca.pem', NATS_CERT: '/c.pem', NATS_KEY: '/k.pem', NATS_CREDS: '/u.creds' }).nats).toMatchObject({
+    expect(
+      loadConfig({ NATS_CA: '/ca.pem', NATS_CERT: '/c.pem', NATS_KEY: '/k.pem', NATS_CREDS: '/u.creds' }).nats,
+    ).toMatchObject({
       tlsCaFile: '/ca.pem',
       tlsCertFile: '/c.pem',
       tlsKeyFile: '/k.pem',
@@ -75,7 +86,9 @@ describe("the nats CLI's variable names", () => {
     expect(errorOf(() => loadConfig({ NATS_CA: '/a.pem', NATS_TLS_CA_FILE: '/b.pem' })).message).toBe(
       "invalid configuration: NATS_TLS_CA_FILE and NATS_CA (the nats CLI's name for it) name different files (/b.pem, /a.pem): set one",
     );
-    expect(errorOf(() => loadConfig({ NATS_CERT: '/c.pem' })).message).toBe('invalid configuration: NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE must be set together');
+    expect(errorOf(() => loadConfig({ NATS_CERT: '/c.pem' })).message).toBe(
+      'invalid configuration: NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE must be set together',
+    );
   });
 
   it('connect to the production configuration (TLS, users) with NATS_CA in place of NATS_TLS_CA_FILE', async () => {
@@ -92,7 +105,24 @@ describe('a nats CLI context by name (NATS_CONTEXT)', () => {
     const configHome = join(dir, 'xdg');
     mkdirSync(join(configHome, 'nats', 'context'), { recursive: true });
     // The CLI writes every field, the unused ones empty.
-    writeFileSync(join(configHome, 'nats', 'context', `${name}.json`), JSON.stringify({ description: '', url: '', token: '', user: '', password: '', creds: '', nkey: '', cert: '', key: '', ca: '', nsc: '', jetstream_domain: '', ...fields }));
+    writeFileSync(
+      join(configHome, 'nats', 'context', `${name}.json`),
+      JSON.stringify({
+        description: '',
+        url: '',
+        token: '',
+        user: '',
+        password: '',
+        creds: '',
+        nkey: '',
+        cert: '',
+        key: '',
+        ca: '',
+        nsc: '',
+        jetstream_domain: '',
+        ...fields,
+      }),
+    );
     return { XDG_CONFIG_HOME: configHome, NATS_CONTEXT: name };
   }
 
@@ -107,8 +137,13 @@ describe('a nats CLI context by name (NATS_CONTEXT)', () => {
     const other = join(dir, 'other-for-context.nk');
     writeFileSync(other, new TextDecoder().decode(nkeys.createUser().getSeed()));
     const env = saveContext('orch-nkey-2', { url: 'nats://127.0.0.1:1', nkey: seedFile });
-    expect(loadConfig({ ...env, NATS_URL: server.url }).nats).toMatchObject({ servers: [server.url], nkeyFile: seedFile });
-    await expect(openNats(loadConfig({ ...env, NATS_URL: server.url, NATS_NKEY: other }))).rejects.toThrow(/Authorization Violation/i);
+    expect(loadConfig({ ...env, NATS_URL: server.url }).nats).toMatchObject({
+      servers: [server.url],
+      nkeyFile: seedFile,
+    });
+    await expect(openNats(loadConfig({ ...env, NATS_URL: server.url, NATS_NKEY: other }))).rejects.toThrow(
+      /Authorization Violation/i,
+    );
   });
 
   it("connects to the production configuration (TLS, users) with the context's ca, user and password", async () => {
@@ -121,10 +156,16 @@ describe('a nats CLI context by name (NATS_CONTEXT)', () => {
   it('names the setting and the file when the context is missing, malformed or uses what the orchestrator does not support', () => {
     const missing = errorOf(() => loadConfig({ XDG_CONFIG_HOME: join(dir, 'xdg'), NATS_CONTEXT: 'nope' }));
     expect(missing).toBeInstanceOf(ConfigError);
-    expect(missing.message).toBe(`invalid configuration: NATS_CONTEXT: no context "nope" at ${join(dir, 'xdg', 'nats', 'context', 'nope.json')} (\`nats context ls\` lists the contexts)`);
-    expect(errorOf(() => loadConfig({ NATS_CONTEXT: '../etc/passwd' })).message).toBe('invalid configuration: NATS_CONTEXT: "../etc/passwd" is not a context name (letters, digits, ., _ and -)');
+    expect(missing.message).toBe(
+      `invalid configuration: NATS_CONTEXT: no context "nope" at ${join(dir, 'xdg', 'nats', 'context', 'nope.json')} (\`nats context ls\` lists the contexts)`,
+    );
+    expect(errorOf(() => loadConfig({ NATS_CONTEXT: '../etc/passwd' })).message).toBe(
+      'invalid configuration: NATS_CONTEXT: "../etc/passwd" is not a context name (letters, digits, ., _ and -)',
+    );
     const token = saveContext('orch-token', { url: server.url, token: 's3cret' });
-    expect(errorOf(() => loadConfig(token)).message).toMatch(/^invalid configuration: NATS_CONTEXT: .*orch-token\.json sets token, which the orchestrator does not support/);
+    expect(errorOf(() => loadConfig(token)).message).toMatch(
+      /^invalid configuration: NATS_CONTEXT: .*orch-token\.json sets token, which the orchestrator does not support/,
+    );
     const badType = saveContext('orch-bad', { url: 4222 });
     expect(errorOf(() => loadConfig(badType)).message).toMatch(/orch-bad\.json: "url" must be a string$/);
   });

@@ -40,19 +40,32 @@ beforeAll(() => {
 
 /** Only the settings given: nothing from the developer's own environment or temporal.toml. */
 function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_') && !name.startsWith('NATS_')));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_') && !name.startsWith('NATS_')),
+  );
   return { ...clean, TEMPORAL_CONFIG_FILE: join(dir, 'none.toml'), ...env };
 }
 
 /** The `orch` CLI, synchronously: only for runs that never connect (the TLS proxy lives in this process). */
 function runCliSync(args: string[], env: Record<string, string>) {
-  return spawnSync(process.execPath, [compiledEntryPoint('client/cli'), ...args], { env: cliEnv(env), encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [compiledEntryPoint('client/cli'), ...args], {
+    env: cliEnv(env),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ status: number; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [compiledEntryPoint('client/cli'), ...args], { env: cliEnv(env), encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ status: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [compiledEntryPoint('client/cli'), ...args],
+      { env: cliEnv(env), encoding: 'utf8', timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({ status: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -61,10 +74,19 @@ describe('Temporal connection settings', () => {
   const noToml = (): string => join(dir, 'none.toml');
 
   it('TEMPORAL_API_KEY sets the API key and turns TLS on (system CAs)', () => {
-    const config = loadConfig({ TEMPORAL_CONFIG_FILE: noToml(), TEMPORAL_ADDRESS: 'eu-west-1.aws.api.temporal.io:7233', TEMPORAL_NAMESPACE: 'orch.acct', TEMPORAL_API_KEY: 'key-abc' });
+    const config = loadConfig({
+      TEMPORAL_CONFIG_FILE: noToml(),
+      TEMPORAL_ADDRESS: 'eu-west-1.aws.api.temporal.io:7233',
+      TEMPORAL_NAMESPACE: 'orch.acct',
+      TEMPORAL_API_KEY: 'key-abc',
+    });
     expect(config.temporal).toEqual({
       namespace: 'orch.acct',
-      connectionOptions: expect.objectContaining({ address: 'eu-west-1.aws.api.temporal.io:7233', apiKey: 'key-abc', tls: true }),
+      connectionOptions: expect.objectContaining({
+        address: 'eu-west-1.aws.api.temporal.io:7233',
+        apiKey: 'key-abc',
+        tls: true,
+      }),
     });
   });
 
@@ -77,7 +99,10 @@ describe('Temporal connection settings', () => {
       TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey,
       TEMPORAL_TLS_SERVER_NAME: 'localhost',
     });
-    const tls = config.temporal.connectionOptions.tls as Exclude<typeof config.temporal.connectionOptions.tls, boolean | undefined | null>;
+    const tls = config.temporal.connectionOptions.tls as Exclude<
+      typeof config.temporal.connectionOptions.tls,
+      boolean | undefined | null
+    >;
     expect(Buffer.from(tls.serverRootCACertificate!).toString()).toContain('-----BEGIN CERTIFICATE-----');
     expect(Buffer.from(tls.clientCertPair!.crt).toString()).toContain('-----BEGIN CERTIFICATE-----');
     expect(Buffer.from(tls.clientCertPair!.key).toString()).toContain('PRIVATE KEY-----');
@@ -86,8 +111,14 @@ describe('Temporal connection settings', () => {
   });
 
   it('TEMPORAL_TLS=true alone turns TLS on with the system CAs; without any setting the connection is plain', () => {
-    expect(loadConfig({ TEMPORAL_CONFIG_FILE: noToml(), TEMPORAL_TLS: 'true' }).temporal.connectionOptions.tls).toEqual(expect.objectContaining({ clientCertPair: undefined }));
-    expect(loadConfig({ TEMPORAL_CONFIG_FILE: noToml() }).temporal.connectionOptions).toMatchObject({ address: '127.0.0.1:7233', tls: undefined, apiKey: undefined });
+    expect(loadConfig({ TEMPORAL_CONFIG_FILE: noToml(), TEMPORAL_TLS: 'true' }).temporal.connectionOptions.tls).toEqual(
+      expect.objectContaining({ clientCertPair: undefined }),
+    );
+    expect(loadConfig({ TEMPORAL_CONFIG_FILE: noToml() }).temporal.connectionOptions).toMatchObject({
+      address: '127.0.0.1:7233',
+      tls: undefined,
+      apiKey: undefined,
+    });
   });
 
   it('reads a temporal.toml profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE); environment variables override it', () => {
@@ -109,19 +140,56 @@ describe('Temporal connection settings', () => {
     );
     const config = loadConfig({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod' });
     expect(config.temporal.namespace).toBe('orch.prod');
-    expect(config.temporal.connectionOptions).toMatchObject({ address: 'prod.tmprl.cloud:7233', apiKey: 'toml-key', tls: { serverNameOverride: 'localhost' } });
-    expect(loadConfig({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod', TEMPORAL_API_KEY: 'env-key' }).temporal.connectionOptions.apiKey).toBe('env-key');
-    expect(errorOf(() => loadConfig({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' })).message).toMatch(/invalid Temporal connection settings: Profile 'staging' not found/);
+    expect(config.temporal.connectionOptions).toMatchObject({
+      address: 'prod.tmprl.cloud:7233',
+      apiKey: 'toml-key',
+      tls: { serverNameOverride: 'localhost' },
+    });
+    expect(
+      loadConfig({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod', TEMPORAL_API_KEY: 'env-key' }).temporal
+        .connectionOptions.apiKey,
+    ).toBe('env-key');
+    expect(errorOf(() => loadConfig({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' })).message).toMatch(
+      /invalid Temporal connection settings: Profile 'staging' not found/,
+    );
   });
 
   it.each([
-    ['a missing CA file', { TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/nonexistent/ca.pem' }, /TEMPORAL_TLS_SERVER_CA_CERT_PATH: cannot read \/nonexistent\/ca\.pem/],
-    ['a missing client certificate', { TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.pem', TEMPORAL_TLS_CLIENT_KEY_PATH: '/nonexistent/client.key' }, /TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read/],
-    ['a CA file that is not PEM', { TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'NOT_PEM' }, /TEMPORAL_TLS_SERVER_CA_CERT_PATH: not PEM/],
-    ['a client key that is not PEM', { TEMPORAL_TLS_CLIENT_CERT_PATH: 'CERT', TEMPORAL_TLS_CLIENT_KEY_PATH: 'NOT_PEM' }, /TEMPORAL_TLS_CLIENT_KEY_PATH: not PEM/],
-    ['a client certificate without its key', { TEMPORAL_TLS_CLIENT_CERT_PATH: 'CERT' }, /TEMPORAL_TLS_CLIENT_CERT_PATH .* and TEMPORAL_TLS_CLIENT_KEY_PATH .* must be set together/],
+    [
+      'a missing CA file',
+      { TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/nonexistent/ca.pem' },
+      /TEMPORAL_TLS_SERVER_CA_CERT_PATH: cannot read \/nonexistent\/ca\.pem/,
+    ],
+    [
+      'a missing client certificate',
+      {
+        TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.pem',
+        TEMPORAL_TLS_CLIENT_KEY_PATH: '/nonexistent/client.key',
+      },
+      /TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read/,
+    ],
+    [
+      'a CA file that is not PEM',
+      { TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'NOT_PEM' },
+      /TEMPORAL_TLS_SERVER_CA_CERT_PATH: not PEM/,
+    ],
+    [
+      'a client key that is not PEM',
+      { TEMPORAL_TLS_CLIENT_CERT_PATH: 'CERT', TEMPORAL_TLS_CLIENT_KEY_PATH: 'NOT_PEM' },
+      /TEMPORAL_TLS_CLIENT_KEY_PATH: not PEM/,
+    ],
+    [
+      'a client certificate without its key',
+      { TEMPORAL_TLS_CLIENT_CERT_PATH: 'CERT' },
+      /TEMPORAL_TLS_CLIENT_CERT_PATH .* and TEMPORAL_TLS_CLIENT_KEY_PATH .* must be set together/,
+    ],
   ])('%s stops the start with an error naming the setting', (_, settings, message) => {
-    const env = Object.fromEntries(Object.entries(settings).map(([name, value]) => [name, value === 'CERT' ? pki.clientCert : value === 'NOT_PEM' ? join(dir, 'not-pem.txt') : value]));
+    const env = Object.fromEntries(
+      Object.entries(settings).map(([name, value]) => [
+        name,
+        value === 'CERT' ? pki.clientCert : value === 'NOT_PEM' ? join(dir, 'not-pem.txt') : value,
+      ]),
+    );
     const error = errorOf(() => loadConfig({ TEMPORAL_CONFIG_FILE: noToml(), ...env }));
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toMatch(message);
@@ -129,8 +197,13 @@ describe('Temporal connection settings', () => {
 
   it('a bad file named in temporal.toml is reported as coming from the profile', () => {
     const toml = join(dir, 'bad.toml');
-    writeFileSync(toml, '[profile.default]\naddress = "a:7233"\n[profile.default.tls]\nserver_ca_cert_path = "/nonexistent/toml-ca.pem"\n');
-    expect(errorOf(() => loadConfig({ TEMPORAL_CONFIG_FILE: toml })).message).toMatch(/cannot read \/nonexistent\/toml-ca\.pem \(named by the Temporal profile/);
+    writeFileSync(
+      toml,
+      '[profile.default]\naddress = "a:7233"\n[profile.default.tls]\nserver_ca_cert_path = "/nonexistent/toml-ca.pem"\n',
+    );
+    expect(errorOf(() => loadConfig({ TEMPORAL_CONFIG_FILE: toml })).message).toMatch(
+      /cannot read \/nonexistent\/toml-ca\.pem \(named by the Temporal profile/,
+    );
   });
 
   it('the orch CLI reads the same settings: a bad TLS file exits 2 naming it', () => {
@@ -144,12 +217,26 @@ describe('Temporal connection settings', () => {
  * A TLS gRPC endpoint that records the request headers and answers every call UNAUTHENTICATED:
  * enough to see what a client sends inside TLS (the dev server ignores API keys).
  */
-async function startHeaderRecorder(testPki: TestPki): Promise<{ address: string; requests: http2.IncomingHttpHeaders[]; stop(): Promise<void> }> {
+async function startHeaderRecorder(
+  testPki: TestPki,
+): Promise<{ address: string; requests: http2.IncomingHttpHeaders[]; stop(): Promise<void> }> {
   const requests: http2.IncomingHttpHeaders[] = [];
-  const server = http2.createSecureServer({ cert: readFileSync(testPki.serverCert), key: readFileSync(testPki.serverKey), ALPNProtocols: ['h2'] });
+  const server = http2.createSecureServer({
+    cert: readFileSync(testPki.serverCert),
+    key: readFileSync(testPki.serverKey),
+    ALPNProtocols: ['h2'],
+  });
   server.on('stream', (stream, headers) => {
     requests.push(headers);
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'recorded by the test' }, { endStream: true });
+    stream.respond(
+      {
+        ':status': 200,
+        'content-type': 'application/grpc',
+        'grpc-status': '16',
+        'grpc-message': 'recorded by the test',
+      },
+      { endStream: true },
+    );
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
@@ -172,11 +259,19 @@ describe('TEMPORAL_API_KEY on the wire', () => {
   it('the worker (NativeConnection) and the CLI client send it as a bearer token, inside TLS', async () => {
     const recorder = await startHeaderRecorder(pki);
     try {
-      const env = { TEMPORAL_CONFIG_FILE: join(dir, 'none.toml'), TEMPORAL_ADDRESS: recorder.address, TEMPORAL_API_KEY: 'key-on-the-wire', TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert, TEMPORAL_TLS_SERVER_NAME: 'localhost' };
+      const env = {
+        TEMPORAL_CONFIG_FILE: join(dir, 'none.toml'),
+        TEMPORAL_ADDRESS: recorder.address,
+        TEMPORAL_API_KEY: 'key-on-the-wire',
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert,
+        TEMPORAL_TLS_SERVER_NAME: 'localhost',
+      };
       const config = loadConfig(env);
       await expect(NativeConnection.connect(config.temporal.connectionOptions)).rejects.toThrow();
       await expect(openTemporal(config)).rejects.toThrow(/cannot connect to Temporal/);
-      expect(recorder.requests.map((headers) => headers[':path'])).toEqual(expect.arrayContaining([expect.stringMatching(/^\/temporal\.api\.workflowservice\.v1\.WorkflowService\//)]));
+      expect(recorder.requests.map((headers) => headers[':path'])).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^\/temporal\.api\.workflowservice\.v1\.WorkflowService\//)]),
+      );
       const authorizations = recorder.requests.map((headers) => headers.authorization);
       expect(authorizations.length).toBeGreaterThanOrEqual(2);
       for (const authorization of authorizations) expect(authorization).toBe('Bearer key-on-the-wire');
@@ -224,13 +319,19 @@ describe('Temporal over TLS, for real (TLS proxy in front of the dev server)', (
     expect(proxy.accepted.at(-1)).toEqual({ alpn: 'h2', clientCertificate: false });
 
     const wrongCa = loadConfig({ ...tlsEnv(proxy.address), TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.otherCaCert });
-    await expect(openTemporal(wrongCa)).rejects.toThrow(/cannot connect to Temporal at 127\.0\.0\.1:\d+ \(TEMPORAL_ADDRESS\)/);
+    await expect(openTemporal(wrongCa)).rejects.toThrow(
+      /cannot connect to Temporal at 127\.0\.0\.1:\d+ \(TEMPORAL_ADDRESS\)/,
+    );
     const plain = loadConfig({ TEMPORAL_CONFIG_FILE: join(dir, 'none.toml'), TEMPORAL_ADDRESS: proxy.address });
     await expect(openTemporal(plain)).rejects.toThrow(/cannot connect to Temporal/);
   });
 
   it('mutual TLS: TEMPORAL_TLS_CLIENT_CERT_PATH and _KEY_PATH present the client certificate; without them the server refuses', async () => {
-    const env = { ...tlsEnv(mtlsProxy.address), TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey };
+    const env = {
+      ...tlsEnv(mtlsProxy.address),
+      TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert,
+      TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey,
+    };
     const connection = await Connection.connect(loadConfig(env).temporal.connectionOptions);
     try {
       expect((await connection.healthService.check({})).status).toBe(1);
@@ -245,7 +346,13 @@ describe('Temporal over TLS, for real (TLS proxy in front of the dev server)', (
     const taskQueue = uniqueCorrId('tls-tq');
     const before = proxy.accepted.length;
     const worker = workerProcess(
-      { ...tlsEnv(proxy.address), TEMPORAL_API_KEY: 'test-api-key-not-checked-by-the-dev-server', NATS_URL: nats.server.url, ORCH_TASK_QUEUE: taskQueue, ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH },
+      {
+        ...tlsEnv(proxy.address),
+        TEMPORAL_API_KEY: 'test-api-key-not-checked-by-the-dev-server',
+        NATS_URL: nats.server.url,
+        ORCH_TASK_QUEUE: taskQueue,
+        ORCH_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE_PATH,
+      },
       join(logDir, 'worker.log'),
     );
     processes.push(worker);

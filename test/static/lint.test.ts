@@ -27,7 +27,9 @@ describe('lint', () => {
   }, 120_000);
 
   it('refuses replay hazards in workflow code and allows type-only contract imports', () => {
-    const rulesByProbe = Object.fromEntries(lint([PROBES]).map((r) => [basename(r.filePath, '.ts'), r.messages.map((m) => m.ruleId)]));
+    const rulesByProbe = Object.fromEntries(
+      lint([PROBES]).map((r) => [basename(r.filePath, '.ts'), r.messages.map((m) => m.ruleId)]),
+    );
     expect(rulesByProbe).toEqual({
       'node-builtin': ['no-restricted-imports'],
       'zod-value': ['no-restricted-imports'],

@@ -36,11 +36,17 @@ function bash4Constructs(text: string): string[] {
 }
 
 /** Every shell script git tracks, wherever it lives, and CI's entry point. */
-const scripts = [...execFileSync('git', ['ls-files', '*.sh'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\n').filter(Boolean), join('.ci', 'run')];
+const scripts = [
+  ...execFileSync('git', ['ls-files', '*.sh'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\n').filter(Boolean),
+  join('.ci', 'run'),
+];
 
 function shellcheck(files: string[], cwd: string): { status: number | null; output: string } {
   const run = spawnSync(SHELLCHECK, ['--shell=bash', '--format=gcc', ...files], { cwd, encoding: 'utf8' });
-  if (run.error) throw new Error(`${SHELLCHECK} did not run (${run.error.message}): scripts/install-tools.sh installs it (apt-get install shellcheck)`);
+  if (run.error)
+    throw new Error(
+      `${SHELLCHECK} did not run (${run.error.message}): scripts/install-tools.sh installs it (apt-get install shellcheck)`,
+    );
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
@@ -49,8 +55,16 @@ describe('shell scripts on bash 3.2', () => {
     expect(bash4Constructs(readFileSync(join(REPO_ROOT, script), 'utf8'))).toEqual([]);
   });
 
-  it('covers the scripts in deploy/ and scripts/ and CI\'s own', () => {
-    expect(scripts).toEqual(expect.arrayContaining(['scripts/bootstrap.sh', 'scripts/install-tools.sh', 'deploy/temporal/setup-schema.sh', 'deploy/temporal/setup-namespace.sh', '.ci/run']));
+  it("covers the scripts in deploy/ and scripts/ and CI's own", () => {
+    expect(scripts).toEqual(
+      expect.arrayContaining([
+        'scripts/bootstrap.sh',
+        'scripts/install-tools.sh',
+        'deploy/temporal/setup-schema.sh',
+        'deploy/temporal/setup-namespace.sh',
+        '.ci/run',
+      ]),
+    );
   });
 
   it('shellcheck finds nothing in any of them', () => {

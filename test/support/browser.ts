@@ -24,14 +24,22 @@ export const SCREENSHOT_DIR = join(REPO_ROOT, '.cache', 'ui');
 const PAGE_DEADLINE_MS = 60_000;
 
 export async function openBrowser(): Promise<{ browser: Browser; page: Page }> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-tools.sh\` as root; it installs Debian's chromium package`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: run \`bash scripts/install-tools.sh\` as root; it installs Debian's chromium package`,
+    );
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   return { browser, page: await browser.newPage({ viewport: { width: 1600, height: 1000 } }) };
 }
 
 /** Opens `url` and reloads it until the page's text satisfies `ready`; returns that text. */
-export async function openUntil(page: Page, url: string, what: string, ready: (text: string) => boolean): Promise<string> {
+export async function openUntil(
+  page: Page,
+  url: string,
+  what: string,
+  ready: (text: string) => boolean,
+): Promise<string> {
   const deadline = Date.now() + PAGE_DEADLINE_MS;
   let text = '';
   for (let attempt = 1; ; attempt++) {
@@ -42,6 +50,7 @@ export async function openUntil(page: Page, url: string, what: string, ready: (t
       text = await page.innerText('body').catch(() => '');
     }
     if (ready(text)) return text;
-    if (Date.now() > deadline) throw new Error(`after ${attempt} load(s) of ${url} the page still does not show ${what}; it shows:\n${text}`);
+    if (Date.now() > deadline)
+      throw new Error(`after ${attempt} load(s) of ${url} the page still does not show ${what}; it shows:\n${text}`);
   }
 }

@@ -19,7 +19,13 @@ import { randomCorrelation } from '../../src/devstack/demo-feed';
 import { type ClusterEngine, startClusterEngine } from '../../src/devstack/cluster-engine';
 import { bridgeProcess, type EngineKind, workerProcess } from '../../src/devstack/local-stack';
 import { NATS_CLUSTER_SIZE, natsNodeName } from '../../src/devstack/nats-cluster';
-import { type ManagedProcess, type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
+import {
+  type ManagedProcess,
+  type NatsServer,
+  startNatsServer,
+  startTemporalDevServer,
+  type TemporalDevServer,
+} from '../../src/devstack/processes';
 import { DECISION_SUBJECT, DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
 import { REPO_ROOT, WORKFLOW_BUNDLE_PATH } from './paths';
 import { TcpProxy } from '../../src/devstack/tcp-proxy';
@@ -60,7 +66,12 @@ export function randomBetween(low: number, high: number): number {
 }
 
 /** Polls `probe` until it returns a value (not undefined); throws after `timeoutMs`. */
-export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 200): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -180,7 +191,9 @@ async function startClusterChaosEngine(dir: string): Promise<ClusterChaosEngine>
 
 /** Cuts every route between NATS node `i` and the others (both directions): it runs on, alone. */
 export async function partitionNatsNode(engine: ClusterChaosEngine, i: number): Promise<void> {
-  await Promise.all(engine.routes.flatMap((row, from) => row.filter((_, to) => from === i || to === i).map((p) => p.cut())));
+  await Promise.all(
+    engine.routes.flatMap((row, from) => row.filter((_, to) => from === i || to === i).map((p) => p.cut())),
+  );
 }
 
 export async function healNatsPartition(engine: ClusterChaosEngine): Promise<void> {
@@ -191,7 +204,8 @@ export async function healNatsPartition(engine: ClusterChaosEngine): Promise<voi
 export async function streamLeader(jsm: JetStreamManager, stream: string): Promise<number> {
   const leader = (await jsm.streams.info(stream)).cluster?.leader;
   const index = Array.from({ length: NATS_CLUSTER_SIZE }, (_, i) => natsNodeName(i)).indexOf(leader ?? '');
-  if (index < 0) throw new Error(`stream ${stream} has no leader among the cluster's nodes (leader: ${leader ?? 'none'})`);
+  if (index < 0)
+    throw new Error(`stream ${stream} has no leader among the cluster's nodes (leader: ${leader ?? 'none'})`);
   return index;
 }
 
@@ -229,12 +243,21 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
     join(dir, 'worker.log'),
   );
   const bridge = bridgeProcess(
-    { ...common, TEMPORAL_ADDRESS: proxies.bridgeTemporal?.address ?? temporalAddress, NATS_URL: proxies.bridgeNats?.natsUrl ?? natsUrl },
+    {
+      ...common,
+      TEMPORAL_ADDRESS: proxies.bridgeTemporal?.address ?? temporalAddress,
+      NATS_URL: proxies.bridgeNats?.natsUrl ?? natsUrl,
+    },
     join(dir, 'bridge.log'),
   );
   await Promise.all([worker.start(), bridge.start()]);
 
-  const nc = await connect({ servers: natsUrl.split(','), name: `chaos-${options.scenario}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const nc = await connect({
+    servers: natsUrl.split(','),
+    name: `chaos-${options.scenario}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   // The worker declares DECISIONS and the bridge SIGNALS at start; the ledger reads DECISIONS from its start.
@@ -256,7 +279,8 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
     cliEnv: { TEMPORAL_ADDRESS: temporalAddress, NATS_URL: natsUrl },
     async stop(keep = false) {
       // A frozen server cannot stop: wake it first.
-      if (engine.kind === 'dev' && engine.temporal.pid !== undefined && engine.temporal.running) process.kill(engine.temporal.pid, 'SIGCONT');
+      if (engine.kind === 'dev' && engine.temporal.pid !== undefined && engine.temporal.running)
+        process.kill(engine.temporal.pid, 'SIGCONT');
       await client.connection.close().catch(() => undefined);
       await nc.close().catch(() => undefined);
       await Promise.all([bridge.stop(), worker.stop()]);
@@ -395,7 +419,11 @@ export class ChaosLoad {
     this.byId.set(corrId, record);
     this.inFlight++;
     const [momentum, risk] = randomCorrelation(corrId, false, new Date(), random);
-    const signals: AgentSignal[] = partial ? [momentum] : this.options.riskFirst || random() < 0.5 ? [risk, momentum] : [momentum, risk];
+    const signals: AgentSignal[] = partial
+      ? [momentum]
+      : this.options.riskFirst || random() < 0.5
+        ? [risk, momentum]
+        : [momentum, risk];
     const spread = randomBetween(0, this.options.agentSpreadMs ?? 0);
     const work = (async () => {
       for (const [i, signal] of signals.entries()) {
@@ -553,11 +581,19 @@ export class FaultLog {
  * Waits until every complete correlation that had begun by the time the fault was healed is
  * decided: the backlog the fault built up has drained.
  */
-export function waitDrained(load: ChaosLoad, ledger: DecisionLedger, fault: FaultRecord, timeoutMs: number): Promise<true> {
+export function waitDrained(
+  load: ChaosLoad,
+  ledger: DecisionLedger,
+  fault: FaultRecord,
+  timeoutMs: number,
+): Promise<true> {
   const healedAt = fault.healedAt ?? Date.now();
   return pollUntil(
     `the backlog of "${fault.kind}" to drain`,
-    () => (load.correlations.every((c) => c.partial || c.firstSentAt > healedAt || ledger.decided(c.corrId)) ? true : undefined),
+    () =>
+      load.correlations.every((c) => c.partial || c.firstSentAt > healedAt || ledger.decided(c.corrId))
+        ? true
+        : undefined,
     timeoutMs,
     100,
   );
@@ -584,7 +620,8 @@ function faultFigures(fault: FaultRecord, load: ChaosLoad, ledger: DecisionLedge
     return !c.partial && c.firstSentAt <= healedAt && at !== undefined && at >= fault.injectedAt;
   });
   const undecided = load.correlations.some((c) => !c.partial && c.firstSentAt <= healedAt && !ledger.decided(c.corrId));
-  const drainedAt = affected.length > 0 ? Math.max(...affected.map((c) => ledger.firstArrival.get(c.corrId) as number)) : undefined;
+  const drainedAt =
+    affected.length > 0 ? Math.max(...affected.map((c) => ledger.firstArrival.get(c.corrId) as number)) : undefined;
   const resumedAt = ledger.arrivals.filter((at) => at > healedAt).sort((a, b) => a - b)[0];
   const seconds = (ms: number): number => Math.round(ms / 100) / 10;
   return {
@@ -687,14 +724,21 @@ export async function finishAndVerify(options: VerifyOptions): Promise<ChaosRepo
   await load.stop();
   const problems: Problem[] = [];
   const waitMs = policyTimeoutMs + 180_000;
-  await pollUntil('a decision for every published correlation', () => (load.correlations.every((c) => ledger.decided(c.corrId)) ? true : undefined), waitMs, 250).catch(
-    (error: Error) => problems.push({ corrId: '*', problem: error.message }),
-  );
+  await pollUntil(
+    'a decision for every published correlation',
+    () => (load.correlations.every((c) => ledger.decided(c.corrId)) ? true : undefined),
+    waitMs,
+    250,
+  ).catch((error: Error) => problems.push({ corrId: '*', problem: error.message }));
   // Quiet: nothing left for the bridge, no correlation workflow running. Then no decision can follow.
   const prefixQuery = `WorkflowId STARTS_WITH "corr-${load.prefix}"`;
   await pollUntil(
     'the stack to go quiet',
-    async () => ((await bridgeConsumerIdle(stack.jsm)) && (await stack.client.workflow.count(`${prefixQuery} AND ExecutionStatus = "Running"`)).count === 0 ? true : undefined),
+    async () =>
+      (await bridgeConsumerIdle(stack.jsm)) &&
+      (await stack.client.workflow.count(`${prefixQuery} AND ExecutionStatus = "Running"`)).count === 0
+        ? true
+        : undefined,
     120_000,
     500,
   ).catch((error: Error) => problems.push({ corrId: '*', problem: error.message }));
@@ -717,7 +761,12 @@ export async function finishAndVerify(options: VerifyOptions): Promise<ChaosRepo
     else others.push(entry);
   }
   if (options.otherCorrelations) problems.push(...options.otherCorrelations(others));
-  else for (const entry of others) problems.push({ corrId: entry.decision?.corr_id ?? `seq ${entry.seq}`, problem: 'a decision for a correlation nobody published' });
+  else
+    for (const entry of others)
+      problems.push({
+        corrId: entry.decision?.corr_id ?? `seq ${entry.seq}`,
+        problem: 'a decision for a correlation nobody published',
+      });
 
   let lost = 0;
   let duplicated = 0;
@@ -733,7 +782,10 @@ export async function finishAndVerify(options: VerifyOptions): Promise<ChaosRepo
     decided++;
     if (entries.length > 1 || entries.some((e) => e.msgId !== c.corrId)) {
       duplicated++;
-      problems.push({ corrId: c.corrId, problem: `${entries.length} decision(s) stored, Nats-Msg-Id ${entries.map((e) => e.msgId).join(', ')}` });
+      problems.push({
+        corrId: c.corrId,
+        problem: `${entries.length} decision(s) stored, Nats-Msg-Id ${entries.map((e) => e.msgId).join(', ')}`,
+      });
     }
     const mismatch = decisionMismatch(c, entries[0].decision as OrchestrationDecision);
     if (mismatch) {
@@ -747,19 +799,30 @@ export async function finishAndVerify(options: VerifyOptions): Promise<ChaosRepo
     total: (await stack.client.workflow.count(prefixQuery)).count,
     completed: (await stack.client.workflow.count(`${prefixQuery} AND ExecutionStatus = "Completed"`)).count,
   });
-  const counts = await pollUntil('visibility to list every correlation workflow as completed', async () => {
-    const c = await workflowCounts();
-    return c.total === load.started && c.completed === load.started ? c : undefined;
-  }, 30_000, 500).catch(() => workflowCounts());
+  const counts = await pollUntil(
+    'visibility to list every correlation workflow as completed',
+    async () => {
+      const c = await workflowCounts();
+      return c.total === load.started && c.completed === load.started ? c : undefined;
+    },
+    30_000,
+    500,
+  ).catch(() => workflowCounts());
   if (counts.total !== load.started || counts.completed !== load.started) {
-    problems.push({ corrId: '*', problem: `Temporal has ${counts.total} correlation workflows (${counts.completed} completed) for ${load.started} correlations` });
+    problems.push({
+      corrId: '*',
+      problem: `Temporal has ${counts.total} correlation workflows (${counts.completed} completed) for ${load.started} correlations`,
+    });
   }
 
   // The DLQ holds only what the scenario put there on purpose.
   const dlq = await readStream(stack.jsm, DLQ_STREAM);
   const deliberate = dlq.filter((entry) => options.isDeliberateDlq?.(entry) ?? false);
   for (const entry of dlq.filter((e) => !deliberate.includes(e))) {
-    problems.push({ corrId: tryCorrId(entry), problem: `unexpected DLQ entry: ${entry.header?.get('Orch-Dlq-Reason')} ${entry.header?.get('Orch-Dlq-Detail')}` });
+    problems.push({
+      corrId: tryCorrId(entry),
+      problem: `unexpected DLQ entry: ${entry.header?.get('Orch-Dlq-Reason')} ${entry.header?.get('Orch-Dlq-Detail')}`,
+    });
   }
 
   const consumer = await stack.jsm.consumers.info(SIGNALS_STREAM, BRIDGE_DURABLE);
@@ -789,11 +852,17 @@ export async function finishAndVerify(options: VerifyOptions): Promise<ChaosRepo
     // Every delivery, first or again, takes a consumer sequence; the stream holds only agent messages.
     redelivered_signals: consumer.delivered.consumer_seq - consumer.delivered.stream_seq,
     agent_publish_retries: load.publishRetries,
-    recovery_s: recoveries.some((r) => r === null) || recoveries.length === 0 ? null : Math.max(...(recoveries as number[])),
+    recovery_s:
+      recoveries.some((r) => r === null) || recoveries.length === 0 ? null : Math.max(...(recoveries as number[])),
     policy_timeout_ms: policyTimeoutMs,
     duration_s: Math.round((Date.now() - options.startedAt) / 100) / 10,
     started_at: new Date(options.startedAt).toISOString(),
-    machine: { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', loadavg_start: options.loadavgStart.map(round2), loadavg_end: loadavg().map(round2) },
+    machine: {
+      nproc: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      loadavg_start: options.loadavgStart.map(round2),
+      loadavg_end: loadavg().map(round2),
+    },
     extra: options.extra ?? {},
     problems: problems.slice(0, 50),
     data_dir: stack.dir,
@@ -818,12 +887,16 @@ export function decisionMismatch(c: PublishedCorrelation, decision: Orchestratio
     .map(([agent, seq]) => `${agent}#${seq}`)
     .sort();
   const used = (decision.provenance ?? []).map((p) => `${p.agent}#${p.message_id}`).sort();
-  if (published.join(',') !== used.join(',')) return `provenance ${used.join(',') || 'none'} but published ${published.join(',')}`;
+  if (published.join(',') !== used.join(','))
+    return `provenance ${used.join(',') || 'none'} but published ${published.join(',')}`;
   const agents = Object.keys(c.seqs).sort().join(',');
-  if ((decision.available_agents ?? []).join(',') !== agents) return `available_agents ${decision.available_agents?.join(',')} but published ${agents}`;
-  if (decision.partial_data !== c.partial) return `partial_data ${decision.partial_data} for a ${c.partial ? 'partial' : 'complete'} correlation`;
+  if ((decision.available_agents ?? []).join(',') !== agents)
+    return `available_agents ${decision.available_agents?.join(',')} but published ${agents}`;
+  if (decision.partial_data !== c.partial)
+    return `partial_data ${decision.partial_data} for a ${c.partial ? 'partial' : 'complete'} correlation`;
   const expectedMissing = c.partial ? 'risk' : '';
-  if ((decision.missing_agents ?? []).join(',') !== expectedMissing) return `missing_agents ${decision.missing_agents?.join(',')} (expected ${expectedMissing || 'none'})`;
+  if ((decision.missing_agents ?? []).join(',') !== expectedMissing)
+    return `missing_agents ${decision.missing_agents?.join(',')} (expected ${expectedMissing || 'none'})`;
   return undefined;
 }
 
@@ -834,7 +907,9 @@ export function writeReport(report: ChaosReport): void {
 
 /** The figures in one line, for the test log. */
 export function summary(report: ChaosReport): string {
-  const faults = report.faults.map((f) => `${f.kind}: outage ${f.outage_s}s, recovery ${f.recovery_s ?? '-'}s`).join('; ');
+  const faults = report.faults
+    .map((f) => `${f.kind}: outage ${f.outage_s}s, recovery ${f.recovery_s ?? '-'}s`)
+    .join('; ');
   return (
     `[chaos ${report.scenario} ${report.scale} seed ${report.seed}] ${report.correlations} correlations (${report.partial_correlations} partial), ` +
     `${report.decided} decided, ${report.lost} lost, ${report.duplicated} duplicated, ${report.mismatched} mismatched, ` +
@@ -877,7 +952,9 @@ export interface ScenarioOptions extends ChaosStackOptions {
   chaos: (ctx: ScenarioContext) => Promise<void>;
   /** Decisions that must be flowing before the first fault. */
   warmupDecisions?: number;
-  verify?: Partial<Pick<VerifyOptions, 'isDeliberateDlq' | 'otherCorrelations' | 'extra'>> | ((ctx: ScenarioContext) => Partial<Pick<VerifyOptions, 'isDeliberateDlq' | 'otherCorrelations' | 'extra'>>);
+  verify?:
+    | Partial<Pick<VerifyOptions, 'isDeliberateDlq' | 'otherCorrelations' | 'extra'>>
+    | ((ctx: ScenarioContext) => Partial<Pick<VerifyOptions, 'isDeliberateDlq' | 'otherCorrelations' | 'extra'>>);
 }
 
 /**
@@ -895,18 +972,39 @@ export async function runScenario(options: ScenarioOptions): Promise<ChaosReport
   try {
     const ledger = await DecisionLedger.start(stack.nc, stack.js);
     const prefix = `${options.scenario}-${Date.now().toString(36)}-`;
-    const load = new ChaosLoad(stack.js, { prefix, correlationsPerSecond: options.rate, partialShare: options.partialShare ?? 0.2, agentSpreadMs: options.agentSpreadMs, riskFirst: options.riskFirst });
+    const load = new ChaosLoad(stack.js, {
+      prefix,
+      correlationsPerSecond: options.rate,
+      partialShare: options.partialShare ?? 0.2,
+      agentSpreadMs: options.agentSpreadMs,
+      riskFirst: options.riskFirst,
+    });
     running = load;
     const faults = new FaultLog();
     const ctx = { stack, load, ledger, faults };
     load.start();
     const warmup = options.warmupDecisions ?? 10;
-    await pollUntil(`${warmup} decisions before the first fault`, () => (ledger.arrivals.length >= warmup ? true : undefined), 60_000);
+    await pollUntil(
+      `${warmup} decisions before the first fault`,
+      () => (ledger.arrivals.length >= warmup ? true : undefined),
+      60_000,
+    );
     await options.chaos(ctx);
     const tailUntil = Date.now() + 2_000;
-    await pollUntil(`${options.minCorrelations} correlations published`, () => (load.started >= options.minCorrelations && Date.now() >= tailUntil ? true : undefined), 300_000, 50);
+    await pollUntil(
+      `${options.minCorrelations} correlations published`,
+      () => (load.started >= options.minCorrelations && Date.now() >= tailUntil ? true : undefined),
+      300_000,
+      50,
+    );
     const verify = typeof options.verify === 'function' ? options.verify(ctx) : (options.verify ?? {});
-    report = await finishAndVerify({ ...ctx, ...verify, policyTimeoutMs: Number(options.policy.timeout_ms), startedAt, loadavgStart });
+    report = await finishAndVerify({
+      ...ctx,
+      ...verify,
+      policyTimeoutMs: Number(options.policy.timeout_ms),
+      startedAt,
+      loadavgStart,
+    });
     console.log(summary(report));
     return report;
   } finally {
@@ -914,7 +1012,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ChaosReport
     const healthy = report !== undefined && report.problems.length === 0;
     // ORCH_CHAOS_KEEP=1 keeps the logs and data of a passing run too.
     await stack.stop(!healthy || process.env.ORCH_CHAOS_KEEP === '1');
-    if (!healthy || process.env.ORCH_CHAOS_KEEP === '1') console.log(`[chaos ${options.scenario}] data and logs kept in ${stack.dir}`);
+    if (!healthy || process.env.ORCH_CHAOS_KEEP === '1')
+      console.log(`[chaos ${options.scenario}] data and logs kept in ${stack.dir}`);
   }
 }
 
@@ -934,7 +1033,13 @@ export function runOrchCli(stack: ChaosStack, args: string[]): Promise<CommandRu
  * in place: the cluster carries on without the failed part. Returns the seconds from `since` to the
  * first of them decided.
  */
-export async function decidedWhileDown(load: ChaosLoad, ledger: DecisionLedger, since: number, count: number, timeoutMs: number): Promise<number> {
+export async function decidedWhileDown(
+  load: ChaosLoad,
+  ledger: DecisionLedger,
+  since: number,
+  count: number,
+  timeoutMs: number,
+): Promise<number> {
   const begunSince = (): PublishedCorrelation[] => load.correlations.filter((c) => !c.partial && c.firstSentAt > since);
   const decided = await pollUntil(
     `${count} correlations begun after the fault decided while it lasts`,

@@ -9,7 +9,10 @@ export interface StoredDecision {
 
 /** Every decision stored on the DECISIONS stream for one correlation (all of them, if corrId is omitted). */
 export async function storedDecisions(jsm: JetStreamManager, corrId?: string): Promise<StoredDecision[]> {
-  return (await storedDecisionMessages(jsm, corrId)).map((message) => ({ msgId: message.header.get('Nats-Msg-Id') || undefined, decision: message.json<OrchestrationDecision>() }));
+  return (await storedDecisionMessages(jsm, corrId)).map((message) => ({
+    msgId: message.header.get('Nats-Msg-Id') || undefined,
+    decision: message.json<OrchestrationDecision>(),
+  }));
 }
 
 /** The same decisions as the messages stored, headers and all. */

@@ -10,12 +10,25 @@ import { correlationStart, type CorrelationWorkflow } from '../../src/shared/cor
  * Starts the demo correlation straight on Temporal, as a bridge of its own would hand it over: one
  * start with both signals in its input.
  */
-export function startDemoCorrelation(client: Client, taskQueue: string, corrId: string, policy: Policy = DEFAULT_POLICY): Promise<WorkflowHandle<CorrelationWorkflow>> {
-  const envelopes = demoSignals(corrId).map((signal, i): AgentSignalEnvelope => ({ message_id: `demo-${i + 1}`, signal }));
+export function startDemoCorrelation(
+  client: Client,
+  taskQueue: string,
+  corrId: string,
+  policy: Policy = DEFAULT_POLICY,
+): Promise<WorkflowHandle<CorrelationWorkflow>> {
+  const envelopes = demoSignals(corrId).map((signal, i): AgentSignalEnvelope => ({
+    message_id: `demo-${i + 1}`,
+    signal,
+  }));
   return client.workflow.start(WORKFLOW_TYPE, correlationStart(corrId, policy, taskQueue, envelopes, false));
 }
 
 /** Runs the demo correlation and waits for its decision. */
-export async function runDemoCorrelation(client: Client, taskQueue: string, corrId: string, policy: Policy = DEFAULT_POLICY): Promise<OrchestrationDecision> {
+export async function runDemoCorrelation(
+  client: Client,
+  taskQueue: string,
+  corrId: string,
+  policy: Policy = DEFAULT_POLICY,
+): Promise<OrchestrationDecision> {
   return (await startDemoCorrelation(client, taskQueue, corrId, policy)).result();
 }

@@ -74,7 +74,11 @@ export function devServerOf(stack: E2EStack): TemporalDevServer {
 }
 
 /** @param env extra settings for the worker and bridge */
-export async function startE2EStack(policy: PolicyInput, env: Record<string, string> = {}, server: E2EServerOptions = {}): Promise<E2EStack> {
+export async function startE2EStack(
+  policy: PolicyInput,
+  env: Record<string, string> = {},
+  server: E2EServerOptions = {},
+): Promise<E2EStack> {
   const logDir = mkdtempSync(join(tmpdir(), 'orch-e2e-'));
   const policyFile = join(logDir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(policy));
@@ -82,12 +86,19 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
   let engine: E2EStack['engine'];
   let nats: TestNats;
   if (engineKind === 'cluster') {
-    const cluster = await startClusterEngine({ dataDir: join(logDir, 'engine'), logDir, uiPort: false }, () => undefined);
+    const cluster = await startClusterEngine(
+      { dataDir: join(logDir, 'engine'), logDir, uiPort: false },
+      () => undefined,
+    );
     engine = cluster;
     nats = await connectTestNats(cluster.nats.nodes[0]!, cluster.nats.url, () => cluster.stop());
   } else {
     const [temporal, testNats] = await Promise.all([
-      startTemporalDevServer({ uiPort: false, dynamicConfig: server.dynamicConfig, ...(server.persistent ? { dbFile: join(logDir, 'temporal.sqlite') } : {}) }),
+      startTemporalDevServer({
+        uiPort: false,
+        dynamicConfig: server.dynamicConfig,
+        ...(server.persistent ? { dbFile: join(logDir, 'temporal.sqlite') } : {}),
+      }),
       startTestNats(),
     ]);
     engine = { kind: 'dev', temporal, temporalAddress: temporal.address, natsUrl: testNats.server.url };
@@ -108,7 +119,12 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
   await Promise.all([worker.start(), bridge.start()]);
   const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
   // The bridge creates the streams; agents can publish once they exist.
-  await waitFor('the SIGNALS stream', () => nats.jsm.streams.info(SIGNALS_STREAM).then(() => true, () => undefined));
+  await waitFor('the SIGNALS stream', () =>
+    nats.jsm.streams.info(SIGNALS_STREAM).then(
+      () => true,
+      () => undefined,
+    ),
+  );
 
   return {
     engineKind,
@@ -121,11 +137,16 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
     client,
     logDir,
     async publish(agent, payload, msgID) {
-      const data = payload instanceof Uint8Array ? payload : new TextEncoder().encode(typeof payload === 'string' ? payload : JSON.stringify(payload));
+      const data =
+        payload instanceof Uint8Array
+          ? payload
+          : new TextEncoder().encode(typeof payload === 'string' ? payload : JSON.stringify(payload));
       return (await nats.js.publish(signalSubject(agent), data, msgID ? { msgID } : undefined)).seq;
     },
     async decisionsFor(corrId, count = 1) {
-      await waitFor(`${count} decision(s) for ${corrId}`, async () => ((await storedDecisions(nats.jsm, corrId)).length >= count ? true : undefined));
+      await waitFor(`${count} decision(s) for ${corrId}`, async () =>
+        (await storedDecisions(nats.jsm, corrId)).length >= count ? true : undefined,
+      );
       // A duplicate would follow within moments of the first decision.
       await new Promise((resolve) => setTimeout(resolve, 300));
       return storedDecisions(nats.jsm, corrId);
@@ -133,7 +154,8 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
     async dlqEntries() {
       const info = await nats.jsm.streams.info(DLQ_STREAM);
       const entries: StoredMsg[] = [];
-      for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) entries.push(await nats.jsm.streams.getMessage(DLQ_STREAM, { seq }));
+      for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++)
+        entries.push(await nats.jsm.streams.getMessage(DLQ_STREAM, { seq }));
       return entries;
     },
     async stop() {
@@ -143,4 +165,3 @@ export async function startE2EStack(policy: PolicyInput, env: Record<string, str
     },
   };
 }
-

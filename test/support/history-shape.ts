@@ -17,7 +17,9 @@ export interface HistoryShape {
 }
 
 function eventType(event: temporal.api.history.v1.IHistoryEvent): string {
-  const key = Object.keys(event).find((k) => k.endsWith('EventAttributes') && (event as Record<string, unknown>)[k] != null);
+  const key = Object.keys(event).find(
+    (k) => k.endsWith('EventAttributes') && (event as Record<string, unknown>)[k] != null,
+  );
   if (!key) throw new Error(`event ${String(event.eventId)} has no attributes`);
   return key.charAt(0).toUpperCase() + key.slice(1, -'EventAttributes'.length);
 }

@@ -37,14 +37,23 @@ export function runCommand(command: string, args: string[], options: RunOptions 
 }
 
 /** The compiled `orch` CLI, with `env` over this process's environment. */
-export function runOrch(args: string[], env: Record<string, string> = {}, options: Omit<RunOptions, 'env'> = {}): Promise<CommandRun> {
-  return runCommand(process.execPath, [compiledEntryPoint('client/cli'), ...args], { ...options, env: { ...process.env, ...env } });
+export function runOrch(
+  args: string[],
+  env: Record<string, string> = {},
+  options: Omit<RunOptions, 'env'> = {},
+): Promise<CommandRun> {
+  return runCommand(process.execPath, [compiledEntryPoint('client/cli'), ...args], {
+    ...options,
+    env: { ...process.env, ...env },
+  });
 }
 
 /** `npm start`'s program (`dist/src/devstack/up.js`) with `args`: its exit code and its stdout and stderr as they came, interleaved. */
 export function runUp(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [compiledEntryPoint('devstack/up'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [compiledEntryPoint('devstack/up'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

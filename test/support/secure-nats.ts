@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
-import { type ConnectionOptions, connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import {
+  type ConnectionOptions,
+  connect,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+} from 'nats';
 import { getFreePort, NatsServer } from '../../src/devstack/processes';
 import { requireTool } from '../../src/devstack/tools';
 import { REPO_ROOT } from './paths';
@@ -46,7 +52,10 @@ export interface TestPki {
 const OPENSSL = '/usr/bin/openssl';
 
 function openssl(args: string[], cwd: string): void {
-  if (!existsSync(OPENSSL)) throw new Error(`${OPENSSL} is missing: run \`bash scripts/install-tools.sh\` as root; it installs Debian's openssl package`);
+  if (!existsSync(OPENSSL))
+    throw new Error(
+      `${OPENSSL} is missing: run \`bash scripts/install-tools.sh\` as root; it installs Debian's openssl package`,
+    );
   execFileSync(OPENSSL, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
@@ -58,8 +67,23 @@ export function generateTestPki(dir = mkdtempSync(join(tmpdir(), 'orch-pki-'))):
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const ca = (name: string): void =>
     openssl(
-      ['req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '1', '-subj', `/CN=orchestrator test ${name}`,
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+      [
+        'req',
+        '-x509',
+        ...ec,
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=orchestrator test ${name}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
       dir,
     );
   ca('ca');
@@ -67,9 +91,32 @@ export function generateTestPki(dir = mkdtempSync(join(tmpdir(), 'orch-pki-'))):
   const leaf = (name: string, cn: string, extensions: string): void => {
     writeFileSync(join(dir, `${name}.ext`), extensions);
     openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '1',
+        '-extfile',
+        `${name}.ext`,
+      ],
+      dir,
+    );
   };
-  leaf('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');
+  leaf(
+    'server',
+    'localhost',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n',
+  );
   leaf('client', 'orchestrator', 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
   return {
     dir,
@@ -118,12 +165,18 @@ export async function startSecureNats(options: SecureNatsOptions = {}): Promise<
     if (edited === text) throw new Error(`${PRODUCTION_NATS_CONFIG} has no line matching ${pattern}`);
     return edited;
   };
-  let config = edit(readFileSync(PRODUCTION_NATS_CONFIG, 'utf8'), /^(\s*)store_dir: .*$/m, `$1store_dir: ${JSON.stringify(storeDir)}`);
+  let config = edit(
+    readFileSync(PRODUCTION_NATS_CONFIG, 'utf8'),
+    /^(\s*)store_dir: .*$/m,
+    `$1store_dir: ${JSON.stringify(storeDir)}`,
+  );
   if (mutualTls) config = edit(config, /^(\s*)# verify: true$/m, '$1verify: true');
   const configFile = join(dir, 'nats-server.conf');
   writeFileSync(configFile, config);
   // Passwords start with a letter: the server parses environment values as configuration values.
-  const passwords = Object.fromEntries(NATS_USERS.map((user) => [user, `pw-${randomBytes(12).toString('hex')}`])) as Record<NatsUser, string>;
+  const passwords = Object.fromEntries(
+    NATS_USERS.map((user) => [user, `pw-${randomBytes(12).toString('hex')}`]),
+  ) as Record<NatsUser, string>;
   const port = await getFreePort();
   const monitorPort = await getFreePort();
   const logFile = join(dir, 'nats-server.log');
@@ -158,7 +211,12 @@ export async function startSecureNats(options: SecureNatsOptions = {}): Promise<
   });
   let nc: NatsConnection;
   try {
-    nc = await connect({ ...optionsFor('admin'), name: 'secure-nats-admin', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    nc = await connect({
+      ...optionsFor('admin'),
+      name: 'secure-nats-admin',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
   } catch (error) {
     await server.stop();
     throw error;
@@ -195,8 +253,15 @@ export interface TlsProxy {
  * `requireClientCertificate` makes it a mutual-TLS endpoint that refuses clients without a
  * certificate signed by the test CA.
  */
-export async function startTlsProxy(target: string, pki: TestPki, options: { requireClientCertificate?: boolean } = {}): Promise<TlsProxy> {
-  const [targetHost, targetPort] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+export async function startTlsProxy(
+  target: string,
+  pki: TestPki,
+  options: { requireClientCertificate?: boolean } = {},
+): Promise<TlsProxy> {
+  const [targetHost, targetPort] = [
+    target.slice(0, target.lastIndexOf(':')),
+    Number(target.slice(target.lastIndexOf(':') + 1)),
+  ];
   const sockets = new Set<net.Socket>();
   const accepted: TlsProxy['accepted'] = [];
   const server = tls.createServer(
@@ -204,10 +269,15 @@ export async function startTlsProxy(target: string, pki: TestPki, options: { req
       cert: readFileSync(pki.serverCert),
       key: readFileSync(pki.serverKey),
       ALPNProtocols: ['h2'],
-      ...(options.requireClientCertificate ? { requestCert: true, rejectUnauthorized: true, ca: readFileSync(pki.caCert) } : {}),
+      ...(options.requireClientCertificate
+        ? { requestCert: true, rejectUnauthorized: true, ca: readFileSync(pki.caCert) }
+        : {}),
     },
     (client) => {
-      accepted.push({ alpn: client.alpnProtocol ?? false, clientCertificate: client.authorized && Object.keys(client.getPeerCertificate()).length > 0 });
+      accepted.push({
+        alpn: client.alpnProtocol ?? false,
+        clientCertificate: client.authorized && Object.keys(client.getPeerCertificate()).length > 0,
+      });
       const upstream = net.connect(targetPort, targetHost);
       for (const socket of [client, upstream]) {
         sockets.add(socket);

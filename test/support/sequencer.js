@@ -19,7 +19,10 @@ class LongestFirst extends Sequencer {
       return index === -1 ? LONG_RUNNING.length : index;
     };
     const jestOrder = super.sort(tests);
-    return jestOrder.map((test, position) => ({ test, position })).sort((a, b) => rank(a.test) - rank(b.test) || a.position - b.position).map(({ test }) => test);
+    return jestOrder
+      .map((test, position) => ({ test, position }))
+      .sort((a, b) => rank(a.test) - rank(b.test) || a.position - b.position)
+      .map(({ test }) => test);
   }
 }
 

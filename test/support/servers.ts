@@ -8,7 +8,12 @@ import { connect, type JetStreamClient, type JetStreamManager, type NatsConnecti
 import { resolveTool } from '../../src/devstack/tools';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { type NatsServer, startNatsServer, startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/processes';
+import {
+  type NatsServer,
+  startNatsServer,
+  startTemporalDevServer,
+  type TemporalDevServer,
+} from '../../src/devstack/processes';
 
 /**
  * Temporal's Java time-skipping test server, installed by scripts/install-tools.sh; without it the
@@ -16,11 +21,15 @@ import { type NatsServer, startNatsServer, startTemporalDevServer, type Temporal
  */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const path = resolveTool('temporal-test-server');
-  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : undefined);
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
+    path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
+  );
   // The test server knows no custom search attributes until they are added.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(Object.values(SEARCH_ATTRIBUTES).map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!])),
+    searchAttributes: Object.fromEntries(
+      Object.values(SEARCH_ATTRIBUTES).map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!]),
+    ),
   });
   return env;
 }
@@ -29,7 +38,10 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
 export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
   const path = resolveTool('temporal');
   return TestWorkflowEnvironment.createLocal({
-    server: { searchAttributes: Object.values(SEARCH_ATTRIBUTES), ...(path ? { executable: { type: 'existing-path', path } } : {}) },
+    server: {
+      searchAttributes: Object.values(SEARCH_ATTRIBUTES),
+      ...(path ? { executable: { type: 'existing-path', path } } : {}),
+    },
   });
 }
 
@@ -52,7 +64,11 @@ export async function startTestNats(): Promise<TestNats> {
 }
 
 /** A test's client on running NATS (`servers`: one URL or a cluster's, comma-separated); `stopServers` runs after it closes. */
-export async function connectTestNats(server: NatsServer, servers: string, stopServers: () => Promise<void>): Promise<TestNats> {
+export async function connectTestNats(
+  server: NatsServer,
+  servers: string,
+  stopServers: () => Promise<void>,
+): Promise<TestNats> {
   const nc = await connect({ servers: servers.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   return {
     server,

@@ -28,22 +28,39 @@ function installWithoutGo(tool: string) {
 describe('install-tools.sh without Go', () => {
   beforeAll(async () => {
     const go = await runCommand('bash', ['-c', 'command -v go'], { env: bareEnv() });
-    if (go.status === 0) throw new Error(`go is on ${PATH_WITHOUT_GO} (${go.stdout.trim()}): this test needs a PATH without it`);
+    if (go.status === 0)
+      throw new Error(`go is on ${PATH_WITHOUT_GO} (${go.stdout.trim()}): this test needs a PATH without it`);
   });
 
   it('tries the Temporal SDK download of the CLI, and offline stops saying why and what to do', async () => {
     const run = await installWithoutGo('temporal');
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^install-tools: temporal CLI v\d+\.\d+\.\d+: Go >= 1\.25 not found to build it, and the Temporal SDK could not download it either \(.*failed to download ephemeral server executable.*\)\. Install Go >= 1\.25, or connect to the internet, or set TEMPORAL_CLI_PATH to an existing temporal executable\.\n$/);
+    expect(run.stderr).toMatch(
+      /^install-tools: temporal CLI v\d+\.\d+\.\d+: Go >= 1\.25 not found to build it, and the Temporal SDK could not download it either \(.*failed to download ephemeral server executable.*\)\. Install Go >= 1\.25, or connect to the internet, or set TEMPORAL_CLI_PATH to an existing temporal executable\.\n$/,
+    );
   });
 
   it.each([
-    ['temporal-server', 'temporal-server v1.29.1: WARNING: not installed, it needs Go >= 1.25 to build; npm start --engine cluster and test/cluster will say so\n'],
-    ['kustomize', 'kustomize v5.8.2: WARNING: not installed, it needs Go >= 1.26.7 to build; test/deploy will say so\n'],
-    ['otelcol', expect.stringMatching(/^otelcol v[\d.]+ \(tools\/otelcol\): WARNING: not installed, it needs Go >= 1\.26 to build; test\/tracing will say so\n$/)],
-  ])('skips %s, which only some tests or the cluster engine need, with a warning, and succeeds', async (tool, warning) => {
-    const run = await installWithoutGo(tool);
-    expect(run.status).toBe(0);
-    expect(run.stderr).toEqual(warning);
-  });
+    [
+      'temporal-server',
+      'temporal-server v1.29.1: WARNING: not installed, it needs Go >= 1.25 to build; npm start --engine cluster and test/cluster will say so\n',
+    ],
+    [
+      'kustomize',
+      'kustomize v5.8.2: WARNING: not installed, it needs Go >= 1.26.7 to build; test/deploy will say so\n',
+    ],
+    [
+      'otelcol',
+      expect.stringMatching(
+        /^otelcol v[\d.]+ \(tools\/otelcol\): WARNING: not installed, it needs Go >= 1\.26 to build; test\/tracing will say so\n$/,
+      ),
+    ],
+  ])(
+    'skips %s, which only some tests or the cluster engine need, with a warning, and succeeds',
+    async (tool, warning) => {
+      const run = await installWithoutGo(tool);
+      expect(run.status).toBe(0);
+      expect(run.stderr).toEqual(warning);
+    },
+  );
 });

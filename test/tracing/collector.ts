@@ -77,7 +77,14 @@ interface OtlpLine {
   resourceSpans: Array<{
     resource: { attributes?: OtlpAttribute[] };
     scopeSpans: Array<{
-      spans: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: OtlpAttribute[]; links?: Array<{ traceId: string; spanId: string }> }>;
+      spans: Array<{
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        attributes?: OtlpAttribute[];
+        links?: Array<{ traceId: string; spanId: string }>;
+      }>;
     }>;
   }>;
 }

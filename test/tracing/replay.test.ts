@@ -12,17 +12,23 @@ import { WORKFLOW_TRACING_MODULE } from '../../src/observability/tracing';
 import { WORKFLOWS_PATH } from '../../src/workers/create-worker';
 import { HISTORY_FIXTURES_DIR } from '../support/paths';
 
-const fixtures = readdirSync(HISTORY_FIXTURES_DIR, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
+const fixtures = readdirSync(HISTORY_FIXTURES_DIR, { recursive: true, encoding: 'utf8' }).filter((f) =>
+  f.endsWith('.json'),
+);
 
 it("replays every recorded history with tracing's workflow interceptors", async () => {
-  const histories = fixtures.map((file) => ({ workflowId: file, history: JSON.parse(readFileSync(join(HISTORY_FIXTURES_DIR, file), 'utf8')) }));
+  const histories = fixtures.map((file) => ({
+    workflowId: file,
+    history: JSON.parse(readFileSync(join(HISTORY_FIXTURES_DIR, file), 'utf8')),
+  }));
   const options = {
     workflowsPath: WORKFLOWS_PATH,
     interceptors: { workflowModules: [WORKFLOW_TRACING_MODULE] },
     sinks: { exporter: makeWorkflowExporter(new InMemorySpanExporter(), Resource.empty()) },
   };
   const results = [];
-  for await (const result of Worker.runReplayHistories(options, histories)) results.push({ workflowId: result.workflowId, error: result.error?.message });
+  for await (const result of Worker.runReplayHistories(options, histories))
+    results.push({ workflowId: result.workflowId, error: result.error?.message });
   expect(fixtures.length).toBeGreaterThan(30);
   expect(results).toEqual(fixtures.map((workflowId) => ({ workflowId, error: undefined })));
 });

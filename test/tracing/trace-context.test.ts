@@ -5,7 +5,12 @@
  */
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { headers as natsHeaders } from 'nats';
 import { type ReceivedMessage, tracedPublish, withMessageSpans } from '../../src/observability/trace-context';
 
@@ -23,7 +28,13 @@ const OTHER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 function message(agent: string, seq: number, traceHeaders: Record<string, string> = {}): ReceivedMessage {
   const headers = natsHeaders();
   for (const [name, value] of Object.entries(traceHeaders)) headers.set(name, value);
-  return { subject: `signals.enriched.${agent}`, headers, receivedAtMs: 1_700_000_000_000 + seq, streamSeq: seq, agent };
+  return {
+    subject: `signals.enriched.${agent}`,
+    headers,
+    receivedAtMs: 1_700_000_000_000 + seq,
+    streamSeq: seq,
+    agent,
+  };
 }
 
 /** Hands a batch over, returning the span context the hand-over ran in; then every span, by its agent. */
@@ -35,14 +46,21 @@ async function handOver(messages: ReceivedMessage[]) {
 
 describe("a batch's trace context", () => {
   it("continues the message's trace: its span is the agent's span's child, and the hand-over runs in it", async () => {
-    const { during, span } = await handOver([message('momentum', 7, { traceparent: `00-${AGENT_TRACE}-00f067aa0ba902b7-01` })]);
+    const { during, span } = await handOver([
+      message('momentum', 7, { traceparent: `00-${AGENT_TRACE}-00f067aa0ba902b7-01` }),
+    ]);
     expect(span('momentum').spanContext().traceId).toBe(AGENT_TRACE);
     expect(span('momentum').parentSpanId).toBe('00f067aa0ba902b7');
     expect(during.spanId).toBe(span('momentum').spanContext().spanId);
     expect(span('momentum')).toMatchObject({
       name: 'process signals.enriched.momentum',
       startTime: [1_700_000_000, 7_000_000],
-      attributes: { 'messaging.system': 'nats', 'messaging.destination.name': 'signals.enriched.momentum', 'messaging.message.id': '7', 'orchestrator.corr_id': 'corr-1' },
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.destination.name': 'signals.enriched.momentum',
+        'messaging.message.id': '7',
+        'orchestrator.corr_id': 'corr-1',
+      },
     });
   });
 
@@ -52,7 +70,10 @@ describe("a batch's trace context", () => {
   });
 
   it('leads with the first message that has a trace; one without joins that trace, under the lead', async () => {
-    const { during, span } = await handOver([message('momentum', 1), message('risk', 2, { traceparent: `00-${AGENT_TRACE}-00f067aa0ba902b8-01` })]);
+    const { during, span } = await handOver([
+      message('momentum', 1),
+      message('risk', 2, { traceparent: `00-${AGENT_TRACE}-00f067aa0ba902b8-01` }),
+    ]);
     expect(during.spanId).toBe(span('risk').spanContext().spanId);
     expect(span('momentum').spanContext().traceId).toBe(AGENT_TRACE);
     expect(span('momentum').parentSpanId).toBe(span('risk').spanContext().spanId);
@@ -82,7 +103,9 @@ describe("the decision's trace context", () => {
   it('puts the publish span on the message, a child of the span it is published in', async () => {
     const headers = natsHeaders();
     const parent = trace.getTracer('test').startSpan('RunActivity:decideAndPublish');
-    await context.with(trace.setSpan(context.active(), parent), () => tracedPublish('orchestrated.decision', headers, { 'orchestrator.corr_id': 'corr-1' }, async () => 'ack'));
+    await context.with(trace.setSpan(context.active(), parent), () =>
+      tracedPublish('orchestrated.decision', headers, { 'orchestrator.corr_id': 'corr-1' }, async () => 'ack'),
+    );
     parent.end();
     const publish = exporter.getFinishedSpans().find((s) => s.name === 'publish orchestrated.decision')!;
     expect(publish.parentSpanId).toBe(parent.spanContext().spanId);
@@ -91,7 +114,9 @@ describe("the decision's trace context", () => {
 
   it('marks a failed publish and passes its error on', async () => {
     const failure = new Error('no responders');
-    await expect(tracedPublish('orchestrated.decision', natsHeaders(), {}, () => Promise.reject(failure))).rejects.toBe(failure);
+    await expect(tracedPublish('orchestrated.decision', natsHeaders(), {}, () => Promise.reject(failure))).rejects.toBe(
+      failure,
+    );
     expect(exporter.getFinishedSpans()[0]!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no responders' });
   });
 });

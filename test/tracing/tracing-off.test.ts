@@ -19,10 +19,22 @@ describe('when tracing is on', () => {
   it.each([
     ['nothing is set', false, {}],
     ['OTEL_EXPORTER_OTLP_ENDPOINT is set', true, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }],
-    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set', true, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }],
+    [
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set',
+      true,
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' },
+    ],
     ['OTEL_TRACES_EXPORTER=otlp asks for the default endpoint', true, { OTEL_TRACES_EXPORTER: 'otlp' }],
-    ['OTEL_TRACES_EXPORTER=none, with an endpoint', false, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }],
-    ['OTEL_SDK_DISABLED=true, with an endpoint', false, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }],
+    [
+      'OTEL_TRACES_EXPORTER=none, with an endpoint',
+      false,
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' },
+    ],
+    [
+      'OTEL_SDK_DISABLED=true, with an endpoint',
+      false,
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' },
+    ],
   ])('%s: on is %s', (_, on, env) => {
     expect(loadConfig(env).tracing).toBe(on);
   });
@@ -46,7 +58,13 @@ describe('when tracing is on', () => {
 
 it("loads nothing of OpenTelemetry's but its API: its SDK, the exporter and Temporal's interceptors come only with tracing on", () => {
   // The compiled modules the worker and the bridge are made of (their entry points would run).
-  const modules = ['workers/create-worker', 'bridge/bridge', 'activities/index', 'client/temporal-client', 'observability/tracing'].map((m) => join(REPO_ROOT, 'dist', 'src', `${m}.js`));
+  const modules = [
+    'workers/create-worker',
+    'bridge/bridge',
+    'activities/index',
+    'client/temporal-client',
+    'observability/tracing',
+  ].map((m) => join(REPO_ROOT, 'dist', 'src', `${m}.js`));
   const script = `for (const m of ${JSON.stringify(modules)}) require(m);
     const packages = Object.keys(require.cache).flatMap((path) => path.match(/node_modules\\/(@[^/]+\\/[^/]+)/)?.[1] ?? []);
     console.log(JSON.stringify([...new Set(packages)].filter((p) => p.startsWith('@opentelemetry/') || p === '@temporalio/interceptors-opentelemetry')));`;
@@ -70,7 +88,8 @@ describe('with tracing off', () => {
     const corrId = uniqueCorrId('off');
     const headers = natsHeaders();
     headers.set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
-    for (const signal of [momentum(corrId), risk(corrId)]) await stack.nats.js.publish(signalSubject(signal.agent_name), JSON.stringify(signal), { headers });
+    for (const signal of [momentum(corrId), risk(corrId)])
+      await stack.nats.js.publish(signalSubject(signal.agent_name), JSON.stringify(signal), { headers });
     await stack.decisionsFor(corrId);
     const [decision] = await storedDecisionMessages(stack.nats.jsm, corrId);
     expect([...decision!.header.keys()].sort()).toEqual(['Content-Type', 'Nats-Msg-Id']);

@@ -22,7 +22,14 @@ let stack: E2EStack;
 beforeAll(async () => {
   collector = await startCollector(dir);
   // Each message goes to Temporal at once: the first starts its correlation, the second is signalled.
-  stack = await startE2EStack({ version: 'tracing-1', timeout_ms: 10_000 }, { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100', ORCH_BRIDGE_BATCH_WINDOW_MS: '0' });
+  stack = await startE2EStack(
+    { version: 'tracing-1', timeout_ms: 10_000 },
+    {
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      ORCH_BRIDGE_BATCH_WINDOW_MS: '0',
+    },
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -40,10 +47,18 @@ async function publish(signal: AgentSignal, trace: TraceHeaders = {}): Promise<v
 }
 
 /** A correlation's two agents, momentum first; the second once the first has started the workflow. */
-async function runCorrelation(corrId: string, trace: { momentum?: TraceHeaders; risk?: TraceHeaders } = {}): Promise<void> {
+async function runCorrelation(
+  corrId: string,
+  trace: { momentum?: TraceHeaders; risk?: TraceHeaders } = {},
+): Promise<void> {
   await publish(momentum(corrId), trace.momentum);
   const handle = stack.client.workflow.getHandle(workflowIdFor(corrId));
-  await waitFor('the correlation to start', () => handle.describe().then(() => true, () => undefined));
+  await waitFor('the correlation to start', () =>
+    handle.describe().then(
+      () => true,
+      () => undefined,
+    ),
+  );
   await publish(risk(corrId), trace.risk);
 }
 
@@ -63,7 +78,11 @@ function tree(spans: CollectedSpan[]): string[] {
 /** The spans of a trace once it has `count` of them (or what it has after 15 s, for the assertion to show). */
 async function traceOf(traceId: string, count: number): Promise<CollectedSpan[]> {
   const spans = () => collector.spans().filter((s) => s.traceId === traceId);
-  await waitFor(`${count} spans of trace ${traceId}`, async () => (spans().length >= count ? true : undefined), 15_000).catch(() => undefined);
+  await waitFor(
+    `${count} spans of trace ${traceId}`,
+    async () => (spans().length >= count ? true : undefined),
+    15_000,
+  ).catch(() => undefined);
   return spans();
 }
 
@@ -73,14 +92,16 @@ function parentOf(traceparent: string): { traceId: string; spanId: string } {
   return { traceId: traceId!, spanId: spanId! };
 }
 
-
 describe('tracing from agent to decision', () => {
   it("continues the agents' trace through the bridge, the start and the signal-with-start, the workflow and its activity, and sets it on the decision", async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const [momentumSpan, riskSpan] = ['00f067aa0ba902b7', '00f067aa0ba902b8'];
     const corrId = uniqueCorrId('traced');
     const tracestate = 'agents=momentum';
-    await runCorrelation(corrId, { momentum: { traceparent: `00-${traceId}-${momentumSpan}-01`, tracestate }, risk: { traceparent: `00-${traceId}-${riskSpan}-01` } });
+    await runCorrelation(corrId, {
+      momentum: { traceparent: `00-${traceId}-${momentumSpan}-01`, tracestate },
+      risk: { traceparent: `00-${traceId}-${riskSpan}-01` },
+    });
     const decision = await decisionHeaders(corrId);
 
     const spans = await traceOf(traceId, 9);
@@ -98,9 +119,15 @@ describe('tracing from agent to decision', () => {
       ].sort(),
     );
     const named = (name: string) => spans.find((s) => s.name === name)!;
-    expect(named('process signals.enriched.momentum')).toMatchObject({ service: 'orchestrator-bridge', attributes: { 'orchestrator.corr_id': corrId, 'orchestrator.agent': 'momentum' } });
+    expect(named('process signals.enriched.momentum')).toMatchObject({
+      service: 'orchestrator-bridge',
+      attributes: { 'orchestrator.corr_id': corrId, 'orchestrator.agent': 'momentum' },
+    });
     expect(named(`StartWorkflow:${WORKFLOW_TYPE}`).attributes.temporalWorkflowId).toBe(workflowIdFor(corrId));
-    expect(named('publish orchestrated.decision')).toMatchObject({ service: 'orchestrator-worker', attributes: { 'orchestrator.corr_id': corrId } });
+    expect(named('publish orchestrated.decision')).toMatchObject({
+      service: 'orchestrator-worker',
+      attributes: { 'orchestrator.corr_id': corrId },
+    });
     // The decision's consumers continue the trace from the span that published it.
     expect(decision.get('traceparent')).toBe(`00-${traceId}-${named('publish orchestrated.decision').spanId}-01`);
     expect(decision.get('tracestate')).toBe(tracestate);
@@ -125,14 +152,20 @@ describe('tracing from agent to decision', () => {
       ].sort(),
     );
     expect(spans.find((s) => s.name === 'publish orchestrated.decision')!.spanId).toBe(spanId);
-    expect(spans.find((s) => s.name === 'process signals.enriched.momentum')!.attributes['orchestrator.corr_id']).toBe(corrId);
+    expect(spans.find((s) => s.name === 'process signals.enriched.momentum')!.attributes['orchestrator.corr_id']).toBe(
+      corrId,
+    );
   });
 
   it("makes no trace of the agents' circuit breakers, read every second and told each decision's outcome: every trace starts at an agent's message", async () => {
     await runCorrelation(uniqueCorrId('before-breakers'));
     const breaker = stack.client.workflow.getHandle(breakerWorkflowIdFor('momentum'));
     await waitFor("the worker to report a decision to momentum's breaker", async () =>
-      (await breaker.fetchHistory().catch(() => undefined))?.events?.some((e) => e.workflowExecutionSignaledEventAttributes) ? true : undefined,
+      (await breaker.fetchHistory().catch(() => undefined))?.events?.some(
+        (e) => e.workflowExecutionSignaledEventAttributes,
+      )
+        ? true
+        : undefined,
     );
     // A correlation decided after that: the breakers' spans, if there were any, are exported before its own.
     const corrId = uniqueCorrId('after-breakers');

@@ -57,7 +57,10 @@ export const processContext: CommandContext = {
 };
 
 /** `parseArgs`, strict, with its errors turned into a UsageError for `command`. */
-export function parseCommandLine<T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
+export function parseCommandLine<T extends ParseArgsConfig>(
+  command: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
   try {
     return parseArgs<T>({ strict: true, ...config });
   } catch (error) {
@@ -68,7 +71,8 @@ export function parseCommandLine<T extends ParseArgsConfig>(command: string, con
 /** The one positional argument a command needs, e.g. `<corr_id>`. */
 export function onePositional(command: string, positionals: string[], name: string): string {
   if (positionals.length === 0) throw new UsageError(command, `missing ${name}`);
-  if (positionals.length > 1) throw new UsageError(command, `expected one ${name}, got ${positionals.length}: ${positionals.join(' ')}`);
+  if (positionals.length > 1)
+    throw new UsageError(command, `expected one ${name}, got ${positionals.length}: ${positionals.join(' ')}`);
   return positionals[0];
 }
 
@@ -76,7 +80,12 @@ export function onePositional(command: string, positionals: string[], name: stri
 export function errorMessage(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause as { details?: unknown; message?: unknown } | undefined;
-  const detail = typeof cause?.details === 'string' && cause.details ? cause.details : typeof cause?.message === 'string' ? cause.message : '';
+  const detail =
+    typeof cause?.details === 'string' && cause.details
+      ? cause.details
+      : typeof cause?.message === 'string'
+        ? cause.message
+        : '';
   return detail && !error.message.includes(detail) ? `${error.message}: ${detail}` : error.message;
 }
 
@@ -90,10 +99,18 @@ interface Connector<C extends Connection> {
 
 /** A Temporal client (on `connectionClass`'s connection), or a CliError naming the address when Temporal cannot be reached. */
 export async function openTemporal(config: Config): Promise<Client & { connection: Connection }>;
-export async function openTemporal<C extends Connection>(config: Config, connectionClass: Connector<C>): Promise<Client & { connection: C }>;
-export async function openTemporal(config: Config, connectionClass: Connector<Connection> = Connection): Promise<Client & { connection: Connection }> {
+export async function openTemporal<C extends Connection>(
+  config: Config,
+  connectionClass: Connector<C>,
+): Promise<Client & { connection: C }>;
+export async function openTemporal(
+  config: Config,
+  connectionClass: Connector<Connection> = Connection,
+): Promise<Client & { connection: Connection }> {
   // connectTimeout is an option of the client's Connection.
-  const connectionOptions = Object.assign({}, config.temporal.connectionOptions, { connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
+  const connectionOptions = Object.assign({}, config.temporal.connectionOptions, {
+    connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS,
+  });
   try {
     return clientOn(config.temporal, await connectionClass.connect(connectionOptions));
   } catch (error) {
@@ -121,7 +138,9 @@ export async function openNats(config: Config): Promise<NatsConnection> {
       maxReconnectAttempts: 0,
     });
   } catch (error) {
-    throw new CliError(`cannot connect to NATS at ${config.nats.servers.join(', ')} (NATS_URL): ${errorMessage(error)}`);
+    throw new CliError(
+      `cannot connect to NATS at ${config.nats.servers.join(', ')} (NATS_URL): ${errorMessage(error)}`,
+    );
   }
 }
 
@@ -129,11 +148,21 @@ export async function openNats(config: Config): Promise<NatsConnection> {
  * The workflows a visibility query matches (up to `limit`) and how many match in all. A query the
  * server refuses is bad input (exit 2); any other failure exits 1.
  */
-export async function findExecutions(client: Client, query: string, limit: number): Promise<{ executions: WorkflowExecutionInfo[]; total: number }> {
+export async function findExecutions(
+  client: Client,
+  query: string,
+  limit: number,
+): Promise<{ executions: WorkflowExecutionInfo[]; total: number }> {
   try {
-    const [executions, total] = await Promise.all([listExecutions(client, query, limit), countExecutions(client, query)]);
+    const [executions, total] = await Promise.all([
+      listExecutions(client, query, limit),
+      countExecutions(client, query),
+    ]);
     return { executions, total };
   } catch (error) {
-    throw new CliError(`the visibility query failed: ${errorMessage(error)}\n  query: ${query}`, isInvalidQuery(error) ? 2 : 1);
+    throw new CliError(
+      `the visibility query failed: ${errorMessage(error)}\n  query: ${query}`,
+      isInvalidQuery(error) ? 2 : 1,
+    );
   }
 }

@@ -5,7 +5,15 @@ import { type AgentSignal, agentSignalSchema } from '../../contract/agent-signal
 import { ValidationError } from '../../contract/errors';
 import { loadConfig } from '../../config';
 import { SIGNALS_STREAM, signalSubject } from '../../nats/streams';
-import { CliError, type Command, type CommandContext, errorMessage, openNats, parseCommandLine, UsageError } from './common';
+import {
+  CliError,
+  type Command,
+  type CommandContext,
+  errorMessage,
+  openNats,
+  parseCommandLine,
+  UsageError,
+} from './common';
 
 /** How long to wait for JetStream's ack of the publish. */
 export const PUBLISH_ACK_TIMEOUT_MS = 5_000;
@@ -107,17 +115,25 @@ export function signalFromFlags(options: PublishOptions, now: Date): Record<stri
  * a usage error or a bad signal throws a CliError with exit code 2.
  */
 export function preparePublish(options: PublishOptions, fileBytes: Buffer | undefined, now: Date): PublishRequest {
-  if (options.msgId !== undefined && options.msgId.trim() === '') throw new UsageError(NAME, '--msg-id must not be empty');
+  if (options.msgId !== undefined && options.msgId.trim() === '')
+    throw new UsageError(NAME, '--msg-id must not be empty');
   const msgId = options.msgId;
 
   if (options.file === undefined) {
     if (options.allowInvalid) throw new UsageError(NAME, '--allow-invalid needs --file: it publishes a file as it is');
     const raw = signalFromFlags(options, now);
     const signal = validateSignal(raw, 'from the flags');
-    return { subject: signalSubject(signal.agent_name), payload: Buffer.from(JSON.stringify(raw)), msgId, validated: true };
+    return {
+      subject: signalSubject(signal.agent_name),
+      payload: Buffer.from(JSON.stringify(raw)),
+      msgId,
+      validated: true,
+    };
   }
 
-  const conflicting = (['corrId', 'analysis', 'instrument', 'agentVersion'] as const).filter((key) => options[key] !== undefined);
+  const conflicting = (['corrId', 'analysis', 'instrument', 'agentVersion'] as const).filter(
+    (key) => options[key] !== undefined,
+  );
   if (conflicting.length > 0) {
     const flags = conflicting.map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     throw new UsageError(NAME, `--file gives the whole signal; it cannot be combined with ${flags.join(', ')}`);
@@ -144,7 +160,10 @@ export function preparePublish(options: PublishOptions, fileBytes: Buffer | unde
           : `agent name ${JSON.stringify(agent)} cannot be a subject token (no spaces, dots, * or >): give --agent <name>`,
       );
     }
-    const validated = parseError === undefined && agentSignalSchema.safeParse(parsed).success && (parsed as AgentSignal).agent_name === agent;
+    const validated =
+      parseError === undefined &&
+      agentSignalSchema.safeParse(parsed).success &&
+      (parsed as AgentSignal).agent_name === agent;
     return { subject: signalSubject(agent), payload: fileBytes, msgId, validated };
   }
 
@@ -163,7 +182,9 @@ export function preparePublish(options: PublishOptions, fileBytes: Buffer | unde
 /** `published signals.enriched.momentum -> SIGNALS #12`, and what else the ack says. */
 export function describeAck(request: PublishRequest, ack: PubAck): string {
   const notes = [
-    ...(ack.duplicate ? [`duplicate: JetStream already had Nats-Msg-Id ${request.msgId ?? ''}, so it was not stored again`] : []),
+    ...(ack.duplicate
+      ? [`duplicate: JetStream already had Nats-Msg-Id ${request.msgId ?? ''}, so it was not stored again`]
+      : []),
     ...(request.validated ? [] : ['--allow-invalid: not a valid signal, published unchecked']),
   ];
   return `published ${request.subject} -> ${ack.stream} #${ack.seq}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
@@ -220,7 +241,11 @@ export const publishCommand: Command = {
       const js = nc.jetstream({ timeout: PUBLISH_ACK_TIMEOUT_MS });
       let ack: PubAck;
       try {
-        ack = await js.publish(request.subject, request.payload, request.msgId !== undefined ? { msgID: request.msgId } : {});
+        ack = await js.publish(
+          request.subject,
+          request.payload,
+          request.msgId !== undefined ? { msgID: request.msgId } : {},
+        );
       } catch (error) {
         if (isNoResponders(error)) {
           throw new CliError(

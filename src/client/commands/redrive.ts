@@ -5,7 +5,14 @@
  */
 import { loadConfig } from '../../config';
 import { mapConcurrent, progressBar } from '../../operations/progress';
-import { decide, newestPerCorrelation, planAgents, planRun, type RedrivePlan, startRedrive } from '../../operations/redrive';
+import {
+  decide,
+  newestPerCorrelation,
+  planAgents,
+  planRun,
+  type RedrivePlan,
+  startRedrive,
+} from '../../operations/redrive';
 import {
   DEFAULT_REDRIVE_STATUSES,
   parseTimeBound,
@@ -15,7 +22,15 @@ import {
   type RedriveStatus,
 } from '../../operations/visibility';
 import { parseDuration } from '../../shared/duration';
-import { CliError, type Command, errorMessage, findExecutions, openTemporal, parseCommandLine, UsageError } from './common';
+import {
+  CliError,
+  type Command,
+  errorMessage,
+  findExecutions,
+  openTemporal,
+  parseCommandLine,
+  UsageError,
+} from './common';
 
 const NAME = 'redrive';
 export const DEFAULT_REDRIVE_LIMIT = 1_000;
@@ -79,10 +94,16 @@ interface RedriveOptions {
 }
 
 function parseStatuses(text: string): RedriveStatus[] {
-  const statuses = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const statuses = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = statuses.filter((s) => !(s in REDRIVE_STATUSES));
   if (statuses.length === 0 || unknown.length > 0) {
-    throw new UsageError(NAME, `--status: ${unknown.length > 0 ? `unknown status ${unknown.map((s) => JSON.stringify(s)).join(', ')}` : 'empty'}; expected a comma-separated list of ${Object.keys(REDRIVE_STATUSES).join(', ')}`);
+    throw new UsageError(
+      NAME,
+      `--status: ${unknown.length > 0 ? `unknown status ${unknown.map((s) => JSON.stringify(s)).join(', ')}` : 'empty'}; expected a comma-separated list of ${Object.keys(REDRIVE_STATUSES).join(', ')}`,
+    );
   }
   return [...new Set(statuses)] as RedriveStatus[];
 }
@@ -106,7 +127,11 @@ function parseOptions(argv: string[], now: Date): RedriveOptions {
     },
     allowPositionals: true,
   });
-  if (positionals.length > 0) throw new UsageError(NAME, `unexpected argument: ${positionals.join(' ')} (select correlations with --query, e.g. --query 'CorrelationId = "evt-42"')`);
+  if (positionals.length > 0)
+    throw new UsageError(
+      NAME,
+      `unexpected argument: ${positionals.join(' ')} (select correlations with --query, e.g. --query 'CorrelationId = "evt-42"')`,
+    );
   const time = (flag: 'since' | 'until'): Date | undefined => {
     const text = values[flag];
     if (text === undefined) return undefined;
@@ -117,10 +142,12 @@ function parseOptions(argv: string[], now: Date): RedriveOptions {
     }
   };
   for (const flag of ['route', 'action', 'instrument', 'query'] as const) {
-    if (values[flag] !== undefined && values[flag].trim() === '') throw new UsageError(NAME, `--${flag} must not be empty`);
+    if (values[flag] !== undefined && values[flag].trim() === '')
+      throw new UsageError(NAME, `--${flag} must not be empty`);
   }
   const limit = values.limit === undefined ? DEFAULT_REDRIVE_LIMIT : Number(values.limit);
-  if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(NAME, `--limit must be a whole number above 0, got ${JSON.stringify(values.limit)}`);
+  if (!Number.isInteger(limit) || limit <= 0)
+    throw new UsageError(NAME, `--limit must be a whole number above 0, got ${JSON.stringify(values.limit)}`);
   return {
     filter: {
       statuses: values.status === undefined ? DEFAULT_REDRIVE_STATUSES : parseStatuses(values.status),
@@ -164,13 +191,22 @@ export function formatPlan(plans: readonly RedrivePlan[], dryRun: boolean): stri
     ]),
   ];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ')).join('\n');
+  return rows
+    .map((row) =>
+      row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  '),
+    )
+    .join('\n');
 }
 
 function planJson(plan: RedrivePlan) {
   return {
     corr_id: plan.corrId,
-    redrive_of: { ...plan.of, start_time: plan.startTime.toISOString(), correlation_status: plan.correlationStatus ?? null, execution_status: plan.executionStatus },
+    redrive_of: {
+      ...plan.of,
+      start_time: plan.startTime.toISOString(),
+      correlation_status: plan.correlationStatus ?? null,
+      execution_status: plan.executionStatus,
+    },
     runs_matched: plan.runsMatched,
     signals: plan.signals.map((s) => ({ agent: s.signal.agent_name, message_id: s.message_id })),
     earlier_redrives: plan.earlier.map((r) => ({ workflow_id: r.workflowId, status: r.status })),
@@ -204,7 +240,9 @@ export const redriveCommand: Command = {
         return plan;
       });
       reading.done();
-      const plans = await mapConcurrent(newestPerCorrelation(runs), CONCURRENCY, (plan) => decide(client, plan, { force: options.force }));
+      const plans = await mapConcurrent(newestPerCorrelation(runs), CONCURRENCY, (plan) =>
+        decide(client, plan, { force: options.force }),
+      );
       const toStart = plans.filter((p) => p.newWorkflowId !== undefined && !p.error);
       const unreadable = plans.filter((p) => p.error).length;
       const skipped = plans.filter((p) => p.skip).length;
@@ -215,7 +253,8 @@ export const redriveCommand: Command = {
       );
       const needsConfirming = !options.dryRun && toStart.length > CONFIRM_ABOVE && !options.yes;
       // The plan now when nothing starts; otherwise the results once started.
-      if (plans.length > 0 && (options.dryRun || needsConfirming || toStart.length === 0)) say(`\n${formatPlan(plans, true)}\n`);
+      if (plans.length > 0 && (options.dryRun || needsConfirming || toStart.length === 0))
+        say(`\n${formatPlan(plans, true)}\n`);
 
       const printJson = (): void => {
         if (options.json) {
@@ -224,19 +263,33 @@ export const redriveCommand: Command = {
             skipped,
             failed: plans.filter((p) => p.error).length,
           };
-          ctx.out(JSON.stringify({ query, dry_run: options.dryRun, matched_runs: total, correlations: plans.map(planJson), summary }, null, 2));
+          ctx.out(
+            JSON.stringify(
+              { query, dry_run: options.dryRun, matched_runs: total, correlations: plans.map(planJson), summary },
+              null,
+              2,
+            ),
+          );
         }
       };
 
       if (options.dryRun) {
         printJson();
-        say(`dry run: nothing started. ${toStart.length} correlation${toStart.length === 1 ? '' : 's'} would be re-driven.`);
-        if (unreadable > 0) throw new CliError(`${unreadable} matching run${unreadable === 1 ? '' : 's'} could not be read (see the table)`);
+        say(
+          `dry run: nothing started. ${toStart.length} correlation${toStart.length === 1 ? '' : 's'} would be re-driven.`,
+        );
+        if (unreadable > 0)
+          throw new CliError(
+            `${unreadable} matching run${unreadable === 1 ? '' : 's'} could not be read (see the table)`,
+          );
         return;
       }
       if (needsConfirming) {
         printJson();
-        throw new CliError(`${toStart.length} correlations would be re-driven: add --yes to start them (more than ${CONFIRM_ABOVE} need confirming), or --dry-run to review them`, 2);
+        throw new CliError(
+          `${toStart.length} correlations would be re-driven: add --yes to start them (more than ${CONFIRM_ABOVE} need confirming), or --dry-run to review them`,
+          2,
+        );
       }
 
       const starting = progressBar('re-driving', toStart.length, process.stderr);
@@ -255,7 +308,8 @@ export const redriveCommand: Command = {
       if (toStart.length > 0) say(`\n${formatPlan(plans, false)}\n`);
       printJson();
       say(`re-driven: ${started} started, ${skipped} skipped, ${failed} failed (task queue ${config.taskQueue})`);
-      if (failed > 0) throw new CliError(`${failed} correlation${failed === 1 ? '' : 's'} could not be re-driven (see the table)`);
+      if (failed > 0)
+        throw new CliError(`${failed} correlation${failed === 1 ? '' : 's'} could not be re-driven (see the table)`);
     } finally {
       await client.connection.close();
     }

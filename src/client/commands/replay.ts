@@ -5,12 +5,30 @@
  */
 import { resolve } from 'node:path';
 import { type Config, loadConfig } from '../../config';
-import { fetchHistory, type History, HistoryFileError, HistoryNotFoundError, historyWorkflowId, historyWorkflowType, readHistoryFile, writeHistoryFile } from '../../operations/history';
+import {
+  fetchHistory,
+  type History,
+  HistoryFileError,
+  HistoryNotFoundError,
+  historyWorkflowId,
+  historyWorkflowType,
+  readHistoryFile,
+  writeHistoryFile,
+} from '../../operations/history';
 import { mapConcurrent, progressBar } from '../../operations/progress';
 import type { ReplayItem, ReplayOutcome } from '../../operations/replay';
 import { correlationQuery } from '../../operations/visibility';
 import { WORKFLOW_TYPES, workflowIdFor } from '../../shared/correlation-api';
-import { CliError, type Command, type CommandContext, errorMessage, findExecutions, openTemporal, parseCommandLine, UsageError } from './common';
+import {
+  CliError,
+  type Command,
+  type CommandContext,
+  errorMessage,
+  findExecutions,
+  openTemporal,
+  parseCommandLine,
+  UsageError,
+} from './common';
 import { corrIdArgument } from './state';
 
 const NAME = 'replay';
@@ -78,15 +96,29 @@ function parseOptions(argv: string[]): ReplayOptions {
   });
   const files = values.file ?? [];
   const sources = [positionals.length > 0, files.length > 0, values.query !== undefined].filter(Boolean).length;
-  if (sources !== 1) throw new UsageError(NAME, sources === 0 ? 'give a <corr_id>, --file or --query' : 'give only one of <corr_id>, --file and --query');
+  if (sources !== 1)
+    throw new UsageError(
+      NAME,
+      sources === 0 ? 'give a <corr_id>, --file or --query' : 'give only one of <corr_id>, --file and --query',
+    );
   const corrId = positionals.length > 0 ? corrIdArgument(NAME, positionals) : undefined;
-  if (corrId === undefined && values['run-id'] !== undefined) throw new UsageError(NAME, '--run-id goes with a <corr_id>');
+  if (corrId === undefined && values['run-id'] !== undefined)
+    throw new UsageError(NAME, '--run-id goes with a <corr_id>');
   if (corrId === undefined && values.export !== undefined) throw new UsageError(NAME, '--export goes with a <corr_id>');
   if (values.query === undefined && values.limit !== undefined) throw new UsageError(NAME, '--limit goes with --query');
   if (values.query !== undefined && values.query.trim() === '') throw new UsageError(NAME, '--query must not be empty');
   const limit = values.limit === undefined ? DEFAULT_REPLAY_LIMIT : Number(values.limit);
-  if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(NAME, `--limit must be a whole number above 0, got ${JSON.stringify(values.limit)}`);
-  return { corrId, runId: values['run-id'], exportFile: values.export, files, query: values.query, limit, verbose: values.verbose ?? false };
+  if (!Number.isInteger(limit) || limit <= 0)
+    throw new UsageError(NAME, `--limit must be a whole number above 0, got ${JSON.stringify(values.limit)}`);
+  return {
+    corrId,
+    runId: values['run-id'],
+    exportFile: values.export,
+    files,
+    query: values.query,
+    limit,
+    verbose: values.verbose ?? false,
+  };
 }
 
 function shortRun(runId: string | undefined): string {
@@ -96,8 +128,15 @@ function shortRun(runId: string | undefined): string {
 /** `OK corr-x (run …): 19 events replayed` or `FAILED corr-x (…): …` with the error under it. */
 export function formatOutcome(outcome: ReplayOutcome): string {
   if (!outcome.error) return `OK      ${outcome.workflowId} (${outcome.source}): ${outcome.events} events replayed`;
-  const what = { nondeterminism: 'non-deterministic against the current workflow code', replay: 'replay failed', fetch: 'not replayed' }[outcome.error.kind];
-  return [`FAILED  ${outcome.workflowId} (${outcome.source}): ${outcome.events} events, ${what}`, ...outcome.error.message.split('\n').map((line) => `        ${line}`)].join('\n');
+  const what = {
+    nondeterminism: 'non-deterministic against the current workflow code',
+    replay: 'replay failed',
+    fetch: 'not replayed',
+  }[outcome.error.kind];
+  return [
+    `FAILED  ${outcome.workflowId} (${outcome.source}): ${outcome.events} events, ${what}`,
+    ...outcome.error.message.split('\n').map((line) => `        ${line}`),
+  ].join('\n');
 }
 
 /** The CliError after a batch in which some histories did not replay. */
@@ -105,7 +144,10 @@ function failedError(outcomes: readonly ReplayOutcome[]): CliError | undefined {
   const failed = outcomes.filter((o) => o.error);
   if (failed.length === 0) return undefined;
   const nondeterministic = failed.some((o) => o.error?.kind === 'nondeterminism');
-  const which = outcomes.length === 1 ? `${failed[0].workflowId} did not replay` : `${failed.length} of ${outcomes.length} histories did not replay`;
+  const which =
+    outcomes.length === 1
+      ? `${failed[0].workflowId} did not replay`
+      : `${failed.length} of ${outcomes.length} histories did not replay`;
   return new CliError(
     nondeterministic
       ? `${which}: the workflow code changed in a way that is not compatible with ${outcomes.length === 1 ? 'its history' : 'them'}. ` +
@@ -115,7 +157,11 @@ function failedError(outcomes: readonly ReplayOutcome[]): CliError | undefined {
 }
 
 /** Replays on the configured workflow code (ORCH_WORKFLOW_BUNDLE) with the configured data converter (encrypted histories decode). */
-async function replay(items: AsyncIterable<ReplayItem> | Iterable<ReplayItem>, config: Config, onOutcome: (o: ReplayOutcome) => void): Promise<ReplayOutcome[]> {
+async function replay(
+  items: AsyncIterable<ReplayItem> | Iterable<ReplayItem>,
+  config: Config,
+  onOutcome: (o: ReplayOutcome) => void,
+): Promise<ReplayOutcome[]> {
   // Loaded only here: the replay worker brings the SDK's native runtime with it.
   const { replayHistories, workflowCode } = await import('../../operations/replay');
   const code = workflowCode(config.workflowBundlePath, config.temporal.dataConverter);
@@ -139,21 +185,29 @@ async function replayOne(options: ReplayOptions & { corrId: string }, ctx: Comma
   try {
     history = await fetchHistory(client, workflowIdFor(options.corrId), options.runId);
   } catch (error) {
-    if (error instanceof HistoryNotFoundError) throw new CliError(`no correlation ${JSON.stringify(options.corrId)}: ${error.message}`);
+    if (error instanceof HistoryNotFoundError)
+      throw new CliError(`no correlation ${JSON.stringify(options.corrId)}: ${error.message}`);
     throw new CliError(`cannot fetch the history of ${workflowIdFor(options.corrId)}: ${errorMessage(error)}`);
   } finally {
     await client.connection.close();
   }
-  const runId = options.runId ?? history.events?.[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ?? undefined;
+  const runId =
+    options.runId ?? history.events?.[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ?? undefined;
   if (options.exportFile !== undefined) {
     try {
       writeHistoryFile(options.exportFile, history);
     } catch (error) {
       throw new CliError(`cannot write ${options.exportFile}: ${errorMessage(error)}`, 2);
     }
-    ctx.out(`exported ${history.events?.length ?? 0} events of ${workflowIdFor(options.corrId)} (${shortRun(runId)}) to ${resolve(options.exportFile)}`);
+    ctx.out(
+      `exported ${history.events?.length ?? 0} events of ${workflowIdFor(options.corrId)} (${shortRun(runId)}) to ${resolve(options.exportFile)}`,
+    );
   }
-  const outcomes = await replay([{ workflowId: workflowIdFor(options.corrId), source: shortRun(runId), history }], config, (o) => ctx.out(formatOutcome(o)));
+  const outcomes = await replay(
+    [{ workflowId: workflowIdFor(options.corrId), source: shortRun(runId), history }],
+    config,
+    (o) => ctx.out(formatOutcome(o)),
+  );
   const failed = failedError(outcomes);
   if (failed) throw failed;
 }
@@ -166,11 +220,17 @@ async function replayFiles(options: ReplayOptions, ctx: CommandContext): Promise
     try {
       history = readHistoryFile(file);
     } catch (error) {
-      throw new CliError(error instanceof HistoryFileError ? error.message : `cannot read ${file}: ${errorMessage(error)}`, 2);
+      throw new CliError(
+        error instanceof HistoryFileError ? error.message : `cannot read ${file}: ${errorMessage(error)}`,
+        2,
+      );
     }
     const type = historyWorkflowType(history);
     if (type === undefined || !WORKFLOW_TYPES.includes(type)) {
-      throw new CliError(`${file} is the history of a ${JSON.stringify(type)} workflow, not of a correlation (${WORKFLOW_TYPES.join(' or ')})`, 2);
+      throw new CliError(
+        `${file} is the history of a ${JSON.stringify(type)} workflow, not of a correlation (${WORKFLOW_TYPES.join(' or ')})`,
+        2,
+      );
     }
     return { workflowId: historyWorkflowId(history) ?? file, source: `file ${file}`, history };
   });
@@ -211,17 +271,30 @@ async function replayQuery(options: ReplayOptions & { query: string }, ctx: Comm
       // Fetch ahead in small batches while the replay worker works through the previous ones.
       for (let start = 0; start < executions.length; start += FETCH_CONCURRENCY) {
         const batch = executions.slice(start, start + FETCH_CONCURRENCY);
-        const fetched = await mapConcurrent(batch, FETCH_CONCURRENCY, async (execution): Promise<ReplayItem | undefined> => {
-          const source = shortRun(execution.runId);
-          try {
-            return { workflowId: execution.workflowId, source, history: await fetchHistory(client, execution.workflowId, execution.runId) };
-          } catch (error) {
-            const failure: ReplayOutcome = { workflowId: execution.workflowId, source, events: 0, error: { kind: 'fetch', message: `cannot fetch its history: ${errorMessage(error)}` } };
-            fetchFailures.push(failure);
-            report(failure);
-            return undefined;
-          }
-        });
+        const fetched = await mapConcurrent(
+          batch,
+          FETCH_CONCURRENCY,
+          async (execution): Promise<ReplayItem | undefined> => {
+            const source = shortRun(execution.runId);
+            try {
+              return {
+                workflowId: execution.workflowId,
+                source,
+                history: await fetchHistory(client, execution.workflowId, execution.runId),
+              };
+            } catch (error) {
+              const failure: ReplayOutcome = {
+                workflowId: execution.workflowId,
+                source,
+                events: 0,
+                error: { kind: 'fetch', message: `cannot fetch its history: ${errorMessage(error)}` },
+              };
+              fetchFailures.push(failure);
+              report(failure);
+              return undefined;
+            }
+          },
+        );
         for (const item of fetched) if (item) yield item;
       }
     };

@@ -1,10 +1,23 @@
 /** `orch state <corr_id>`: what a correlation's workflow knows right now, by its `state` query. */
-import { type Client, isGrpcDeadlineError, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  type Client,
+  isGrpcDeadlineError,
+  type WorkflowExecutionDescription,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import { corrIdSchema } from '../../contract/agent-signal';
 import type { CorrelationState } from '../../contract/correlation-state';
 import { loadConfig } from '../../config';
 import { stateQuery, workflowIdFor } from '../../shared/correlation-api';
-import { CliError, type Command, errorMessage, onePositional, openTemporal, parseCommandLine, UsageError } from './common';
+import {
+  CliError,
+  type Command,
+  errorMessage,
+  onePositional,
+  openTemporal,
+  parseCommandLine,
+  UsageError,
+} from './common';
 
 const NAME = 'state';
 /** Queries are answered by a worker replaying the workflow; without one the server would wait. */
@@ -31,13 +44,19 @@ Examples:
 export function corrIdArgument(command: string, positionals: string[]): string {
   const corrId = onePositional(command, positionals, '<corr_id>');
   const result = corrIdSchema.safeParse(corrId);
-  if (!result.success) throw new UsageError(command, `invalid corr_id ${JSON.stringify(corrId)}: ${result.error.issues[0]?.message ?? 'invalid'}`);
+  if (!result.success)
+    throw new UsageError(
+      command,
+      `invalid corr_id ${JSON.stringify(corrId)}: ${result.error.issues[0]?.message ?? 'invalid'}`,
+    );
   return corrId;
 }
 
 /** The CliError for a correlation whose workflow does not exist. */
 export function notFound(corrId: string, namespace: string): CliError {
-  return new CliError(`no correlation ${JSON.stringify(corrId)}: workflow ${workflowIdFor(corrId)} does not exist in namespace ${namespace}`);
+  return new CliError(
+    `no correlation ${JSON.stringify(corrId)}: workflow ${workflowIdFor(corrId)} does not exist in namespace ${namespace}`,
+  );
 }
 
 function list(items: readonly string[]): string {
@@ -65,13 +84,21 @@ export function formatState(state: CorrelationState, execution?: ExecutionSummar
   const missing = expected?.filter((agent) => !(agent in state.signals)).sort();
   const rows: Array<[string, string]> = [
     ['correlation', state.corr_id],
-    ['workflow', `${workflowIdFor(state.corr_id)}${execution ? ` (${execution.status}, task queue ${execution.taskQueue})` : ''}`],
+    [
+      'workflow',
+      `${workflowIdFor(state.corr_id)}${execution ? ` (${execution.status}, task queue ${execution.taskQueue})` : ''}`,
+    ],
     ['status', state.status],
     ['expected', expected ? list(expected) : 'not known yet (policy not resolved)'],
     ['reported', list(reported)],
     ['missing', missing ? list(missing) : 'not known yet'],
     ['created_at', state.metadata.created_at],
-    ['timeout_at', state.metadata.timeout_at ? `${state.metadata.timeout_at}${state.status === 'collecting' ? until(state.metadata.timeout_at, now) : ''}` : 'not set yet'],
+    [
+      'timeout_at',
+      state.metadata.timeout_at
+        ? `${state.metadata.timeout_at}${state.status === 'collecting' ? until(state.metadata.timeout_at, now) : ''}`
+        : 'not set yet',
+    ],
     ['duplicates', String(state.duplicates ?? 0)],
     ['late', String(state.late_count ?? 0)],
     ['rejected', String(state.rejected_count ?? 0)],
@@ -116,7 +143,9 @@ export async function fetchState(
           `is the orchestrator worker running on task queue ${execution.taskQueue}?`,
       );
     }
-    throw new CliError(`the state query of ${workflowIdFor(corrId)} (${execution.status}) failed: ${errorMessage(error)}`);
+    throw new CliError(
+      `the state query of ${workflowIdFor(corrId)} (${execution.status}) failed: ${errorMessage(error)}`,
+    );
   }
 }
 

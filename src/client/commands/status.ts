@@ -2,7 +2,14 @@
 import type { Client } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import { loadConfig } from '../../config';
-import { type Check, checks, natsStatus, type NatsStatus, temporalStatus, type TemporalStatus } from '../../operations/status';
+import {
+  type Check,
+  checks,
+  natsStatus,
+  type NatsStatus,
+  temporalStatus,
+  type TemporalStatus,
+} from '../../operations/status';
 import { AdminConnection } from '../../operations/temporal-cluster';
 import { CliError, type Command, errorMessage, openNats, openTemporal, parseCommandLine, UsageError } from './common';
 
@@ -75,7 +82,11 @@ export const statusCommand: Command = {
   summary: 'health of the deployment: Temporal, workers, NATS streams, consumer lag, DLQ',
   usage: statusUsage,
   async run(argv, ctx) {
-    const { values, positionals } = parseCommandLine(NAME, { args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
+    const { values, positionals } = parseCommandLine(NAME, {
+      args: argv,
+      options: { json: { type: 'boolean' } },
+      allowPositionals: true,
+    });
     if (positionals.length > 0) throw new UsageError(NAME, `unexpected argument: ${positionals.join(' ')}`);
     const config = loadConfig(ctx.env);
     const address = String(config.temporal.connectionOptions.address);
@@ -88,10 +99,23 @@ export const statusCommand: Command = {
           // On an AdminConnection: the same channel also reaches the server's AdminService, for the cluster's membership.
           client = await openTemporal(config, AdminConnection);
         } catch (error) {
-          return { address, namespace: config.temporal.namespace, reachable: false, error: errorMessage(error).replace(/^cannot connect to Temporal at \S+ \(TEMPORAL_ADDRESS\), namespace \S+: /, '') };
+          return {
+            address,
+            namespace: config.temporal.namespace,
+            reachable: false,
+            error: errorMessage(error).replace(
+              /^cannot connect to Temporal at \S+ \(TEMPORAL_ADDRESS\), namespace \S+: /,
+              '',
+            ),
+          };
         }
         try {
-          return await temporalStatus(client, address, config.taskQueue, config.policy.breaker.enabled ? config.policy.expected_agents : []);
+          return await temporalStatus(
+            client,
+            address,
+            config.taskQueue,
+            config.policy.breaker.enabled ? config.policy.expected_agents : [],
+          );
         } finally {
           await client.connection.close();
         }
@@ -101,7 +125,11 @@ export const statusCommand: Command = {
         try {
           nc = await openNats(config);
         } catch (error) {
-          return { servers: config.nats.servers, reachable: false, error: errorMessage(error).replace(/^cannot connect to NATS at .* \(NATS_URL\): /, '') };
+          return {
+            servers: config.nats.servers,
+            reachable: false,
+            error: errorMessage(error).replace(/^cannot connect to NATS at .* \(NATS_URL\): /, ''),
+          };
         }
         try {
           return await natsStatus(nc, config.nats.servers, config.bridge.durableName);
@@ -116,7 +144,14 @@ export const statusCommand: Command = {
     const problems = rows.filter((r) => r.level === 'fail').map((r) => `${r.name}: ${r.detail}`);
     const warnings = rows.filter((r) => r.level === 'warn').length;
     if (values.json) {
-      const report: StatusReport = { ok: problems.length === 0, checked_at: now.toISOString(), temporal, nats, checks: rows, problems };
+      const report: StatusReport = {
+        ok: problems.length === 0,
+        checked_at: now.toISOString(),
+        temporal,
+        nats,
+        checks: rows,
+        problems,
+      };
       ctx.out(JSON.stringify(report, null, 2));
     } else {
       ctx.out(formatChecks(rows));
@@ -124,14 +159,25 @@ export const statusCommand: Command = {
         ...(problems.length > 0 ? [`${problems.length} check${problems.length === 1 ? '' : 's'} failed`] : []),
         ...(warnings > 0 ? [`${warnings} warning${warnings === 1 ? '' : 's'}`] : []),
       ];
-      ctx.out(`\nstatus: ${problems.length === 0 ? 'OK' : 'FAIL'}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`);
+      ctx.out(
+        `\nstatus: ${problems.length === 0 ? 'OK' : 'FAIL'}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`,
+      );
     }
     if (problems.length > 0) {
       const down = [
-        ...(temporal.reachable ? [] : [`Temporal is unreachable at ${temporal.address} (TEMPORAL_ADDRESS): ${temporal.error ?? 'no answer'}`]),
-        ...(nats.reachable ? [] : [`NATS is unreachable at ${nats.servers.join(', ')} (NATS_URL): ${nats.error ?? 'no answer'}`]),
+        ...(temporal.reachable
+          ? []
+          : [`Temporal is unreachable at ${temporal.address} (TEMPORAL_ADDRESS): ${temporal.error ?? 'no answer'}`]),
+        ...(nats.reachable
+          ? []
+          : [`NATS is unreachable at ${nats.servers.join(', ')} (NATS_URL): ${nats.error ?? 'no answer'}`]),
       ];
-      const others = rows.filter((r) => r.level === 'fail' && !(r.name === 'temporal' && !temporal.reachable) && !(r.name === 'nats' && !nats.reachable));
+      const others = rows.filter(
+        (r) =>
+          r.level === 'fail' &&
+          !(r.name === 'temporal' && !temporal.reachable) &&
+          !(r.name === 'nats' && !nats.reachable),
+      );
       throw new CliError([...down, ...others.map((r) => `${r.name}: ${r.detail}`)].join('; '));
     }
   },

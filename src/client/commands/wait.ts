@@ -47,7 +47,11 @@ export function describeFailure(error: unknown): string[] {
 }
 
 /** The correlation's decision, or a CliError: not found, failed, or still undecided after `timeoutMs`. */
-export async function waitForDecision(client: Client, corrId: string, timeoutMs: number): Promise<OrchestrationDecision> {
+export async function waitForDecision(
+  client: Client,
+  corrId: string,
+  timeoutMs: number,
+): Promise<OrchestrationDecision> {
   const handle = client.workflow.getHandle(workflowIdFor(corrId));
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -64,7 +68,10 @@ export async function waitForDecision(client: Client, corrId: string, timeoutMs:
     if (error instanceof WorkflowFailedError) {
       const [, ...causes] = describeFailure(error);
       throw new CliError(
-        [`correlation ${JSON.stringify(corrId)} has no decision: workflow ${workflowIdFor(corrId)} failed: ${error.message}`, ...causes.map((line) => `  caused by ${line}`)].join('\n'),
+        [
+          `correlation ${JSON.stringify(corrId)} has no decision: workflow ${workflowIdFor(corrId)} failed: ${error.message}`,
+          ...causes.map((line) => `  caused by ${line}`),
+        ].join('\n'),
       );
     }
     throw new CliError(`waiting for correlation ${JSON.stringify(corrId)} failed: ${errorMessage(error)}`);

@@ -92,7 +92,10 @@ export function historyFiles(path: string): string[] {
  * Reads one exported history, its payloads decoded through `codecs` (an export of an encrypted
  * history is encrypted); a file that is not a correlation's history is an input error.
  */
-export async function readHistoryFile(file: string, codecs: readonly PayloadCodec[] = []): Promise<RecoveredCorrelation> {
+export async function readHistoryFile(
+  file: string,
+  codecs: readonly PayloadCodec[] = [],
+): Promise<RecoveredCorrelation> {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -104,12 +107,19 @@ export async function readHistoryFile(file: string, codecs: readonly PayloadCode
   } catch (error) {
     if (error instanceof HistoryError) throw new CliError(error.message, 2);
     if (error instanceof PayloadDecryptionError) throw new CliError(`${file}: ${error.message}`, 2);
-    throw new CliError(`${file}: not a workflow history as \`temporal workflow show -o json\` exports it: ${errorMessage(error)}`, 2);
+    throw new CliError(
+      `${file}: not a workflow history as \`temporal workflow show -o json\` exports it: ${errorMessage(error)}`,
+      2,
+    );
   }
 }
 
 /** Maps `items` with at most `concurrency` calls in flight, keeping their order. */
-async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -152,8 +162,15 @@ export async function recoverFromTemporal(
       const history = await fetchDecodedHistory(client, info.workflowId, info.runId);
       return recoverCorrelation(history, `${info.workflowId} (run ${info.runId})`, info.runId);
     } catch (error) {
-      if (!(error instanceof HistoryError)) throw new CliError(`reading the history of ${info.workflowId} (run ${info.runId}) failed: ${errorMessage(error)}`);
-      skipped.push({ workflow_id: info.workflowId, run_id: info.runId, reason: `unreadable history: ${error.message}` });
+      if (!(error instanceof HistoryError))
+        throw new CliError(
+          `reading the history of ${info.workflowId} (run ${info.runId}) failed: ${errorMessage(error)}`,
+        );
+      skipped.push({
+        workflow_id: info.workflowId,
+        run_id: info.runId,
+        reason: `unreadable history: ${error.message}`,
+      });
       return undefined;
     }
   });
@@ -161,7 +178,10 @@ export async function recoverFromTemporal(
 }
 
 /** Compares every recovered correlation under `policy`. */
-export function compareAll(recovered: readonly RecoveredCorrelation[], policy: Policy): { diffs: CorrelationDiff[]; skipped: Skipped[] } {
+export function compareAll(
+  recovered: readonly RecoveredCorrelation[],
+  policy: Policy,
+): { diffs: CorrelationDiff[]; skipped: Skipped[] } {
   const diffs: CorrelationDiff[] = [];
   const skipped: Skipped[] = [];
   for (const correlation of recovered) {
@@ -178,7 +198,8 @@ export function defaultReportPath(now: Date): string {
 }
 
 function nonNegativeInt(flag: string, text: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(NAME, `${flag}: expected a whole number, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text.trim()))
+    throw new UsageError(NAME, `${flag}: expected a whole number, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -205,9 +226,14 @@ export const whatIfCommand: Command = {
     if (positionals.length > 0) throw new UsageError(NAME, `unexpected argument: ${positionals.join(' ')}`);
     if (values.policy === undefined) throw new UsageError(NAME, 'missing --policy <file>: the policy to try');
     const histories = values.history ?? [];
-    const selectionFlags = (['query', 'since', 'status', 'policy-version'] as const).filter((flag) => values[flag] !== undefined);
+    const selectionFlags = (['query', 'since', 'status', 'policy-version'] as const).filter(
+      (flag) => values[flag] !== undefined,
+    );
     if (histories.length > 0 && selectionFlags.length > 0) {
-      throw new UsageError(NAME, `--history reads exported files; it does not combine with --${selectionFlags.join(', --')}`);
+      throw new UsageError(
+        NAME,
+        `--history reads exported files; it does not combine with --${selectionFlags.join(', --')}`,
+      );
     }
     const show = nonNegativeInt('--show', values.show);
     const limit = nonNegativeInt('--limit', values.limit);
@@ -259,12 +285,20 @@ export const whatIfCommand: Command = {
         await client.connection.close();
       }
       if (recovered.length + readSkipped.length === 0) {
-        throw new CliError(`no closed correlation matches the query: ${query}\n  widen --since, or check --status, --policy-version and --query`);
+        throw new CliError(
+          `no closed correlation matches the query: ${query}\n  widen --since, or check --status, --policy-version and --query`,
+        );
       }
     }
 
     const { diffs, skipped } = compareAll(recovered, policy);
-    const report = buildReport(diffs, [...readSkipped, ...skipped], { version: policy.version, file: values.policy }, source, now);
+    const report = buildReport(
+      diffs,
+      [...readSkipped, ...skipped],
+      { version: policy.version, file: values.policy },
+      source,
+      now,
+    );
     const reportPath = values['json-out'] ?? defaultReportPath(now);
     try {
       mkdirSync(dirname(resolve(reportPath)), { recursive: true });
