@@ -16,7 +16,7 @@ import { correlationSignalWithStart, correlationStart } from '../src/shared/corr
 import { DEFAULT_POLICY, DEFAULT_STREAMS } from '../src/config';
 import { declareDecisionsStream } from '../src/nats/streams';
 import { createActivities } from '../src/activities';
-import { WORKFLOWS_PATH } from '../src/workers/create-worker';
+import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { type InjectedSinks, NativeConnection, Worker } from '@temporalio/worker';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { ActivationSinks } from './support/count-activations';

@@ -1,7 +1,7 @@
 /** The measured phases: the orchestrator fed through NATS, and the engine's two ceilings. */
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
-import { connectTemporalClient } from '../client/temporal-client';
+import { connectTemporalClient } from '../temporal/client';
 import { reconcileStream } from '../nats/streams';
 import { bareLoad, ceilingWorkerProcess, fanInLoad } from './ceiling';
 import { type DbTime, dbTimeBetween, scrapeTotalDbTime } from './engine-metrics';

@@ -7,7 +7,7 @@ import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, type ReplayWorkerOptions, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { ENCODING } from '../codec';
-import { WORKFLOWS_PATH } from '../workers/create-worker';
+import { WORKFLOWS_PATH } from '../temporal/worker';
 import type { History } from './history';
 
 /** The workflow code to replay against, and how to name it to the user. */

@@ -1,5 +1,5 @@
 import { configuredBridge } from '../bridge/bridge';
-import { connectNativeTemporalClient } from '../client/temporal-client';
+import { connectNativeTemporalClient } from '../temporal/client';
 import { loadConfig } from '../config';
 import { connectNats } from '../nats/connection';
 import { startHealthServer } from '../observability/http';

@@ -1,7 +1,7 @@
 import { type Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { configuredBridge, type SignalBridge } from '../bridge/bridge';
-import { clientOn } from '../client/temporal-client';
+import { clientOn } from '../temporal/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { BreakerReporter } from '../agent-health/reporter';
@@ -19,7 +19,7 @@ import { getFreePort } from '../process/free-port';
 import { Resources } from '../process/resources';
 import { runMain } from '../process/run-main';
 import { shutdownSignal } from '../process/shutdown';
-import { createOrchestratorWorker } from './create-worker';
+import { createOrchestratorWorker } from '../temporal/worker';
 
 runMain({
   usage: `

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { openTemporal } from '../../src/client/commands/common';
-import { connectTemporalClient } from '../../src/client/temporal-client';
+import { connectTemporalClient } from '../../src/temporal/client';
 import { ConfigError, loadConfig } from '../../src/config';
 import { runDemoCorrelation } from '../support/demo-correlation';
 import { compiledEntryPoint, workerProcess } from '../../src/devstack/local-stack';

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../src/workers/create-worker';
+import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { WORKFLOW_BUNDLE_PATH } from './paths';
 
 /** Bundles the workflow code once per run; every test worker loads the same bundle. */

@@ -4,7 +4,7 @@ import { createActivities } from '../../src/activities';
 import { DEFAULT_POLICY, DEFAULT_STREAMS } from '../../src/config';
 import { declareDecisionsStream } from '../../src/nats/streams';
 import type { Policy } from '../../src/contract/policy';
-import { createOrchestratorWorker } from '../../src/workers/create-worker';
+import { createOrchestratorWorker } from '../../src/temporal/worker';
 import { WORKFLOW_BUNDLE_PATH } from './paths';
 import type { TestNats } from './servers';
 

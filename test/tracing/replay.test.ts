@@ -9,7 +9,7 @@ import { Resource } from '@opentelemetry/resources';
 import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOW_TRACING_MODULE } from '../../src/observability/tracing';
-import { WORKFLOWS_PATH } from '../../src/workers/create-worker';
+import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { HISTORY_FIXTURES_DIR } from '../support/paths';
 
 const fixtures = readdirSync(HISTORY_FIXTURES_DIR, { recursive: true, encoding: 'utf8' }).filter((f) =>

@@ -59,10 +59,10 @@ describe('when tracing is on', () => {
 it("loads nothing of OpenTelemetry's but its API: its SDK, the exporter and Temporal's interceptors come only with tracing on", () => {
   // The compiled modules the worker and the bridge are made of (their entry points would run).
   const modules = [
-    'workers/create-worker',
+    'temporal/worker',
     'bridge/bridge',
     'activities/index',
-    'client/temporal-client',
+    'temporal/client',
     'observability/tracing',
   ].map((m) => join(REPO_ROOT, 'dist', 'src', `${m}.js`));
   const script = `for (const m of ${JSON.stringify(modules)}) require(m);

@@ -5,7 +5,7 @@ import { connect, type NatsConnection } from 'nats';
 import type { Config } from '../../config';
 import { natsConnectionOptions } from '../../nats/connection';
 import { countExecutions, isInvalidQuery, listExecutions } from '../../operations/visibility';
-import { clientOn } from '../temporal-client';
+import { clientOn } from '../../temporal/client';
 
 /** A failure the user can act on: printed as one `error:` line, without a stack, then exit with `exitCode`. */
 export class CliError extends Error {
