@@ -13,12 +13,13 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund --loglevel=error
 
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.production.json ./
 COPY src ./src
 COPY scripts/bundle-workflows.js ./scripts/bundle-workflows.js
-# `npm run bundle` writes dist/workflow-bundle.js: the worker loads it (ORCH_WORKFLOW_BUNDLE) instead
-# of running webpack at every start.
-RUN npm run build && npm run bundle
+# `npm run build:production` compiles the processes, the CLI and the workflows, not the bench or the
+# local stack. `npm run bundle` writes dist/workflow-bundle.js: the worker loads it
+# (ORCH_WORKFLOW_BUNDLE) instead of running webpack at every start.
+RUN npm run build:production && npm run bundle
 RUN npm prune --omit=dev --no-audit --no-fund --loglevel=error
 
 ############################ runtime: node, the compiled code, production dependencies
