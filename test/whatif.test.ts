@@ -14,10 +14,12 @@ import { whatIfCommand } from '../src/client/commands/what-if';
 import { DEFAULT_POLICY } from '../src/config';
 import { type Policy, policySchema } from '../src/contract/policy';
 import type { AgentSignalEnvelope, CorrelationInput } from '../src/shared/correlation-api';
-import { compareCorrelation, type CorrelationDiff, decide, isSkipped } from '../src/whatif/compare';
-import { HistoryError, recoverCorrelation } from '../src/whatif/history';
-import { parseStatuses, visibilityQuery } from '../src/whatif/query';
-import { buildReport, formatReport, summarize } from '../src/whatif/report';
+import { CORRELATION_STATUSES } from '../src/contract/correlation-state';
+import { RecordedCorrelationError } from '../src/operations/recorded-correlation';
+import { parseStatusList, whatIfQuery } from '../src/operations/visibility';
+import { compareCorrelation, type CorrelationDiff, decisionUnder, isSkipped } from '../src/operations/what-if/compare';
+import { recoverCorrelation } from '../src/operations/what-if/recover';
+import { buildReport, formatReport, summarize } from '../src/operations/what-if/report';
 import { HISTORY_FIXTURES_DIR } from './support/paths';
 import { envelope, momentum, risk } from './support/signals';
 
@@ -65,7 +67,7 @@ describe('recoverCorrelation on recorded histories', () => {
     expect(recovered.runId).toMatch(/^[0-9a-f-]{36}$/);
     expect(recovered.signals.momentum.analysis).toEqual(MOMENTUM);
     expect(recovered.signals.risk.analysis).toEqual(RISK);
-    expect(recovered.recordedPolicy).toEqual(DEFAULT_POLICY);
+    expect(recovered.policy).toEqual(DEFAULT_POLICY);
   });
 
   it('duplicates: keeps the first message per agent, as the workflow does, and counts the rest', () => {
@@ -84,7 +86,7 @@ describe('recoverCorrelation on recorded histories', () => {
       missing_agents: ['risk'],
       policy_version: 'fixture-1',
     });
-    expect(recovered.recordedPolicy).toMatchObject({
+    expect(recovered.policy).toMatchObject({
       version: 'fixture-1',
       timeout_ms: 1_500,
       min_agents_threshold: 2,
@@ -94,7 +96,7 @@ describe('recoverCorrelation on recorded histories', () => {
   it('timeout with a threshold of one: a partial decision, and the threshold recorded with its policy', () => {
     const recovered = recoverCorrelation(load('timeout-partial-decision'), 'timeout-partial-decision.json');
     expect(recovered.decision).toMatchObject({ decision: { action: 'trade', confidence: 0.656 }, partial_data: true });
-    expect(recovered.recordedPolicy?.min_agents_threshold).toBe(1);
+    expect(recovered.policy?.min_agents_threshold).toBe(1);
   });
 
   it('reads the histories recorded before the visibility patch the same way', () => {
@@ -118,7 +120,7 @@ describe('recoverCorrelation on recorded histories', () => {
         expect(batched.decision?.decision).toEqual(first.decision?.decision);
       }
       // Its policy comes from its input, where the bridge put it.
-      expect(recoverCorrelation(load('timeout-partial-decision', folder), dir).recordedPolicy).toMatchObject({
+      expect(recoverCorrelation(load('timeout-partial-decision', folder), dir).policy).toMatchObject({
         version: 'fixture-1',
         timeout_ms: 1_500,
         min_agents_threshold: 1,
@@ -151,7 +153,7 @@ describe('recoverCorrelation on recorded histories', () => {
     const history = load('full-fan-in');
     const [started, ...rest] = history.events ?? [];
     const signals: AgentSignalEnvelope[] = [
-      envelope(momentum(corrId, { trend_direction: 'bearish', confidence: 0.3 }), '41'),
+      envelope(momentum(corrId, { trend_direction: 'bearish', confidence: 0.3 }), '1'),
       envelope(risk(corrId), '2'),
     ];
     const input: CorrelationInput = {
@@ -162,14 +164,41 @@ describe('recoverCorrelation on recorded histories', () => {
       ...started.workflowExecutionStartedEventAttributes,
       input: { payloads: [defaultPayloadConverter.toPayload(input)] },
     };
-    // The decision names momentum #1: the re-drive's momentum #41 is not it, so it is refused and #1 is kept.
+    // The workflow keeps a re-drive's own signals first: the fixture's own agentSignal events are then duplicates.
     const recovered = recoverCorrelation(
       { events: [{ ...started, workflowExecutionStartedEventAttributes: attrs }, ...rest] },
       'redrive',
     );
     expect(recovered.redriveOf).toEqual({ workflow_id: 'corr-x', run_id: 'r1' });
+    expect(recovered.received).toBe(2);
     expect(recovered.messageIds).toEqual({ momentum: '1', risk: '2' });
-    expect(recovered.ignored).toEqual({ duplicates: 1, late: 0, rejected: 1 });
+    expect(recovered.signals.momentum.analysis).toMatchObject({ trend_direction: 'bearish', confidence: 0.3 });
+    expect(recovered.ignored).toEqual({ duplicates: 2, late: 0, rejected: 0 });
+  });
+
+  it('refuses a history whose decision names another message than the one the workflow keeps', () => {
+    const corrId = 'fixture-full-fan-in';
+    const history = load('full-fan-in');
+    const [started, ...rest] = history.events ?? [];
+    const input: CorrelationInput = {
+      corr_id: corrId,
+      redrive: { of: { workflow_id: 'corr-x', run_id: 'r1' }, signals: [envelope(momentum(corrId), '41')] },
+    };
+    const attrs = {
+      ...started.workflowExecutionStartedEventAttributes,
+      input: { payloads: [defaultPayloadConverter.toPayload(input)] },
+    };
+    // The recorded decision names momentum #1, but a run given #41 in its input keeps #41.
+    expect(() =>
+      recoverCorrelation(
+        { events: [{ ...started, workflowExecutionStartedEventAttributes: attrs }, ...rest] },
+        'mixed',
+      ),
+    ).toThrow(
+      new RecordedCorrelationError(
+        "mixed: the decision used momentum's signal (message 1), but the workflow keeps momentum's first message, 41: the history does not match the decision",
+      ),
+    );
   });
 
   it('refuses a history that is not a correlation, or whose decision used a signal it does not carry', () => {
@@ -183,7 +212,7 @@ describe('recoverCorrelation on recorded histories', () => {
       },
     };
     expect(() => recoverCorrelation({ events: [other, ...rest] }, 'other.json')).toThrow(
-      new HistoryError(
+      new RecordedCorrelationError(
         'other.json: not a correlation: workflow type is "somethingElse", not one of "correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5"',
       ),
     );
@@ -220,7 +249,7 @@ describe('compareCorrelation', () => {
 
   it('changes nothing under the policy each correlation was decided with, and says the baseline reproduces', () => {
     for (const name of FIXTURES) {
-      const diff = compareCorrelation(recovered[name], recovered[name].recordedPolicy!) as CorrelationDiff;
+      const diff = compareCorrelation(recovered[name], recovered[name].policy!) as CorrelationDiff;
       expect(diff).toMatchObject({
         action_changed: false,
         route_changed: false,
@@ -273,7 +302,7 @@ describe('compareCorrelation', () => {
       },
     };
     expect(compareCorrelation(doctored, DEFAULT_POLICY)).toMatchObject({ baseline: 'differs' });
-    const { recordedPolicy: _, ...withoutPolicy } = recovered['full-fan-in'];
+    const { policy: _, ...withoutPolicy } = recovered['full-fan-in'];
     expect(compareCorrelation(withoutPolicy, DEFAULT_POLICY)).toMatchObject({ baseline: 'unknown' });
   });
 });
@@ -363,41 +392,46 @@ describe('summary, table and report', () => {
 
 describe('visibility query', () => {
   const now = new Date('2026-11-22T12:00:00Z');
+  const CORRELATIONS =
+    'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5")';
 
   it('defaults to the correlations closed in the last 24 hours', () => {
-    expect(visibilityQuery({}, now)).toBe(
-      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-21T12:00:00.000Z"',
+    expect(whatIfQuery({}, now)).toBe(
+      `${CORRELATIONS} AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-21T12:00:00.000Z"`,
     );
   });
 
   it('narrows by time, CorrelationStatus, PolicyVersion and a query of the user', () => {
     expect(
-      visibilityQuery(
+      whatIfQuery(
         {
           sinceMs: 3_600_000,
           statuses: ['timed_out', 'completed'],
           policyVersion: 'v1',
-          query: 'Instrument = "BTC/USD"',
+          query: 'Instrument = "BTC/USD" OR Instrument = "ETH/USD"',
         },
         now,
       ),
     ).toBe(
-      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-22T11:00:00.000Z" AND ' +
-        'CorrelationStatus IN ("timed_out", "completed") AND PolicyVersion = "v1" AND (Instrument = "BTC/USD")',
+      `${CORRELATIONS} AND ExecutionStatus != "Running" AND CloseTime >= "2026-11-22T11:00:00.000Z" AND ` +
+        'CorrelationStatus IN ("timed_out", "completed") AND PolicyVersion = "v1" AND (Instrument = "BTC/USD" OR Instrument = "ETH/USD")',
     );
     // A query alone sets no time bound.
-    expect(visibilityQuery({ query: 'CorrelationId = "x"', statuses: ['failed'] }, now)).toBe(
-      'WorkflowType IN ("correlationWorkflow", "correlationWorkflowV2", "correlationWorkflowV3", "correlationWorkflowV4", "correlationWorkflowV5") AND ExecutionStatus != "Running" AND CorrelationStatus = "failed" AND (CorrelationId = "x")',
+    expect(whatIfQuery({ query: 'CorrelationId = "x"', statuses: ['failed'] }, now)).toBe(
+      `${CORRELATIONS} AND ExecutionStatus != "Running" AND CorrelationStatus IN ("failed") AND CorrelationId = "x"`,
     );
   });
 
-  it('refuses an unknown status and a value it cannot quote', () => {
-    expect(parseStatuses('completed, timed_out,completed')).toEqual(['completed', 'timed_out']);
-    expect(() => parseStatuses('done')).toThrow(
-      'unknown correlation status "done": expected collecting, deciding, completed, timed_out, failed',
+  it('escapes a value with quotes, as every query of the CLI does', () => {
+    expect(whatIfQuery({ policyVersion: 'a"b\\c', query: 'true' }, now)).toBe(
+      `${CORRELATIONS} AND ExecutionStatus != "Running" AND PolicyVersion = "a\\"b\\\\c" AND true`,
     );
-    expect(() => visibilityQuery({ policyVersion: 'a"b' }, now)).toThrow(
-      'policy version "a\\"b": must be non-empty, without " or \\',
+  });
+
+  it('reads a status list and names an unknown status', () => {
+    expect(parseStatusList('completed, timed_out,completed', CORRELATION_STATUSES)).toEqual(['completed', 'timed_out']);
+    expect(() => parseStatusList('done', CORRELATION_STATUSES)).toThrow(
+      'unknown status "done"; expected a comma-separated list of collecting, deciding, completed, timed_out, failed',
     );
   });
 });
@@ -443,7 +477,7 @@ describe('orch what-if over history files (no server)', () => {
       new: { action: 'trade', confidence: 0.656 },
     });
     expect(changed.new).toEqual(
-      decide(
+      decisionUnder(
         recoverCorrelation(load('timeout-insufficient-data'), 'x').signals,
         policySchema.parse({ version: 'lenient', min_agents_threshold: 1 }),
       ),
@@ -473,7 +507,7 @@ describe('orch what-if over history files (no server)', () => {
     });
     expect((await run(['--history', HISTORY_FIXTURES_DIR])).error?.message).toContain('missing --policy <file>');
     expect((await run(['--policy', policyFile({ version: 'x' }), '--status', 'done'])).error?.message).toContain(
-      'unknown correlation status "done"',
+      '--status: unknown status "done"; expected a comma-separated list of collecting, deciding, completed, timed_out, failed',
     );
     const notHistory = join(dir, 'not-history.json');
     writeFileSync(notHistory, JSON.stringify({ events: [] }));

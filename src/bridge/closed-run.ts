@@ -5,11 +5,10 @@
  * it the fate the run would have given it (`fateAfterClose`).
  */
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { OrchestrationDecision } from '../contract/decision';
 import { fetchDecodedHistory } from '../operations/history';
-import { recordedEnvelopes } from '../operations/recorded';
-import { type CorrelationStart, workflowIdFor } from '../shared/correlation-api';
+import { readRecordedCorrelation } from '../operations/recorded-correlation';
+import { workflowIdFor } from '../shared/correlation-api';
 
 export interface ClosedRun {
   /** Message ids of every agent message the run received. */
@@ -22,22 +21,12 @@ export interface ClosedRun {
 
 /** Reads the latest run of the correlation's workflow; rejects when the history cannot be read. */
 export async function readClosedRun(client: Client, corrId: string): Promise<ClosedRun> {
-  const history = await fetchDecodedHistory(client, workflowIdFor(corrId));
-  const events = history.events ?? [];
-  const decode = (payload: Payload | null | undefined): unknown =>
-    payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
-  const input = (decode(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]) ??
-    {}) as CorrelationStart;
-  const envelopes = recordedEnvelopes(input, events, decode);
-  const received = new Set(
-    envelopes
-      .map((e) => (e as { message_id?: unknown })?.message_id)
-      .filter((id): id is string => typeof id === 'string'),
-  );
-  const receivedContent = new Set(envelopes.map((e) => contentKey((e as { signal?: unknown })?.signal)));
-  const result = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
-  const decision = result ? defaultPayloadConverter.fromPayload<OrchestrationDecision>(result) : undefined;
-  return { received, receivedContent, ...(decision ? { decision } : {}) };
+  const workflowId = workflowIdFor(corrId);
+  const run = readRecordedCorrelation(await fetchDecodedHistory(client, workflowId), workflowId);
+  const envelopes = run.envelopes as Array<{ message_id?: unknown; signal?: unknown } | null | undefined>;
+  const received = new Set(envelopes.map((e) => e?.message_id).filter((id): id is string => typeof id === 'string'));
+  const receivedContent = new Set(envelopes.map((e) => contentKey(e?.signal)));
+  return { received, receivedContent, ...(run.decision ? { decision: run.decision } : {}) };
 }
 
 /**

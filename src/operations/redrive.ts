@@ -14,7 +14,8 @@ import {
 } from '../shared/correlation-api';
 import { startVisibility } from '../shared/correlation-visibility';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
-import { fetchDecodedHistory, readRecordedRun } from './history';
+import { fetchDecodedHistory } from './history';
+import { firstSignalPerAgent, readRecordedCorrelation } from './recorded-correlation';
 import { listExecutions, quote } from './visibility';
 
 /** `corr-<corr_id>-redrive-<n>`: the n-th re-drive of a correlation. */
@@ -109,8 +110,10 @@ export async function planRun(client: Client, execution: WorkflowExecutionInfo):
     earlier: [],
   };
   try {
-    const run = readRecordedRun(await fetchDecodedHistory(client, execution.workflowId, execution.runId));
-    return { ...base, corrId: run.corrId, signals: run.signals, ...(run.policy ? { policy: run.policy } : {}) };
+    const history = await fetchDecodedHistory(client, execution.workflowId, execution.runId);
+    const run = readRecordedCorrelation(history, execution.workflowId, execution.runId);
+    const signals = firstSignalPerAgent(run);
+    return { ...base, corrId: run.corrId, signals, ...(run.policy ? { policy: run.policy } : {}) };
   } catch (error) {
     return {
       ...base,
@@ -148,24 +151,24 @@ export function newestPerCorrelation(plans: readonly RedrivePlan[]): RedrivePlan
   return [...byCorrelation.values()];
 }
 
-/** Looks up the correlation's earlier re-drives and fills in the new workflow id, or why it is skipped. */
-export async function decide(client: Client, plan: RedrivePlan, options: PlanOptions): Promise<RedrivePlan> {
+/** Looks up the correlation's earlier re-drives and assigns the re-drive its workflow id, or says why it is skipped. */
+export async function assignRedrive(client: Client, plan: RedrivePlan, options: PlanOptions): Promise<RedrivePlan> {
   if (plan.error) return plan;
   const earlier = await earlierRedrives(client, plan.corrId);
   const next = earlier.reduce((n, r) => Math.max(n, r.n), 0) + 1;
-  const decided: RedrivePlan = { ...plan, earlier, newWorkflowId: redriveWorkflowId(plan.corrId, next) };
-  if (options.force) return decided;
+  const assigned: RedrivePlan = { ...plan, earlier, newWorkflowId: redriveWorkflowId(plan.corrId, next) };
+  if (options.force) return assigned;
   const running = earlier.find((r) => r.status === 'RUNNING');
   const completed = earlier.find((r) => r.status === 'COMPLETED');
-  if (running) decided.skip = `re-drive ${running.workflowId} is still running`;
-  else if (completed) decided.skip = `already re-driven: ${completed.workflowId} completed`;
-  else if (plan.signals.length === 0) decided.skip = 'no agent signal recorded: nothing to decide on';
-  if (decided.skip) {
-    delete decided.newWorkflowId;
+  if (running) assigned.skip = `re-drive ${running.workflowId} is still running`;
+  else if (completed) assigned.skip = `already re-driven: ${completed.workflowId} completed`;
+  else if (plan.signals.length === 0) assigned.skip = 'no agent signal recorded: nothing to decide on';
+  if (assigned.skip) {
+    delete assigned.newWorkflowId;
     // Skipped: the correlation's own failed or timed-out run says more than its re-drive's.
-    if (decided.original) Object.assign(decided, pick(decided.original));
+    if (assigned.original) Object.assign(assigned, pick(assigned.original));
   }
-  return decided;
+  return assigned;
 }
 
 /** How many times a start retries with the next number when another re-drive took the id first. */

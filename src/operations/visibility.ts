@@ -1,8 +1,10 @@
 /**
- * Visibility queries over correlation workflows, as `orch replay --query` and `orch redrive` build
- * them: the same SQL-like filter a user types into the Temporal UI (`temporal workflow list -q`).
+ * Visibility queries over correlation workflows, as `orch replay --query`, `orch redrive` and
+ * `orch what-if` build them: the same SQL-like filter a user types into the Temporal UI
+ * (`temporal workflow list -q`). One quoting rule for all: values are escaped, never refused.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { CorrelationStatus } from '../contract/correlation-state';
 import { WORKFLOW_TYPES } from '../shared/correlation-api';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
@@ -75,6 +77,58 @@ export function redriveQuery(filter: RedriveFilter): string {
     filter.action !== undefined ? `${SEARCH_ATTRIBUTES.action.name} = ${quote(filter.action)}` : undefined,
     filter.instrument !== undefined ? `${SEARCH_ATTRIBUTES.instrument.name} = ${quote(filter.instrument)}` : undefined,
     filter.query,
+  );
+}
+
+/**
+ * A comma-separated list of statuses, each one of `allowed`, without repeats, in the order given.
+ * Throws an Error naming the unknown ones and listing the allowed ones.
+ */
+export function parseStatusList<S extends string>(text: string, allowed: readonly S[]): S[] {
+  const statuses = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = statuses.filter((s) => !(allowed as readonly string[]).includes(s));
+  if (statuses.length === 0 || unknown.length > 0) {
+    throw new Error(
+      `${unknown.length > 0 ? `unknown status ${unknown.map((s) => JSON.stringify(s)).join(', ')}` : 'empty'}; expected a comma-separated list of ${allowed.join(', ')}`,
+    );
+  }
+  return [...new Set(statuses)] as S[];
+}
+
+/** Without --query or --since, `orch what-if` reads the correlations that closed in the last 24 hours. */
+export const WHAT_IF_DEFAULT_SINCE_MS = 24 * 3_600_000;
+
+/** The correlations `orch what-if` reads, besides being closed correlation workflows. */
+export interface WhatIfSelection {
+  /** A visibility query of the user's, ANDed with the rest. */
+  query?: string;
+  /** Closed at most this long ago. */
+  sinceMs?: number;
+  /** CorrelationStatus is one of these. */
+  statuses?: readonly CorrelationStatus[];
+  /** PolicyVersion (the policy the correlation was decided under) is this. */
+  policyVersion?: string;
+}
+
+/**
+ * The visibility query of `orch what-if`: closed correlation workflows (a running one has no
+ * decision yet), narrowed by the selection; with neither a query nor `sinceMs`, the last 24 hours.
+ */
+export function whatIfQuery(selection: WhatIfSelection, now: Date): string {
+  const sinceMs = selection.sinceMs ?? (selection.query === undefined ? WHAT_IF_DEFAULT_SINCE_MS : undefined);
+  const statuses = selection.statuses ?? [];
+  return allOf(
+    CORRELATION_WORKFLOWS,
+    'ExecutionStatus != "Running"',
+    sinceMs !== undefined ? `CloseTime >= ${quote(new Date(now.getTime() - sinceMs).toISOString())}` : undefined,
+    statuses.length > 0 ? `${SEARCH_ATTRIBUTES.status.name} IN (${statuses.map(quote).join(', ')})` : undefined,
+    selection.policyVersion !== undefined
+      ? `${SEARCH_ATTRIBUTES.policyVersion.name} = ${quote(selection.policyVersion)}`
+      : undefined,
+    selection.query,
   );
 }
 

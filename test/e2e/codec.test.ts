@@ -17,10 +17,11 @@ import { loadConfig } from '../../src/config';
 import { bridgeProcess, codecServerProcess, compiledEntryPoint } from '../../src/devstack/local-stack';
 import { getFreePort, type ManagedProcess } from '../../src/devstack/processes';
 import { resolveTool } from '../../src/devstack/tools';
-import { fetchDecodedHistory, fetchHistory, readRecordedRun } from '../../src/operations/history';
+import { fetchDecodedHistory, fetchHistory } from '../../src/operations/history';
+import { firstSignalPerAgent, readRecordedCorrelation } from '../../src/operations/recorded-correlation';
 import { SIGNALS_STREAM } from '../../src/nats/streams';
 import { workflowIdFor } from '../../src/shared/correlation-api';
-import { recoverCorrelation } from '../../src/whatif/history';
+import { recoverCorrelation } from '../../src/operations/what-if/recover';
 import { storedDecisions } from '../support/decisions';
 import { startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
 import { momentum, risk, uniqueCorrId } from '../support/signals';
@@ -212,8 +213,8 @@ describe('a correlation decided with payload encryption on', () => {
   it('gives the signals and the decision back through the codec, and only through it', async () => {
     const [published] = await storedDecisions(stack.nats.jsm, corrId);
     const history = await fetchDecodedHistory(codecClient, workflowIdFor(corrId));
-    const recorded = readRecordedRun(history);
-    expect(recorded.signals.map((s) => [s.signal.agent_name, s.signal.analysis.desk_note])).toEqual([
+    const recorded = firstSignalPerAgent(readRecordedCorrelation(history, corrId));
+    expect(recorded.map((s) => [s.signal.agent_name, s.signal.analysis.desk_note])).toEqual([
       ['momentum', marker],
       ['risk', marker],
     ]);
@@ -223,8 +224,8 @@ describe('a correlation decided with payload encryption on', () => {
     // Without the codec the payloads cannot be read.
     await expect(stack.client.workflow.getHandle(workflowIdFor(corrId)).result()).rejects.toThrow(/binary\/encrypted/);
     const raw = await fetchHistory(stack.client, workflowIdFor(corrId));
-    expect(() => readRecordedRun(raw)).toThrow(
-      'it is encrypted (binary/encrypted, key id current): set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE',
+    expect(() => readRecordedCorrelation(raw, corrId)).toThrow(
+      `${corrId}: cannot decode the workflow input: it is encrypted (binary/encrypted, key id current): set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE`,
     );
     expect(() => recoverCorrelation(raw, corrId)).toThrow(
       `${corrId}: cannot decode the workflow input: it is encrypted`,

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { parseDuration } from '../../src/shared/duration';
-import { readHistoryFile, readRecordedRun } from '../../src/operations/history';
+import { readHistoryFile } from '../../src/operations/history';
+import { firstSignalPerAgent, readRecordedCorrelation } from '../../src/operations/recorded-correlation';
 import { progressLine } from '../../src/operations/progress';
 import { correlationQuery, parseTimeBound, redriveQuery } from '../../src/operations/visibility';
 import { agentSignal, workflowIdFor } from '../../src/shared/correlation-api';
@@ -123,10 +124,11 @@ export function operationsCases(engine: EngineKind): void {
       });
 
       it('reads the signals a re-drive needs from a recorded history: the first per agent, as the workflow kept them', () => {
-        const run = readRecordedRun(readHistoryFile(join(HISTORY_FIXTURES_DIR, 'risk-first-with-duplicates.json')));
+        const file = join(HISTORY_FIXTURES_DIR, 'risk-first-with-duplicates.json');
+        const run = readRecordedCorrelation(readHistoryFile(file), file);
         expect(run.corrId).toBe('fixture-risk-first-with-duplicates');
-        expect(run.signalEvents).toBe(4);
-        expect(run.signals.map((s) => [s.signal.agent_name, s.message_id])).toEqual([
+        expect(run.received).toBe(4);
+        expect(firstSignalPerAgent(run).map((s) => [s.signal.agent_name, s.message_id])).toEqual([
           ['risk', '5'],
           ['momentum', '6'],
         ]);

@@ -6,7 +6,7 @@
 import { loadConfig } from '../../config';
 import { mapConcurrent, progressBar } from '../../operations/progress';
 import {
-  decide,
+  assignRedrive,
   newestPerCorrelation,
   planAgents,
   planRun,
@@ -15,6 +15,7 @@ import {
 } from '../../operations/redrive';
 import {
   DEFAULT_REDRIVE_STATUSES,
+  parseStatusList,
   parseTimeBound,
   REDRIVE_STATUSES,
   type RedriveFilter,
@@ -93,19 +94,12 @@ interface RedriveOptions {
   json: boolean;
 }
 
-function parseStatuses(text: string): RedriveStatus[] {
-  const statuses = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const unknown = statuses.filter((s) => !(s in REDRIVE_STATUSES));
-  if (statuses.length === 0 || unknown.length > 0) {
-    throw new UsageError(
-      NAME,
-      `--status: ${unknown.length > 0 ? `unknown status ${unknown.map((s) => JSON.stringify(s)).join(', ')}` : 'empty'}; expected a comma-separated list of ${Object.keys(REDRIVE_STATUSES).join(', ')}`,
-    );
+function parseRedriveStatuses(text: string): RedriveStatus[] {
+  try {
+    return parseStatusList(text, Object.keys(REDRIVE_STATUSES) as RedriveStatus[]);
+  } catch (error) {
+    throw new UsageError(NAME, `--status: ${errorMessage(error)}`);
   }
-  return [...new Set(statuses)] as RedriveStatus[];
 }
 
 function parseOptions(argv: string[], now: Date): RedriveOptions {
@@ -150,7 +144,7 @@ function parseOptions(argv: string[], now: Date): RedriveOptions {
     throw new UsageError(NAME, `--limit must be a whole number above 0, got ${JSON.stringify(values.limit)}`);
   return {
     filter: {
-      statuses: values.status === undefined ? DEFAULT_REDRIVE_STATUSES : parseStatuses(values.status),
+      statuses: values.status === undefined ? DEFAULT_REDRIVE_STATUSES : parseRedriveStatuses(values.status),
       since: time('since'),
       until: time('until'),
       route: values.route,
@@ -241,7 +235,7 @@ export const redriveCommand: Command = {
       });
       reading.done();
       const plans = await mapConcurrent(newestPerCorrelation(runs), CONCURRENCY, (plan) =>
-        decide(client, plan, { force: options.force }),
+        assignRedrive(client, plan, { force: options.force }),
       );
       const toStart = plans.filter((p) => p.newWorkflowId !== undefined && !p.error);
       const unreadable = plans.filter((p) => p.error).length;

@@ -3,30 +3,41 @@
  * and prints what would change. Read-only: it lists and reads workflow histories (or history
  * files); it starts no workflow and publishes nothing.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { type Client, isGrpcServiceError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { decodeHistory, payloadCodecsOf, PayloadDecryptionError } from '../../codec';
+import { payloadCodecsOf, PayloadDecryptionError } from '../../codec';
 import { ConfigError, loadConfig, loadPolicyFile } from '../../config';
+import { CORRELATION_STATUSES } from '../../contract/correlation-state';
 import type { Policy } from '../../contract/policy';
-import { compareCorrelation, type CorrelationDiff, isSkipped, type Skipped } from '../../whatif/compare';
-import { HistoryError, type RecoveredCorrelation, recoverCorrelation } from '../../whatif/history';
-import { DEFAULT_SINCE_MS, parseStatuses, quoteValue, type Selection, visibilityQuery } from '../../whatif/query';
-import { buildReport, formatReport, type WhatIfReport } from '../../whatif/report';
-import { fetchDecodedHistory } from '../../operations/history';
+import { HistoryFileError, historyFiles } from '../../operations/history';
+import { RecordedCorrelationError } from '../../operations/recorded-correlation';
+import {
+  parseStatusList,
+  WHAT_IF_DEFAULT_SINCE_MS,
+  type WhatIfSelection,
+  whatIfQuery,
+} from '../../operations/visibility';
+import { compareAll, type Skipped } from '../../operations/what-if/compare';
+import { type RecoveredCorrelation, recoverFromTemporal, recoverFromFiles } from '../../operations/what-if/recover';
+import { buildReport, formatReport, type WhatIfReport } from '../../operations/what-if/report';
 import { formatDuration, parseDuration } from '../../shared/duration';
-import { CliError, type Command, errorMessage, openTemporal, parseCommandLine, UsageError } from './common';
+import {
+  CliError,
+  type Command,
+  errorMessage,
+  findExecutions,
+  openTemporal,
+  parseCommandLine,
+  UsageError,
+} from './common';
 
 const NAME = 'what-if';
-export const DEFAULT_SHOW = 20;
-export const DEFAULT_LIMIT = 10_000;
-/** Histories read from Temporal at once. */
-export const HISTORY_CONCURRENCY = 8;
-export const DEFAULT_REPORT_DIR = join('.cache', 'what-if');
+const DEFAULT_SHOW = 20;
+const DEFAULT_LIMIT = 10_000;
+const DEFAULT_REPORT_DIR = join('.cache', 'what-if');
 
-export const whatIfUsage = `
+const whatIfUsage = `
 Usage: orch what-if --policy <file> [--since <duration>] [--status <list>] [--policy-version <v>] [--query <q>]
        orch what-if --policy <file> --history <file-or-dir> [--history …]
 
@@ -44,7 +55,7 @@ As a check, each correlation is also recomputed under the policy it was decided 
 its history): "baseline" says how many give their recorded decision back.
 
 Which correlations (a visibility query over closed correlation workflows, ANDed together):
-  --since <duration>       closed at most this long ago, such as 30m, 6h (default: ${formatDuration(DEFAULT_SINCE_MS)},
+  --since <duration>       closed at most this long ago, such as 30m, 6h (default: ${formatDuration(WHAT_IF_DEFAULT_SINCE_MS)},
                            unless --query is given)
   --status <list>          CorrelationStatus: completed, timed_out, failed (comma-separated)
   --policy-version <v>     PolicyVersion: decided under this policy version
@@ -70,131 +81,25 @@ Examples:
   orch what-if --policy policy-v2.json --history test/fixtures/histories/
 `;
 
-/** The history files a --history path names: the file, or the folder's *.json files (not recursive), sorted. */
-export function historyFiles(path: string): string[] {
-  let isDir: boolean;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch (error) {
-    throw new CliError(`cannot read history ${path}: ${errorMessage(error)}`, 2);
-  }
-  if (!isDir) return [path];
-  const files = readdirSync(path)
-    .filter((name) => name.endsWith('.json'))
-    .sort()
-    .map((name) => join(path, name))
-    .filter((file) => statSync(file).isFile());
-  if (files.length === 0) throw new CliError(`no history files (*.json) in ${path}`, 2);
-  return files;
-}
-
-/**
- * Reads one exported history, its payloads decoded through `codecs` (an export of an encrypted
- * history is encrypted); a file that is not a correlation's history is an input error.
- */
-export async function readHistoryFile(
-  file: string,
-  codecs: readonly PayloadCodec[] = [],
-): Promise<RecoveredCorrelation> {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new CliError(`cannot read history file ${file}: ${errorMessage(error)}`, 2);
-  }
-  try {
-    return recoverCorrelation(await decodeHistory(historyFromJSON(json), codecs), file);
-  } catch (error) {
-    if (error instanceof HistoryError) throw new CliError(error.message, 2);
-    if (error instanceof PayloadDecryptionError) throw new CliError(`${file}: ${error.message}`, 2);
-    throw new CliError(
-      `${file}: not a workflow history as \`temporal workflow show -o json\` exports it: ${errorMessage(error)}`,
-      2,
-    );
-  }
-}
-
-/** Maps `items` with at most `concurrency` calls in flight, keeping their order. */
-async function mapConcurrently<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
-}
-
-/** The correlations a visibility query finds, read from their histories: listing and reading only. */
-export async function recoverFromTemporal(
-  client: Client,
-  query: string,
-  limit: number,
-): Promise<{ recovered: RecoveredCorrelation[]; skipped: Skipped[]; truncated: boolean }> {
-  const infos: WorkflowExecutionInfo[] = [];
-  let truncated = false;
-  try {
-    for await (const info of client.workflow.list({ query })) {
-      if (infos.length >= limit) {
-        truncated = true;
-        break;
-      }
-      infos.push(info);
-    }
-  } catch (error) {
-    // 3: INVALID_ARGUMENT, e.g. a syntax error or a search attribute the namespace does not know.
-    const cause = (error as Error).cause;
-    if ((isGrpcServiceError(error) && error.code === 3) || (isGrpcServiceError(cause) && cause.code === 3)) {
-      throw new CliError(`invalid visibility query: ${errorMessage(error)}\n  query: ${query}`, 2);
-    }
-    throw new CliError(`listing correlations failed: ${errorMessage(error)}`);
-  }
-  const skipped: Skipped[] = [];
-  const recovered = await mapConcurrently(infos, HISTORY_CONCURRENCY, async (info) => {
-    try {
-      const history = await fetchDecodedHistory(client, info.workflowId, info.runId);
-      return recoverCorrelation(history, `${info.workflowId} (run ${info.runId})`, info.runId);
-    } catch (error) {
-      if (!(error instanceof HistoryError))
-        throw new CliError(
-          `reading the history of ${info.workflowId} (run ${info.runId}) failed: ${errorMessage(error)}`,
-        );
-      skipped.push({
-        workflow_id: info.workflowId,
-        run_id: info.runId,
-        reason: `unreadable history: ${error.message}`,
-      });
-      return undefined;
-    }
-  });
-  return { recovered: recovered.filter((r): r is RecoveredCorrelation => r !== undefined), skipped, truncated };
-}
-
-/** Compares every recovered correlation under `policy`. */
-export function compareAll(
-  recovered: readonly RecoveredCorrelation[],
-  policy: Policy,
-): { diffs: CorrelationDiff[]; skipped: Skipped[] } {
-  const diffs: CorrelationDiff[] = [];
-  const skipped: Skipped[] = [];
-  for (const correlation of recovered) {
-    const result = compareCorrelation(correlation, policy);
-    if (isSkipped(result)) skipped.push(result);
-    else diffs.push(result);
-  }
-  return { diffs, skipped };
-}
-
 /** Where the JSON report goes by default: `.cache/what-if/2026-11-22T04-16-51-123Z.json`. */
-export function defaultReportPath(now: Date): string {
+function defaultReportPath(now: Date): string {
   return join(DEFAULT_REPORT_DIR, `${now.toISOString().replace(/[:.]/g, '-')}.json`);
+}
+
+/** Reads exported histories; an unreadable file or one that is not a correlation's history is bad input. */
+async function recoverFiles(paths: readonly string[], codecs: readonly PayloadCodec[]) {
+  try {
+    const files = paths.flatMap(historyFiles);
+    return { files, recovered: await recoverFromFiles(files, codecs) };
+  } catch (error) {
+    if (
+      error instanceof HistoryFileError ||
+      error instanceof RecordedCorrelationError ||
+      error instanceof PayloadDecryptionError
+    )
+      throw new CliError(error.message, 2);
+    throw error;
+  }
 }
 
 function nonNegativeInt(flag: string, text: string): number {
@@ -238,18 +143,18 @@ export const whatIfCommand: Command = {
     const show = nonNegativeInt('--show', values.show);
     const limit = nonNegativeInt('--limit', values.limit);
     if (limit === 0) throw new UsageError(NAME, '--limit must be at least 1');
-    const selection: Selection = {};
+    const selection: WhatIfSelection = {};
+    if (values.query !== undefined) selection.query = values.query;
+    if (values['policy-version'] !== undefined) selection.policyVersion = values['policy-version'];
     try {
-      if (values.query !== undefined) selection.query = values.query;
       if (values.since !== undefined) selection.sinceMs = parseDuration(values.since);
-      if (values.status !== undefined) selection.statuses = parseStatuses(values.status);
-      const policyVersion = values['policy-version'];
-      if (policyVersion !== undefined) {
-        quoteValue(policyVersion, '--policy-version');
-        selection.policyVersion = policyVersion;
-      }
     } catch (error) {
-      throw new UsageError(NAME, errorMessage(error));
+      throw new UsageError(NAME, `--since: ${errorMessage(error)}`);
+    }
+    try {
+      if (values.status !== undefined) selection.statuses = parseStatusList(values.status, CORRELATION_STATUSES);
+    } catch (error) {
+      throw new UsageError(NAME, `--status: ${errorMessage(error)}`);
     }
 
     let policy: Policy;
@@ -266,21 +171,25 @@ export const whatIfCommand: Command = {
     let source: WhatIfReport['source'];
     let sourceLine: string;
     if (histories.length > 0) {
-      const files = histories.flatMap(historyFiles);
       const codecs = payloadCodecsOf(loadConfig(ctx.env).temporal.dataConverter);
-      recovered = [];
-      for (const file of files) recovered.push(await readHistoryFile(file, codecs));
+      const read = await recoverFiles(histories, codecs);
+      const files = read.files;
+      recovered = read.recovered;
       source = { kind: 'history', paths: files };
       sourceLine = `${files.length} history file(s) in ${histories.join(', ')}`;
     } else {
-      const query = visibilityQuery(selection, now);
+      const query = whatIfQuery(selection, now);
       const client = await openTemporal(loadConfig(ctx.env));
       try {
-        const found = await recoverFromTemporal(client, query, limit);
+        const { executions, total } = await findExecutions(client, query, limit);
+        const truncated = total > executions.length;
+        const found = await recoverFromTemporal(client, executions).catch((error: unknown) => {
+          throw new CliError(errorMessage(error));
+        });
         recovered = found.recovered;
         readSkipped = found.skipped;
-        source = { kind: 'query', query, limit, truncated: found.truncated };
-        sourceLine = `${query}${found.truncated ? ` (stopped at --limit ${limit}: narrow the selection)` : ''}`;
+        source = { kind: 'query', query, limit, truncated };
+        sourceLine = `${query}${truncated ? ` (stopped at --limit ${limit}: narrow the selection)` : ''}`;
       } finally {
         await client.connection.close();
       }

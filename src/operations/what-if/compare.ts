@@ -2,12 +2,12 @@
  * A recorded correlation's decision next to the one another policy would have made on the same
  * signals, with the orchestrator's own pure decision rules (`assess` + `chooseRoute`). Pure.
  */
-import { type AssessContext, assess, chooseRoute, type Signals } from '../activities/decision-rules';
-import type { OrchestrationDecision } from '../contract/decision';
-import { DECISIVE_SIGNAL_RULE } from '../shared/decisive-signals';
-import type { Action } from '../contract/decision';
-import type { Policy } from '../contract/policy';
-import type { RecoveredCorrelation, RunOutcome } from './history';
+import { type AssessContext, assess, chooseRoute, type Signals } from '../../activities/decision-rules';
+import type { Action, OrchestrationDecision } from '../../contract/decision';
+import type { Policy } from '../../contract/policy';
+import { DECISIVE_SIGNAL_RULE } from '../../shared/decisive-signals';
+import type { RunOutcome } from '../recorded-correlation';
+import type { RecoveredCorrelation } from './recover';
 
 /** The part of a decision the what-if compares. */
 export interface Outcome {
@@ -54,7 +54,7 @@ export interface Skipped {
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 /** The decision `policy` makes on `signals`: what the workflow's scoring and routing activities compute. */
-export function decide(signals: Signals, policy: Policy, context: AssessContext = {}): Outcome {
+export function decisionUnder(signals: Signals, policy: Policy, context: AssessContext = {}): Outcome {
   const assessment = assess(signals, policy, context);
   return {
     action: assessment.action,
@@ -81,14 +81,14 @@ export function compareCorrelation(recovered: RecoveredCorrelation, policy: Poli
     reasoning: recorded.decision.reasoning,
     route: recorded.route ?? 'none',
     partial_data: recorded.partial_data ?? false,
-    policy_version: recorded.policy_version ?? recovered.recordedPolicy?.version ?? 'unknown',
+    policy_version: recorded.policy_version ?? recovered.policy?.version ?? 'unknown',
   };
   // The run stopped waiting as it did (an open breaker, a decisive signal): the same under any policy.
   const context = circumstances(recorded);
-  const next = decide(recovered.signals, policy, context);
+  const next = decisionUnder(recovered.signals, policy, context);
   let baseline: Baseline = 'unknown';
-  if (recovered.recordedPolicy) {
-    const again = decide(recovered.signals, recovered.recordedPolicy, context);
+  if (recovered.policy) {
+    const again = decisionUnder(recovered.signals, recovered.policy, context);
     baseline =
       again.action === old.action && again.confidence === old.confidence && again.route === old.route
         ? 'reproduced'
@@ -114,4 +114,19 @@ function circumstances(recorded: Pick<OrchestrationDecision, 'degraded_agents' |
 
 export function isSkipped(result: CorrelationDiff | Skipped): result is Skipped {
   return 'reason' in result;
+}
+
+/** Compares every recovered correlation under `policy`; those without a decision are skipped. */
+export function compareAll(
+  recovered: readonly RecoveredCorrelation[],
+  policy: Policy,
+): { diffs: CorrelationDiff[]; skipped: Skipped[] } {
+  const diffs: CorrelationDiff[] = [];
+  const skipped: Skipped[] = [];
+  for (const correlation of recovered) {
+    const result = compareCorrelation(correlation, policy);
+    if (isSkipped(result)) skipped.push(result);
+    else diffs.push(result);
+  }
+  return { diffs, skipped };
 }

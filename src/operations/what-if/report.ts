@@ -1,5 +1,5 @@
 /** The what-if's summary, its diff table for people and its JSON report. Pure. */
-import { ACTIONS, type Action } from '../contract/decision';
+import { ACTIONS, type Action } from '../../contract/decision';
 import type { CorrelationDiff, Skipped } from './compare';
 
 export interface Transition {
