@@ -8,7 +8,7 @@ import type { Policy } from '../contract/policy';
 
 export const MOMENTUM = 'momentum';
 export const RISK = 'risk';
-export const AGGREGATION_METHOD = 'weighted_average';
+const AGGREGATION_METHOD = 'weighted_average';
 
 export type Signals = Record<string, AgentSignal>;
 
@@ -32,7 +32,7 @@ export function riskScore(analysis: Analysis, policy: Policy): number | undefine
 }
 
 /** An agent's headline score as reported on the decision: momentum's confidence (or strength), risk's score. */
-export function headlineScore(agent: string, analysis: Analysis, policy: Policy): number | undefined {
+function headlineScore(agent: string, analysis: Analysis, policy: Policy): number | undefined {
   if (agent === MOMENTUM) return analysis.confidence ?? analysis.momentum_strength;
   if (agent === RISK) return riskScore(analysis, policy);
   return analysis.confidence;

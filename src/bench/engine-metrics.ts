@@ -82,7 +82,7 @@ export function sumDbTime(times: DbTime[]): DbTime {
   return out;
 }
 
-export async function scrapeDbTime(metricsUrl: string): Promise<DbTime> {
+async function scrapeDbTime(metricsUrl: string): Promise<DbTime> {
   const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
   if (!response.ok) throw new Error(`${metricsUrl} answered ${response.status}`);
   return parseDbTime(await response.text());

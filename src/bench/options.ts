@@ -156,7 +156,7 @@ function pairs(option: string, items: string[], key: RegExp, value: (v: string) 
 }
 
 /** A timestamp usable in a folder name: 2026-11-22T04-05-06. */
-export function timestampForPath(now: Date): string {
+function timestampForPath(now: Date): string {
   return now.toISOString().slice(0, 19).replace(/:/g, '-');
 }
 

@@ -23,7 +23,7 @@ export interface ResourceSummary {
  * The processes whose CPU counts towards a phase's total: all but the machine and the bench's own
  * process (the load generator and observer, and on the cluster engine the frontend balancer too).
  */
-export const NOT_IN_TOTAL = new Set([MACHINE, 'bench']);
+const NOT_IN_TOTAL = new Set([MACHINE, 'bench']);
 
 export interface CpuTotal {
   /** CPU milliseconds of the processes below per correlation decided (per workflow completed for a ceiling). */

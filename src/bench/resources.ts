@@ -89,7 +89,7 @@ export interface ProcFiles {
   list(path: string): string[];
 }
 
-export const LIVE_PROC: ProcFiles = { read: (path) => readFileSync(path, 'utf8'), list: (path) => readdirSync(path) };
+const LIVE_PROC: ProcFiles = { read: (path) => readFileSync(path, 'utf8'), list: (path) => readdirSync(path) };
 
 /** The pids in the text of /proc/<pid>/task/<tid>/children. */
 export function parseChildren(text: string): number[] {

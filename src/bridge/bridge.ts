@@ -97,10 +97,10 @@ const STATS_INTERVAL_MS = 30_000;
  * The most message bytes one batch carries: Temporal refuses a payload over 2 MiB (its default
  * `limit.blobSize.error`), and a batch of many large messages could otherwise reach it.
  */
-export const MAX_BATCH_BYTES = 1024 * 1024;
+const MAX_BATCH_BYTES = 1024 * 1024;
 
 /** A configuration the bridge refuses to run with; the message says what to change. */
-export class BridgeConfigError extends Error {
+class BridgeConfigError extends Error {
   override readonly name = 'BridgeConfigError';
 }
 

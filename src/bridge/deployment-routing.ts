@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 type RoutingConfig = temporal.api.deployment.v1.RoutingConfig.$Properties;
 
 /** How often the routing is read: a new current version takes eager starts off within this (ms). */
-export const ROUTING_POLL_MS = 2_000;
+const ROUTING_POLL_MS = 2_000;
 
 /** True when `routing` sends all new workflows to `version`. */
 export function routesAllNewWorkTo(

@@ -7,7 +7,7 @@
  */
 
 /** Room between the signal horizon and the namespace's retention: clocks, and the run's own lifetime. */
-export const RETENTION_MARGIN_MS = 60 * 60_000;
+const RETENTION_MARGIN_MS = 60 * 60_000;
 
 /** The age past which a message may outlive every trace of its correlation's run. */
 export function signalHorizonMs(retentionMs: number): number {

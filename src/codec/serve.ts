@@ -21,7 +21,7 @@ temporal workflow show --codec-endpoint <url> --codec-auth "Bearer <token>". Sto
 SIGTERM. See docs/SECURITY.md, "Payload encryption".`;
 
 /** Starts the codec server as configured; refuses to start without keys. */
-export async function startConfiguredCodecServer(config: Config, logger: Logger): Promise<CodecServer> {
+async function startConfiguredCodecServer(config: Config, logger: Logger): Promise<CodecServer> {
   if (!config.codec)
     throw new ConfigError(
       'invalid configuration: the codec server needs the payload encryption keys: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE',

@@ -12,7 +12,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { Logger } from 'pino';
 
 /** The largest request body accepted: the UI decodes a whole history page at once. */
-export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface CodecServerOptions {
   host: string;

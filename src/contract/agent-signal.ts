@@ -4,9 +4,9 @@ import { z } from 'zod';
 export const AGENT_NAME_PATTERN = /^[a-z0-9_-]{1,64}$/;
 /** Correlation ids become part of a workflow id (`corr-<corr_id>`) and a Nats-Msg-Id. */
 export const CORR_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
-export const SEMVER_PATTERN = /^\d+\.\d+\.\d+$/;
+const SEMVER_PATTERN = /^\d+\.\d+\.\d+$/;
 /** Only this major version of the agent signal format is understood. */
-export const SUPPORTED_SCHEMA_MAJOR = 1;
+const SUPPORTED_SCHEMA_MAJOR = 1;
 
 /**
  * Names that match the pattern but are properties of every plain object: the workflow and the
@@ -34,7 +34,7 @@ export type RiskLevel = (typeof RISK_LEVELS)[number];
  * What an agent concluded. The fields the momentum and risk agents are known to send are typed,
  * whichever agent sends them; every other field passes through untouched.
  */
-export const analysisSchema = z.looseObject({
+const analysisSchema = z.looseObject({
   trend_direction: z.enum(TREND_DIRECTIONS).optional(),
   momentum_strength: unitIntervalSchema.optional(),
   confidence: unitIntervalSchema.optional(),

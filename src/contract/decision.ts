@@ -5,7 +5,7 @@ export const ACTIONS = ['trade', 'no_trade', 'monitor', 'reduce_size', 'insuffic
 export type Action = (typeof ACTIONS)[number];
 
 /** Where one input of a decision came from, so a decision can be traced to exactly its inputs. */
-export const provenanceEntrySchema = z.looseObject({
+const provenanceEntrySchema = z.looseObject({
   agent: agentNameSchema,
   agent_version: z.string().optional(),
   /** JetStream stream sequence of the message, or the id the sender gave it. */
@@ -18,7 +18,7 @@ export const provenanceEntrySchema = z.looseObject({
  * Why a correlation decided before its expected agents were all in: the rule that fired
  * (`signal_limit`: the run took as many messages as the policy allows) and what it saw.
  */
-export const earlyDecisionSchema = z.looseObject({
+const earlyDecisionSchema = z.looseObject({
   rule: z.string().min(1),
   detail: z.string().optional(),
 });

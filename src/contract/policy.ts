@@ -15,7 +15,7 @@ const regexSource = z.string().refine(
 );
 
 /** A named route and the conditions under which it applies; every condition given must hold. */
-export const routeRuleSchema = z.strictObject({
+const routeRuleSchema = z.strictObject({
   name: z.string().min(1),
   when: z.strictObject({
     /** The instrument's class, from `instrument_classes`. */
@@ -28,7 +28,7 @@ export const routeRuleSchema = z.strictObject({
 });
 
 /** How long a correlation waits for one expected agent, and whether its decision needs that agent. */
-export const agentWaitSchema = z.strictObject({
+const agentWaitSchema = z.strictObject({
   /** From the correlation's first signal; the shared `timeout_ms` when unset, never more. */
   deadline_ms: z.number().int().positive().optional(),
   /** An optional agent's absence makes no decision partial and does not count against `min_agents_threshold`. */
@@ -40,7 +40,7 @@ export const agentWaitSchema = z.strictObject({
  * what it has, and the decision says which rule fired (`decided_early.rule: decisive_signal`).
  * Every condition given must hold.
  */
-export const decisiveSignalSchema = z.strictObject({
+const decisiveSignalSchema = z.strictObject({
   name: z.string().min(1),
   agent: agentNameSchema,
   when: z
@@ -60,16 +60,14 @@ export const decisiveSignalSchema = z.strictObject({
  * `reset_after_ms` the next correlations wait for it again (half-open), and a signal from it
  * closes the breaker.
  */
-export const breakerSchema = z.strictObject({
+const breakerSchema = z.strictObject({
   enabled: z.boolean().default(true),
   failure_threshold: z.number().int().min(1).default(5),
   reset_after_ms: z.number().int().positive().default(60_000),
 });
 
-export const DEFAULT_DECISIVE_SIGNALS = [
-  { name: 'risk_blocked', agent: 'risk', when: { risk_level: ['blocked' as const] } },
-];
-export const DEFAULT_BREAKER = { enabled: true, failure_threshold: 5, reset_after_ms: 60_000 };
+const DEFAULT_DECISIVE_SIGNALS = [{ name: 'risk_blocked', agent: 'risk', when: { risk_level: ['blocked' as const] } }];
+const DEFAULT_BREAKER = { enabled: true, failure_threshold: 5, reset_after_ms: 60_000 };
 
 /**
  * Everything that shapes a decision, as versioned data. The workflow records the policy it used,
@@ -210,6 +208,5 @@ export const policySchema = z
 
 export type PolicyInput = z.input<typeof policySchema>;
 export type Policy = z.output<typeof policySchema>;
-export type RouteRule = z.output<typeof routeRuleSchema>;
 export type DecisiveSignal = z.output<typeof decisiveSignalSchema>;
 export type BreakerSettings = z.output<typeof breakerSchema>;

@@ -36,7 +36,7 @@ export class NatsContextError extends Error {
 }
 
 /** The path of context `name` for this environment. */
-export function natsContextPath(name: string, env: NodeJS.ProcessEnv): string {
+function natsContextPath(name: string, env: NodeJS.ProcessEnv): string {
   const configHome = env.XDG_CONFIG_HOME || join(env.HOME ?? '', '.config');
   return join(configHome, 'nats', 'context', `${name}.json`);
 }

@@ -77,7 +77,7 @@ export function declareDecisionsStream(settings: StreamsSettings): DeclaredStrea
 }
 
 /** A stream whose configuration the orchestrator cannot bring to its declaration; the message says what to do. */
-export class StreamConfigError extends Error {
+class StreamConfigError extends Error {
   override readonly name = 'StreamConfigError';
 }
 
@@ -129,7 +129,7 @@ export async function reconcileStream(
 }
 
 /** How long a stream's declaration waits out JetStream request timeouts (a cluster electing its leaders). */
-export const STREAM_SETTLE_MS = 60_000;
+const STREAM_SETTLE_MS = 60_000;
 const STREAM_SETTLE_PAUSE_MS = 500;
 
 async function reconcileStreamOnce(jsm: JetStreamManager, stream: DeclaredStream): Promise<StreamChange[]> {

@@ -13,7 +13,7 @@ export type { Logger } from 'pino';
  * secrets of the orchestrator's settings and of NATS and Temporal connection options, at the top
  * level or one level down. docs/SECURITY.md.
  */
-export const REDACTED_KEYS = [
+const REDACTED_KEYS = [
   'password',
   'pass',
   'apiKey',

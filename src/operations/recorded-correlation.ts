@@ -118,7 +118,7 @@ export function readRecordedCorrelation(history: History, where: string, runId?:
  *
  * @param decode turns a signal event's payload into its value; `what` names the event for errors
  */
-export function recordedEnvelopes(
+function recordedEnvelopes(
   input: Pick<CorrelationStart, 'signals' | 'redrive'>,
   events: readonly HistoryEvent[],
   decode: (payload: Payload | null | undefined, what: string) => unknown,

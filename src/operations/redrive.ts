@@ -19,7 +19,7 @@ import { firstSignalPerAgent, readRecordedCorrelation } from './recorded-correla
 import { listExecutions, quote } from './visibility';
 
 /** `corr-<corr_id>-redrive-<n>`: the n-th re-drive of a correlation. */
-export function redriveWorkflowId(corrId: string, n: number): string {
+function redriveWorkflowId(corrId: string, n: number): string {
   return `${redrivePrefix(corrId)}${n}`;
 }
 
@@ -28,7 +28,7 @@ function redrivePrefix(corrId: string): string {
 }
 
 /** The visibility query for every re-drive of a correlation. */
-export function redrivesQuery(corrId: string): string {
+function redrivesQuery(corrId: string): string {
   return `WorkflowId STARTS_WITH ${quote(redrivePrefix(corrId))}`;
 }
 
@@ -39,7 +39,7 @@ export interface EarlierRedrive {
 }
 
 /** Earlier re-drives of a correlation, by number. */
-export async function earlierRedrives(client: Client, corrId: string): Promise<EarlierRedrive[]> {
+async function earlierRedrives(client: Client, corrId: string): Promise<EarlierRedrive[]> {
   // STARTS_WITH also matches the re-drives of a correlation whose own id continues `<corr_id>-redrive-…`.
   const prefix = redrivePrefix(corrId);
   const own = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)$`);
@@ -125,7 +125,7 @@ export async function planRun(client: Client, execution: WorkflowExecutionInfo):
 }
 
 /** Whether a workflow id is one of the correlation's re-drives, rather than the correlation itself. */
-export function isRedriveOf(corrId: string, workflowId: string): boolean {
+function isRedriveOf(corrId: string, workflowId: string): boolean {
   return workflowId.startsWith(redrivePrefix(corrId)) && /^\d+$/.test(workflowId.slice(redrivePrefix(corrId).length));
 }
 

@@ -105,7 +105,7 @@ export async function* replayHistories(
  * Core's own words, without the Rust debug dump around them: `[TMPRL1100] Nondeterminism error:
  * Timer machine does not handle this event: …`, after the SDK's generic sentence.
  */
-export function essential(message: string): string {
+function essential(message: string): string {
   const core = /message: "((?:[^"\\]|\\.)*)"/.exec(message)?.[1];
   if (!core) return message;
   const generic = /^(.*?) Details: /s.exec(message)?.[1];

@@ -32,11 +32,11 @@ import {
 export type { TemporalClusterStatus } from './temporal-cluster';
 
 /** How long one call to a server may take before the check is reported as failed. */
-export const CALL_TIMEOUT_MS = 5_000;
+const CALL_TIMEOUT_MS = 5_000;
 /** The DLQ messages whose reasons are counted. */
-export const DLQ_SAMPLE = 100;
+const DLQ_SAMPLE = 100;
 /** A task waiting longer than this for a worker is worth a warning. */
-export const BACKLOG_AGE_WARN_S = 30;
+const BACKLOG_AGE_WARN_S = 30;
 
 export interface PollerStatus {
   identity: string;
@@ -451,7 +451,7 @@ function roleOrder(a: string, b: string): number {
  * hosts of their own, each host is a node; nodes sharing a host (one machine) cannot be told apart
  * from the rings, so that host gets a count (the most members of one role on it) and each role's.
  */
-export function membershipNodes(rings: NonNullable<TemporalClusterStatus['rings']>): {
+function membershipNodes(rings: NonNullable<TemporalClusterStatus['rings']>): {
   count: number;
   summary: string;
 } {
@@ -482,7 +482,7 @@ export function membershipNodes(rings: NonNullable<TemporalClusterStatus['rings'
 }
 
 /** The `temporal cluster` row: the nodes in the membership rings, the shards, the stores; one line per ring under it. */
-export function temporalClusterCheck(cluster: TemporalClusterStatus): Check {
+function temporalClusterCheck(cluster: TemporalClusterStatus): Check {
   const name = 'temporal cluster';
   if (!cluster.visible) {
     const refused = cluster.error_code !== undefined && ADMIN_REFUSED_CODES.has(cluster.error_code);

@@ -14,7 +14,7 @@ export function quote(value: string): string {
 }
 
 /** Every correlation workflow, of either shape, whatever else a query says. */
-export const CORRELATION_WORKFLOWS = `WorkflowType IN (${WORKFLOW_TYPES.map(quote).join(', ')})`;
+const CORRELATION_WORKFLOWS = `WorkflowType IN (${WORKFLOW_TYPES.map(quote).join(', ')})`;
 
 /** True when the whole clause is one parenthesised group, `(a OR b)` (not `(a) OR (b)`); quoted text is skipped. */
 function isGrouped(clause: string): boolean {

@@ -11,7 +11,7 @@ export type { AgentOutcome, BreakerSnapshot, BreakerState, BreakerTransition } f
 
 /** One long-lived entity workflow per agent, on the correlations' task queue. */
 export const BREAKER_WORKFLOW_TYPE = 'agentBreakerWorkflow';
-export const BREAKER_WORKFLOW_ID_PREFIX = 'agent-breaker-';
+const BREAKER_WORKFLOW_ID_PREFIX = 'agent-breaker-';
 
 export function breakerWorkflowIdFor(agent: string): string {
   return `${BREAKER_WORKFLOW_ID_PREFIX}${agent}`;

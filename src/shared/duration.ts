@@ -3,7 +3,7 @@
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 /** setTimeout's limit: a longer delay would fire at once. */
-export const MAX_DURATION_MS = 2_147_483_647;
+const MAX_DURATION_MS = 2_147_483_647;
 
 /** Parses a duration into whole milliseconds; throws an Error that quotes the bad input. */
 export function parseDuration(text: string): number {

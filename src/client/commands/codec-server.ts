@@ -6,7 +6,7 @@ import { type Command, parseCommandLine, UsageError } from './common';
 
 const NAME = 'codec-server';
 
-export const codecServerUsage = `
+const codecServerUsage = `
 Usage: orch codec-server
 ${CODEC_SERVER_USAGE_DETAILS}
 

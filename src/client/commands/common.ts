@@ -122,7 +122,7 @@ export async function openTemporal(
 }
 
 /** How long the CLI waits for NATS to accept the connection. */
-export const NATS_CONNECT_TIMEOUT_MS = 3_000;
+const NATS_CONNECT_TIMEOUT_MS = 3_000;
 
 /**
  * A NATS connection for one command: a short connect timeout and no reconnecting, so a CLI fails

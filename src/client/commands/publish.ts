@@ -16,11 +16,11 @@ import {
 } from './common';
 
 /** How long to wait for JetStream's ack of the publish. */
-export const PUBLISH_ACK_TIMEOUT_MS = 5_000;
+const PUBLISH_ACK_TIMEOUT_MS = 5_000;
 
 const NAME = 'publish';
 
-export const publishUsage = `
+const publishUsage = `
 Usage: orch publish --agent <name> --corr-id <id> --analysis '<json object>' [options]
        orch publish --file <path | -> [options]
 
@@ -80,14 +80,14 @@ export interface PublishRequest {
 const SUBJECT_TOKEN = /^[^\s.*>]+$/;
 
 /** Validates a signal against the contract; the CliError names every bad field. */
-export function validateSignal(input: unknown, where: string): AgentSignal {
+function validateSignal(input: unknown, where: string): AgentSignal {
   const result = agentSignalSchema.safeParse(input);
   if (!result.success) throw new CliError(`${new ValidationError('agent signal', result.error).message} (${where})`, 2);
   return result.data;
 }
 
 /** The signal the flags describe, stamped now, as an agent would send it. */
-export function signalFromFlags(options: PublishOptions, now: Date): Record<string, unknown> {
+function signalFromFlags(options: PublishOptions, now: Date): Record<string, unknown> {
   const missing = (['agent', 'corrId', 'analysis'] as const).filter((key) => options[key] === undefined);
   if (missing.length > 0) {
     const flags = missing.map((key) => `--${key === 'corrId' ? 'corr-id' : key}`);
@@ -114,7 +114,7 @@ export function signalFromFlags(options: PublishOptions, now: Date): Record<stri
  * Turns the options (and the file's bytes, for --file) into the message to publish, or refuses:
  * a usage error or a bad signal throws a CliError with exit code 2.
  */
-export function preparePublish(options: PublishOptions, fileBytes: Buffer | undefined, now: Date): PublishRequest {
+function preparePublish(options: PublishOptions, fileBytes: Buffer | undefined, now: Date): PublishRequest {
   if (options.msgId !== undefined && options.msgId.trim() === '')
     throw new UsageError(NAME, '--msg-id must not be empty');
   const msgId = options.msgId;
@@ -180,7 +180,7 @@ export function preparePublish(options: PublishOptions, fileBytes: Buffer | unde
 }
 
 /** `published signals.enriched.momentum -> SIGNALS #12`, and what else the ack says. */
-export function describeAck(request: PublishRequest, ack: PubAck): string {
+function describeAck(request: PublishRequest, ack: PubAck): string {
   const notes = [
     ...(ack.duplicate
       ? [`duplicate: JetStream already had Nats-Msg-Id ${request.msgId ?? ''}, so it was not stored again`]

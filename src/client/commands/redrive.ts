@@ -34,13 +34,13 @@ import {
 } from './common';
 
 const NAME = 'redrive';
-export const DEFAULT_REDRIVE_LIMIT = 1_000;
+const DEFAULT_REDRIVE_LIMIT = 1_000;
 /** More correlations than this are only re-driven with --yes. */
-export const CONFIRM_ABOVE = 10;
+const CONFIRM_ABOVE = 10;
 /** Histories read and workflows started at once. */
 const CONCURRENCY = 8;
 
-export const redriveUsage = `
+const redriveUsage = `
 Usage: orch redrive [--status failed,timed_out] [--since <time>] [--until <time>] [--route <route>]
                     [--action <action>] [--instrument <symbol>] [--query '<visibility query>']
                     [--limit <n>] [--dry-run] [--yes] [--force] [--json]
@@ -173,7 +173,7 @@ function outcome(plan: RedrivePlan, dryRun: boolean): string {
 }
 
 /** The plan (or the results) as a table: one row per correlation. */
-export function formatPlan(plans: readonly RedrivePlan[], dryRun: boolean): string {
+function formatPlan(plans: readonly RedrivePlan[], dryRun: boolean): string {
   const rows = [
     ['CORRELATION', 'ORIGINAL RUN', 'STATUS', 'SIGNALS', dryRun ? 'PLAN' : 'RESULT'],
     ...plans.map((plan) => [

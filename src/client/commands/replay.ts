@@ -32,11 +32,11 @@ import {
 import { corrIdArgument } from './state';
 
 const NAME = 'replay';
-export const DEFAULT_REPLAY_LIMIT = 1_000;
+const DEFAULT_REPLAY_LIMIT = 1_000;
 /** Histories fetched at once for --query. */
 const FETCH_CONCURRENCY = 8;
 
-export const replayUsage = `
+const replayUsage = `
 Usage: orch replay <corr_id> [--run-id <id>] [--export <file>]
        orch replay --file <history.json> [--file <history.json> ...]
        orch replay --query '<visibility query>' [--limit <n>] [--verbose]
@@ -126,7 +126,7 @@ function shortRun(runId: string | undefined): string {
 }
 
 /** `OK corr-x (run …): 19 events replayed` or `FAILED corr-x (…): …` with the error under it. */
-export function formatOutcome(outcome: ReplayOutcome): string {
+function formatOutcome(outcome: ReplayOutcome): string {
   if (!outcome.error) return `OK      ${outcome.workflowId} (${outcome.source}): ${outcome.events} events replayed`;
   const what = {
     nondeterminism: 'non-deterministic against the current workflow code',

@@ -21,9 +21,9 @@ import {
 
 const NAME = 'state';
 /** Queries are answered by a worker replaying the workflow; without one the server would wait. */
-export const QUERY_TIMEOUT_MS = 10_000;
+const QUERY_TIMEOUT_MS = 10_000;
 
-export const stateUsage = `
+const stateUsage = `
 Usage: orch state <corr_id> [--json]
 
 Shows the state of a correlation: the \`state\` query of its workflow corr-<corr_id>. A worker
@@ -78,7 +78,7 @@ export interface ExecutionSummary {
 }
 
 /** A short, human summary of a correlation's state. */
-export function formatState(state: CorrelationState, execution?: ExecutionSummary, now = new Date()): string {
+function formatState(state: CorrelationState, execution?: ExecutionSummary, now = new Date()): string {
   const reported = Object.keys(state.signals).sort();
   const expected = state.metadata.expected_agents;
   const missing = expected?.filter((agent) => !(agent in state.signals)).sort();
@@ -119,7 +119,7 @@ export function formatState(state: CorrelationState, execution?: ExecutionSummar
 }
 
 /** Describes the workflow (no worker needed) and queries its state (a worker replays it). */
-export async function fetchState(
+async function fetchState(
   client: Client,
   corrId: string,
   queryTimeoutMs = QUERY_TIMEOUT_MS,

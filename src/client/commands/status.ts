@@ -15,7 +15,7 @@ import { CliError, type Command, errorMessage, openNats, openTemporal, parseComm
 
 const NAME = 'status';
 
-export const statusUsage = `
+const statusUsage = `
 Usage: orch status [--json]
 
 Checks the deployment the settings point at, and prints one row per check:
@@ -65,7 +65,7 @@ export interface StatusReport {
 }
 
 /** `CHECK  STATUS  DETAIL`, with extra lines (one per poller) under their row. */
-export function formatChecks(rows: readonly Check[]): string {
+function formatChecks(rows: readonly Check[]): string {
   const nameWidth = Math.max('CHECK'.length, ...rows.map((r) => r.name.length));
   const levelWidth = 'STATUS'.length;
   const label = { ok: 'ok', warn: 'warn', fail: 'FAIL' } as const;

@@ -8,9 +8,9 @@ import { CliError, type Command, errorMessage, openTemporal, parseCommandLine, U
 import { corrIdArgument, notFound } from './state';
 
 const NAME = 'wait';
-export const DEFAULT_WAIT_TIMEOUT = '60s';
+const DEFAULT_WAIT_TIMEOUT = '60s';
 
-export const waitUsage = `
+const waitUsage = `
 Usage: orch wait <corr_id> [--timeout <duration>]
 
 Waits until the correlation has decided, then prints its decision as JSON: the result of its
@@ -30,7 +30,7 @@ Examples:
 `;
 
 /** One line per error in the cause chain: `ApplicationFailure [InvalidPolicy]: invalid policy: …`. */
-export function describeFailure(error: unknown): string[] {
+function describeFailure(error: unknown): string[] {
   const lines: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
@@ -47,11 +47,7 @@ export function describeFailure(error: unknown): string[] {
 }
 
 /** The correlation's decision, or a CliError: not found, failed, or still undecided after `timeoutMs`. */
-export async function waitForDecision(
-  client: Client,
-  corrId: string,
-  timeoutMs: number,
-): Promise<OrchestrationDecision> {
+async function waitForDecision(client: Client, corrId: string, timeoutMs: number): Promise<OrchestrationDecision> {
   const handle = client.workflow.getHandle(workflowIdFor(corrId));
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);

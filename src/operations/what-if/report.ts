@@ -78,7 +78,7 @@ function actionCounts(actions: readonly Action[]): Record<Action, number> {
 const byId = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
 
 /** Sorted by corr_id, then workflow and run id, so reports of the same input compare line by line. */
-export function sortDiffs(diffs: readonly CorrelationDiff[]): CorrelationDiff[] {
+function sortDiffs(diffs: readonly CorrelationDiff[]): CorrelationDiff[] {
   return [...diffs].sort(
     (a, b) => byId(a.corr_id, b.corr_id) || byId(a.workflow_id, b.workflow_id) || byId(a.run_id ?? '', b.run_id ?? ''),
   );
