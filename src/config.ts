@@ -301,6 +301,14 @@ export interface NatsSettings {
   nkeyFile?: string;
 }
 
+/**
+ * What a process that only connects needs (the codec server, and the CLI commands that read or
+ * publish): everything but the decision policy and the limits of the streams the worker and the
+ * bridge keep. `loadConnectionConfig` reads it without reading ORCH_POLICY_FILE.
+ */
+export type ConnectionConfig = Omit<Config, 'policy' | 'streams'>;
+
+/** The whole configuration: the worker's and the bridge's, and that of the commands that start or inspect correlations. */
 export interface Config {
   /** `dataConverter` is set when payload encryption is on: every client and worker of the namespace needs it. */
   temporal: { connectionOptions: NativeConnectionOptions; namespace: string; dataConverter?: DataConverter };
@@ -383,7 +391,28 @@ export function loadPolicyFile(path: string): Policy {
   return result.data;
 }
 
+/**
+ * The whole configuration, validated; every file it names is read now (the policy, the codec keys,
+ * the TLS files), so a bad one stops the process at its start, naming the setting.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const { settings, config } = readConnectionConfig(env);
+  const policy = settings.ORCH_POLICY_FILE ? loadPolicyFile(settings.ORCH_POLICY_FILE) : DEFAULT_POLICY;
+  return { ...config, policy, streams: streamsSettings(settings, policy) };
+}
+
+/**
+ * The configuration of a process that only connects (see `ConnectionConfig`), validated the same
+ * way, with the files it uses read now; ORCH_POLICY_FILE and the stream limits are not read.
+ */
+export function loadConnectionConfig(env: NodeJS.ProcessEnv = process.env): ConnectionConfig {
+  return readConnectionConfig(env).config;
+}
+
+function readConnectionConfig(env: NodeJS.ProcessEnv): {
+  settings: z.infer<typeof envSchema>;
+  config: ConnectionConfig;
+} {
   let withContext: NodeJS.ProcessEnv;
   try {
     withContext = withNatsContext(env);
@@ -427,8 +456,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   checkTemporalTls(temporal.connectionOptions.tls, env);
   const codec = loadCodecKeys(settings);
-  const policy = settings.ORCH_POLICY_FILE ? loadPolicyFile(settings.ORCH_POLICY_FILE) : DEFAULT_POLICY;
-  return {
+  const config: ConnectionConfig = {
     temporal: {
       connectionOptions: {
         ...temporal.connectionOptions,
@@ -438,7 +466,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(codec ? { dataConverter: codecDataConverter(codec) } : {}),
     },
     taskQueue: settings.ORCH_TASK_QUEUE,
-    policy,
     logLevel: settings.ORCH_LOG_LEVEL,
     nats: {
       servers: settings.NATS_URL.split(',')
@@ -452,7 +479,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tlsKeyFile: settings.NATS_TLS_KEY_FILE,
       nkeyFile: settings.NATS_NKEY,
     },
-    streams: streamsSettings(settings, policy),
     httpPort: settings.ORCH_HTTP_PORT,
     workflowBundlePath: settings.ORCH_WORKFLOW_BUNDLE,
     shutdownGraceMs: settings.ORCH_SHUTDOWN_GRACE_MS,
@@ -496,6 +522,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tracing: tracingOn(settings),
   };
+  return { settings, config };
 }
 
 /**

@@ -73,12 +73,17 @@ describe('the codec server entry point', () => {
       'ORCH_CODEC_CORS_ORIGINS',
     ])
       expect(help.stdout).toContain(text);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ORCH_CODEC')));
+    // A policy file the codec server does not use is not read: a missing one does not stop it.
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ORCH_CODEC'))),
+      ORCH_POLICY_FILE: '/nonexistent/policy.json',
+    };
     const noKeys = spawnSync(process.execPath, [compiledEntryPoint('workers/codec-server')], { encoding: 'utf8', env });
     expect(noKeys.status).toBe(2);
     expect(noKeys.stderr).toContain(
       'the codec server needs the payload encryption keys: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE',
     );
+    expect(noKeys.stderr).not.toContain('policy');
 
     // The same, as `orch codec-server`.
     const cli = compiledEntryPoint('client/cli');

@@ -1,7 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DEFAULT_POLICY, loadConfig, loadPolicyFile, settingsHelp } from '../src/config';
+import {
+  ConfigError,
+  DEFAULT_POLICY,
+  loadConfig,
+  loadConnectionConfig,
+  loadPolicyFile,
+  settingsHelp,
+} from '../src/config';
 import { policySchema } from '../src/contract/policy';
 import { errorOf } from './support/errors';
 
@@ -194,5 +201,30 @@ describe('configuration', () => {
     for (const name of ['ORCH_TASK_QUEUE', 'ORCH_POLICY_FILE', 'NATS_URL', 'TEMPORAL_ADDRESS'])
       expect(help).toContain(name);
     expect(help).toContain('(default: orchestrator)');
+  });
+});
+
+describe('configuration by process', () => {
+  const badPolicy = { ORCH_POLICY_FILE: '/nonexistent/policy.json', ORCH_DECISION_DEDUPE_WINDOW_MS: '1' };
+
+  it('reads the policy file and checks the stream limits for the worker, the bridge and the commands that start correlations', () => {
+    const error = errorOf(() => loadConfig(badPolicy));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('cannot read policy file /nonexistent/policy.json');
+  });
+
+  it('reads neither for a process that only connects (the codec server, orch publish, replay, what-if, wait, state)', () => {
+    const config = loadConnectionConfig({ ...badPolicy, ORCH_TASK_QUEUE: 'q1' });
+    expect(config.taskQueue).toBe('q1');
+    expect(Object.keys(config)).not.toContain('policy');
+    expect(Object.keys(config)).not.toContain('streams');
+  });
+
+  it('validates every other setting the same way for both', () => {
+    for (const load of [loadConfig, loadConnectionConfig]) {
+      const error = errorOf(() => load({ ORCH_HTTP_PORT: 'eighty' }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toContain('ORCH_HTTP_PORT');
+    }
   });
 });

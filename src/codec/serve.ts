@@ -1,5 +1,5 @@
 /** The codec server as a long-running process: used by `orchestrator-codec-server` and `orch codec-server`. */
-import type { Config } from '../config';
+import type { ConnectionConfig } from '../config';
 import { ConfigError } from '../config';
 import type { Logger } from '../observability/logger';
 import { shutdownSignal } from '../process/shutdown';
@@ -21,7 +21,7 @@ temporal workflow show --codec-endpoint <url> --codec-auth "Bearer <token>". Sto
 SIGTERM. See docs/SECURITY.md, "Payload encryption".`;
 
 /** Starts the codec server as configured; refuses to start without keys. */
-async function startConfiguredCodecServer(config: Config, logger: Logger): Promise<CodecServer> {
+async function startConfiguredCodecServer(config: ConnectionConfig, logger: Logger): Promise<CodecServer> {
   if (!config.codec)
     throw new ConfigError(
       'invalid configuration: the codec server needs the payload encryption keys: set ORCH_CODEC_KEYS or ORCH_CODEC_KEYS_FILE',
@@ -53,7 +53,7 @@ async function startConfiguredCodecServer(config: Config, logger: Logger): Promi
 }
 
 /** Runs the codec server until SIGINT or SIGTERM. */
-export async function runCodecServer(config: Config, logger: Logger): Promise<void> {
+export async function runCodecServer(config: ConnectionConfig, logger: Logger): Promise<void> {
   const server = await startConfiguredCodecServer(config, logger);
   logger.info({ signal: await shutdownSignal() }, 'codec server stopping');
   await server.close();

@@ -1,5 +1,5 @@
 import { CODEC_SERVER_USAGE_DETAILS, runCodecServer } from '../codec/serve';
-import { loadConfig } from '../config';
+import { loadConnectionConfig } from '../config';
 import { createLogger } from '../observability/logger';
 import { runMain } from '../process/run-main';
 
@@ -8,7 +8,7 @@ runMain({
 Usage: orchestrator-codec-server [--help]
 ${CODEC_SERVER_USAGE_DETAILS}`,
   async main() {
-    const config = loadConfig();
+    const config = loadConnectionConfig();
     await runCodecServer(config, createLogger(config.logLevel, 'codec-server'));
   },
 });

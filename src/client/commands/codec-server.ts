@@ -1,6 +1,6 @@
 /** `orch codec-server`: the payload encryption codec server, in the foreground (as `orchestrator-codec-server`). */
 import { CODEC_SERVER_USAGE_DETAILS, runCodecServer } from '../../codec/serve';
-import { loadConfig } from '../../config';
+import { loadConnectionConfig } from '../../config';
 import { createLogger } from '../../observability/logger';
 import { type Command, parseCommandLine, UsageError } from './common';
 
@@ -28,7 +28,7 @@ export const codecServerCommand: Command = {
   async run(argv, ctx) {
     const { positionals } = parseCommandLine(NAME, { args: argv, options: {}, allowPositionals: true });
     if (positionals.length > 0) throw new UsageError(NAME, `unexpected argument: ${positionals.join(' ')}`);
-    const config = loadConfig(ctx.env);
+    const config = loadConnectionConfig(ctx.env);
     await runCodecServer(config, createLogger(config.logLevel, 'codec-server'));
   },
 };

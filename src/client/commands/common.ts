@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { type Client, Connection, type ConnectionOptions, type WorkflowExecutionInfo } from '@temporalio/client';
 import { connect, type NatsConnection } from 'nats';
-import type { Config } from '../../config';
+import type { ConnectionConfig } from '../../config';
 import { natsConnectionOptions } from '../../nats/connection';
 import { countExecutions, isInvalidQuery, listExecutions } from '../../operations/visibility';
 import { clientOn } from '../../temporal/client';
@@ -98,13 +98,13 @@ interface Connector<C extends Connection> {
 }
 
 /** A Temporal client (on `connectionClass`'s connection), or a CliError naming the address when Temporal cannot be reached. */
-export async function openTemporal(config: Config): Promise<Client & { connection: Connection }>;
+export async function openTemporal(config: ConnectionConfig): Promise<Client & { connection: Connection }>;
 export async function openTemporal<C extends Connection>(
-  config: Config,
+  config: ConnectionConfig,
   connectionClass: Connector<C>,
 ): Promise<Client & { connection: C }>;
 export async function openTemporal(
-  config: Config,
+  config: ConnectionConfig,
   connectionClass: Connector<Connection> = Connection,
 ): Promise<Client & { connection: Connection }> {
   // connectTimeout is an option of the client's Connection.
@@ -128,7 +128,7 @@ const NATS_CONNECT_TIMEOUT_MS = 3_000;
  * A NATS connection for one command: a short connect timeout and no reconnecting, so a CLI fails
  * at once, naming the server, when NATS is not there.
  */
-export async function openNats(config: Config): Promise<NatsConnection> {
+export async function openNats(config: ConnectionConfig): Promise<NatsConnection> {
   try {
     return await connect({
       ...natsConnectionOptions(config.nats),

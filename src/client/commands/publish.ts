@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ErrorCode, type PubAck } from 'nats';
 import { type AgentSignal, agentSignalSchema } from '../../contract/agent-signal';
 import { ValidationError } from '../../contract/errors';
-import { loadConfig } from '../../config';
+import { loadConnectionConfig } from '../../config';
 import { SIGNALS_STREAM, signalSubject } from '../../nats/streams';
 import {
   CliError,
@@ -235,7 +235,7 @@ export const publishCommand: Command = {
     const fileBytes = options.file === undefined ? undefined : await readInput(options.file, ctx);
     const request = preparePublish(options, fileBytes, new Date());
 
-    const config = loadConfig(ctx.env);
+    const config = loadConnectionConfig(ctx.env);
     const nc = await openNats(config);
     try {
       const js = nc.jetstream({ timeout: PUBLISH_ACK_TIMEOUT_MS });

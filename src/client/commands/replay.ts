@@ -4,7 +4,7 @@
  * before it is deployed. From Temporal (one correlation or a visibility query) or from files.
  */
 import { resolve } from 'node:path';
-import { type Config, loadConfig } from '../../config';
+import { type ConnectionConfig, loadConnectionConfig } from '../../config';
 import {
   fetchHistory,
   type History,
@@ -159,7 +159,7 @@ function failedError(outcomes: readonly ReplayOutcome[]): CliError | undefined {
 /** Replays on the configured workflow code (ORCH_WORKFLOW_BUNDLE) with the configured data converter (encrypted histories decode). */
 async function replay(
   items: AsyncIterable<ReplayItem> | Iterable<ReplayItem>,
-  config: Config,
+  config: ConnectionConfig,
   onOutcome: (o: ReplayOutcome) => void,
 ): Promise<ReplayOutcome[]> {
   // Loaded only here: the replay worker brings the SDK's native runtime with it.
@@ -179,7 +179,7 @@ async function replay(
 }
 
 async function replayOne(options: ReplayOptions & { corrId: string }, ctx: CommandContext): Promise<void> {
-  const config = loadConfig(ctx.env);
+  const config = loadConnectionConfig(ctx.env);
   const client = await openTemporal(config);
   let history: History;
   try {
@@ -214,7 +214,7 @@ async function replayOne(options: ReplayOptions & { corrId: string }, ctx: Comma
 
 async function replayFiles(options: ReplayOptions, ctx: CommandContext): Promise<void> {
   // Offline: no connection, only the settings that say which workflow code to use.
-  const config = loadConfig(ctx.env);
+  const config = loadConnectionConfig(ctx.env);
   const items: ReplayItem[] = options.files.map((file) => {
     let history: History;
     try {
@@ -246,7 +246,7 @@ function summary(outcomes: readonly ReplayOutcome[]): string {
 }
 
 async function replayQuery(options: ReplayOptions & { query: string }, ctx: CommandContext): Promise<void> {
-  const config = loadConfig(ctx.env);
+  const config = loadConnectionConfig(ctx.env);
   const client = await openTemporal(config);
   try {
     const query = correlationQuery(options.query);

@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import { corrIdSchema } from '../../contract/agent-signal';
 import type { CorrelationState } from '../../contract/correlation-state';
-import { loadConfig } from '../../config';
+import { loadConnectionConfig } from '../../config';
 import { stateQuery, workflowIdFor } from '../../shared/correlation-api';
 import {
   CliError,
@@ -160,7 +160,7 @@ export const stateCommand: Command = {
       allowPositionals: true,
     });
     const corrId = corrIdArgument(NAME, positionals);
-    const client = await openTemporal(loadConfig(ctx.env));
+    const client = await openTemporal(loadConnectionConfig(ctx.env));
     try {
       const { state, execution } = await fetchState(client, corrId);
       ctx.out(values.json ? JSON.stringify(state, null, 2) : formatState(state, execution));

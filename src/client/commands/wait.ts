@@ -1,7 +1,7 @@
 /** `orch wait <corr_id>`: waits for a correlation's decision (its workflow's result) and prints it. */
 import { ApplicationFailure, type Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { OrchestrationDecision } from '../../contract/decision';
-import { loadConfig } from '../../config';
+import { loadConnectionConfig } from '../../config';
 import { workflowIdFor } from '../../shared/correlation-api';
 import { formatDuration, parseDuration } from '../../shared/duration';
 import { CliError, type Command, errorMessage, openTemporal, parseCommandLine, UsageError } from './common';
@@ -94,7 +94,7 @@ export const waitCommand: Command = {
       throw new UsageError(NAME, `--timeout: ${errorMessage(error)}`);
     }
     if (timeoutMs <= 0) throw new UsageError(NAME, '--timeout must be more than 0');
-    const client = await openTemporal(loadConfig(ctx.env));
+    const client = await openTemporal(loadConnectionConfig(ctx.env));
     try {
       ctx.out(JSON.stringify(await waitForDecision(client, corrId, timeoutMs), null, 2));
     } finally {

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { PayloadCodec } from '@temporalio/common';
 import { payloadCodecsOf, PayloadDecryptionError } from '../../codec';
-import { ConfigError, loadConfig, loadPolicyFile } from '../../config';
+import { ConfigError, loadConnectionConfig, loadPolicyFile } from '../../config';
 import { CORRELATION_STATUSES } from '../../contract/correlation-state';
 import type { Policy } from '../../contract/policy';
 import { HistoryFileError, historyFiles } from '../../operations/history';
@@ -171,7 +171,7 @@ export const whatIfCommand: Command = {
     let source: WhatIfReport['source'];
     let sourceLine: string;
     if (histories.length > 0) {
-      const codecs = payloadCodecsOf(loadConfig(ctx.env).temporal.dataConverter);
+      const codecs = payloadCodecsOf(loadConnectionConfig(ctx.env).temporal.dataConverter);
       const read = await recoverFiles(histories, codecs);
       const files = read.files;
       recovered = read.recovered;
@@ -179,7 +179,7 @@ export const whatIfCommand: Command = {
       sourceLine = `${files.length} history file(s) in ${histories.join(', ')}`;
     } else {
       const query = whatIfQuery(selection, now);
-      const client = await openTemporal(loadConfig(ctx.env));
+      const client = await openTemporal(loadConnectionConfig(ctx.env));
       try {
         const { executions, total } = await findExecutions(client, query, limit);
         const truncated = total > executions.length;
