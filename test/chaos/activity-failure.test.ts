@@ -10,6 +10,7 @@
  */
 import { workflowIdFor, agentSignal } from '../../src/shared/correlation-api';
 import {
+  decisionNobodyPublished,
   expectNothingLostNothingDuplicated,
   pollUntil,
   randomBetween,
@@ -146,12 +147,8 @@ it(
               });
             }
           }
-          for (const e of entries.filter((x) => !poisoned.includes(x.decision?.corr_id ?? ''))) {
-            problems.push({
-              corrId: e.decision?.corr_id ?? `seq ${e.seq}`,
-              problem: 'a decision for a correlation nobody published',
-            });
-          }
+          for (const e of entries.filter((x) => !poisoned.includes(x.decision?.corr_id ?? '')))
+            problems.push(decisionNobodyPublished(e));
           return problems;
         },
         extra: { poisoned: POISONED, decided_during_cut_published_after: publishedAfterCut, ...timings },

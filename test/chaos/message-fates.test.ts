@@ -18,6 +18,7 @@ import { workflowIdFor } from '../../src/shared/correlation-api';
 import {
   BRIDGE_DURABLE,
   bridgeConsumerIdle,
+  decisionNobodyPublished,
   devEngineOf,
   expectNothingLostNothingDuplicated,
   pollUntil,
@@ -170,10 +171,7 @@ it(
           const mine = entries.filter((e) => e.decision?.corr_id === hot.corrId);
           const problems: Problem[] = entries
             .filter((e) => e.decision?.corr_id !== hot.corrId)
-            .map((e) => ({
-              corrId: e.decision?.corr_id ?? `seq ${e.seq}`,
-              problem: 'a decision nobody published for',
-            }));
+            .map(decisionNobodyPublished);
           if (mine.length !== 1) problems.push({ corrId: hot.corrId, problem: `${mine.length} decisions stored` });
           const used = (mine[0]?.decision?.provenance ?? []).map((p) => Number(p.message_id)).sort((a, b) => a - b);
           if (used.join(',') !== hot.seqs.join(','))
