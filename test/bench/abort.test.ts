@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compiledEntryPoint } from '../../src/devstack/local-stack';
-import { pollUntil } from '../support/chaos';
+import { pollUntil } from '../support/poll';
 
 let benchPid: number | undefined;
 

@@ -5,6 +5,7 @@
  */
 import { loadConfig } from '../../config';
 import { mapConcurrent, progressBar } from '../../operations/progress';
+import { formatTable } from '../../operations/table';
 import {
   assignRedrive,
   newestPerCorrelation,
@@ -184,12 +185,7 @@ function formatPlan(plans: readonly RedrivePlan[], dryRun: boolean): string {
       outcome(plan, dryRun),
     ]),
   ];
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows
-    .map((row) =>
-      row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  '),
-    )
-    .join('\n');
+  return formatTable(rows).join('\n');
 }
 
 function planJson(plan: RedrivePlan) {

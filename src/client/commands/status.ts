@@ -11,6 +11,7 @@ import {
   type TemporalStatus,
 } from '../../operations/status';
 import { AdminConnection } from '../../operations/temporal-cluster';
+import { formatTable } from '../../operations/table';
 import { CliError, type Command, errorMessage, openNats, openTemporal, parseCommandLine, UsageError } from './common';
 
 const NAME = 'status';
@@ -64,17 +65,16 @@ export interface StatusReport {
   problems: string[];
 }
 
-/** `CHECK  STATUS  DETAIL`, with extra lines (one per poller) under their row. */
+/** `CHECK  STATUS  DETAIL`, with extra lines (one per poller) under their row's detail, indented. */
 function formatChecks(rows: readonly Check[]): string {
-  const nameWidth = Math.max('CHECK'.length, ...rows.map((r) => r.name.length));
-  const levelWidth = 'STATUS'.length;
   const label = { ok: 'ok', warn: 'warn', fail: 'FAIL' } as const;
-  const lines = [`${'CHECK'.padEnd(nameWidth)}  ${'STATUS'.padEnd(levelWidth)}  DETAIL`];
-  for (const row of rows) {
-    lines.push(`${row.name.padEnd(nameWidth)}  ${label[row.level].padEnd(levelWidth)}  ${row.detail}`);
-    for (const more of row.more ?? []) lines.push(`${''.padEnd(nameWidth + levelWidth + 4)}  ${more}`);
-  }
-  return lines.join('\n');
+  return formatTable([
+    ['CHECK', 'STATUS', 'DETAIL'],
+    ...rows.flatMap((row) => [
+      [row.name, label[row.level], row.detail],
+      ...(row.more ?? []).map((more) => ['', '', `  ${more}`]),
+    ]),
+  ]).join('\n');
 }
 
 export const statusCommand: Command = {

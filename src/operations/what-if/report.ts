@@ -1,5 +1,6 @@
 /** The what-if's summary, its diff table for people and its JSON report. Pure. */
 import { ACTIONS, type Action } from '../../contract/decision';
+import { formatTable } from '../table';
 import type { CorrelationDiff, Skipped } from './compare';
 
 export interface Transition {
@@ -148,30 +149,10 @@ const pct = (part: number, whole: number): string => (whole > 0 ? `${((100 * par
 const signed = (x: number): string => `${x < 0 ? '-' : '+'}${Math.abs(x).toFixed(4)}`;
 const fmt = (x: number): string => x.toFixed(4);
 
-type Align = 'l' | 'r';
-
-/** Columns padded to their widest cell, `align` per column (left by default); no trailing blanks. */
-function table(rows: ReadonlyArray<readonly string[]>, align: readonly Align[] = [], indent = ''): string[] {
-  const width = (cell: string): number => [...cell].length;
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => width(r[i] ?? '')))) ?? [];
-  return rows.map(
-    (row) =>
-      indent +
-      row
-        .map((cell, i) => {
-          const pad = ' '.repeat(widths[i] - width(cell));
-          return align[i] === 'r' ? pad + cell : cell + pad;
-        })
-        .join('  ')
-        .trimEnd(),
-  );
-}
-
 function transitionLines(list: readonly Transition[]): string[] {
-  return table(
+  return formatTable(
     list.map((t) => [`${t.from} → ${t.to}`, String(t.count)]),
-    ['l', 'r'],
-    '  ',
+    { align: ['l', 'r'], indent: '  ' },
   );
 }
 
@@ -220,7 +201,7 @@ export function formatReport(report: WhatIfReport, options: FormatOptions): stri
   lines.push('');
 
   const counts = ACTIONS.map((a) => [a, String(s.actions.before[a]), String(s.actions.after[a])]);
-  lines.push(...table([['action', 'before', 'after'], ...counts], ['l', 'r', 'r']));
+  lines.push(...formatTable([['action', 'before', 'after'], ...counts], { align: ['l', 'r', 'r'] }));
 
   const changed = report.correlations.filter((d) => d.action_changed || d.route_changed);
   if (changed.length > 0 && options.show > 0) {
@@ -232,7 +213,7 @@ export function formatReport(report: WhatIfReport, options: FormatOptions): stri
         : `${changed.length} changed correlation(s):`,
     );
     lines.push(
-      ...table([
+      ...formatTable([
         ['corr_id', 'action', 'confidence', 'route'],
         ...shown.map((d) => [
           d.corr_id,
