@@ -57,6 +57,7 @@ export function withNatsContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
       code === 'ENOENT'
         ? `NATS_CONTEXT: no context "${name}" at ${path} (\`nats context ls\` lists the contexts)`
         : `NATS_CONTEXT: cannot read ${path}: ${(error as Error).message}`,
+      { cause: error },
     );
   }
   if (typeof context !== 'object' || context === null || Array.isArray(context))

@@ -31,6 +31,7 @@ export async function fetchHistory(client: Client, workflowId: string, runId?: s
     if (error instanceof WorkflowNotFoundError || (isGrpcServiceError(error) && error.code === NOT_FOUND)) {
       throw new HistoryNotFoundError(
         `workflow ${workflowId}${runId ? ` run ${runId}` : ''} does not exist in namespace ${client.options.namespace}`,
+        { cause: error },
       );
     }
     throw error;

@@ -151,7 +151,7 @@ export function parseTimeBound(text: string, now: Date, parseDuration: (text: st
   try {
     return new Date(now.getTime() - parseDuration(text));
   } catch (error) {
-    throw new Error(`${(error as Error).message}, or an ISO-8601 time such as 2026-11-22T10:00:00Z`);
+    throw new Error(`${(error as Error).message}, or an ISO-8601 time such as 2026-11-22T10:00:00Z`, { cause: error });
   }
 }
 

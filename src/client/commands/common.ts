@@ -15,8 +15,9 @@ export class CliError extends Error {
     message: string,
     /** 1: the command ran and failed (not found, timed out, server unreachable); 2: bad usage or input. */
     readonly exitCode: 1 | 2 = 1,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -24,8 +25,8 @@ export class CliError extends Error {
 export class UsageError extends CliError {
   override readonly name = 'UsageError';
 
-  constructor(command: string, message: string) {
-    super(`${message}\nRun \`orch ${command} --help\` for usage.`, 2);
+  constructor(command: string, message: string, options?: ErrorOptions) {
+    super(`${message}\nRun \`orch ${command} --help\` for usage.`, 2, options);
   }
 }
 
@@ -64,7 +65,7 @@ export function parseCommandLine<T extends ParseArgsConfig>(
   try {
     return parseArgs<T>({ strict: true, ...config });
   } catch (error) {
-    throw new UsageError(command, (error as Error).message);
+    throw new UsageError(command, (error as Error).message, { cause: error });
   }
 }
 
@@ -117,6 +118,8 @@ export async function openTemporal(
     throw new CliError(
       `cannot connect to Temporal at ${config.temporal.connectionOptions.address} (TEMPORAL_ADDRESS), namespace ` +
         `${config.temporal.namespace}: ${errorMessage(error)}`,
+      1,
+      { cause: error },
     );
   }
 }
@@ -140,6 +143,8 @@ export async function openNats(config: ConnectionConfig): Promise<NatsConnection
   } catch (error) {
     throw new CliError(
       `cannot connect to NATS at ${config.nats.servers.join(', ')} (NATS_URL): ${errorMessage(error)}`,
+      1,
+      { cause: error },
     );
   }
 }
@@ -163,6 +168,7 @@ export async function findExecutions(
     throw new CliError(
       `the visibility query failed: ${errorMessage(error)}\n  query: ${query}`,
       isInvalidQuery(error) ? 2 : 1,
+      { cause: error },
     );
   }
 }

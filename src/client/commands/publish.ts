@@ -97,7 +97,7 @@ function signalFromFlags(options: PublishOptions, now: Date): Record<string, unk
   try {
     analysis = JSON.parse(options.analysis!);
   } catch (error) {
-    throw new CliError(`--analysis is not valid JSON: ${errorMessage(error)}`, 2);
+    throw new CliError(`--analysis is not valid JSON: ${errorMessage(error)}`, 2, { cause: error });
   }
   return {
     schema_version: '1.0.0',
@@ -198,7 +198,7 @@ async function readInput(file: string, ctx: CommandContext): Promise<Buffer> {
   try {
     return file === '-' ? await ctx.readStdin() : readFileSync(file);
   } catch (error) {
-    throw new CliError(`cannot read ${file === '-' ? 'stdin' : file}: ${errorMessage(error)}`, 2);
+    throw new CliError(`cannot read ${file === '-' ? 'stdin' : file}: ${errorMessage(error)}`, 2, { cause: error });
   }
 }
 
@@ -252,9 +252,11 @@ export const publishCommand: Command = {
             `no JetStream stream captures ${request.subject} on ${config.nats.servers.join(', ')} (NATS: no responders). ` +
               `The ${SIGNALS_STREAM} stream is created by the bridge when it starts: the bridge has not run yet against this NATS. ` +
               'Start it, then publish again.',
+            1,
+            { cause: error },
           );
         }
-        throw new CliError(`publishing to ${request.subject} failed: ${errorMessage(error)}`);
+        throw new CliError(`publishing to ${request.subject} failed: ${errorMessage(error)}`, 1, { cause: error });
       }
       ctx.out(describeAck(request, ack));
     } finally {

@@ -173,7 +173,7 @@ async function replay(
     }
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(`cannot replay against ${code.description}: ${errorMessage(error)}`);
+    throw new CliError(`cannot replay against ${code.description}: ${errorMessage(error)}`, 1, { cause: error });
   }
   return outcomes;
 }
@@ -186,8 +186,10 @@ async function replayOne(options: ReplayOptions & { corrId: string }, ctx: Comma
     history = await fetchHistory(client, workflowIdFor(options.corrId), options.runId);
   } catch (error) {
     if (error instanceof HistoryNotFoundError)
-      throw new CliError(`no correlation ${JSON.stringify(options.corrId)}: ${error.message}`);
-    throw new CliError(`cannot fetch the history of ${workflowIdFor(options.corrId)}: ${errorMessage(error)}`);
+      throw new CliError(`no correlation ${JSON.stringify(options.corrId)}: ${error.message}`, 1, { cause: error });
+    throw new CliError(`cannot fetch the history of ${workflowIdFor(options.corrId)}: ${errorMessage(error)}`, 1, {
+      cause: error,
+    });
   } finally {
     await client.connection.close();
   }
@@ -197,7 +199,7 @@ async function replayOne(options: ReplayOptions & { corrId: string }, ctx: Comma
     try {
       writeHistoryFile(options.exportFile, history);
     } catch (error) {
-      throw new CliError(`cannot write ${options.exportFile}: ${errorMessage(error)}`, 2);
+      throw new CliError(`cannot write ${options.exportFile}: ${errorMessage(error)}`, 2, { cause: error });
     }
     ctx.out(
       `exported ${history.events?.length ?? 0} events of ${workflowIdFor(options.corrId)} (${shortRun(runId)}) to ${resolve(options.exportFile)}`,
@@ -223,6 +225,7 @@ async function replayFiles(options: ReplayOptions, ctx: CommandContext): Promise
       throw new CliError(
         error instanceof HistoryFileError ? error.message : `cannot read ${file}: ${errorMessage(error)}`,
         2,
+        { cause: error },
       );
     }
     const type = historyWorkflowType(history);

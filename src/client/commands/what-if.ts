@@ -97,7 +97,7 @@ async function recoverFiles(paths: readonly string[], codecs: readonly PayloadCo
       error instanceof RecordedCorrelationError ||
       error instanceof PayloadDecryptionError
     )
-      throw new CliError(error.message, 2);
+      throw new CliError(error.message, 2, { cause: error });
     throw error;
   }
 }
@@ -184,7 +184,7 @@ export const whatIfCommand: Command = {
         const { executions, total } = await findExecutions(client, query, limit);
         const truncated = total > executions.length;
         const found = await recoverFromTemporal(client, executions).catch((error: unknown) => {
-          throw new CliError(errorMessage(error));
+          throw new CliError(errorMessage(error), 1, { cause: error });
         });
         recovered = found.recovered;
         readSkipped = found.skipped;
