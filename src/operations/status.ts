@@ -238,12 +238,15 @@ function healthName(code: number | null | undefined): string {
   return ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'][code ?? 0] ?? `status ${code}`;
 }
 
+/** The HTTP-style status of a JetStream API error: an older server answers 404 without an error code. */
+const HTTP_NOT_FOUND = 404;
+
 function isNotFound(error: unknown): boolean {
   const code = jsApiErrorCode(error);
   return (
     code === JsApiError.StreamNotFound ||
     code === JsApiError.ConsumerNotFound ||
-    (error as { api_error?: { code?: number } })?.api_error?.code === 404
+    (error as { api_error?: { code?: number } })?.api_error?.code === HTTP_NOT_FOUND
   );
 }
 

@@ -171,6 +171,9 @@ export async function countExecutions(client: Client, query: string): Promise<nu
   return (await client.workflow.count(query)).count;
 }
 
+/** gRPC's status code INVALID_ARGUMENT. */
+const INVALID_ARGUMENT = 3;
+
 /** gRPC INVALID_ARGUMENT: the server refused the query itself (a typo, an unknown search attribute). */
 export function isInvalidQuery(error: unknown): boolean {
   for (
@@ -178,7 +181,7 @@ export function isInvalidQuery(error: unknown): boolean {
     current && depth < 5;
     current = current.cause as typeof current, depth++
   ) {
-    if (current.code === 3) return true;
+    if (current.code === INVALID_ARGUMENT) return true;
   }
   return false;
 }
