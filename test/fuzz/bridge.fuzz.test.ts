@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { MsgHdrs } from 'nats';
-import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
+import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM } from '../../src/nats/streams';
 import { startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
 import { corrIdArb, type FuzzCase, fuzzCases, fuzzSettings } from './agent-messages';
+import { signalSubject } from './signal-contract';
 
 const settings = fuzzSettings(2_000);
 const MB = 1024 * 1024;
