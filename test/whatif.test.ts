@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { type History, historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
-import { assess, chooseRoute } from '../src/activities/decision-rules';
 import { CliError, type CommandContext } from '../src/client/commands/common';
 import { whatIfCommand } from '../src/client/commands/what-if';
 import { DEFAULT_POLICY } from '../src/config';
@@ -17,7 +16,7 @@ import type { AgentSignalEnvelope, CorrelationInput } from '../src/shared/correl
 import { CORRELATION_STATUSES } from '../src/contract/correlation-state';
 import { RecordedCorrelationError } from '../src/operations/recorded-correlation';
 import { parseStatusList, whatIfQuery } from '../src/operations/visibility';
-import { compareCorrelation, type CorrelationDiff, decisionUnder, isSkipped } from '../src/operations/what-if/compare';
+import { compareCorrelation, type CorrelationDiff, isSkipped, type Outcome } from '../src/operations/what-if/compare';
 import { recoverCorrelation } from '../src/operations/what-if/recover';
 import { buildReport, formatReport, summarize } from '../src/operations/what-if/report';
 import { HISTORY_FIXTURES_DIR } from './support/paths';
@@ -259,7 +258,7 @@ describe('compareCorrelation', () => {
     }
   });
 
-  it('recomputes under a new policy with the decision rules, old next to new', () => {
+  it('recomputes under a new policy, old next to new, as worked out by hand from the rules', () => {
     const next = policy({
       version: 'what-if-2',
       min_agents_threshold: 1,
@@ -267,30 +266,98 @@ describe('compareCorrelation', () => {
       routes: [{ name: 'everything', when: { action: ['monitor', 'trade'] } }],
     });
     const diffs = FIXTURES.map((name) => compareCorrelation(recovered[name], next) as CorrelationDiff);
-    expect(diffs.map((d) => [d.corr_id, d.old.action, d.new.action, d.new.route, d.confidence_shift])).toEqual([
-      // 0.585 < 0.6: no longer a trade.
-      ['fixture-full-fan-in', 'trade', 'monitor', 'everything', 0],
-      ['fixture-risk-first-with-duplicates', 'trade', 'monitor', 'everything', 0],
-      // One agent is now enough: momentum alone, less the partial-data penalty: 0.82 × 0.8.
-      ['fixture-timeout-insufficient-data', 'insufficient_data', 'trade', 'everything', 0.656],
-      ['fixture-timeout-partial-decision', 'trade', 'trade', 'everything', 0],
+    // Expected values worked out by hand, not by the rules under test: SPEC.md's decision rules with
+    // this policy and, for the rest, schemas/policy.schema.json's defaults (weights momentum 0.5 and
+    // risk 0.5, partial_data_penalty 0.2, monitor_min_confidence 0.35, high_risk_score 0.8). The
+    // confidence is the weighted mean of momentum's confidence and risk's support (1 - overall_score),
+    // times (1 - penalty) when an expected agent is missing. Every fixture's momentum is the seed's
+    // (bullish, strength 0.75, confidence 0.82); its risk, where it has one, too (medium, 0.65).
+    const recordedTrade: Outcome = {
+      action: 'trade',
+      confidence: 0.585,
+      reasoning: 'high_momentum_acceptable_risk',
+      route: 'standard',
+      partial_data: false,
+      policy_version: 'default-1',
+    };
+    // Both agents: (0.5 × 0.82 + 0.5 × (1 - 0.65)) / (0.5 + 0.5) = (0.41 + 0.175) / 1 = 0.585, below the
+    // new trade_min_confidence 0.6 but at least 0.35: monitor; `everything` takes monitor and trade.
+    const bothAgentsNow: Outcome = {
+      action: 'monitor',
+      confidence: 0.585,
+      reasoning: 'moderate_confidence',
+      route: 'everything',
+      partial_data: false,
+      policy_version: 'what-if-2',
+    };
+    // Momentum alone, now enough (min_agents_threshold 1), partial (risk missing): 0.82 × (1 - 0.2) =
+    // 0.656, at least 0.6: trade.
+    const momentumAloneNow: Outcome = {
+      action: 'trade',
+      confidence: 0.656,
+      reasoning: 'high_momentum_acceptable_risk',
+      route: 'everything',
+      partial_data: true,
+      policy_version: 'what-if-2',
+    };
+    expect(
+      diffs.map(({ corr_id, old, new: now, action_changed, route_changed, confidence_shift }) => ({
+        corr_id,
+        old,
+        new: now,
+        action_changed,
+        route_changed,
+        confidence_shift,
+      })),
+    ).toEqual([
+      {
+        corr_id: 'fixture-full-fan-in',
+        old: recordedTrade,
+        new: bothAgentsNow,
+        action_changed: true,
+        route_changed: true,
+        confidence_shift: 0,
+      },
+      {
+        corr_id: 'fixture-risk-first-with-duplicates',
+        old: recordedTrade,
+        new: bothAgentsNow,
+        action_changed: true,
+        route_changed: true,
+        confidence_shift: 0,
+      },
+      {
+        corr_id: 'fixture-timeout-insufficient-data',
+        old: {
+          action: 'insufficient_data',
+          confidence: 0,
+          reasoning: 'insufficient_data',
+          route: 'standard',
+          partial_data: true,
+          policy_version: 'fixture-1',
+        },
+        new: momentumAloneNow,
+        action_changed: true,
+        route_changed: true,
+        // 0.656 - 0
+        confidence_shift: 0.656,
+      },
+      {
+        corr_id: 'fixture-timeout-partial-decision',
+        old: {
+          action: 'trade',
+          confidence: 0.656,
+          reasoning: 'high_momentum_acceptable_risk',
+          route: 'standard',
+          partial_data: true,
+          policy_version: 'fixture-1',
+        },
+        new: momentumAloneNow,
+        action_changed: false,
+        route_changed: true,
+        confidence_shift: 0,
+      },
     ]);
-    for (const [i, name] of FIXTURES.entries()) {
-      const expected = assess(recovered[name].signals, next);
-      expect(diffs[i].new).toEqual({
-        action: expected.action,
-        confidence: expected.confidence,
-        reasoning: expected.reasoning,
-        route: chooseRoute(recovered[name].signals, expected.action, next),
-        partial_data: expected.partial_data,
-        policy_version: 'what-if-2',
-      });
-    }
-    expect(diffs[0]).toMatchObject({
-      action_changed: true,
-      route_changed: true,
-      old: { route: 'standard', policy_version: 'default-1' },
-    });
   });
 
   it("says when today's rules no longer reproduce the recorded decision under its own policy", () => {
@@ -476,12 +543,17 @@ describe('orch what-if over history files (no server)', () => {
       old: { action: 'insufficient_data' },
       new: { action: 'trade', confidence: 0.656 },
     });
-    expect(changed.new).toEqual(
-      decisionUnder(
-        recoverCorrelation(load('timeout-insufficient-data'), 'x').signals,
-        policySchema.parse({ version: 'lenient', min_agents_threshold: 1 }),
-      ),
-    );
+    // By hand: momentum alone is enough (min_agents_threshold 1), partial as risk is missing:
+    // 0.82 × (1 - 0.2) = 0.656, at least the default trade_min_confidence 0.55: trade. No instrument,
+    // so neither default route (crypto_high_risk, forex_momentum) applies: the default route.
+    expect(changed.new).toEqual({
+      action: 'trade',
+      confidence: 0.656,
+      reasoning: 'high_momentum_acceptable_risk',
+      route: 'standard',
+      partial_data: true,
+      policy_version: 'lenient',
+    });
   });
 
   it('refuses a bad policy naming the field (exit 2), and usage errors', async () => {

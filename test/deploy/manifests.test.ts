@@ -23,6 +23,11 @@ import {
   TEMPORAL_DYNAMIC_CONFIG_FILE,
 } from '../../src/devstack/temporal-server';
 import { requireTool } from '../../src/devstack/tools';
+import {
+  EXPECTED_SEARCH_ATTRIBUTES,
+  registeredSearchAttributes,
+  searchAttributesOfScript,
+} from '../fixtures/search-attributes';
 import { REPO_ROOT } from '../support/paths';
 import {
   type ClusterFacts,
@@ -60,17 +65,6 @@ const execFileAsync = promisify(execFile);
 const repoPath = (...parts: string[]): string => join(REPO_ROOT, ...parts);
 const read = (path: string): string => readFileSync(repoPath(path), 'utf8');
 
-/** The worker's custom search attributes, as the UI filters on them. */
-const SEARCH_ATTRIBUTES: Record<string, string> = {
-  CorrelationId: 'Keyword',
-  CorrelationStatus: 'Keyword',
-  DecisionAction: 'Keyword',
-  DecisionRoute: 'Keyword',
-  Instrument: 'Keyword',
-  PolicyVersion: 'Keyword',
-  PartialData: 'Bool',
-  MissingAgents: 'KeywordList',
-};
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 const WORKER = 'orchestrator-worker';
 const BRIDGE = 'orchestrator-bridge';
@@ -335,20 +329,6 @@ function materialiseConfigMapFile(
   const file = join(dir, key);
   writeFileSync(file, content);
   return file;
-}
-
-function searchAttributesOfScript(script: string): Record<string, string> {
-  const block = /^SEARCH_ATTRIBUTES=\(([\s\S]*?)^\)/m.exec(script);
-  if (!block) throw new Error('no SEARCH_ATTRIBUTES=( ... ) array in the script');
-  const words = block[1]
-    .split('\n')
-    .map((line) => line.replace(/#.*/, '').trim())
-    .join(' ')
-    .split(/\s+/)
-    .filter(Boolean);
-  const pairs: Record<string, string> = {};
-  for (let i = 0; i < words.length; i += 2) pairs[words[i]] = words[i + 1];
-  return pairs;
 }
 
 /** Fenced shell blocks of a Markdown file, one command per logical line. */
@@ -1308,15 +1288,23 @@ describe('docker-compose.yml', () => {
       });
     });
 
-    it('registers exactly the eight search attributes of the worker', () => {
-      expect(searchAttributesOfScript(script)).toEqual(SEARCH_ATTRIBUTES);
+    it('registers exactly the search attributes of the table (test/fixtures/search-attributes.ts)', () => {
+      expect(searchAttributesOfScript(script)).toEqual(EXPECTED_SEARCH_ATTRIBUTES);
       expect(script).toContain(
         'temporal operator search-attribute create --namespace "$NAMESPACE" --name "$name" --type "$type"',
       );
     });
 
+    it("the Kubernetes Job's copy (ConfigMap temporal-setup-scripts) registers the same", () => {
+      const configMap = findObject(configBuilds.temporal, 'ConfigMap', 'temporal-setup-scripts');
+      const copy = asObject(configMap?.data)['setup-namespace.sh'];
+      expect(typeof copy).toBe('string');
+      expect(searchAttributesOfScript(String(copy))).toEqual(EXPECTED_SEARCH_ATTRIBUTES);
+    });
+
     it('the script registers them on a real Temporal server, and a second run succeeds too', async () => {
-      const server = await startTemporalDevServer({ uiPort: false });
+      // No --search-attribute flags: what the server has after the script is the script's doing.
+      const server = await startTemporalDevServer({ uiPort: false, searchAttributes: {} });
       try {
         const temporal = requireTool('temporal');
         const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
@@ -1329,27 +1317,7 @@ describe('docker-compose.yml', () => {
           const { stdout } = await execFileAsync('bash', [repoPath(hostPath)], { env, cwd: REPO_ROOT });
           expect(stdout).toContain('search attributes registered in namespace default');
         }
-        const { stdout } = await execFileAsync(temporal, [
-          'operator',
-          'search-attribute',
-          'list',
-          '--address',
-          server.address,
-          '--namespace',
-          'default',
-          '-o',
-          'json',
-        ]);
-        const custom = asObject(asObject(JSON.parse(stdout) as Json).customAttributes);
-        const typeName = (indexed: string): string =>
-          indexed
-            .replace('INDEXED_VALUE_TYPE_', '')
-            .split('_')
-            .map((word) => word[0] + word.slice(1).toLowerCase())
-            .join('');
-        expect(
-          Object.fromEntries(Object.entries(custom).map(([key, value]) => [key, typeName(String(value))])),
-        ).toEqual(SEARCH_ATTRIBUTES);
+        expect(await registeredSearchAttributes(temporal, server.address)).toEqual(EXPECTED_SEARCH_ATTRIBUTES);
       } finally {
         await server.stop();
       }
@@ -1567,7 +1535,7 @@ describe('docs/PRODUCTION.md', () => {
   });
 
   it('lists the eight search attributes with their types', () => {
-    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+    for (const [name, type] of Object.entries(EXPECTED_SEARCH_ATTRIBUTES))
       expect(guide).toMatch(new RegExp(`${name}\\W+${type}\\b`));
   });
 

@@ -1,20 +1,27 @@
 /**
- * Generators of agent messages for the fuzz tests: valid signals built from the schema's rules, and
- * bad messages of every kind, each with the outcome the bridge owes it (accepted, or the DLQ reason
- * and the field the detail must name). Shared by the unit properties and the end-to-end run.
+ * Generators of agent messages for the fuzz tests: valid signals built from the contract's rules
+ * (./signal-contract.ts: SPEC.md and the published schema, written out, never src's own patterns),
+ * and bad messages of every kind, each with the outcome the bridge owes it (accepted, or the DLQ
+ * reason and the field the detail must name). Shared by the unit properties and the end-to-end run.
  */
 import fc from 'fast-check';
 import type { DlqReason } from '../../src/bridge/parse';
 import {
-  AGENT_NAME_PATTERN,
-  CORR_ID_PATTERN,
+  AGENT_NAME,
+  AGENT_NAME_CHARS,
+  AGENT_NAME_MAX,
+  CORR_ID,
+  CORR_ID_CHARS,
+  CORR_ID_MAX,
+  MAX_BYTES,
+  MAX_NESTING_DEPTH,
+  MAX_SHORT_TEXT,
   RESERVED_AGENT_NAMES,
   RISK_LEVELS,
+  signalSubject,
+  SUPPORTED_SCHEMA_MAJOR,
   TREND_DIRECTIONS,
-} from '../../src/contract/agent-signal';
-import { signalSubject } from '../../src/nats/streams';
-
-export const MAX_BYTES = 64 * 1024;
+} from './signal-contract';
 
 export interface Expected {
   outcome: 'ok' | DlqReason;
@@ -51,13 +58,26 @@ function jsonCase(kind: string, agent: string, value: Json, expected: Expected, 
   return { kind, subject: signalSubject(agent), data: encoder.encode(render(value, raws)), expected };
 }
 
-const isReserved = (name: string): boolean => (RESERVED_AGENT_NAMES as readonly string[]).includes(name);
-export const agentNameArb = fc.stringMatching(AGENT_NAME_PATTERN).filter((name) => !isReserved(name));
-export const corrIdArb = fc.stringMatching(CORR_ID_PATTERN);
+/**
+ * Strings matching `pattern`, and as often strings of `chars` of any length up to `max` (uniformly:
+ * fast-check's stringMatching rarely goes beyond a dozen characters, so the upper bound would go
+ * untested).
+ */
+const matching = (pattern: RegExp, chars: string, max: number): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.stringMatching(pattern),
+    fc
+      .integer({ min: 1, max })
+      .chain((length) => fc.string({ unit: fc.constantFrom(...chars), minLength: length, maxLength: length })),
+  );
+export const agentNameArb = matching(AGENT_NAME, AGENT_NAME_CHARS, AGENT_NAME_MAX).filter(
+  (name) => !RESERVED_AGENT_NAMES.includes(name),
+);
+export const corrIdArb = matching(CORR_ID, CORR_ID_CHARS, CORR_ID_MAX);
 const unit = fc.double({ min: 0, max: 1, noNaN: true });
-// At most 32 code points are at most 64 UTF-16 units; 'binary' includes lone surrogates.
+// At most MAX_SHORT_TEXT / 2 code points are at most MAX_SHORT_TEXT UTF-16 units; 'binary' includes lone surrogates.
 const shortText = fc.oneof(
-  fc.string({ maxLength: 32, unit: 'binary' }),
+  fc.string({ maxLength: MAX_SHORT_TEXT / 2, unit: 'binary' }),
   fc.constantFrom('\u202eRTL\u202c', 'zero\u200bwidth\u200d', '\ud800', '\udfff', '👩‍👩‍👧', 'مرحبا'),
 );
 
@@ -122,7 +142,9 @@ export function validSignalArb(corrIds: fc.Arbitrary<string> = corrIdArb): fc.Ar
   return fc
     .record(
       {
-        schema_version: fc.tuple(fc.nat(999), fc.nat(999)).map(([minor, patch]) => `1.${minor}.${patch}`),
+        schema_version: fc
+          .tuple(fc.nat(999), fc.nat(999))
+          .map(([minor, patch]) => `${SUPPORTED_SCHEMA_MAJOR}.${minor}.${patch}`),
         agent_name: agentNameArb,
         agent_version: shortText,
         corr_id: corrIds,
@@ -165,7 +187,7 @@ const badValues: Array<{ path: string[]; values: fc.Arbitrary<Json | Raw> }> = [
         '',
         'Momentum',
         'mo mentum',
-        'x'.repeat(65),
+        'x'.repeat(AGENT_NAME_MAX + 1),
         'mo\u200bmentum',
         'momentum\u202e',
         'ünicode',
@@ -178,11 +200,11 @@ const badValues: Array<{ path: string[]; values: fc.Arbitrary<Json | Raw> }> = [
     path: ['corr_id'],
     values: fc.oneof(
       NOT_STRING,
-      fc.constantFrom('', 'bad id!', 'a/b', 'x'.repeat(129), 'c\u200b', '\u202ec', 'c\ud800', 'c\n'),
+      fc.constantFrom('', 'bad id!', 'a/b', 'x'.repeat(CORR_ID_MAX + 1), 'c\u200b', '\u202ec', 'c\ud800', 'c\n'),
     ),
   },
   { path: ['analysis'], values: NOT_OBJECT },
-  { path: ['agent_version'], values: fc.oneof(NOT_STRING, fc.constant('v'.repeat(65))) },
+  { path: ['agent_version'], values: fc.oneof(NOT_STRING, fc.constant('v'.repeat(MAX_SHORT_TEXT + 1))) },
   {
     path: ['enriched_at'],
     values: fc.oneof(
@@ -191,7 +213,10 @@ const badValues: Array<{ path: string[]; values: fc.Arbitrary<Json | Raw> }> = [
     ),
   },
   { path: ['source_signal'], values: NOT_OBJECT },
-  { path: ['source_signal', 'instrument'], values: fc.oneof(NOT_STRING, fc.constant('I'.repeat(65))) },
+  {
+    path: ['source_signal', 'instrument'],
+    values: fc.oneof(NOT_STRING, fc.constant('I'.repeat(MAX_SHORT_TEXT + 1))),
+  },
   { path: ['analysis', 'trend_direction'], values: fc.oneof(NOT_STRING, fc.constantFrom('BULLISH', 'up', '')) },
   { path: ['analysis', 'risk_level'], values: fc.oneof(NOT_STRING, fc.constantFrom('extreme', 'Low', '')) },
   ...['momentum_strength', 'confidence', 'overall_score'].map((field) => ({
@@ -269,7 +294,7 @@ export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): {
     .tuple(
       signals,
       fc.oneof(
-        fc.nat(99).filter((major) => major !== 1),
+        fc.nat(99).filter((major) => major !== SUPPORTED_SCHEMA_MAJOR),
         fc.constant(10),
         fc.constant(0),
       ),
@@ -372,7 +397,7 @@ export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): {
       fc.constantFrom<'array' | 'object'>('array', 'object'),
     )
     .map(([signal, depth, shape]) => {
-      const tooDeep = depth + LEVELS_ABOVE_DEEP > 64;
+      const tooDeep = depth + LEVELS_ABOVE_DEEP > MAX_NESTING_DEPTH;
       return jsonCase(
         'deep_nesting',
         agentOf(signal),

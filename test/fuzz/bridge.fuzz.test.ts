@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { MsgHdrs } from 'nats';
-import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
+import { DECISIONS_STREAM, DLQ_STREAM, SIGNALS_STREAM } from '../../src/nats/streams';
 import { startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
 import { corrIdArb, type FuzzCase, fuzzCases, fuzzSettings } from './agent-messages';
+import { signalSubject, WORKFLOW_ID_PREFIX } from './signal-contract';
 
 const settings = fuzzSettings(2_000);
 const MB = 1024 * 1024;
@@ -153,8 +154,24 @@ describe('the bridge under fuzzing, end to end', () => {
           accepted.length || undefined,
       60_000,
     );
-    // A moment more, for any second decision to show.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Then until every correlation's run has closed: a run publishes its decision before it completes,
+    // so DECISIONS then holds every decision there will be, a second one for a correlation included.
+    const countRuns = async (status: string): Promise<number> =>
+      (
+        await stack.client.workflow.count(
+          `WorkflowId STARTS_WITH "${WORKFLOW_ID_PREFIX}" AND ExecutionStatus ${status}`,
+        )
+      ).count;
+    const closedRuns = await waitFor(
+      `${accepted.length} correlation runs closed, none running`,
+      async () => {
+        const [running, closed] = await Promise.all([countRuns('= "Running"'), countRuns('!= "Running"')]);
+        return running === 0 && closed >= accepted.length ? closed : undefined;
+      },
+      60_000,
+    );
+    // One run per accepted message: each has a corr_id of its own, and nothing starts a second run.
+    expect(closedRuns).toBe(accepted.length);
     const decidedIds = (await readStream(DECISIONS_STREAM))
       .map((d) => (JSON.parse(new TextDecoder().decode(d.data)) as { corr_id: string }).corr_id)
       .sort();

@@ -4,11 +4,23 @@
  * or with a DLQ reason and a detail that names the bad field.
  * Replay a failure with the seed it prints: ORCH_FUZZ_SEED=<seed> npx jest test/fuzz/parse.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import fc from 'fast-check';
-import { type DlqReason, MAX_NESTING_DEPTH, parseAgentMessage, type ParseResult } from '../../src/bridge/parse';
-import { agentSignalSchema, RESERVED_AGENT_NAMES } from '../../src/contract/agent-signal';
-import { SIGNAL_SUBJECT_PREFIX } from '../../src/nats/streams';
-import { type FuzzCase, fuzzCases, fuzzSettings, MAX_BYTES, nested } from './agent-messages';
+import { type DlqReason, parseAgentMessage, type ParseResult } from '../../src/bridge/parse';
+import { agentSignalSchema } from '../../src/contract/agent-signal';
+import { REPO_ROOT } from '../support/paths';
+import { type FuzzCase, fuzzCases, fuzzSettings, nested } from './agent-messages';
+import {
+  AGENT_SIGNAL_SCHEMA_FILE,
+  DEFAULT_SCHEMA_VERSION,
+  MAX_BYTES,
+  MAX_NESTING_DEPTH,
+  RESERVED_AGENT_NAMES,
+  SIGNAL_SUBJECT_PREFIX,
+} from './signal-contract';
 
 const REASONS: DlqReason[] = [
   'oversize',
@@ -28,12 +40,20 @@ beforeAll(() => {
 });
 
 const objectPrototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+/** The published contract of a signal (the file, not src's zod schema it is generated from). */
+const publishedSchema = addFormats(new Ajv2020({ allErrors: true, strict: false })).compile(
+  JSON.parse(readFileSync(join(REPO_ROOT, AGENT_SIGNAL_SCHEMA_FILE), 'utf8')),
+);
 
 /** What must hold of any answer, whatever the input. */
 function expectWellFormed(subject: string, result: ParseResult): void {
   if (result.ok) {
     // What the bridge hands on must be what the schema says, and must survive Temporal's JSON.
     expect(agentSignalSchema.safeParse(result.signal)).toEqual({ success: true, data: result.signal });
+    expect({ valid: publishedSchema(result.signal), errors: publishedSchema.errors ?? null }).toEqual({
+      valid: true,
+      errors: null,
+    });
     expect(() => JSON.stringify(result.signal)).not.toThrow();
     expect(`${SIGNAL_SUBJECT_PREFIX}${result.signal.agent_name}`).toBe(subject);
     expect(Object.getPrototypeOf(result.signal)).toBe(Object.prototype);
@@ -74,7 +94,10 @@ describe('parseAgentMessage under fuzzing', () => {
       fc.property(valid, ({ subject, data }) => {
         const result = parseAgentMessage(subject, data, MAX_BYTES);
         expectWellFormed(subject, result);
-        expect(result).toEqual({ ok: true, signal: { schema_version: '1.0.0', ...JSON.parse(decoder.decode(data)) } });
+        expect(result).toEqual({
+          ok: true,
+          signal: { schema_version: DEFAULT_SCHEMA_VERSION, ...JSON.parse(decoder.decode(data)) },
+        });
       }),
       settings,
     );
