@@ -1,0 +1,60 @@
+/**
+ * Waiting for a workflow to have handled what it was sent, read off its history: a query answers
+ * from the last completed workflow task, so once every task the run was given has completed, a
+ * query sees everything sent to it before the wait began. The wait does not depend on what the
+ * state is, so a wrong state fails the test's assertion on it (with a diff), not a timeout.
+ */
+import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const CLOSE_EVENTS = [
+  'workflowExecutionCompletedEventAttributes',
+  'workflowExecutionFailedEventAttributes',
+  'workflowExecutionTimedOutEventAttributes',
+  'workflowExecutionTerminatedEventAttributes',
+  'workflowExecutionCanceledEventAttributes',
+  'workflowExecutionContinuedAsNewEventAttributes',
+] as const;
+
+/** True once the run has closed, or the last workflow task it was given has completed. */
+function settled(events: HistoryEvent[]): boolean {
+  const last = events.at(-1);
+  if (last && CLOSE_EVENTS.some((key) => last[key])) return true;
+  let lastScheduled = -1;
+  events.forEach((e, i) => {
+    if (e.workflowTaskScheduledEventAttributes) lastScheduled = i;
+  });
+  return lastScheduled >= 0 && events.slice(lastScheduled).some((e) => e.workflowTaskCompletedEventAttributes);
+}
+
+const eventName = (event: HistoryEvent): string =>
+  (
+    Object.keys(event).find((k) => k.endsWith('EventAttributes') && event[k as keyof HistoryEvent] != null) ?? '?'
+  ).replace(/EventAttributes$/, '');
+
+/**
+ * Reads the history of the workflow's latest run until every workflow task scheduled so far has
+ * completed (or the run has closed); returns its events. A run started, or a signal sent, before
+ * the call has its task scheduled already (a signal that comes during a task is recorded, with a
+ * task of its own, when that task completes), so the state afterwards includes it. The history is
+ * read every 20 ms: the time-skipping test server does not wake a long poll of the history when
+ * a workflow task completes. Fails after `timeoutMs`, listing the events it saw.
+ */
+export async function workflowTasksDone(
+  client: Client,
+  workflowId: string,
+  timeoutMs = 30_000,
+): Promise<HistoryEvent[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    if (settled(events)) return events;
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for the workflow tasks of ${workflowId} to complete; its history: ${events.map(eventName).join(', ')}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
