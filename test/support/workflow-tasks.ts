@@ -29,10 +29,10 @@ function settled(events: HistoryEvent[]): boolean {
   return lastScheduled >= 0 && events.slice(lastScheduled).some((e) => e.workflowTaskCompletedEventAttributes);
 }
 
-const eventName = (event: HistoryEvent): string =>
-  (
-    Object.keys(event).find((k) => k.endsWith('EventAttributes') && event[k as keyof HistoryEvent] != null) ?? '?'
-  ).replace(/EventAttributes$/, '');
+const eventName = (event: HistoryEvent): string => {
+  const key = Object.keys(event).find((k) => k.endsWith('EventAttributes') && event[k as keyof HistoryEvent] != null);
+  return key ? key.charAt(0).toUpperCase() + key.slice(1, -'EventAttributes'.length) : '?';
+};
 
 /**
  * Reads the history of the workflow's run (its latest, unless `runId` names one) until every
