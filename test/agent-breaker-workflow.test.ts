@@ -4,7 +4,6 @@
  * closes it, and it carries its state across continue-as-new. Its reporter (the worker's side)
  * batches decisions into those outcomes.
  */
-import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BreakerReporter } from '../src/agent-health/reporter';
 import { BreakerView } from '../src/agent-health/view';
@@ -22,6 +21,7 @@ import {
 import { createTimeSkippingEnv, startTestNats, type TestNats } from './support/servers';
 import { uniqueCorrId } from './support/signals';
 import { createTestWorker } from './support/worker';
+import { workflowTasksDone } from './support/workflow-tasks';
 
 let env: TestWorkflowEnvironment;
 let nats: TestNats;
@@ -42,9 +42,15 @@ function batch(outcomes: Array<'reported' | 'missed'>): OutcomeBatch {
   return { outcomes: outcomes.map((outcome, i) => ({ outcome, corr_id: `c${i}` })), settings: SETTINGS };
 }
 
-type Read = (ready: (s: BreakerSnapshot) => boolean) => Promise<BreakerSnapshot>;
+/** The breaker's state once it has handled every batch sent so far (its run's, or the named run's). */
+type Read = (runId?: string) => Promise<BreakerSnapshot>;
 
-/** Runs `body` with a worker on a task queue of its own, and an agent name of its own; `read` polls the query until `ready`. */
+/**
+ * Runs `body` with a worker on a task queue of its own, and an agent name of its own. `read` waits
+ * until every workflow task the breaker's run was given has completed (read off its history:
+ * test/support/workflow-tasks.ts), then queries it: the state after the batches sent so far,
+ * whatever it is, for the test to assert.
+ */
 async function withBreaker<T>(
   body: (send: (b: OutcomeBatch) => Promise<void>, read: Read, agent: string) => Promise<T>,
   batchesPerRun?: number,
@@ -63,13 +69,9 @@ async function withBreaker<T>(
       signalArgs: [b],
     });
   };
-  const read: Read = async (ready) => {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const state = await env.client.workflow.getHandle(breakerWorkflowIdFor(agent)).query(breakerStateQuery);
-      if (ready(state)) return state;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error('the breaker never reached the state the test waits for');
+  const read: Read = async (runId) => {
+    await workflowTasksDone(env.client, breakerWorkflowIdFor(agent), { runId });
+    return env.client.workflow.getHandle(breakerWorkflowIdFor(agent), runId).query(breakerStateQuery);
   };
   try {
     return await worker.runUntil(body(send, read, agent));
@@ -81,26 +83,13 @@ async function withBreaker<T>(
   }
 }
 
-/** Polls the workflow's latest run until `ready`; its run id. */
-async function waitForRun(
-  handle: WorkflowHandle,
-  ready: (d: WorkflowExecutionDescription) => boolean,
-): Promise<string> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const description = await handle.describe();
-    if (ready(description)) return description.runId;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the breaker never reached the run the test waits for');
-}
-
 describe('agentBreakerWorkflow', () => {
   it('opens after failure_threshold misses in a row, turns half-open on its durable timer, and closes on a report', async () => {
     const seen = await withBreaker(async (send, read, agent) => {
       await send(batch(['missed', 'missed']));
-      const closedWithTwo = await read((s) => s.missed === 2);
+      const closedWithTwo = await read();
       await send(batch(['missed']));
-      const open = await read((s) => s.missed === 3);
+      const open = await read();
       // What the Temporal UI shows for the breaker's workflow: its current details.
       const details = (
         await env.client.workflow
@@ -108,20 +97,22 @@ describe('agentBreakerWorkflow', () => {
           .query<{ currentDetails?: string }>('__temporal_workflow_metadata')
       ).currentDetails;
       // A minute of workflow time, in moments.
+      // Its timer, started when it opened, has fired by the end of the sleep.
       await env.sleep(SETTINGS.reset_after_ms);
-      const halfOpen = await read((s) => s.state !== 'open');
+      const halfOpen = await read();
       await send(batch(['reported']));
-      return { closedWithTwo, open, details, halfOpen, closed: await read((s) => s.reported === 1) };
+      return { closedWithTwo, open, details, halfOpen, closed: await read() };
     });
     expect(seen.details).toContain('**open**: circuit breaker of agent');
     expect(seen.details).toContain('- misses in a row: 3 (opens at 3)');
     expect(seen.details).toMatch(
       /- last change: closed -> open at \S+ \(3 correlations in a row decided without the agent \(failure_threshold 3\)\)/,
     );
-    expect(seen.closedWithTwo).toMatchObject({ state: 'closed', consecutive_misses: 2 });
+    expect(seen.closedWithTwo).toMatchObject({ state: 'closed', consecutive_misses: 2, missed: 2, reported: 0 });
     expect(seen.open).toMatchObject({
       state: 'open',
       consecutive_misses: 3,
+      missed: 3,
       last_transition: { from: 'closed', to: 'open' },
     });
     expect(seen.halfOpen).toMatchObject({ state: 'half_open', last_transition: { from: 'open', to: 'half_open' } });
@@ -142,14 +133,18 @@ describe('agentBreakerWorkflow', () => {
       await send(batch(['missed']));
       // That was the second batch: batches_per_run is 2, so the run continues as new with its state.
       // The next run is awaited before it is read or signalled: the time-skipping server's
-      // continue-as-new is not atomic, and a call in between can hang (sdk-java#1538).
-      const lastRun = await waitForRun(handle, (d) => d.runId !== firstRun && d.status.name === 'RUNNING');
-      const before = await read((s) => s.missed === 2);
+      // continue-as-new is not atomic, and a call in between can hang (sdk-java#1538). The first
+      // run's history names it, and its own history shows when its first task is done.
+      const closing = (await workflowTasksDone(env.client, handle.workflowId, { runId: firstRun })).at(-1);
+      const lastRun = closing?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+      if (!lastRun)
+        throw new Error(`the first run did not continue as new; its last event: ${JSON.stringify(closing)}`);
+      const before = await read(lastRun);
       await send(batch(['missed']));
-      const after = await read((s) => s.missed === 3);
+      const after = await read(lastRun);
       return { firstRun, before, after, lastRun };
     }, 2);
-    expect(before).toMatchObject({ state: 'closed', consecutive_misses: 2 });
+    expect(before).toMatchObject({ state: 'closed', consecutive_misses: 2, missed: 2 });
     expect(after).toMatchObject({ state: 'open', consecutive_misses: 3, missed: 3 });
     expect(lastRun).not.toBe(firstRun);
   });

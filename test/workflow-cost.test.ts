@@ -23,6 +23,7 @@ import type { ActivationSinks } from './support/count-activations';
 import { historyShape } from './support/history-shape';
 import { useDevServerAndNats } from './support/servers';
 import { envelope, momentum, risk, uniqueCorrId } from './support/signals';
+import { workflowTasksDone } from './support/workflow-tasks';
 
 const servers = useDevServerAndNats();
 const activations = new Map<string, number>();
@@ -71,10 +72,13 @@ async function costOf(handle: WorkflowHandle) {
   return { workflowTasks: shape.workflowTasks, events: shape.events.length, activations: activations.get(runId) };
 }
 
-/** Waits until the first workflow task has completed, so the next signal comes in a task of its own. Reads history: a query would be an activation too. */
+/**
+ * Waits until the first workflow task has completed, so the next signal comes in a task of its own.
+ * Reads history (a query would be an activation too), up to a deadline that names what it saw.
+ */
 async function firstTaskDone(handle: WorkflowHandle): Promise<void> {
-  while (!(await handle.fetchHistory()).events?.some((e) => e.workflowTaskCompletedEventAttributes))
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  const events = await workflowTasksDone(servers.client, handle.workflowId);
+  expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
 }
 
 describe('what a complete correlation costs', () => {

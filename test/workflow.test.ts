@@ -33,6 +33,7 @@ import { historyShape } from './support/history-shape';
 import { createTimeSkippingEnv, startTestNats, type TestNats } from './support/servers';
 import { envelope, momentum, risk, signal, uniqueCorrId } from './support/signals';
 import { createTestWorker } from './support/worker';
+import { workflowTasksDone } from './support/workflow-tasks';
 
 let env: TestWorkflowEnvironment;
 let nats: TestNats;
@@ -72,14 +73,15 @@ function startCorrelation(
   );
 }
 
-/** Queries the state until `ready` holds: a query sees the workflow between its tasks. */
-async function queryUntil(handle: Handle, ready: (state: CorrelationState) => boolean): Promise<CorrelationState> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const state = await handle.query(stateQuery);
-    if (ready(state)) return state;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('state never became ready');
+/**
+ * The state once the workflow has handled everything it was sent so far: its history shows every
+ * workflow task given to it completed (test/support/workflow-tasks.ts), and a query answers from
+ * the last one. No polling on a timer, and a state that is not the expected one fails the test's
+ * own assertion on it, not a timeout.
+ */
+async function stateAfterTasks(handle: Handle): Promise<CorrelationState> {
+  await workflowTasksDone(env.client, handle.workflowId);
+  return handle.query(stateQuery);
 }
 
 /** The markdown the UI shows as the workflow's current details. */
@@ -195,7 +197,7 @@ describe('correlationWorkflowV5 (the current shape)', () => {
     const corrId = uniqueCorrId('later');
     const { decision, shape } = await withWorker(async (tq) => {
       const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1')]);
-      await queryUntil(handle, (s) => 'momentum' in s.signals);
+      expect(Object.keys((await stateAfterTasks(handle)).signals)).toEqual(['momentum']);
       await handle.signal(agentSignals, [envelope(risk(corrId), '2')]);
       const decision = await handle.result();
       return { decision, shape: historyShape(await handle.fetchHistory()) };
@@ -211,7 +213,7 @@ describe('correlationWorkflowV5 (the current shape)', () => {
       const handle = await startCorrelation(tq, [
         envelope(momentum(corrId, undefined, { source_signal: { instrument: 'BTC/USD' } }), '1'),
       ]);
-      await queryUntil(handle, (s) => 'momentum' in s.signals);
+      expect(Object.keys((await stateAfterTasks(handle)).signals)).toEqual(['momentum']);
       const atStart = await handle.describe();
       const whileWaiting = await currentDetails(handle);
       await handle.signal(agentSignals, [envelope(risk(corrId), '2')]);
@@ -335,7 +337,8 @@ describe('correlationWorkflowV5 (the current shape)', () => {
     const corrId = uniqueCorrId('query');
     await withWorker(async (tq) => {
       const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1')]);
-      const state = await queryUntil(handle, (s) => 'momentum' in s.signals);
+      const state = await stateAfterTasks(handle);
+      expect(Object.keys(state.signals)).toEqual(['momentum']);
       expect(state).toMatchObject({
         corr_id: corrId,
         status: 'collecting',
@@ -363,7 +366,8 @@ describe('correlationWorkflowV5 (the current shape)', () => {
         [envelope(momentum(corrId, { confidence: 0.9 })), envelope(risk(corrId, { overall_score: 0.1 }))],
         policy,
       );
-      const state = await queryUntil(handle, (s) => 'risk' in s.signals);
+      const state = await stateAfterTasks(handle);
+      expect(Object.keys(state.signals)).toEqual(['momentum', 'risk']);
       expect(state).toMatchObject({
         status: 'collecting',
         metadata: { expected_agents: ['momentum', 'risk', 'sentiment'] },
@@ -395,18 +399,19 @@ describe('correlationWorkflowV5 (the current shape)', () => {
   it('decides at once when it has taken max_signals messages, refusing the rest, so a looping agent cannot grow its history', async () => {
     const corrId = uniqueCorrId('signal-limit');
     const policy = { version: 'limit-1', max_signals: 5, timeout_ms: 10 * 60_000 };
-    const { decision, state, events } = await withWorker(async (tq) => {
+    const { decision, state, shape } = await withWorker(async (tq) => {
       const loop = (from: number, count: number) =>
         Array.from({ length: count }, (_, i) => envelope(momentum(corrId), String(from + i)));
       const handle = await startCorrelation(tq, loop(1, 3), policy);
-      await queryUntil(handle, (s) => s.duplicates === 2);
+      // The second and third messages of the same agent are duplicates of the first.
+      expect(await stateAfterTasks(handle)).toMatchObject({ duplicates: 2, rejected_count: 0 });
       // The fifth message reaches the limit: the correlation stops waiting for risk.
       await handle.signal(agentSignals, loop(4, 4));
       const decision = await handle.result();
       return {
         decision,
         state: await handle.query(stateQuery),
-        events: (await handle.fetchHistory()).events?.length ?? 0,
+        shape: historyShape(await handle.fetchHistory()),
       };
     });
     expect(decision).toMatchObject({
@@ -418,8 +423,29 @@ describe('correlationWorkflowV5 (the current shape)', () => {
       decision: { action: 'insufficient_data' },
     });
     expect(state).toMatchObject({ status: 'completed', duplicates: 4, rejected_count: 2 });
-    // Decided long before its 10-minute timer: no timer fired, two batches, one decision.
-    expect(events).toBeLessThan(20);
+    // Decided long before its 10-minute timer: the timer was cancelled, not fired; two batches,
+    // two workflow tasks, one decision.
+    expect(shape).toEqual({
+      events: [
+        'WorkflowExecutionStarted',
+        'WorkflowTaskScheduled',
+        'WorkflowTaskStarted',
+        'WorkflowTaskCompleted',
+        'TimerStarted',
+        'WorkflowExecutionSignaled',
+        'WorkflowTaskScheduled',
+        'WorkflowTaskStarted',
+        'WorkflowTaskCompleted',
+        'TimerCanceled',
+        'MarkerRecorded',
+        'UpsertWorkflowSearchAttributes',
+        'WorkflowExecutionCompleted',
+      ],
+      startMessages: 3,
+      signals: [{ name: 'agentSignals', messages: 4 }],
+      workflowTasks: 2,
+      localActivities: ['decideAndPublish'],
+    });
   });
 
   it('adopts the decision an earlier attempt of its task published, and counts the signal it did not use as late', async () => {
@@ -589,7 +615,7 @@ describe('correlationWorkflowV5: per-agent deadlines, optional agents, decisive 
     };
     const { decision, state } = await withWorker(async (tq) => {
       const handle = await startCorrelation(tq, [envelope(momentum(corrId), '1')], policy);
-      await queryUntil(handle, (s) => 'momentum' in s.signals);
+      expect(Object.keys((await stateAfterTasks(handle)).signals)).toEqual(['momentum']);
       await handle.signal(agentSignals, [envelope(risk(corrId, { risk_level: 'blocked' }), '2')]);
       const decision = await handle.result();
       return { decision, state: await handle.query(stateQuery) };
