@@ -32,6 +32,10 @@ export function runCommand(command: string, args: string[], options: RunOptions 
       clearTimeout(killer);
       resolve({ status, stdout, stderr, elapsedMs: Date.now() - started });
     });
+    // A program that exits without reading its stdin closes the pipe first: EPIPE is its choice, not a failure.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
