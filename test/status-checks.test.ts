@@ -6,7 +6,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
-import { type Check, checks, type NatsStatus, type StreamStatus, type TemporalStatus } from '../src/operations/status';
+import { type Check, checks } from '../src/operations/status/checks';
+import type { NatsStatus, StreamStatus, TemporalStatus } from '../src/operations/status/probe';
 import {
   AdminConnection,
   describeTemporalCluster,

@@ -2,14 +2,8 @@
 import type { Client } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import { loadConfig } from '../../config';
-import {
-  type Check,
-  checks,
-  natsStatus,
-  type NatsStatus,
-  temporalStatus,
-  type TemporalStatus,
-} from '../../operations/status';
+import { type Check, checks } from '../../operations/status/checks';
+import { natsStatus, type NatsStatus, temporalStatus, type TemporalStatus } from '../../operations/status/probe';
 import { AdminConnection } from '../../operations/temporal-cluster';
 import { formatTable } from '../../operations/table';
 import { CliError, type Command, errorMessage, openNats, openTemporal, parseCommandLine, UsageError } from './common';
