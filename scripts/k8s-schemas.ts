@@ -62,7 +62,10 @@ const CRD_FILES: readonly { module: keyof typeof MODULES; file: string }[] = [
 ];
 
 export const SCHEMAS_DIR = join(repoRoot(), 'test', 'fixtures', 'k8s-schemas');
-/** kubeconform's layout for built-in kinds under a local -schema-location: <dir>/v<version>-standalone-strict/<kind>-<group>-<version>.json. */
+/**
+ * kubeconform's layout for built-in kinds under a local -schema-location:
+ * <dir>/v<version>-standalone-strict/<kind>-<group>-<version>.json.
+ */
 export const BUILT_IN_DIR = `v${KUBERNETES_VERSION}-standalone-strict`;
 
 /** kubeconform's file name for a built-in kind: `deployment-apps-v1.json`, `configmap-v1.json`. */

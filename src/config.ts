@@ -308,7 +308,9 @@ export interface NatsSettings {
  */
 export type ConnectionConfig = Omit<Config, 'policy' | 'streams'>;
 
-/** The whole configuration: the worker's and the bridge's, and that of the commands that start or inspect correlations. */
+/**
+ * The whole configuration: the worker's and the bridge's, and that of the commands that start or inspect correlations.
+ */
 export interface Config {
   /** `dataConverter` is set when payload encryption is on: every client and worker of the namespace needs it. */
   temporal: { connectionOptions: NativeConnectionOptions; namespace: string; dataConverter?: DataConverter };
@@ -657,5 +659,7 @@ function checkTemporalTls(tls: NativeConnectionOptions['tls'], env: NodeJS.Proce
   }
 }
 
-/** The streams' limits when nothing is configured: what tests and tools use to declare the streams as the processes do. */
+/**
+ * The streams' limits when nothing is configured: what tests and tools use to declare the streams as the processes do.
+ */
 export const DEFAULT_STREAMS: StreamsSettings = streamsSettings(envSchema.parse({}), DEFAULT_POLICY);

@@ -6,7 +6,10 @@ import { loadConfig } from '../src/config';
 const timeout = (): Error => Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
 const notFound = (): Error => Object.assign(new Error('stream not found'), { api_error: { err_code: 10059 } });
 
-/** A JetStream manager (a stand-in for this one function's test) whose stream info times out `timeouts` times, then finds no stream. */
+/**
+ * A JetStream manager (a stand-in for this one function's test) whose stream info times out `timeouts` times, then
+ * finds no stream.
+ */
 function jsmTimingOut(timeouts: number): { jsm: JetStreamManager; added: string[] } {
   let calls = 0;
   const added: string[] = [];

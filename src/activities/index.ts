@@ -28,7 +28,9 @@ export interface ActivityDependencies {
   policy: Policy;
   js: JetStreamClient;
   jsm: JetStreamManager;
-  /** DECISIONS as configured: re-created so when it goes missing; its duplicate window bounds when a run may publish. */
+  /**
+   * DECISIONS as configured: re-created so when it goes missing; its duplicate window bounds when a run may publish.
+   */
   decisions: DeclaredStream;
   /** Where published decisions are counted; optional for tests and tools. */
   metrics?: OrchestratorMetrics;

@@ -35,7 +35,10 @@ interface Arrival {
   index: number;
 }
 
-/** Starts correlations at `ratePerMinute` units a minute and sends their units as planned, at most `maxInFlight` unacknowledged. */
+/**
+ * Starts correlations at `ratePerMinute` units a minute and sends their units as planned, at most `maxInFlight`
+ * unacknowledged.
+ */
 export class Pacer {
   private dueCorrelations = 0;
   private started = 0;
@@ -89,7 +92,10 @@ export class Pacer {
     return [...this.errorSamples];
   }
 
-  /** Starts no more correlations, sends the rest of those started (so none lacks its last agents), and waits for the sends in flight. */
+  /**
+   * Starts no more correlations, sends the rest of those started (so none lacks its last agents), and waits for the
+   * sends in flight.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();

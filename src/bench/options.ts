@@ -42,7 +42,9 @@ export interface BenchOptions {
     sqlitePragmas: Record<string, string>;
     env: Record<string, string>;
   };
-  /** Local stack: workers on the task queue (each running the bridge, by default) and bridges of their own (scale-out). */
+  /**
+   * Local stack: workers on the task queue (each running the bridge, by default) and bridges of their own (scale-out).
+   */
   workers: number;
   bridges: number;
   keepData: boolean;

@@ -68,7 +68,10 @@ export interface PhaseSummary {
   };
   latencyMs: {
     complete: ReturnType<typeof roundStats>;
-    /** Complete correlations again, from their last signal (with agents spread out, the time the agents themselves took is left out). */
+    /**
+     * Complete correlations again, from their last signal (with agents spread out, the time the agents themselves took
+     * is left out).
+     */
     completeFromLastSignal: ReturnType<typeof roundStats>;
     partial: ReturnType<typeof roundStats>;
   };
@@ -79,11 +82,17 @@ export interface PhaseSummary {
   dlq?: DlqCount;
   /** Per process; `machine` is the whole machine (CPU of every process; its RSS figures are memory in use). */
   resources: Record<string, ResourceSummary>;
-  /** CPU (% of one core) the machine spent on processes this run did not sample, on average under load: how busy it was otherwise. */
+  /**
+   * CPU (% of one core) the machine spent on processes this run did not sample, on average under load: how busy it was
+   * otherwise.
+   */
   otherWorkCpuAvgPct: number | null;
   /** Every sampled process's CPU but the bench's own, added up (each one's is under resources). */
   cpuTotal: CpuTotal;
-  /** The Temporal server's database time per correlation decided (its own metrics, every node's added up), when it exposes them. */
+  /**
+   * The Temporal server's database time per correlation decided (its own metrics, every node's added up), when it
+   * exposes them.
+   */
   engine: DbTimeSummary | null;
   capacity?: CapacitySummary;
 }

@@ -10,7 +10,9 @@ export interface ProcessSample {
   processes?: number;
 }
 
-/** What a sample names: a process by its pid, or a process tree (`{ tree: pid }`): the pid and every process below it. */
+/**
+ * What a sample names: a process by its pid, or a process tree (`{ tree: pid }`): the pid and every process below it.
+ */
 export type Tracked = number | { tree: number };
 
 /** The fields of /proc/<pid>/stat a sample uses. */
@@ -45,7 +47,10 @@ export function parseRssMb(statusText: string): number | undefined {
   return match ? Number(match[1]) / 1024 : undefined;
 }
 
-/** A process's resident memory in kB from /proc/<pid>/status: the whole, and its anonymous, file-backed and shared-memory parts (Linux 4.5+). */
+/**
+ * A process's resident memory in kB from /proc/<pid>/status: the whole, and its anonymous, file-backed and
+ * shared-memory parts (Linux 4.5+).
+ */
 export interface RssParts {
   rssKb: number;
   anonKb?: number;
@@ -99,7 +104,10 @@ export function parseChildren(text: string): number[] {
     .map(Number);
 }
 
-/** A process's children, from the `children` file of each of its threads; undefined without the file (a kernel without CONFIG_PROC_CHILDREN). */
+/**
+ * A process's children, from the `children` file of each of its threads; undefined without the file (a kernel without
+ * CONFIG_PROC_CHILDREN).
+ */
 function childrenFromTaskFiles(pid: number, proc: ProcFiles): number[] | undefined {
   const out: number[] = [];
   for (const tid of proc.list(`/proc/${pid}/task`)) {
@@ -131,7 +139,10 @@ function childrenByPpidScan(proc: ProcFiles): Map<number, number[]> {
 }
 
 export interface TreeSample {
-  /** CPU ticks of the tree: of each live process its own and its waited-for children's, so a child that has exited still counts. */
+  /**
+   * CPU ticks of the tree: of each live process its own and its waited-for children's, so a child that has exited still
+   * counts.
+   */
   ticks: number;
   /** See treeRssKb; undefined when no process's status could be read. */
   rssKb: number | undefined;

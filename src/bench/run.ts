@@ -269,7 +269,8 @@ export async function runPhase(config: PhaseConfig): Promise<PhaseResult> {
       continue;
     }
 
-    // Settling: capacity checks fall due, then wait until every correlation is decided (and one second more for any duplicate).
+    // Settling: capacity checks fall due, then wait until every correlation is decided (and one second more for any
+    // duplicate).
     for (const open of steps)
       if (open.checkAtS !== undefined && (elapsedS() >= open.checkAtS || book.undecided === 0)) checkStep(open);
     allDecidedTicks = book.undecided === 0 ? allDecidedTicks + 1 : 0;

@@ -44,11 +44,16 @@ export interface BenchTarget {
   temporal: Config['temporal'];
   /** Settings for child processes the bench starts (the ceiling worker). */
   processEnv: Record<string, string>;
-  /** DECISIONS as the worker declares it: the bench creates it first, so its observer can start before the first signal. */
+  /**
+   * DECISIONS as the worker declares it: the bench creates it first, so its observer can start before the first signal.
+   */
   decisions: DeclaredStream;
   /** The bridge's batch window, which the fan-in ceiling (C2) batches with too. */
   batchWindowMs: number;
-  /** Each Temporal server node's Prometheus metrics, whose database time a phase adds up; local target only (else empty). */
+  /**
+   * Each Temporal server node's Prometheus metrics, whose database time a phase adds up; local target only (else
+   * empty).
+   */
   temporalMetricsUrls: string[];
   /** Which engine ran: the local dev server, the local cluster, or what an external target is. */
   engineKind: 'dev' | 'cluster' | 'external';
@@ -61,7 +66,9 @@ export interface BenchTarget {
   /** Where process logs go. */
   logDir: string;
   dataDir?: string;
-  /** Processes to sample, by name; `{ tree: pid }` samples the pid with every process below it (PostgreSQL's backends). */
+  /**
+   * Processes to sample, by name; `{ tree: pid }` samples the pid with every process below it (PostgreSQL's backends).
+   */
   pids(): Record<string, Tracked | undefined>;
   /**
    * Local: stops the orchestrator's bridge and worker, so work they have left (a backlog after an
@@ -257,7 +264,10 @@ async function clusterInfo(
   }
 }
 
-/** `postgres (PostgreSQL) 15.18 (…)` from the binary the server runs (its command line's first word), else the major version the stack pins. */
+/**
+ * `postgres (PostgreSQL) 15.18 (…)` from the binary the server runs (its command line's first word), else the major
+ * version the stack pins.
+ */
 async function postgresVersion(pid: number | undefined): Promise<string> {
   try {
     const binary = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];

@@ -58,7 +58,10 @@ export interface BridgeOptions {
   maxMessageBytes: number;
   /** Messages handled at once (waiting in a batch window or being handed over). */
   concurrency: number;
-  /** How long a correlation's first message waits for the others before they go to Temporal together (ms); 0 sends each at once. */
+  /**
+   * How long a correlation's first message waits for the others before they go to Temporal together (ms); 0 sends each
+   * at once.
+   */
   batchWindowMs: number;
   /** SIGNALS and SIGNALS_DLQ as configured: created, or brought to these limits, at start. */
   streams: { signals: DeclaredStream; dlq: DeclaredStream };
@@ -209,7 +212,9 @@ export class SignalBridge {
   private statsTimer?: ReturnType<typeof setInterval>;
   /** Settles once the bridge has stopped; the same promise for every caller of stop(). */
   private stopped?: Promise<void>;
-  /** The expected agents' circuit breakers, when the policy has them on: new correlations do not wait for an open one. */
+  /**
+   * The expected agents' circuit breakers, when the policy has them on: new correlations do not wait for an open one.
+   */
   private readonly breakers?: BreakerView;
 
   constructor(private readonly options: BridgeOptions) {

@@ -29,7 +29,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  */
 export const MAX_NESTING_DEPTH = 64;
 
-/** The top-level field (or `(root)`) under which `value` nests deeper than `MAX_NESTING_DEPTH`; undefined if it does not. */
+/**
+ * The top-level field (or `(root)`) under which `value` nests deeper than `MAX_NESTING_DEPTH`; undefined if it does
+ * not.
+ */
 function tooDeep(value: unknown): string | undefined {
   // Iterative, so that checking a deep document cannot overflow the stack either.
   const pending: Array<{ value: unknown; depth: number; field: string }> = [{ value, depth: 1, field: '(root)' }];

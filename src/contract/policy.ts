@@ -85,9 +85,15 @@ export const policySchema = z
       .int()
       .positive()
       .default(5 * 60_000),
-    /** Per expected agent: its own deadline, and whether it is optional. Unlisted agents wait until `timeout_ms` and are required. */
+    /**
+     * Per expected agent: its own deadline, and whether it is optional. Unlisted agents wait until `timeout_ms` and are
+     * required.
+     */
     agents: z.record(agentNameSchema, agentWaitSchema).default({}),
-    /** Signals that decide the correlation at once (by default: risk `blocked`, which means `no_trade` whatever else reports). */
+    /**
+     * Signals that decide the correlation at once (by default: risk `blocked`, which means `no_trade` whatever else
+     * reports).
+     */
     decisive_signals: z.array(decisiveSignalSchema).default(DEFAULT_DECISIVE_SIGNALS),
     /** The circuit breaker per agent (on by default). */
     breaker: breakerSchema.default(DEFAULT_BREAKER),

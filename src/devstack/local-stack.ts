@@ -92,7 +92,10 @@ export interface LocalStack {
   temporalAddress: string;
   natsUrl: string;
   uiUrl: string | undefined;
-  /** The workers share the task queue, the bridges the durable consumer; the first of each logs to worker.log, bridge.log. */
+  /**
+   * The workers share the task queue, the bridges the durable consumer; the first of each logs to worker.log,
+   * bridge.log.
+   */
   workers: ManagedProcess[];
   bridges: ManagedProcess[];
   /** The codec server the UI decrypts payloads with, when payload encryption is configured (ORCH_CODEC_KEYS). */
@@ -158,7 +161,10 @@ export function bridgeProcess(
   return orchestratorProcess('workers/bridge', 'orchestrator bridge', 'bridge consuming', env, logFile, nodeArgs, node);
 }
 
-/** The payload encryption codec server as a child process (it needs ORCH_CODEC_KEYS and ORCH_CODEC_SERVER_PORT in `env`). */
+/**
+ * The payload encryption codec server as a child process (it needs ORCH_CODEC_KEYS and ORCH_CODEC_SERVER_PORT in
+ * `env`).
+ */
 export function codecServerProcess(env: Record<string, string>, logFile?: string): ManagedProcess {
   return orchestratorProcess(
     'workers/codec-server',
@@ -169,7 +175,10 @@ export function codecServerProcess(env: Record<string, string>, logFile?: string
   );
 }
 
-/** `the orchestrator worker, with the bridge in its process`, `2 orchestrator workers, each with the bridge in its process, and 1 bridge of its own`, … */
+/**
+ * `the orchestrator worker, with the bridge in its process`, `2 orchestrator workers, each with the bridge in its
+ * process, and 1 bridge of its own`, …
+ */
 function describeProcesses(workers: number, bridgeInWorkers: boolean, bridges: number): string {
   const withBridge = bridgeInWorkers
     ? workers === 1

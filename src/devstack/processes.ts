@@ -151,7 +151,9 @@ export class ManagedProcess {
     }
   }
 
-  /** SIGTERM (or the spec's stop signal), then SIGKILL if still alive after 10 s; resolves once the process has exited. */
+  /**
+   * SIGTERM (or the spec's stop signal), then SIGKILL if still alive after 10 s; resolves once the process has exited.
+   */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || !this.running) return;
@@ -188,7 +190,10 @@ export class NatsServer extends ManagedProcess {
     readonly port: number,
     monitorPort: number,
     spec: ProcessSpec,
-    /** Ready once JetStream is on (a lone server), or once it is current with its cluster: a meta leader, streams caught up. */
+    /**
+     * Ready once JetStream is on (a lone server), or once it is current with its cluster: a meta leader, streams caught
+     * up.
+     */
     private readonly readyWhen: 'jetstream-enabled' | 'jetstream-current' = 'jetstream-enabled',
   ) {
     super(spec);

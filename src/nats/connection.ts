@@ -62,7 +62,10 @@ export function natsConnectionOptions(settings: ConnectionSettings): ConnectionO
   };
 }
 
-/** The seed of an NKey file (as `nk -gen user` writes it: one line, `SU...`), checked so a bad file is named by its setting. */
+/**
+ * The seed of an NKey file (as `nk -gen user` writes it: one line, `SU...`), checked so a bad file is named by its
+ * setting.
+ */
 function nkeySeed(path: string): Uint8Array {
   const seed = readSettingFile('NATS_NKEY', path, false).toString('utf8').trim();
   if (!/^S[A-Z][A-Z2-7]{56}$/.test(seed))

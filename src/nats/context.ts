@@ -41,7 +41,10 @@ function natsContextPath(name: string, env: NodeJS.ProcessEnv): string {
   return join(configHome, 'nats', 'context', `${name}.json`);
 }
 
-/** `env` with the settings of the context NATS_CONTEXT names filled in where `env` has none; `env` itself when it names none. */
+/**
+ * `env` with the settings of the context NATS_CONTEXT names filled in where `env` has none; `env` itself when it names
+ * none.
+ */
 export function withNatsContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const name = env.NATS_CONTEXT;
   if (!name) return env;

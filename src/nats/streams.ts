@@ -43,7 +43,9 @@ export interface StreamLimits {
 export interface StreamsSettings {
   signals: StreamLimits;
   dlq: StreamLimits;
-  /** `dedupeWindowMs`: how long DECISIONS remembers a decision id (Nats-Msg-Id), so a second publish of it is dropped. */
+  /**
+   * `dedupeWindowMs`: how long DECISIONS remembers a decision id (Nats-Msg-Id), so a second publish of it is dropped.
+   */
   decisions: StreamLimits & { dedupeWindowMs: number };
 }
 

@@ -11,7 +11,10 @@ import * as protobuf from 'protobufjs';
 
 const ADMIN_SERVICE = 'temporal.server.api.adminservice.v1.AdminService';
 
-/** temporal/server/api/adminservice/v1 (request_response.proto, service.proto, cluster.proto): DescribeCluster and what it needs. */
+/**
+ * temporal/server/api/adminservice/v1 (request_response.proto, service.proto, cluster.proto): DescribeCluster and what
+ * it needs.
+ */
 const ADMIN_ROOT = protobuf.Root.fromJSON({
   nested: {
     temporal: {

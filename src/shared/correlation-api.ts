@@ -20,7 +20,9 @@ export const DEFAULT_TASK_QUEUE = 'orchestrator';
 export const WORKFLOW_TYPE = 'correlationWorkflowV5';
 /** The eager shape before per-agent waiting, still registered for correlations in flight and recorded histories. */
 export const WORKFLOW_TYPE_V4 = 'correlationWorkflowV4';
-/** The shape whose first messages came in a signal, still registered for correlations in flight and recorded histories. */
+/**
+ * The shape whose first messages came in a signal, still registered for correlations in flight and recorded histories.
+ */
 export const WORKFLOW_TYPE_V3 = 'correlationWorkflowV3';
 /** The batched shape that decided in two steps, still registered for correlations in flight and recorded histories. */
 export const WORKFLOW_TYPE_V2 = 'correlationWorkflowV2';

@@ -67,7 +67,10 @@ export function correlationSignalWithStart(
   };
 }
 
-/** The input both starts share; `degraded_agents` only when a breaker is open, so the usual input stays as small as before. */
+/**
+ * The input both starts share; `degraded_agents` only when a breaker is open, so the usual input stays as small as
+ * before.
+ */
 function startInput(corrId: string, policy: Policy, degraded: readonly string[]): CorrelationStart {
   return { corr_id: corrId, policy, ...(degraded.length > 0 ? { degraded_agents: [...degraded].sort() } : {}) };
 }

@@ -26,7 +26,10 @@ export async function connectNativeTemporalClient(
   return clientOn(temporal, connection, interceptors);
 }
 
-/** A client of the configured namespace and data converter on an open connection (a worker's, to start workflows eagerly). */
+/**
+ * A client of the configured namespace and data converter on an open connection (a worker's, to start workflows
+ * eagerly).
+ */
 export function clientOn<C extends ConnectionLike>(
   temporal: Config['temporal'],
   connection: C,

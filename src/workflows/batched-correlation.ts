@@ -153,7 +153,8 @@ async function runCorrelation(
       frame: decisionFrame(correlation, policy.version, new Date(), redrive),
       run_started_at_ms: startedAt.getTime(),
     });
-    // Decided with agents missing: at a deadline, unless a rule decided it early or it did not wait for them (degraded).
+    // Decided with agents missing: at a deadline, unless a rule decided it early or it did not wait for them
+    // (degraded).
     const timedOut =
       !decision.decided_early && decision.missing_agents.some((agent) => !decision.degraded_agents?.includes(agent));
     correlation.decided(decision, timedOut);

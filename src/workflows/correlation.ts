@@ -99,7 +99,10 @@ export class Correlation {
     return 'accepted';
   }
 
-  /** Fixes the policy the correlation waits under, when its partial-data timer fires and, from V5 on, how it waits for each agent. */
+  /**
+   * Fixes the policy the correlation waits under, when its partial-data timer fires and, from V5 on, how it waits for
+   * each agent.
+   */
   start(policy: CorrelationPolicy, timeoutAt: Date, waiting?: AgentWaiting): void {
     this.policy = policy;
     this.timeoutAt = timeoutAt.toISOString();

@@ -8,7 +8,10 @@ import type { OrchestrationDecision } from '../contract/decision';
 import { decidedSearchAttributes, failedSearchAttributes } from '../shared/correlation-visibility';
 import type { Correlation } from './correlation';
 
-/** Shows the correlation's current state as the workflow's current details (kept in memory, served by a query: no event). */
+/**
+ * Shows the correlation's current state as the workflow's current details (kept in memory, served by a query: no
+ * event).
+ */
 export function showState(correlation: Correlation): void {
   setCurrentDetails(correlation.describeWait());
 }

@@ -34,7 +34,9 @@ interface FakeProcess {
   shmem: number;
 }
 
-/** A /proc of made-up processes, with or without the `children` files, that can reap a child the way the kernel does. */
+/**
+ * A /proc of made-up processes, with or without the `children` files, that can reap a child the way the kernel does.
+ */
 class FakeProc implements ProcFiles {
   readonly processes = new Map<number, FakeProcess>();
   /** Called before each read, so a test can change the processes in the middle of a sample. */
@@ -58,7 +60,10 @@ class FakeProc implements ProcFiles {
     return this;
   }
 
-  /** The child exits and its parent waits for it: its ticks (and its own children's) move into the parent's cutime and cstime. */
+  /**
+   * The child exits and its parent waits for it: its ticks (and its own children's) move into the parent's cutime and
+   * cstime.
+   */
   reap(pid: number): void {
     const child = this.processes.get(pid)!;
     const parent = this.processes.get(child.ppid)!;
@@ -95,7 +100,10 @@ class FakeProc implements ProcFiles {
   }
 }
 
-/** A postmaster (100) with a checkpointer (101), two backends (102, 103) and a backend's child (104, as a parallel worker would not be, but a tree may have). */
+/**
+ * A postmaster (100) with a checkpointer (101), two backends (102, 103) and a backend's child (104, as a parallel
+ * worker would not be, but a tree may have).
+ */
 function postgresTree(childrenFiles = true): FakeProc {
   return new FakeProc(childrenFiles)
     .add(1, 0, { comm: 'init', utime: 99_999 })
@@ -203,7 +211,8 @@ describe('a process tree from /proc', () => {
   });
 
   it('samples a real shell with the CPU of the child it waited for', async () => {
-    // After the first sample, a child does a fixed amount of work (about 0.25 s of CPU) and exits; the shell, having waited for it, lives on.
+    // After the first sample, a child does a fixed amount of work (about 0.25 s of CPU) and exits; the shell, having
+    // waited for it, lives on.
     const shell = spawn(
       'sh',
       ['-c', "sleep 0.3; sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'; sleep 30"],

@@ -35,7 +35,10 @@ interface Phases {
   endAt: number;
 }
 
-/** For the correlations that began in [from, to): how many, how many degraded, and p50/p95 (ms) of first signal -> decision stored. */
+/**
+ * For the correlations that began in [from, to): how many, how many degraded, and p50/p95 (ms) of first signal ->
+ * decision stored.
+ */
 function phase(
   ctx: ScenarioContext,
   from: number,

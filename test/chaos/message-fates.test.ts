@@ -191,11 +191,13 @@ it(
       }),
     });
     expectNothingLostNothingDuplicated(report);
-    // Every late message in the DLQ as late, once; no republished copy there (the verifier counts any other entry as unexpected).
+    // Every late message in the DLQ as late, once; no republished copy there (the verifier counts any other entry as
+    // unexpected).
     expect(report.dlq_deliberate).toBe(LATE_AFTER_DECISION);
     expect(republishedSeqs.size).toBe(REPUBLISHED);
     expect(hot.copies).toBe(HOT_COPIES);
-    // Thousands of messages, and the run's history stays small: the server's limits are 51,200 events and 10,000 signals.
+    // Thousands of messages, and the run's history stays small: the server's limits are 51,200 events and 10,000
+    // signals.
     expect(hot.historyLength).toBeGreaterThan(0);
     expect(hot.historyLength).toBeLessThan(200);
     expect(report.faults.map((f) => f.kind)).toEqual([

@@ -1,4 +1,7 @@
-/** The chaos suite's TCP proxy: forwards both ways, a cut drops every connection and refuses new ones, heal listens again. */
+/**
+ * The chaos suite's TCP proxy: forwards both ways, a cut drops every connection and refuses new ones, heal listens
+ * again.
+ */
 import net from 'node:net';
 import { TcpProxy } from '../../src/devstack/tcp-proxy';
 

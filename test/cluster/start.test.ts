@@ -1,4 +1,7 @@
-/** `npm start -- --engine cluster`, as a user runs it (on free ports and a throwaway data folder), twice on the same data. */
+/**
+ * `npm start -- --engine cluster`, as a user runs it (on free ports and a throwaway data folder), twice on the same
+ * data.
+ */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +62,8 @@ describe('npm start -- --engine cluster', () => {
     expect(first.output.trim().endsWith('stopped')).toBe(true);
     expect(processesOn(dataDir)).toEqual([]);
 
-    // The second start finds the namespace in PostgreSQL and the streams on disk; two workers and a bridge of its own this time.
+    // The second start finds the namespace in PostgreSQL and the streams on disk; two workers and a bridge of its own
+    // this time.
     const second = await runUp([...args, '--workers', '2', '--bridges', '1']);
     expect({ code: second.code, output: second.output }).toEqual({ code: 0, output: expect.any(String) });
     expect(second.output).toContain('namespace default exists');

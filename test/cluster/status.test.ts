@@ -171,7 +171,8 @@ it('a NATS node killed: the streams it led elect another leader, and every strea
   const survivors = engine.nats.nodes.filter((_, i) => i !== index);
   const survivorUrl = survivors.map((n) => n.url).join(',');
 
-  // Until each stream has a leader again and its leader has noticed the dead replica (about 10 s for a follower it had heard from).
+  // Until each stream has a leader again and its leader has noticed the dead replica (about 10 s for a follower it had
+  // heard from).
   const run = await waitFor(
     'every stream row showing the dead replica',
     async () => {

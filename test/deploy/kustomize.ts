@@ -99,7 +99,9 @@ export function checkDeploy(dirs: string[]): Promise<CommandRun> {
   return runCommand('bash', [join(REPO_ROOT, 'scripts', 'check-deploy.sh'), ...dirs], { timeoutMs: 60_000 });
 }
 
-/** Every folder under deploy/ with a kustomization.yaml, relative to the repository root, and whether it is a Component. */
+/**
+ * Every folder under deploy/ with a kustomization.yaml, relative to the repository root, and whether it is a Component.
+ */
 export function kustomizationDirs(): { dir: string; component: boolean }[] {
   return (
     readdirSync(join(REPO_ROOT, 'deploy'), { recursive: true, encoding: 'utf8' })

@@ -161,7 +161,10 @@ async function renderTemporalConfig(args: string[], env: Record<string, string>)
   return stdout;
 }
 
-/** A file the Temporal server renders as a Go template before it reads the YAML (deploy/temporal/config/cluster.yaml): its first line says so. */
+/**
+ * A file the Temporal server renders as a Go template before it reads the YAML (deploy/temporal/config/cluster.yaml):
+ * its first line says so.
+ */
 function isGoTemplate(file: string): boolean {
   return read(file).startsWith('# enable-template');
 }

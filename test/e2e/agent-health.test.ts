@@ -58,7 +58,8 @@ describe('agent health', () => {
       last_transition: { from: 'closed', to: 'open' },
     });
 
-    // The bridge reads the breaker about once a second: the first correlation it starts after that does not wait for risk.
+    // The bridge reads the breaker about once a second: the first correlation it starts after that does not wait for
+    // risk.
     const degraded = await waitFor('a correlation started without waiting for risk', async () => {
       const corrId = uniqueCorrId('degraded');
       await stack.publish('momentum', momentum(corrId, { trend_direction: 'bullish', confidence: 0.9 }));
@@ -76,13 +77,15 @@ describe('agent health', () => {
 
     // orch status shows it.
     const status = await runOrch(['status'], { TEMPORAL_ADDRESS: stack.temporalAddress, NATS_URL: stack.natsUrl });
-    // At least the threshold: a correlation that started before the bridge read the open breaker waited, and missed, too.
+    // At least the threshold: a correlation that started before the bridge read the open breaker waited, and missed,
+    // too.
     expect(status.stdout).toMatch(
       /breaker risk\s+warn\s+open, half-open at \S+; correlations do not wait for risk; \d+ misses in a row \(opens at 3\); closed -> open at \S+: 3 correlations in a row decided without the agent \(failure_threshold 3\)/,
     );
     expect(status.stdout).toMatch(/breaker momentum\s+ok\s+closed, 0 misses in a row/);
 
-    // Risk is back. After reset_after_ms the breaker is half-open; a correlation waits for risk again and its signal closes the breaker.
+    // Risk is back. After reset_after_ms the breaker is half-open; a correlation waits for risk again and its signal
+    // closes the breaker.
     await waitFor(
       'the breaker of risk to turn half-open',
       async () => ((await breaker())?.state === 'half_open' ? true : undefined),

@@ -12,7 +12,9 @@ import { startE2EStack, waitFor, type E2EStack } from '../support/e2e-stack';
 import { historyShape } from '../support/history-shape';
 import { momentum, risk, uniqueCorrId } from '../support/signals';
 
-/** The bridge's end-to-end cases, on one engine (test/e2e/bridge.test.ts: dev; test/cluster/bridge.test.ts: cluster). */
+/**
+ * The bridge's end-to-end cases, on one engine (test/e2e/bridge.test.ts: dev; test/cluster/bridge.test.ts: cluster).
+ */
 export function bridgeCases(engine: EngineKind): void {
   const TIMEOUT_MS = 2_000;
   let stack: E2EStack;

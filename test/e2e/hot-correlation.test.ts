@@ -2,7 +2,8 @@
  * A bounded actor, on real servers: an agent stuck in a loop publishes two thousand messages for
  * one correlation, each a little different. The run takes `max_signals` of them, decides at once
  * on what it has, and closes; every other message is late (in the DLQ). (Copies of the same
- * content are duplicates instead: the chaos suite's hot correlation, test/chaos/message-fates.) Its history stays a few dozen events long, far from
+ * content are duplicates instead: the chaos suite's hot correlation, test/chaos/message-fates.) Its history stays a few
+ * dozen events long, far from
  * Temporal's limits (51,200 events, 10,000 signals).
  */
 import { SIGNALS_STREAM } from '../../src/nats/streams';

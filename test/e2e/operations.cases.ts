@@ -21,7 +21,10 @@ import { envelope, momentum, risk, uniqueCorrId } from '../support/signals';
 import { HISTORY_FIXTURES_DIR, WORKFLOW_BUNDLE_PATH } from '../support/paths';
 import { runOrch, type CommandRun } from '../support/run-command';
 
-/** The operator commands' end-to-end cases, on one engine (test/e2e/operations.test.ts: dev; test/cluster/operations.test.ts: cluster). */
+/**
+ * The operator commands' end-to-end cases, on one engine (test/e2e/operations.test.ts: dev;
+ * test/cluster/operations.test.ts: cluster).
+ */
 export function operationsCases(engine: EngineKind): void {
   const TIMEOUT_MS = 3_000;
   const workDir = mkdtempSync(join(tmpdir(), 'orch-ops-'));
@@ -55,7 +58,10 @@ export function operationsCases(engine: EngineKind): void {
     return corrId;
   }
 
-  /** A correlation whose workflow fails on purpose: a policy override it refuses (InvalidPolicy), after recording a momentum signal. */
+  /**
+   * A correlation whose workflow fails on purpose: a policy override it refuses (InvalidPolicy), after recording a
+   * momentum signal.
+   */
   async function failedCorrelation(corrId: string): Promise<string> {
     const handle = await stack.client.workflow.signalWithStart('correlationWorkflow', {
       workflowId: workflowIdFor(corrId),

@@ -221,7 +221,8 @@ describe('a versioned rollout from build A to build B', () => {
     );
     expect(await pinnedBuild(afterA)).toBe('PINNED on B');
     for (const id of [...all, decidedOnA, afterA]) expect(await storedDecisions(nats.jsm, id)).toHaveLength(1);
-    // The agents' circuit breakers never end: they moved to B with their next outcomes (pinned, they would keep A from draining).
+    // The agents' circuit breakers never end: they moved to B with their next outcomes (pinned, they would keep A from
+    // draining).
     expect(await versionOf(breakerWorkflowIdFor('momentum'))).toBe('AUTO_UPGRADE on B');
   }, 180_000);
 });

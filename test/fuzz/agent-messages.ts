@@ -100,7 +100,10 @@ const KNOWN_TOP = [
 ];
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype'];
 
-/** Keys an agent may add anywhere unknown fields pass through; never one of `taken`, never a prototype key (those are cases of their own). */
+/**
+ * Keys an agent may add anywhere unknown fields pass through; never one of `taken`, never a prototype key (those are
+ * cases of their own).
+ */
 const extraKey = (taken: string[]) =>
   fc.oneof(fc.string({ maxLength: 12 }), shortText).filter((key) => !taken.includes(key) && !PROTO_KEYS.includes(key));
 const extras = (taken: string[]) =>
@@ -467,7 +470,10 @@ export function fuzzCases(corrIds: fc.Arbitrary<string> = corrIdArb): {
 
   const validCase = signals.map((signal) => jsonCase('valid', agentOf(signal), signal, { outcome: 'ok' }));
 
-  /** Every tricky kind, equally likely; most are bad, some (prototype keys, huge numbers, shallow nesting) must be accepted. */
+  /**
+   * Every tricky kind, equally likely; most are bad, some (prototype keys, huge numbers, shallow nesting) must be
+   * accepted.
+   */
   const bad: fc.Arbitrary<FuzzCase> = fc.oneof(
     wrongValueCase,
     missingFieldCase,

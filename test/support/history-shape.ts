@@ -1,4 +1,7 @@
-/** What a run's history costs the engine, read off the history itself: its events, signals, workflow tasks and local activities. */
+/**
+ * What a run's history costs the engine, read off the history itself: its events, signals, workflow tasks and local
+ * activities.
+ */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 

@@ -52,7 +52,10 @@ export function runOrch(
   });
 }
 
-/** `npm start`'s program (`dist/src/devstack/up.js`) with `args`: its exit code and its stdout and stderr as they came, interleaved. */
+/**
+ * `npm start`'s program (`dist/src/devstack/up.js`) with `args`: its exit code and its stdout and stderr as they came,
+ * interleaved.
+ */
 export function runUp(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [compiledEntryPoint('devstack/up'), ...args], {

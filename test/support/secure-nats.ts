@@ -1,5 +1,6 @@
 /**
- * Secure servers for the security tests. A real nats-server with TLS and per-user permissions, for the security tests: a throwaway CA and
+ * Secure servers for the security tests. A real nats-server with TLS and per-user permissions, for the security tests:
+ * a throwaway CA and
  * short-lived certificates made with the openssl CLI at test time, and the production example
  * configuration (deploy/nats/nats-server.conf) itself, fed its passwords and file paths through
  * the environment as in production.

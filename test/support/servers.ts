@@ -63,7 +63,10 @@ export async function startTestNats(): Promise<TestNats> {
   });
 }
 
-/** A test's client on running NATS (`servers`: one URL or a cluster's, comma-separated); `stopServers` runs after it closes. */
+/**
+ * A test's client on running NATS (`servers`: one URL or a cluster's, comma-separated); `stopServers` runs after it
+ * closes.
+ */
 export async function connectTestNats(
   server: NatsServer,
   servers: string,

@@ -69,7 +69,9 @@ async function decisionHeaders(corrId: string): Promise<MsgHdrs> {
   return message!.header;
 }
 
-/** Each span of a trace as `name <- parent's name` (a parent outside the trace by its id, none for the root), sorted. */
+/**
+ * Each span of a trace as `name <- parent's name` (a parent outside the trace by its id, none for the root), sorted.
+ */
 function tree(spans: CollectedSpan[]): string[] {
   const byId = new Map(spans.map((s) => [s.spanId, s]));
   return spans.map((s) => `${s.name} <- ${byId.get(s.parentSpanId)?.name ?? (s.parentSpanId || 'none')}`).sort();

@@ -98,7 +98,10 @@ interface Connector<C extends Connection> {
   connect(options: ConnectionOptions): Promise<C>;
 }
 
-/** A Temporal client (on `connectionClass`'s connection), or a CliError naming the address when Temporal cannot be reached. */
+/**
+ * A Temporal client (on `connectionClass`'s connection), or a CliError naming the address when Temporal cannot be
+ * reached.
+ */
 export async function openTemporal(config: ConnectionConfig): Promise<Client & { connection: Connection }>;
 export async function openTemporal<C extends Connection>(
   config: ConnectionConfig,

@@ -156,7 +156,10 @@ function failedError(outcomes: readonly ReplayOutcome[]): CliError | undefined {
   );
 }
 
-/** Replays on the configured workflow code (ORCH_WORKFLOW_BUNDLE) with the configured data converter (encrypted histories decode). */
+/**
+ * Replays on the configured workflow code (ORCH_WORKFLOW_BUNDLE) with the configured data converter (encrypted
+ * histories decode).
+ */
 async function replay(
   items: AsyncIterable<ReplayItem> | Iterable<ReplayItem>,
   config: ConnectionConfig,

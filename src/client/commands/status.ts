@@ -90,7 +90,8 @@ export const statusCommand: Command = {
       (async (): Promise<TemporalStatus> => {
         let client: Client;
         try {
-          // On an AdminConnection: the same channel also reaches the server's AdminService, for the cluster's membership.
+          // On an AdminConnection: the same channel also reaches the server's AdminService, for the cluster's
+          // membership.
           client = await openTemporal(config, AdminConnection);
         } catch (error) {
           return {

@@ -9,7 +9,9 @@ import type { NatsStatus, StreamReplicaStatus, StreamStatus, TaskQueueTypeStatus
 /** A task waiting longer than this for a worker is worth a warning. */
 const BACKLOG_AGE_WARN_S = 30;
 
-/** One row per agent's circuit breaker: open and half-open are worth a look, not a failure (decisions go on, degraded). */
+/**
+ * One row per agent's circuit breaker: open and half-open are worth a look, not a failure (decisions go on, degraded).
+ */
 function breakerCheck({ agent, breaker, error }: NonNullable<TemporalStatus['agent_breakers']>[number]): Check {
   const name = `breaker ${agent}`;
   if (error) return { name, level: 'warn', detail: `cannot read it: ${error}` };
@@ -124,7 +126,9 @@ function membershipNodes(rings: NonNullable<TemporalClusterStatus['rings']>): {
   };
 }
 
-/** The `temporal cluster` row: the nodes in the membership rings, the shards, the stores; one line per ring under it. */
+/**
+ * The `temporal cluster` row: the nodes in the membership rings, the shards, the stores; one line per ring under it.
+ */
 function temporalClusterCheck(cluster: TemporalClusterStatus): Check {
   const name = 'temporal cluster';
   if (!cluster.visible) {
@@ -207,7 +211,10 @@ function streamCheck(name: string, stream: StreamStatus, detail: string, level: 
     : { name, level, detail };
 }
 
-/** The `nats cluster` row, for a server in a cluster: its name, the server the CLI landed on, the client URLs the cluster advertises. */
+/**
+ * The `nats cluster` row, for a server in a cluster: its name, the server the CLI landed on, the client URLs the
+ * cluster advertises.
+ */
 function natsClusterCheck(n: NatsStatus): Check | undefined {
   if (!n.cluster) return undefined;
   const urls = n.cluster.connect_urls;
@@ -278,7 +285,8 @@ export function checks(t: TemporalStatus, n: NatsStatus, now = new Date()): Chec
   rows.push({ name: 'nats', level: 'ok', detail: `${servers}, server ${n.server_version ?? 'unknown'}, JetStream on` });
   const cluster = natsClusterCheck(n);
   if (cluster) rows.push(cluster);
-  // On a cluster, a stream whose info times out most likely has no leader (one is being elected, or too few replicas are up).
+  // On a cluster, a stream whose info times out most likely has no leader (one is being elected, or too few replicas
+  // are up).
   const unanswered = (name: string, error: string): Check => ({
     name,
     level: 'fail',

@@ -53,7 +53,10 @@ export interface TemporalStatus {
   reachable: boolean;
   health?: string;
   server_version?: string;
-  /** The cluster's membership (DescribeCluster of the server's AdminService), when the client's connection is an AdminConnection. */
+  /**
+   * The cluster's membership (DescribeCluster of the server's AdminService), when the client's connection is an
+   * AdminConnection.
+   */
   cluster?: TemporalClusterStatus;
   search_attributes?: { registered: string[]; missing: string[] };
   task_queue?: { name: string; workflow: TaskQueueTypeStatus; activity: TaskQueueTypeStatus };
@@ -99,12 +102,17 @@ export interface NatsStatus {
   server_version?: string;
   /** The server the connection landed on (its server_name). */
   server_name?: string;
-  /** The connected server's cluster, when it is in one: its name and the client URLs it advertises (INFO connect_urls). */
+  /**
+   * The connected server's cluster, when it is in one: its name and the client URLs it advertises (INFO connect_urls).
+   */
   cluster?: { name: string; connect_urls: string[] };
   jetstream?: boolean;
   /** null: the stream does not exist, or it did not answer (see stream_errors). */
   streams?: Record<string, StreamStatus | null>;
-  /** The streams whose info request failed, with the error: a replicated stream without a leader answers nothing (a timeout). */
+  /**
+   * The streams whose info request failed, with the error: a replicated stream without a leader answers nothing (a
+   * timeout).
+   */
   stream_errors?: Record<string, string>;
   /** null: the consumer does not exist, or it did not answer (see bridge_consumer_error). */
   bridge_consumer?: ConsumerStatus | null;
@@ -164,7 +172,10 @@ async function breakerStatus(
   }
 }
 
-/** Temporal's side, on a client already connected (or the reason it could not connect); `agents`: whose circuit breakers to read. */
+/**
+ * Temporal's side, on a client already connected (or the reason it could not connect); `agents`: whose circuit breakers
+ * to read.
+ */
 export async function temporalStatus(
   client: Client,
   address: string,
@@ -173,7 +184,8 @@ export async function temporalStatus(
 ): Promise<TemporalStatus> {
   const namespace = client.options.namespace;
   const status: TemporalStatus = { address, namespace, reachable: false };
-  // The CLI's clients are made on a full Connection (src/client/temporal-client.ts), which has the health and operator services.
+  // The CLI's clients are made on a full Connection (src/client/temporal-client.ts), which has the health and operator
+  // services.
   const connection = client.connection as Connection;
   try {
     const health = await client.withDeadline(Date.now() + CALL_TIMEOUT_MS, () => connection.healthService.check({}));

@@ -53,7 +53,9 @@ interface DevChaosEngine {
   natsUrl: string;
 }
 
-/** The cluster engine, with the proxy on each NATS route: `routes[from][to]` carries node `from`'s route to node `to`. */
+/**
+ * The cluster engine, with the proxy on each NATS route: `routes[from][to]` carries node `from`'s route to node `to`.
+ */
 export interface ClusterChaosEngine extends ClusterEngine {
   routes: TcpProxy[][];
 }
