@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { StoredMsg } from 'nats';
 import type { PolicyInput } from '../../src/contract/policy';
 import { type ClusterEngine, startClusterEngine } from '../../src/devstack/cluster-engine';
@@ -14,9 +15,13 @@ import { NATS_CLUSTER_SIZE } from '../../src/devstack/nats-cluster';
 import type { ManagedProcess, TemporalDevServer } from '../../src/devstack/processes';
 import { startTemporalDevServer } from '../../src/devstack/processes';
 import { DLQ_STREAM, SIGNALS_STREAM, signalSubject } from '../../src/nats/streams';
+import { workflowIdFor } from '../../src/shared/correlation-api';
 import { storedDecisions, type StoredDecision } from './decisions';
 import { WORKFLOW_BUNDLE_PATH } from './paths';
 import { connectTestNats, startTestNats, type TestNats } from './servers';
+
+const { WorkflowExecutionStatus } = temporal.api.enums.v1;
+const GRPC_NOT_FOUND = 5;
 
 export interface E2EStack {
   engineKind: EngineKind;
@@ -34,8 +39,19 @@ export interface E2EStack {
   logDir: string;
   /** Publishes raw bytes (or a signal as JSON) as an agent would. */
   publish(agent: string, payload: unknown, msgID?: string): Promise<number>;
-  /** Waits until `count` decisions for the correlation are stored, then a little longer for extras. */
+  /**
+   * Waits until `count` decisions for the correlation are stored, then until no other can come
+   * (see settled), and returns every decision stored for it then: the stream's final state for
+   * it, on which a test judges exactly once.
+   */
   decisionsFor(corrId: string, count?: number): Promise<StoredDecision[]>;
+  /**
+   * True once nothing already published can still lead to a decision for the correlation: the
+   * bridge's consumer has handed every message over (none pending, none awaiting its ack: a new
+   * run of the correlation could only be started by one) and the correlation's run is closed (a
+   * run publishes its decision before it completes), with no delivery in between.
+   */
+  settled(corrId: string): Promise<boolean>;
   dlqEntries(): Promise<StoredMsg[]>;
   stop(): Promise<void>;
 }
@@ -105,6 +121,7 @@ export async function startE2EStack(
     nats = testNats;
   }
   const { temporalAddress, natsUrl } = engine;
+  const durable = env.ORCH_BRIDGE_DURABLE ?? 'orchestrator-bridge';
   const processEnv = {
     TEMPORAL_ADDRESS: temporalAddress,
     NATS_URL: natsUrl,
@@ -125,6 +142,29 @@ export async function startE2EStack(
       () => undefined,
     ),
   );
+
+  async function settled(corrId: string): Promise<boolean> {
+    const delivered = async (): Promise<number | undefined> => {
+      const info = await nats.jsm.consumers.info(SIGNALS_STREAM, durable).catch(() => undefined);
+      return info && info.num_pending === 0 && info.num_ack_pending === 0 ? info.delivered.consumer_seq : undefined;
+    };
+    const before = await delivered();
+    if (before === undefined) return false;
+    // The raw call: the client's describe() decodes the memo, which it cannot with payload encryption on.
+    const running = await client.workflowService
+      .describeWorkflowExecution({
+        namespace: client.options.namespace,
+        execution: { workflowId: workflowIdFor(corrId) },
+      })
+      .then(
+        (d) => d.workflowExecutionInfo?.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+        (error: unknown) => {
+          if ((error as { code?: number }).code === GRPC_NOT_FOUND) return false;
+          throw error;
+        },
+      );
+    return !running && (await delivered()) === before;
+  }
 
   return {
     engineKind,
@@ -147,10 +187,14 @@ export async function startE2EStack(
       await waitFor(`${count} decision(s) for ${corrId}`, async () =>
         (await storedDecisions(nats.jsm, corrId)).length >= count ? true : undefined,
       );
-      // A duplicate would follow within moments of the first decision.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitFor(
+        `the bridge to hand every message over and the run of ${corrId} to close`,
+        async () => ((await settled(corrId)) ? true : undefined),
+        60_000,
+      );
       return storedDecisions(nats.jsm, corrId);
     },
+    settled,
     async dlqEntries() {
       const info = await nats.jsm.streams.info(DLQ_STREAM);
       const entries: StoredMsg[] = [];
