@@ -280,7 +280,10 @@ describe('a correlation decided with payload encryption on', () => {
     expect(report.correlations.map((c) => c.corr_id)).toEqual([corrId]);
     expect(report.skipped).toEqual([]);
 
-    const exported = join(workDir, `${corrId}.json`);
+    // Its own export of the history (as stored: encrypted), not the file another test wrote.
+    const exported = join(workDir, `${corrId}-what-if.json`);
+    const exporting = await orch(['replay', corrId, '--export', exported]);
+    expect({ status: exporting.status, stderr: exporting.stderr }).toEqual({ status: 0, stderr: '' });
     const fromFile = await orch([
       'what-if',
       '--policy',
