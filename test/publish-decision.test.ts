@@ -48,6 +48,8 @@ const WINDOW_MS = DEFAULT_STREAMS.decisions.dedupeWindowMs;
 
 describe('publishDecision', () => {
   it('creates the DECISIONS stream when it is missing, on file storage', async () => {
+    // Missing whatever ran before: another test may have created it.
+    await nats.jsm.streams.delete(DECISIONS_STREAM).catch(() => undefined);
     await expect(nats.jsm.streams.info(DECISIONS_STREAM)).rejects.toThrow(/stream not found/);
     const result = await new MockActivityEnvironment().run(
       activities().publishDecision,
