@@ -43,7 +43,8 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
-      // prettier wraps code at 120; this holds comments to the same width (strings may run longer: a message is not split).
+      // prettier wraps code at 120; this holds comments to the same width (strings may run longer: a message is not
+      // split).
       'max-len': [
         'error',
         {

@@ -14,11 +14,16 @@ import { requireTool, ToolMissingError } from '../src/devstack/tools';
 
 const TIMEOUT_MS = 60_000;
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+/** `promise`, or a failure naming `what` if it has not settled within `timeoutMs`. */
+async function within<T>(promise: Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -73,8 +78,14 @@ describe('nats-server', () => {
       const conn = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
       nc = conn;
       const events: string[] = [];
+      // Resolved by the connection's own status event, not by polling the list.
+      let onReconnect = (): void => undefined;
+      const reconnected = new Promise<void>((resolve) => (onReconnect = resolve));
       void (async () => {
-        for await (const status of conn.status()) events.push(status.type);
+        for await (const status of conn.status()) {
+          events.push(status.type);
+          if (status.type === Events.Reconnect) onReconnect();
+        }
       })();
 
       const jsm = await conn.jetstreamManager();
@@ -87,7 +98,7 @@ describe('nats-server', () => {
       await server.restart();
       expect(server.pid).not.toBe(firstPid);
 
-      await waitFor('the client to reconnect', () => events.includes(Events.Reconnect));
+      await within(reconnected, 'the client to reconnect');
       expect(events).toContain(Events.Disconnect);
 
       const stored = await jsm.streams.getMessage('DEVSTACK', { seq: ack.seq });

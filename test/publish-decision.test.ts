@@ -1,6 +1,6 @@
 /** The publishing activities in isolation, against a real nats-server. */
 import { ApplicationFailure } from '@temporalio/common';
-import { nanos, StorageType } from 'nats';
+import { NatsError, nanos, StorageType } from 'nats';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type DecideResult, type PublishResult } from '../src/activities';
 import { DEFAULT_POLICY, DEFAULT_STREAMS } from '../src/config';
@@ -48,6 +48,8 @@ const WINDOW_MS = DEFAULT_STREAMS.decisions.dedupeWindowMs;
 
 describe('publishDecision', () => {
   it('creates the DECISIONS stream when it is missing, on file storage', async () => {
+    // Missing whatever ran before: another test may have created it.
+    await nats.jsm.streams.delete(DECISIONS_STREAM).catch(() => undefined);
     await expect(nats.jsm.streams.info(DECISIONS_STREAM)).rejects.toThrow(/stream not found/);
     const result = await new MockActivityEnvironment().run(
       activities().publishDecision,
@@ -91,8 +93,11 @@ describe('publishDecision', () => {
     await new MockActivityEnvironment().run(publish, decisionFor(uniqueCorrId('before')));
     await nats.jsm.streams.delete(DECISIONS_STREAM);
     const corrId = uniqueCorrId('after');
-    // The first attempt fails (no stream answers) and the retry recreates the stream.
-    await expect(new MockActivityEnvironment().run(publish, decisionFor(corrId))).rejects.toThrow();
+    // The first attempt fails, NATS answering the publish 503 (no responders: no stream captures
+    // the subject), and the retry recreates the stream.
+    const firstAttempt = new MockActivityEnvironment().run(publish, decisionFor(corrId));
+    await expect(firstAttempt).rejects.toThrow(NatsError);
+    await expect(firstAttempt).rejects.toMatchObject({ code: '503' });
     await new MockActivityEnvironment({ attempt: 2 }).run(publish, decisionFor(corrId));
     expect(await storedDecisions(nats.jsm, corrId)).toHaveLength(1);
   });

@@ -15,6 +15,15 @@ import {
 } from '../../src/bench/resources';
 import { type CapacityStep, judgeStep } from '../../src/bench/run';
 
+/** Resolves once `check` holds, looking every millisecond; fails after `timeoutMs`, naming `what`. */
+async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 describe('bench harness parts', () => {
   it('reads CPU ticks and RSS from /proc text, also when the command name has spaces and parentheses', () => {
     const stat =
@@ -43,7 +52,9 @@ describe('bench harness parts', () => {
     expect(first.self.rssMb).toBeGreaterThan(1);
     expect(first.self.cpuPct).toBeNull(); // no previous sample yet
     expect(first.gone).toEqual({ cpuPct: null, rssMb: null });
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the machine's CPU counters move in 10 ms ticks
+    // A sleep kept on purpose: CPU use is measured over elapsed time, and the machine's counters in
+    // /proc/stat move in 10 ms ticks, so time has to pass between the two samples.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const second = sampler.sample();
     expect(second.self.cpuPct).toEqual(expect.any(Number));
     expect(second[MACHINE].cpuPct).toEqual(expect.any(Number));
@@ -163,9 +174,10 @@ describe('bench harness parts', () => {
       () => new Promise<void>((resolve) => pending.push(resolve)),
     );
     pacer.start();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // 10 units a millisecond fall due at once: wait until more are due than may be in flight.
+    await until('more units due than the 3 that may be in flight', () => pacer.stats().offered > 3);
     expect(pacer.stats()).toMatchObject({ sent: 3, inFlight: 3 });
-    expect(pacer.stats().offered).toBeGreaterThan(3);
+    expect(pending).toHaveLength(3);
     const stopped = pacer.stop();
     const release = setInterval(() => pending.splice(0).forEach((resolve) => resolve()), 5);
     await stopped;
@@ -186,11 +198,11 @@ describe('bench harness parts', () => {
       () => (++calls % 2 === 0 ? Promise.reject(new Error('no responders')) : Promise.resolve()),
     );
     pacer.start();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Two of the first four sends fail: the pacer has kept going past each.
+    await until('four sends', () => calls >= 4);
     await pacer.stop();
-    const stats = pacer.stats();
-    expect(stats.sent).toBeGreaterThanOrEqual(2);
-    expect(stats.errors).toBe(Math.floor(stats.sent / 2));
+    // Every second send failed: as many errors as that, and each send counted once.
+    expect(pacer.stats()).toMatchObject({ sent: calls, errors: Math.floor(calls / 2), inFlight: 0 });
     expect(pacer.errorMessages()[0]).toBe('no responders');
   });
 
@@ -206,15 +218,15 @@ describe('bench harness parts', () => {
       async (n, index) => void sends.push({ n, index, at: performance.now() - t0 }),
     );
     pacer.start();
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Stopped as soon as the second correlation has started (its first unit sent), 100 ms before a third.
+    await until('the second correlation to start', () => sends.some((s) => s.n === 1));
     await pacer.stop();
-    const correlations = new Set(sends.map((s) => s.n)).size;
-    expect(correlations).toBeGreaterThanOrEqual(2);
-    // Every correlation started got all three units, in the order of their offsets.
-    expect(sends).toHaveLength(correlations * 3);
-    for (let n = 0; n < correlations; n++) {
+    // Both correlations started, and no third, got all three units, in the order of their offsets.
+    expect(sends).toHaveLength(6);
+    for (const n of [0, 1]) {
       const own = sends.filter((s) => s.n === n);
       expect(own.map((s) => s.index)).toEqual([0, 2, 1]);
+      // Elapsed time is what is measured here: the last unit 150 ms after the first.
       expect(own[2].at - own[0].at).toBeGreaterThanOrEqual(145);
     }
     expect(pacer.stats().sent).toBe(sends.length);

@@ -167,44 +167,64 @@ it('a NATS node killed: the streams it led elect another leader, and every strea
   const ledBefore = Object.keys(STREAM_ROWS).filter((s) => before.nats.streams![s]!.cluster!.leader === killed);
   const index = engine.nats.nodes.findIndex((_, i) => natsNodeName(i) === killed);
   await engine.nats.nodes[index]!.kill9();
-  // The CLI dials the survivors only: the row must come from the cluster, not from the dead node's absence in NATS_URL.
-  const survivors = engine.nats.nodes.filter((_, i) => i !== index);
-  const survivorUrl = survivors.map((n) => n.url).join(',');
+  try {
+    // The CLI dials the survivors only: the row must come from the cluster, not from the dead node's absence in
+    // NATS_URL.
+    const survivors = engine.nats.nodes.filter((_, i) => i !== index);
+    const survivorUrl = survivors.map((n) => n.url).join(',');
 
-  // Until each stream has a leader again and its leader has noticed the dead replica (about 10 s for a follower it had
-  // heard from).
-  const run = await waitFor(
-    'every stream row showing the dead replica',
-    async () => {
-      const attempt = await status([], survivorUrl);
-      if (attempt.status !== 0) return undefined;
-      const settled = Object.values(STREAM_ROWS).every((name) => {
-        const placed = replicationOf(rowOf(attempt.stdout, name).detail);
-        return placed && placed.leader !== killed && /^(not current|offline)/.test(placed.replicas[killed] ?? '');
-      });
-      return settled ? attempt : undefined;
-    },
-    40_000,
-  );
+    // Until each stream has a leader again and its leader has noticed the dead replica (about 10 s for a follower it
+    // had heard from).
+    const run = await waitFor(
+      'every stream row showing the dead replica',
+      async () => {
+        const attempt = await status([], survivorUrl);
+        if (attempt.status !== 0) return undefined;
+        const settled = Object.values(STREAM_ROWS).every((name) => {
+          const placed = replicationOf(rowOf(attempt.stdout, name).detail);
+          return placed && placed.leader !== killed && /^(not current|offline)/.test(placed.replicas[killed] ?? '');
+        });
+        return settled ? attempt : undefined;
+      },
+      40_000,
+    );
 
-  const out = run.stdout;
-  expect(run.status).toBe(0);
-  expect(run.stderr).toBe('');
-  expect(ledBefore).toContain(SIGNALS_STREAM);
-  const survivorNames = engine.nats.nodes.map((_, i) => natsNodeName(i)).filter((n) => n !== killed);
-  for (const rowName of Object.values(STREAM_ROWS)) {
-    const row = rowOf(out, rowName);
-    expect(row.level).toBe('warn');
-    const placed = replicationOf(row.detail)!;
-    expect(survivorNames).toContain(placed.leader);
-    expect(placed.replicas[killed]).toMatch(/^(not current|offline)/);
-    const otherSurvivor = survivorNames.find((n) => n !== placed.leader)!;
-    expect(placed.replicas[otherSurvivor]).toBe('current');
+    const out = run.stdout;
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(ledBefore).toContain(SIGNALS_STREAM);
+    const survivorNames = engine.nats.nodes.map((_, i) => natsNodeName(i)).filter((n) => n !== killed);
+    for (const rowName of Object.values(STREAM_ROWS)) {
+      const row = rowOf(out, rowName);
+      expect(row.level).toBe('warn');
+      const placed = replicationOf(row.detail)!;
+      expect(survivorNames).toContain(placed.leader);
+      expect(placed.replicas[killed]).toMatch(/^(not current|offline)/);
+      const otherSurvivor = survivorNames.find((n) => n !== placed.leader)!;
+      expect(placed.replicas[otherSurvivor]).toBe('current');
+    }
+    // The cluster row names the survivors only.
+    const natsCluster = rowOf(out, 'nats cluster').detail;
+    expect(natsCluster).toMatch(/^orchestrator, connected to nats-[123]; 2 servers advertised: /);
+    expect(natsCluster).not.toContain(engine.nats.nodes[index]!.url.replace('nats://', ''));
+    expect(out).toMatch(/^temporal cluster +ok +2 nodes on 127\.0\.0\.1 /m);
+    expect(out.trim().split('\n').at(-1)).toBe('status: OK (3 warnings)');
+  } finally {
+    // Whole again for whatever runs next: the node back, and every stream R3 with both replicas current.
+    await engine.nats.nodes[index]!.start();
+    await waitFor(
+      'every stream to have both replicas current again',
+      async () => {
+        const attempt = await status(['--json']);
+        if (attempt.status !== 0) return undefined;
+        const report = JSON.parse(attempt.stdout) as StatusReport;
+        const whole = Object.keys(STREAM_ROWS).every((stream) => {
+          const replicas = report.nats.streams?.[stream]?.cluster?.replicas ?? [];
+          return replicas.length === 2 && replicas.every((r) => r.current);
+        });
+        return whole ? true : undefined;
+      },
+      60_000,
+    );
   }
-  // The cluster row names the survivors only.
-  const natsCluster = rowOf(out, 'nats cluster').detail;
-  expect(natsCluster).toMatch(/^orchestrator, connected to nats-[123]; 2 servers advertised: /);
-  expect(natsCluster).not.toContain(engine.nats.nodes[index]!.url.replace('nats://', ''));
-  expect(out).toMatch(/^temporal cluster +ok +2 nodes on 127\.0\.0\.1 /m);
-  expect(out.trim().split('\n').at(-1)).toBe('status: OK (3 warnings)');
-}, 60_000);
+}, 150_000);

@@ -169,12 +169,12 @@ describe('a correlation decided with payload encryption on', () => {
     }
     const payloads = payloadsIn(history);
     // Core writes the bookkeeping of its markers itself, past the codec: the patch id of a patch
-    // marker (visibility-v1), the activity type and times of a local-activity marker. Their
-    // results are the workflow's, encrypted.
+    // marker, the activity type and times of a local-activity marker. Their results are the
+    // workflow's, encrypted. This run has one marker, its decideAndPublish, and no patch.
     const coreMarkers = payloads.filter((p) =>
       /markerRecordedEventAttributes\.details\.(patch-data|data)\./.test(p.path),
     );
-    expect(coreMarkers.length).toBeGreaterThan(0);
+    expect(coreMarkers.map((p) => p.path)).toEqual(['events.4.markerRecordedEventAttributes.details.data.payloads.0']);
     for (const { path, payload } of coreMarkers) {
       for (const plain of [corrId, 'momentum', 'risk', INSTRUMENT, marker])
         expect({ path, plain, found: text(payload.data).includes(plain) }).toEqual({ path, plain, found: false });
@@ -281,7 +281,10 @@ describe('a correlation decided with payload encryption on', () => {
     expect(report.correlations.map((c) => c.corr_id)).toEqual([corrId]);
     expect(report.skipped).toEqual([]);
 
-    const exported = join(workDir, `${corrId}.json`);
+    // Its own export of the history (as stored: encrypted), not the file another test wrote.
+    const exported = join(workDir, `${corrId}-what-if.json`);
+    const exporting = await orch(['replay', corrId, '--export', exported]);
+    expect({ status: exporting.status, stderr: exporting.stderr }).toEqual({ status: 0, stderr: '' });
     const fromFile = await orch([
       'what-if',
       '--policy',
@@ -334,11 +337,29 @@ describe('a correlation decided with payload encryption on', () => {
       const plain = await show([]);
       expect(plain.status).toBe(0);
       expect(payloadText(plain.stdout)).not.toContain(marker);
-      // Without the token the codec server answers 401: the CLI fails or shows nothing decoded.
+      // Without the token the codec server answers 401 to the CLI's decode request; the CLI gives up
+      // on the history at its 10-second deadline: exit 1, nothing on stdout, this one error.
+      const logFile = join(workDir, 'codec-server.log');
+      const logged = readFileSync(logFile, 'utf8').length;
       const refused = await show(['--codec-endpoint', endpoint]);
-      expect(payloadText(refused.stdout)).not.toContain(marker);
-      expect(readFileSync(join(workDir, 'codec-server.log'), 'utf8')).toContain(
-        'refused a request without the bearer token',
+      expect({
+        status: refused.status,
+        stdout: refused.stdout,
+        stderr: refused.stderr.replace(/^time=\S+ /gm, ''),
+      }).toEqual({
+        status: 1,
+        stdout: '',
+        stderr: 'level=ERROR msg="failed getting next history event: context deadline exceeded"\n',
+      });
+      // What the codec server logged meanwhile: only refusals of /decode.
+      const served = readFileSync(logFile, 'utf8')
+        .slice(logged)
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { path?: string; msg: string });
+      expect(served.length).toBeGreaterThan(0);
+      expect(served.map(({ path, msg }) => ({ path, msg }))).toEqual(
+        served.map(() => ({ path: '/decode', msg: 'codec server: refused a request without the bearer token' })),
       );
     } finally {
       await server.stop();
@@ -352,7 +373,13 @@ describe('re-driving with payload encryption on', () => {
     await stack.publish('momentum', momentum(corrId, undefined, { source_signal: { instrument: INSTRUMENT } }));
     // Risk never reports: the timer fires and the correlation closes as timed out.
     const [first] = await stack.decisionsFor(corrId);
-    expect(first.decision.partial_data || first.decision.decision.action === 'insufficient_data').toBe(true);
+    // Momentum alone, short of the default threshold of both agents: insufficient data.
+    expect(first.decision).toMatchObject({
+      decision: { action: 'insufficient_data', confidence: 0, reasoning: 'insufficient_data' },
+      available_agents: ['momentum'],
+      missing_agents: ['risk'],
+      partial_data: true,
+    });
     await waitFor('the timed-out correlation to be visible', async () =>
       (await codecClient.workflow.count(`CorrelationId = "${corrId}" AND CorrelationStatus = "timed_out"`)).count > 0
         ? true

@@ -35,6 +35,11 @@ afterAll(async () => {
 
 describe("the bridge's durable consumer", () => {
   it('takes a changed ack wait and max ack pending at the next start, and logs each change', async () => {
+    // The consumer as the stack's bridge (ack wait 30 s, 1000 pending) creates it, whatever an
+    // earlier test left: the next case replaces it with one of another ack policy.
+    await stack.nats.jsm.consumers.delete(SIGNALS_STREAM, DURABLE).catch(() => undefined);
+    await stack.bridge.start();
+    await stack.bridge.stop();
     expect((await stack.nats.jsm.consumers.info(SIGNALS_STREAM, DURABLE)).config).toMatchObject({
       ack_wait: nanos(30_000),
       max_ack_pending: 1_000,

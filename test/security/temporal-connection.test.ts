@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, TransportError } from '@temporalio/worker';
 import { openTemporal } from '../../src/client/commands/common';
 import { connectTemporalClient } from '../../src/temporal/client';
 import { ConfigError, loadConfig } from '../../src/config';
@@ -267,7 +267,13 @@ describe('TEMPORAL_API_KEY on the wire', () => {
         TEMPORAL_TLS_SERVER_NAME: 'localhost',
       };
       const config = loadConfig(env);
-      await expect(NativeConnection.connect(config.temporal.connectionOptions)).rejects.toThrow();
+      // The recorder's answer, UNAUTHENTICATED: the worker's connection reached it, over TLS, and
+      // failed on that answer, not before.
+      const connecting = NativeConnection.connect(config.temporal.connectionOptions);
+      await expect(connecting).rejects.toThrow(TransportError);
+      await expect(connecting).rejects.toThrow(
+        `Failed to call GetSystemInfo: code: 'The request does not have valid authentication credentials', message: "recorded by the test"`,
+      );
       await expect(openTemporal(config)).rejects.toThrow(/cannot connect to Temporal/);
       expect(recorder.requests.map((headers) => headers[':path'])).toEqual(
         expect.arrayContaining([expect.stringMatching(/^\/temporal\.api\.workflowservice\.v1\.WorkflowService\//)]),

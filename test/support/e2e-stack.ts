@@ -5,7 +5,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { StoredMsg } from 'nats';
 import type { PolicyInput } from '../../src/contract/policy';
 import { type ClusterEngine, startClusterEngine } from '../../src/devstack/cluster-engine';
@@ -18,6 +19,9 @@ import { workflowIdFor } from '../../src/shared/correlation-api';
 import { storedDecisions, type StoredDecision } from './decisions';
 import { WORKFLOW_BUNDLE_PATH } from './paths';
 import { connectTestNats, startTestNats, type TestNats } from './servers';
+
+const { WorkflowExecutionStatus } = temporal.api.enums.v1;
+const GRPC_NOT_FOUND = 5;
 
 export interface E2EStack {
   engineKind: EngineKind;
@@ -146,13 +150,16 @@ export async function startE2EStack(
     };
     const before = await delivered();
     if (before === undefined) return false;
-    const running = await client.workflow
-      .getHandle(workflowIdFor(corrId))
-      .describe()
+    // The raw call: the client's describe() decodes the memo, which it cannot with payload encryption on.
+    const running = await client.workflowService
+      .describeWorkflowExecution({
+        namespace: client.options.namespace,
+        execution: { workflowId: workflowIdFor(corrId) },
+      })
       .then(
-        (d) => d.status.name === 'RUNNING',
+        (d) => d.workflowExecutionInfo?.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
         (error: unknown) => {
-          if (error instanceof WorkflowNotFoundError) return false;
+          if ((error as { code?: number }).code === GRPC_NOT_FOUND) return false;
           throw error;
         },
       );
