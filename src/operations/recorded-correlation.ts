@@ -186,18 +186,16 @@ export function decidedSignals(recorded: RecordedCorrelation): DecidedSignals {
   }
   const isUsed = (entry: Pick<ProvenanceEntry, 'agent' | 'message_id'>): boolean =>
     used.has(entry.agent) && (used.get(entry.agent) ?? entry.message_id) === entry.message_id;
+  // The decision is applied right after the last message it names: every later message is late, as it was for the run.
   let decided = false;
-  const decideWhenComplete = (): void => {
-    const kept = correlation.provenance().filter(isUsed);
-    if (decided || kept.length < used.size) return;
-    correlation.decided({ ...decision, provenance: kept }, false);
-    decided = true;
-  };
   for (const envelope of recorded.envelopes as AgentSignalEnvelope[]) {
-    decideWhenComplete();
     correlation.receive(envelope, RECEIVED_AT);
+    const named = correlation.provenance().filter(isUsed);
+    if (!decided && named.length === used.size) {
+      correlation.decided({ ...decision, provenance: named }, false);
+      decided = true;
+    }
   }
-  decideWhenComplete();
   const kept = correlation.provenance();
   for (const [agent, messageId] of used) {
     const keptId = kept.find((entry) => entry.agent === agent)?.message_id;
